@@ -1,0 +1,82 @@
+// What the verifier's sources take and give. Each source fills its part of the PathModel and
+// reports what it could not read as Problems instead of throwing, so the other hops still show.
+import type { KubernetesModel, LoadBalancerModel, NodeModel, Problem } from "../model";
+
+/** The stack outputs of design.md ("contract: stack outputs"), as the verifier reads them. */
+export interface StackOutputs {
+  url: string;
+  loadBalancerIp: string;
+  nodePort: number;
+  serviceClusterIp: string;
+  servicePort: number;
+  podPort: number;
+  project: string;
+  location: string;
+  clusterName: string;
+  namespace: string;
+  deploymentName: string;
+  serviceName: string;
+  ingressName: string;
+  nodeTag: string;
+  sshUser: string;
+  /** secret */
+  kubeconfig: string;
+  /** secret, OpenSSH PEM */
+  sshPrivateKey: string;
+}
+
+/** Progress per hop while collecting; the terminal report prints it, --json silences it. */
+export interface Progress {
+  hop(name: string, state: "start" | "ok" | "fail" | "skip", detail?: string): void;
+}
+
+export const silentProgress: Progress = { hop: () => undefined };
+
+export interface SourceResult<T> {
+  value?: T;
+  problems: Problem[];
+}
+
+/** Kubernetes API access: endpoint + CA + bearer token (no gke-gcloud-auth-plugin needed). */
+export interface KubeAccess {
+  server: string;
+  /** base64 PEM, as in a kubeconfig's certificate-authority-data; absent for plain-http stand-ins */
+  caData?: string;
+  token: string;
+}
+
+export interface KubeNames {
+  namespace: string;
+  serviceName: string;
+  ingressName: string;
+  deploymentName: string;
+}
+
+/** One node the SSH source should read. */
+export interface NodeTarget {
+  name: string;
+  /** address to connect to (external IP for direct SSH, lab management IP in the lab) */
+  address: string;
+  port?: number;
+  internalIp?: string;
+  externalIp?: string;
+  /** zone, for `gcloud compute ssh --tunnel-through-iap` */
+  zone?: string;
+  /** accepted host public keys, OpenSSH format ("ssh-ed25519 AAAA..."); empty = cannot verify = refuse */
+  hostKeys: string[];
+}
+
+export interface SshOptions {
+  user: string;
+  /** OpenSSH private key text; never logged */
+  privateKey: string;
+  transport: "direct" | "iap" | "lab";
+  /** project for IAP transport */
+  project?: string;
+  /** per-node connect + command timeout */
+  timeoutMs: number;
+}
+
+export type NodesResult = { nodes: NodeModel[]; problems: Problem[] };
+export type KubernetesResult = SourceResult<KubernetesModel>;
+export type LoadBalancerResult = SourceResult<LoadBalancerModel>;
