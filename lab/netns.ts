@@ -80,9 +80,9 @@ async function runAllowingFailure(
       (error, stdout, stderr) => {
         if (!error) return resolve({ stdout, stderr, code: 0 });
         // ENOENT and friends come as string codes; exit statuses as numbers; timeouts as a signal.
-        const err = error as NodeJS.ErrnoException & { code?: number | string; signal?: string | null };
-        const code = err.code ?? err.signal ?? null;
-        resolve({ stdout, stderr: stderr || err.message, code: code === 0 ? 1 : code });
+        const { code, signal } = error as { code?: unknown; signal?: unknown };
+        const reason = typeof code === "number" || typeof code === "string" ? code : typeof signal === "string" ? signal : null;
+        resolve({ stdout, stderr: stderr || error.message, code: reason === 0 ? 1 : reason });
       },
     );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
