@@ -1,0 +1,82 @@
+// Talks to the lab LB's control socket (see lb-proxy.mts). A unix socket lives on the filesystem,
+// so the root namespace reaches it without any route into the lb namespace.
+import http from "node:http";
+
+export type LbHealthState = "UNKNOWN" | "HEALTHY" | "UNHEALTHY";
+
+export interface LbBackendStatus {
+  name: string;
+  ip: string;
+  port: number;
+  state: LbHealthState;
+  lastCheckAt?: string;
+  lastCheckError?: string;
+  /** TCP connections the LB opened to this node for proxied requests */
+  proxyConnections: number;
+  /** TCP connections the LB opened to this node for health checks */
+  healthCheckConnections: number;
+  proxiedRequests: number;
+  proxyErrors: number;
+}
+
+export interface LbStatus {
+  pid: number;
+  listen: string;
+  keepAlive: boolean;
+  healthChecksPaused: boolean;
+  healthCheckPath: string;
+  healthCheckIntervalMs: number;
+  requestsReceived: number;
+  noBackendAnswers: number;
+  backends: LbBackendStatus[];
+}
+
+function call(socketPath: string, method: "GET" | "POST", path: string, timeoutMs = 3000): Promise<LbStatus> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, method, path, timeout: timeoutMs }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => {
+        if (res.statusCode !== 200) return reject(new Error(`lab LB control ${method} ${path}: HTTP ${res.statusCode}: ${body.trim()}`));
+        try {
+          resolve(JSON.parse(body) as LbStatus);
+        } catch (error) {
+          reject(new Error(`lab LB control ${method} ${path}: answer is not JSON (${(error as Error).message})`));
+        }
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error(`lab LB control socket ${socketPath}: no answer within ${timeoutMs} ms`)));
+    req.on("error", (e) =>
+      reject(new Error(`lab LB control socket ${socketPath} unreachable (${e.message}); is the lab up? run: sudo npm run lab -- up`)),
+    );
+    req.end();
+  });
+}
+
+export const lbStatus = (socketPath: string) => call(socketPath, "GET", "/status");
+export const setHealthChecksPaused = (socketPath: string, paused: boolean) =>
+  call(socketPath, "POST", `/health-checks?paused=${paused ? 1 : 0}`);
+export const setLbKeepAlive = (socketPath: string, on: boolean) => call(socketPath, "POST", `/keep-alive?on=${on ? 1 : 0}`);
+
+/** Waits until every backend is HEALTHY (the LB then spreads requests over all nodes). */
+export async function waitForHealthy(socketPath: string, timeoutMs: number): Promise<LbStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: LbStatus | undefined;
+  let lastError: Error | undefined;
+  for (;;) {
+    try {
+      last = await lbStatus(socketPath);
+      if (last.backends.every((b) => b.state === "HEALTHY")) return last;
+    } catch (error) {
+      lastError = error as Error;
+    }
+    if (Date.now() > deadline) {
+      const detail = last
+        ? last.backends.map((b) => `${b.name} ${b.state}${b.lastCheckError ? ` (${b.lastCheckError})` : ""}`).join(", ")
+        : (lastError?.message ?? "no status");
+      throw new Error(`lab LB: not every node is healthy after ${timeoutMs} ms: ${detail}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,45 @@
+// A lab pod: answers every GET like Google's hello-app ("Hello, world!", version, hostname) plus the
+// pod's IP, so a reader can tell from the answer alone which pod served it. Self-contained (no
+// project imports) so Node runs it directly with type stripping inside a pod's network namespace:
+//   node lab/pod-server.mts --name pod-1 --ip 10.213.65.2 --port 8080
+import http from "node:http";
+
+function arg(name: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const value = i >= 0 ? process.argv[i + 1] : undefined;
+  if (!value) {
+    console.error(`pod-server: missing --${name} (usage: --name POD --ip POD_IP --port PORT)`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const podName = arg("name");
+const podIp = arg("ip");
+const port = Number(arg("port"));
+if (!Number.isInteger(port) || port < 1 || port > 65535) {
+  console.error(`pod-server: --port must be 1..65535, got ${process.argv[process.argv.indexOf("--port") + 1]}`);
+  process.exit(2);
+}
+
+function podAnswer(name: string, ip: string): string {
+  return `Hello, world!\nVersion: lab\nHostname: ${name}\nPod IP: ${ip}\n`;
+}
+
+const server = http.createServer((req, res) => {
+  // Drain the request body (there is none for GET) before answering.
+  req.resume();
+  res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+  res.end(podAnswer(podName, podIp));
+});
+
+server.listen(port, "0.0.0.0", () => {
+  console.log(`pod-server ${podName} listening on ${podIp}:${port}`);
+});
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    server.close();
+    process.exit(0);
+  });
+}

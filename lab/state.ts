@@ -1,0 +1,83 @@
+// What a running lab leaves for the next command (`lab verify`, `lab down`, a second `lab up`): one
+// directory per lab under /run (tmpfs, root-only, never in the repo) holding pids, host keys, the
+// verifier's private key, logs and the LB's control socket. `lab down` never depends on it alone:
+// it also finds namespaces and links by the lab's prefix, so a crashed `lab up` can be cleaned.
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { LabTopology } from "./topology";
+
+export interface LabState {
+  prefix: string;
+  net: string;
+  createdAt: string;
+  /** set once `lab up` finished every step; a state without it is a crashed or running `lab up` */
+  complete: boolean;
+  /** processes started detached, by role ("lb", "pod-1", "sshd node-1") */
+  pids: Record<string, number>;
+  /** node name -> "ssh-ed25519 AAAA..." of its sshd */
+  hostKeys: Record<string, string>;
+  /** public half of the verifier's key (the private half is in clientKeyFile) */
+  clientPublicKey?: string;
+  /** the LB's keep-alive setting at `lab up` */
+  keepAlive: boolean;
+}
+
+export interface LabPaths {
+  dir: string;
+  stateFile: string;
+  clientKeyFile: string;
+  logDir: string;
+  sshdDir(nodeName: string): string;
+  lbControlSocket: string;
+}
+
+export function labPaths(t: LabTopology): LabPaths {
+  const dir = t.stateDir;
+  return {
+    dir,
+    stateFile: join(dir, "state.json"),
+    clientKeyFile: join(dir, "verifier_ed25519"),
+    logDir: join(dir, "logs"),
+    sshdDir: (nodeName) => join(dir, "sshd", nodeName),
+    lbControlSocket: join(dir, "lb.sock"),
+  };
+}
+
+export function ensureStateDir(t: LabTopology): LabPaths {
+  const paths = labPaths(t);
+  mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
+  chmodSync(paths.dir, 0o700);
+  return paths;
+}
+
+export function readState(t: LabTopology): LabState | undefined {
+  const { stateFile } = labPaths(t);
+  if (!existsSync(stateFile)) return undefined;
+  try {
+    return JSON.parse(readFileSync(stateFile, "utf8")) as LabState;
+  } catch {
+    // A half-written file from a crash: `lab down` still cleans by prefix.
+    return undefined;
+  }
+}
+
+export function writeState(t: LabTopology, state: LabState): void {
+  const { stateFile } = labPaths(t);
+  const tmp = `${stateFile}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, stateFile);
+}
+
+export function writeClientKey(t: LabTopology, privateKey: string): void {
+  writeFileSync(labPaths(t).clientKeyFile, privateKey, { mode: 0o600 });
+}
+
+/** The verifier's private key; never printed. */
+export function readClientKey(t: LabTopology): string | undefined {
+  const { clientKeyFile } = labPaths(t);
+  return existsSync(clientKeyFile) ? readFileSync(clientKeyFile, "utf8") : undefined;
+}
+
+export function removeStateDir(t: LabTopology): void {
+  rmSync(labPaths(t).dir, { recursive: true, force: true });
+}
