@@ -1,0 +1,511 @@
+// One realistic GKE Ingress setup, as the Compute and Kubernetes APIs would show it after
+// `pulumi up` with backendMode instance-group: the article's path. Names follow the GKE ingress
+// controller (ingress-gce pkg/utils/namer): v2 frontends k8s2-{fr,tp,um}-<cluster hash8>-<ns>-<name>-<hash8>,
+// instance-group backends k8s-be-<nodePort>--<ingress uid>, k8s-ig--<uid>, k8s-fw-l7--<uid>,
+// NEGs k8s1-<uid8>-<ns>-<svc>-<port>-<hash8>. Tests build a fresh world and derive scenarios from it.
+import type { compute_v1 } from "@googleapis/compute";
+import type {
+  V1DaemonSet,
+  V1EndpointSlice,
+  V1Ingress,
+  V1Node,
+  V1Pod,
+  V1Service,
+} from "@kubernetes/client-node";
+
+type ForwardingRule = compute_v1.Schema$ForwardingRule;
+type TargetHttpProxy = compute_v1.Schema$TargetHttpProxy;
+type TargetHttpsProxy = compute_v1.Schema$TargetHttpsProxy;
+type UrlMap = compute_v1.Schema$UrlMap;
+type BackendService = compute_v1.Schema$BackendService;
+type HealthCheck = compute_v1.Schema$HealthCheck;
+type InstanceGroup = compute_v1.Schema$InstanceGroup;
+type Instance = compute_v1.Schema$Instance;
+type Firewall = compute_v1.Schema$Firewall;
+type NetworkEndpointGroup = compute_v1.Schema$NetworkEndpointGroup;
+type HealthStatus = compute_v1.Schema$HealthStatus;
+type GuestAttributesEntry = compute_v1.Schema$GuestAttributesEntry;
+
+export interface ComputeWorld {
+  project: string;
+  forwardingRules: ForwardingRule[];
+  targetHttpProxies: TargetHttpProxy[];
+  targetHttpsProxies: TargetHttpsProxy[];
+  urlMaps: UrlMap[];
+  backendServices: BackendService[];
+  healthChecks: HealthCheck[];
+  instanceGroups: InstanceGroup[];
+  /** instance group selfLink -> member instance names */
+  instanceGroupMembers: Record<string, string[]>;
+  instances: Instance[];
+  firewalls: Firewall[];
+  networkEndpointGroups: NetworkEndpointGroup[];
+  /** backend service name -> group selfLink -> health entries */
+  health: Record<string, Record<string, HealthStatus[]>>;
+  /** instance name -> guest attributes (namespace "hostkeys") */
+  guestAttributes: Record<string, GuestAttributesEntry[]>;
+}
+
+export interface KubeWorld {
+  services: V1Service[];
+  endpointSlices: V1EndpointSlice[];
+  pods: V1Pod[];
+  nodes: V1Node[];
+  ingresses: V1Ingress[];
+  daemonSets: V1DaemonSet[];
+}
+
+export interface GkeWorld {
+  token: string;
+  project: string;
+  zone: string;
+  clusterName: string;
+  /** kube-system/ingress-uid "uid": suffix of the v1 names */
+  ingressUid: string;
+  /** the v2 frontend names' 8-char cluster hash */
+  frontendUid: string;
+  namespace: string;
+  serviceName: string;
+  ingressName: string;
+  deploymentName: string;
+  nodePort: number;
+  servicePort: number;
+  podPort: number;
+  loadBalancerIp: string;
+  nodeNames: string[];
+  names: {
+    forwardingRule: string;
+    targetProxy: string;
+    urlMap: string;
+    backendService: string;
+    defaultHttpBackend: string;
+    instanceGroup: string;
+    firewall: string;
+  };
+  compute: ComputeWorld;
+  kube: KubeWorld;
+}
+
+const base = "https://www.googleapis.com/compute/v1";
+
+export function selfLink(project: string, path: string): string {
+  return `${base}/projects/${project}/${path}`;
+}
+
+/** A stable base64 blob standing for a public key (content is irrelevant to the parser). */
+function fakeKey(seed: string, bytes: number): string {
+  const out = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i++) out[i] = (seed.charCodeAt(i % seed.length) * (i + 7)) & 0xff;
+  return out.toString("base64");
+}
+
+export function buildWorld(): GkeWorld {
+  const project = "ingress-path-demo";
+  const zone = "us-central1-a";
+  const clusterName = "ingress-path";
+  const ingressUid = "5d2c8f3a91b04e76";
+  const frontendUid = "tq8v0zk3";
+  const namespace = "default";
+  const serviceName = "hello";
+  const ingressName = "hello";
+  const nodePort = 30080;
+  const defaultBackendNodePort = 31876;
+  const servicePort = 80;
+  const podPort = 8080;
+  const loadBalancerIp = "34.117.80.15";
+  const poolHash = "7c9e1b2a";
+  const nodeTag = `gke-${clusterName}-${poolHash}-node`;
+  const nodeNames = ["4mzq", "8hkd", "x2lp"].map((s) => `gke-${clusterName}-default-pool-${poolHash}-${s}`);
+  const lbName = `${frontendUid}-${namespace}-${ingressName}-4wlhd1q9`;
+  const names = {
+    forwardingRule: `k8s2-fr-${lbName}`,
+    targetProxy: `k8s2-tp-${lbName}`,
+    urlMap: `k8s2-um-${lbName}`,
+    backendService: `k8s-be-${nodePort}--${ingressUid}`,
+    defaultHttpBackend: `k8s-be-${defaultBackendNodePort}--${ingressUid}`,
+    instanceGroup: `k8s-ig--${ingressUid}`,
+    firewall: `k8s-fw-l7--${ingressUid}`,
+  };
+  const zonePath = `zones/${zone}`;
+  const igLink = selfLink(project, `${zonePath}/instanceGroups/${names.instanceGroup}`);
+  const network = selfLink(project, "global/networks/ingress-path-vpc");
+  const internalIps = ["10.128.0.11", "10.128.0.12", "10.128.0.13"];
+  const externalIps = ["34.123.10.21", "34.123.10.22", "34.123.10.23"];
+
+  const healthCheckFor = (name: string, port: number): HealthCheck => ({
+    kind: "compute#healthCheck",
+    name,
+    selfLink: selfLink(project, `global/healthChecks/${name}`),
+    type: "HTTP",
+    checkIntervalSec: 15,
+    timeoutSec: 15,
+    healthyThreshold: 1,
+    unhealthyThreshold: 2,
+    httpHealthCheck: { port, requestPath: name === names.backendService ? "/" : "/healthz", proxyHeader: "NONE" },
+    description: '{"kubernetes.io/service-name":"default/hello","kubernetes.io/service-port":"80"}',
+  });
+  const backendServiceFor = (name: string, port: number): BackendService => ({
+    kind: "compute#backendService",
+    name,
+    selfLink: selfLink(project, `global/backendServices/${name}`),
+    protocol: "HTTP",
+    port,
+    portName: `port${port}`,
+    timeoutSec: 30,
+    loadBalancingScheme: "EXTERNAL",
+    healthChecks: [selfLink(project, `global/healthChecks/${name}`)],
+    backends: [{ group: igLink, balancingMode: "RATE", maxRatePerInstance: 1, capacityScaler: 1 }],
+  });
+
+  const compute: ComputeWorld = {
+    project,
+    forwardingRules: [
+      {
+        kind: "compute#forwardingRule",
+        name: names.forwardingRule,
+        selfLink: selfLink(project, `global/forwardingRules/${names.forwardingRule}`),
+        IPAddress: loadBalancerIp,
+        IPProtocol: "TCP",
+        portRange: "80-80",
+        target: selfLink(project, `global/targetHttpProxies/${names.targetProxy}`),
+        loadBalancingScheme: "EXTERNAL",
+        networkTier: "PREMIUM",
+        description: '{"kubernetes.io/ingress-name": "default/hello"}',
+      },
+    ],
+    targetHttpProxies: [
+      {
+        kind: "compute#targetHttpProxy",
+        name: names.targetProxy,
+        selfLink: selfLink(project, `global/targetHttpProxies/${names.targetProxy}`),
+        urlMap: selfLink(project, `global/urlMaps/${names.urlMap}`),
+      },
+    ],
+    targetHttpsProxies: [],
+    urlMaps: [
+      {
+        kind: "compute#urlMap",
+        name: names.urlMap,
+        selfLink: selfLink(project, `global/urlMaps/${names.urlMap}`),
+        defaultService: selfLink(project, `global/backendServices/${names.backendService}`),
+        hostRules: [],
+        pathMatchers: [],
+      },
+    ],
+    backendServices: [backendServiceFor(names.backendService, nodePort), backendServiceFor(names.defaultHttpBackend, defaultBackendNodePort)],
+    healthChecks: [healthCheckFor(names.backendService, nodePort), healthCheckFor(names.defaultHttpBackend, defaultBackendNodePort)],
+    instanceGroups: [
+      {
+        kind: "compute#instanceGroup",
+        name: names.instanceGroup,
+        selfLink: igLink,
+        zone: selfLink(project, zonePath),
+        network,
+        size: 3,
+        namedPorts: [
+          { name: `port${nodePort}`, port: nodePort },
+          { name: `port${defaultBackendNodePort}`, port: defaultBackendNodePort },
+        ],
+      },
+    ],
+    instanceGroupMembers: { [igLink]: [...nodeNames] },
+    instances: nodeNames.map((name, i) => ({
+      kind: "compute#instance",
+      name,
+      selfLink: selfLink(project, `${zonePath}/instances/${name}`),
+      zone: selfLink(project, zonePath),
+      status: "RUNNING",
+      machineType: selfLink(project, `${zonePath}/machineTypes/e2-medium`),
+      tags: { items: [nodeTag] },
+      metadata: { items: [{ key: "enable-guest-attributes", value: "TRUE" }] },
+      networkInterfaces: [
+        {
+          name: "nic0",
+          network,
+          networkIP: internalIps[i],
+          accessConfigs: [{ type: "ONE_TO_ONE_NAT", name: "external-nat", natIP: externalIps[i], networkTier: "PREMIUM" }],
+        },
+      ],
+    })),
+    firewalls: [
+      {
+        kind: "compute#firewall",
+        name: names.firewall,
+        selfLink: selfLink(project, `global/firewalls/${names.firewall}`),
+        network,
+        direction: "INGRESS",
+        priority: 1000,
+        sourceRanges: ["130.211.0.0/22", "35.191.0.0/16"],
+        targetTags: [nodeTag],
+        allowed: [{ IPProtocol: "tcp", ports: [String(nodePort), String(defaultBackendNodePort)] }],
+        disabled: false,
+      },
+      {
+        kind: "compute#firewall",
+        name: `gke-${clusterName}-${poolHash}-ssh`,
+        network,
+        direction: "INGRESS",
+        priority: 1000,
+        sourceRanges: ["35.235.240.0/20"],
+        targetTags: [nodeTag],
+        allowed: [{ IPProtocol: "tcp", ports: ["22"] }],
+        disabled: false,
+      },
+      {
+        kind: "compute#firewall",
+        name: `gke-${clusterName}-${poolHash}-all`,
+        network,
+        direction: "INGRESS",
+        priority: 1000,
+        sourceRanges: ["10.4.0.0/14"],
+        targetTags: [nodeTag],
+        allowed: [{ IPProtocol: "tcp" }, { IPProtocol: "udp" }, { IPProtocol: "icmp" }],
+        disabled: false,
+      },
+    ],
+    networkEndpointGroups: [],
+    health: {
+      [names.backendService]: {
+        [igLink]: nodeNames.map((name, i) => ({
+          instance: selfLink(project, `${zonePath}/instances/${name}`),
+          ipAddress: internalIps[i],
+          port: nodePort,
+          healthState: "HEALTHY",
+        })),
+      },
+      [names.defaultHttpBackend]: {
+        [igLink]: nodeNames.map((name, i) => ({
+          instance: selfLink(project, `${zonePath}/instances/${name}`),
+          ipAddress: internalIps[i],
+          port: defaultBackendNodePort,
+          healthState: "HEALTHY",
+        })),
+      },
+    },
+    guestAttributes: Object.fromEntries(
+      nodeNames.map((name) => [
+        name,
+        [
+          { namespace: "hostkeys", key: "ssh-ed25519", value: `AAAAC3NzaC1lZDI1NTE5AAAAI${fakeKey(name, 32)}` },
+          { namespace: "hostkeys", key: "ecdsa-sha2-nistp256", value: `AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY${fakeKey(name + "ec", 80)}` },
+        ],
+      ]),
+    ),
+  };
+
+  const podIps = ["10.4.0.5", "10.4.2.7"];
+  const podNodes = [nodeNames[0], nodeNames[2]];
+  const podNames = ["hello-6d5f7c8b9-q2w7x", "hello-6d5f7c8b9-zr4kp"];
+  const serviceUid = "0b6f2c51-8e3d-4a7b-9c15-2f4e6a8d1c37";
+
+  const kube: KubeWorld = {
+    services: [
+      {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: {
+          name: serviceName,
+          namespace,
+          uid: serviceUid,
+          annotations: { "cloud.google.com/neg": '{"ingress": false}' },
+        },
+        spec: {
+          type: "NodePort",
+          clusterIP: "10.8.12.34",
+          clusterIPs: ["10.8.12.34"],
+          selector: { app: "hello" },
+          ports: [{ name: "http", protocol: "TCP", port: servicePort, targetPort: podPort, nodePort }],
+          externalTrafficPolicy: "Cluster",
+          sessionAffinity: "None",
+        },
+        status: { loadBalancer: {} },
+      },
+    ],
+    endpointSlices: [
+      {
+        apiVersion: "discovery.k8s.io/v1",
+        kind: "EndpointSlice",
+        addressType: "IPv4",
+        metadata: {
+          name: "hello-8xk2d",
+          namespace,
+          labels: { "kubernetes.io/service-name": serviceName, "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io" },
+        },
+        endpoints: podIps.map((ip, i) => ({
+          addresses: [ip],
+          conditions: { ready: true, serving: true, terminating: false },
+          nodeName: podNodes[i],
+          zone,
+          targetRef: { kind: "Pod", name: podNames[i], namespace },
+        })),
+        ports: [{ name: "http", port: podPort, protocol: "TCP" }],
+      },
+    ],
+    pods: podNames.map((name, i) => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace, labels: { app: "hello", "pod-template-hash": "6d5f7c8b9" } },
+      spec: { nodeName: podNodes[i], containers: [{ name: "hello", image: "us-docker.pkg.dev/google-samples/containers/gke/hello-app:1.0" }] },
+      status: {
+        phase: "Running",
+        podIP: podIps[i],
+        podIPs: [{ ip: podIps[i] }],
+        conditions: [
+          { type: "Ready", status: "True" },
+          { type: "ContainersReady", status: "True" },
+        ],
+      },
+    })),
+    nodes: nodeNames.map((name, i) => ({
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name, labels: { "cloud.google.com/gke-nodepool": "default-pool", "topology.kubernetes.io/zone": zone } },
+      spec: { providerID: `gce://${project}/${zone}/${name}`, podCIDR: `10.4.${i}.0/24` },
+      status: {
+        addresses: [
+          { type: "InternalIP", address: internalIps[i] },
+          { type: "ExternalIP", address: externalIps[i] },
+          { type: "Hostname", address: name },
+        ],
+      },
+    })),
+    ingresses: [
+      {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "Ingress",
+        metadata: {
+          name: ingressName,
+          namespace,
+          annotations: {
+            "kubernetes.io/ingress.class": "gce",
+            "ingress.kubernetes.io/forwarding-rule": names.forwardingRule,
+            "ingress.kubernetes.io/target-proxy": names.targetProxy,
+            "ingress.kubernetes.io/url-map": names.urlMap,
+            "ingress.kubernetes.io/backends": JSON.stringify({ [names.backendService]: "HEALTHY" }),
+          },
+          finalizers: ["networking.gke.io/ingress-finalizer-V2"],
+        },
+        spec: { defaultBackend: { service: { name: serviceName, port: { number: servicePort } } } },
+        status: { loadBalancer: { ingress: [{ ip: loadBalancerIp }] } },
+      },
+    ],
+    daemonSets: [
+      { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "fluentbit-gke", namespace: "kube-system" } },
+      { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "gke-metrics-agent", namespace: "kube-system" } },
+      { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "pdcsi-node", namespace: "kube-system" } },
+    ],
+  };
+  // kube-proxy runs as a static pod per node on the legacy datapath
+  for (const node of nodeNames) {
+    kube.pods.push({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: `kube-proxy-${node}`, namespace: "kube-system", labels: { component: "kube-proxy", tier: "node" } },
+      spec: { nodeName: node, hostNetwork: true, containers: [{ name: "kube-proxy", image: "gke.gcr.io/kube-proxy-amd64:v1.33.5-gke.1000" }] },
+      status: { phase: "Running", podIP: internalIps[nodeNames.indexOf(node)], conditions: [{ type: "Ready", status: "True" }] },
+    });
+  }
+
+  return {
+    token: "ya29.standin-token-7f3b",
+    project,
+    zone,
+    clusterName,
+    ingressUid,
+    frontendUid,
+    namespace,
+    serviceName,
+    ingressName,
+    deploymentName: "hello",
+    nodePort,
+    servicePort,
+    podPort,
+    loadBalancerIp,
+    nodeNames,
+    names,
+    compute,
+    kube,
+  };
+}
+
+export function ingressAnnotations(world: GkeWorld): Record<string, string> {
+  return { ...(world.kube.ingresses[0].metadata?.annotations ?? {}) };
+}
+
+// ---------------------------------------------------------------- scenarios derived from the world
+
+/** Right after `pulumi up`: the Ingress exists, the controller has not annotated it yet. */
+export function withLoadBalancerNotProvisioned(world: GkeWorld): GkeWorld {
+  const annotations = world.kube.ingresses[0].metadata!.annotations!;
+  for (const key of Object.keys(annotations)) if (key.startsWith("ingress.kubernetes.io/")) delete annotations[key];
+  world.kube.ingresses[0].status = { loadBalancer: {} };
+  world.compute.forwardingRules = [];
+  world.compute.targetHttpProxies = [];
+  world.compute.urlMaps = [];
+  return world;
+}
+
+/** The health check fails on one node (e.g. its n-port rules are missing). */
+export function withUnhealthyNode(world: GkeWorld, nodeIndex: number): GkeWorld {
+  for (const groups of Object.values(world.compute.health)) {
+    for (const entries of Object.values(groups)) entries[nodeIndex].healthState = "UNHEALTHY";
+  }
+  return world;
+}
+
+/** backendMode neg: the controller made a zonal NEG and a NEG backend service, the pods are the endpoints. */
+export function withNegBackend(world: GkeWorld): GkeWorld {
+  const { project, zone, ingressUid } = world;
+  const negName = `k8s1-${ingressUid.slice(0, 8)}-default-hello-80-9f2c1d7e`;
+  const negLink = selfLink(project, `zones/${zone}/networkEndpointGroups/${negName}`);
+  world.compute.networkEndpointGroups.push({
+    kind: "compute#networkEndpointGroup",
+    name: negName,
+    selfLink: negLink,
+    zone: selfLink(project, `zones/${zone}`),
+    networkEndpointType: "GCE_VM_IP_PORT",
+    defaultPort: world.podPort,
+    size: 2,
+    network: selfLink(project, "global/networks/ingress-path-vpc"),
+  });
+  world.compute.healthChecks.push({ kind: "compute#healthCheck", name: negName, type: "HTTP", httpHealthCheck: { portSpecification: "USE_SERVING_PORT", requestPath: "/" } });
+  world.compute.backendServices.push({
+    kind: "compute#backendService",
+    name: negName,
+    selfLink: selfLink(project, `global/backendServices/${negName}`),
+    protocol: "HTTP",
+    port: 80,
+    portName: "port0",
+    loadBalancingScheme: "EXTERNAL",
+    healthChecks: [selfLink(project, `global/healthChecks/${negName}`)],
+    backends: [{ group: negLink, balancingMode: "RATE", maxRatePerEndpoint: 1, capacityScaler: 1 }],
+  });
+  const pods = world.kube.pods.filter((p) => p.metadata?.labels?.app === "hello");
+  world.compute.health[negName] = {
+    [negLink]: pods.map((pod) => ({
+      instance: selfLink(project, `zones/${zone}/instances/${pod.spec!.nodeName}`),
+      ipAddress: pod.status!.podIP,
+      port: world.podPort,
+      healthState: "HEALTHY",
+    })),
+  };
+  world.compute.urlMaps[0].defaultService = selfLink(project, `global/backendServices/${negName}`);
+  const annotations = world.kube.ingresses[0].metadata!.annotations!;
+  annotations["ingress.kubernetes.io/backends"] = JSON.stringify({ [negName]: "HEALTHY" });
+  world.kube.services[0].metadata!.annotations = {
+    "cloud.google.com/neg": '{"ingress": true}',
+    "cloud.google.com/neg-status": JSON.stringify({ network_endpoint_groups: { "80": negName }, zones: [zone] }),
+  };
+  return world;
+}
+
+/** A cluster created with Dataplane V2: anetd (Cilium) DaemonSet, no kube-proxy pods. */
+export function withDataplaneV2(world: GkeWorld): GkeWorld {
+  world.kube.pods = world.kube.pods.filter((p) => p.metadata?.labels?.component !== "kube-proxy");
+  world.kube.daemonSets.push({
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    metadata: { name: "anetd", namespace: "kube-system", labels: { "k8s-app": "cilium" } },
+  });
+  return world;
+}
