@@ -1,0 +1,136 @@
+// `npm run lab -- up | verify | down | status` (root, Linux). See README "The local lab (free)".
+import { writeFileSync } from "node:fs";
+import { labDown } from "./down";
+import { lbStatus } from "./lb-control";
+import { labPaths, readState } from "./state";
+import { labTopology, labUrl, type LabTopology } from "./topology";
+import { LabError, labUp } from "./up";
+import { labVerify } from "./verify";
+
+const USAGE = `usage: npm run lab -- <command> [options]
+  up [--keep-alive]          build the lab (idempotent); --keep-alive: the LB reuses node connections
+  verify [--json] [--markdown FILE] [--requests N] [--keep-alive]
+                             run the checks C1..C12 on the lab (requests come from the client namespace)
+  down                       remove every namespace, link, process and rule of the lab, then check
+  status                     what is running and the LB's view of node health
+environment: LAB_PREFIX (default gip-lab-), LAB_NET (default 10.213: the lab uses 10.213.0.0/16)`;
+
+interface Args {
+  command?: string;
+  json: boolean;
+  markdown?: string;
+  requests: number;
+  keepAlive: boolean;
+  errors: string[];
+}
+
+export function parseArgs(argv: string[]): Args {
+  const args: Args = { json: false, requests: 100, keepAlive: false, errors: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--json") args.json = true;
+    else if (a === "--keep-alive") args.keepAlive = true;
+    else if (a === "--markdown") {
+      args.markdown = argv[++i];
+      if (!args.markdown) args.errors.push("--markdown needs a file name, e.g. --markdown lab-report.md");
+    } else if (a === "--requests") {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 1 || n > 100_000) args.errors.push(`--requests must be a whole number 1..100000, got "${argv[i] ?? ""}"`);
+      else args.requests = n;
+    } else if (a.startsWith("-")) args.errors.push(`unknown option ${a}`);
+    else if (!args.command) args.command = a;
+    else args.errors.push(`unexpected argument "${a}"`);
+  }
+  if (!args.command) args.errors.push("give a command: up, verify, down or status");
+  else if (!["up", "verify", "down", "status"].includes(args.command)) args.errors.push(`unknown command "${args.command}"`);
+  return args;
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.errors.length > 0) {
+    console.error(`${args.errors.join("\n")}\n\n${USAGE}`);
+    return 2;
+  }
+  const t = labTopology();
+  switch (args.command) {
+    case "up":
+      return up(t, args);
+    case "down":
+      return down(t);
+    case "status":
+      return status(t);
+    default:
+      return verify(t, args);
+  }
+}
+
+async function up(t: LabTopology, args: Args): Promise<number> {
+  const started = performance.now();
+  console.log(`lab up: "${t.prefix}" in ${t.net}.0.0/16`);
+  const result = await labUp(t, { keepAlive: args.keepAlive, log: (line) => console.log(line) });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(result.built ? `lab is up in ${seconds} s` : `lab was already up (${seconds} s)`);
+  console.log(`  client namespace: ${t.client.namespace}, try: sudo ip netns exec ${t.client.namespace} curl -s ${labUrl(t)}`);
+  console.log(`  load balancer:    ${labUrl(t)} -> ${t.nodes.map((n) => `${n.internalIp}:${t.service.nodePort}`).join(", ")}`);
+  console.log(`  service:          ${t.service.clusterIP}:${t.service.port} (clusterIP, on no interface) -> pods :${t.service.podPort}`);
+  for (const pod of t.pods) console.log(`  ${pod.name} on ${pod.nodeName}: ${pod.ip}`);
+  console.log(`  nodes (ssh root@):  ${t.nodes.map((n) => `${n.name} ${n.externalIp}`).join(", ")}`);
+  console.log("next: npm run lab -- verify");
+  return 0;
+}
+
+async function down(t: LabTopology): Promise<number> {
+  const report = await labDown(t);
+  console.log(`lab down: "${t.prefix}"`);
+  console.log(`  stopped ${report.stoppedPids.length} process(es), removed ${report.removedNamespaces.length} namespace(s), ${report.removedLinks.length} root link(s)`);
+  console.log(`  checked: ${report.checked.join("; ")}`);
+  if (report.leftovers.length === 0) {
+    console.log("  nothing left behind");
+    return 0;
+  }
+  console.error(`  STILL THERE:\n${report.leftovers.map((l) => `    - ${l}`).join("\n")}`);
+  return 1;
+}
+
+async function status(t: LabTopology): Promise<number> {
+  const state = readState(t);
+  if (!state) {
+    console.log(`no lab "${t.prefix}" is up (no state in ${t.stateDir})`);
+    return 1;
+  }
+  console.log(`lab "${t.prefix}": ${state.complete ? "complete" : "INCOMPLETE (run lab down, then lab up)"}, since ${state.createdAt}`);
+  try {
+    const lb = await lbStatus(labPaths(t).lbControlSocket);
+    console.log(`  LB ${lb.listen} keep-alive=${lb.keepAlive}, ${lb.requestsReceived} requests so far`);
+    for (const b of lb.backends) {
+      console.log(
+        `  ${b.name} ${b.ip}:${b.port} ${b.state}${b.lastCheckError ? ` (${b.lastCheckError})` : ""}: ` +
+          `${b.proxyConnections} proxy + ${b.healthCheckConnections} health-check connections`,
+      );
+    }
+  } catch (error) {
+    console.log(`  LB: ${(error as Error).message}`);
+    return 1;
+  }
+  return 0;
+}
+
+async function verify(t: LabTopology, args: Args): Promise<number> {
+  const outcome = await labVerify(t, {
+    requests: args.requests,
+    keepAlive: args.keepAlive,
+    log: args.json ? undefined : (line) => console.error(line),
+  });
+  if (args.markdown) writeFileSync(args.markdown, outcome.markdown);
+  console.log(args.json ? outcome.json : outcome.terminal);
+  return outcome.exitCode;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    console.error(error instanceof LabError ? error.message : (error.stack ?? String(error)));
+    process.exit(2);
+  },
+);

@@ -1,0 +1,203 @@
+// `lab verify`: the verifier's checks C1..C12 on the running lab. The model comes from the lab
+// source (LB + Kubernetes stand-ins, nodes over real SSH), the requests come from INSIDE the client
+// namespace, and each node's nat counters are read before and after them, so the report shows
+// which KUBE-SEP rule took each new connection.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { CheckResult, NatDump, PathModel, RequestsModel } from "../verifier/model";
+import { accountNewConnections, runChecks, type ConnectionAccount } from "../verifier/checks";
+import { renderJson } from "../verifier/report/json";
+import { renderMarkdown } from "../verifier/report/markdown";
+import { renderTerminal } from "../verifier/report/terminal";
+import { collectLab, labNodeTargets, labSshOptions } from "../verifier/sources/lab";
+import { readNatCounters } from "../verifier/sources/ssh";
+import type { Progress } from "../verifier/sources/types";
+import { lbStatus, setHealthChecksPaused, setLbKeepAlive, type LbStatus } from "./lb-control";
+import { run } from "./netns";
+import { labPaths, readClientKey, readState } from "./state";
+import { labUrl, type LabTopology } from "./topology";
+import { LabError } from "./up";
+
+export interface VerifyOptions {
+  /** requests sent from the client namespace (default 100) */
+  requests?: number;
+  /** client and LB reuse connections during the requests (default: a new connection per request) */
+  keepAlive?: boolean;
+  /** per-request timeout (default 5000 ms) */
+  requestTimeoutMs?: number;
+  /** progress lines; default silent */
+  log?: (line: string) => void;
+}
+
+/** What the LB did while the requests ran, per node, next to what the nodes' nat counters saw. */
+export interface LabConnectionCheck {
+  node: string;
+  /** TCP connections the LB opened to this node for proxied requests during the counted window */
+  lbProxyConnections: number;
+  /** health-check connections in the window (0: health checks are held while counting) */
+  lbHealthCheckConnections: number;
+  /** new connections the node's KUBE-NODEPORTS rule for the nodePort counted */
+  natNodePortConnections?: number;
+  /** new connections the Service's KUBE-SEP DNAT rules on this node counted */
+  natDnatConnections?: number;
+  /** every connection the LB opened to the node was counted once by its nat rules */
+  accounted: boolean;
+}
+
+export interface VerifyOutcome {
+  model: PathModel;
+  results: CheckResult[];
+  account?: ConnectionAccount;
+  connections: LabConnectionCheck[];
+  terminal: string;
+  json: string;
+  markdown: string;
+  /** 0 every claim passed, 1 a claim failed or could not be told */
+  exitCode: number;
+}
+
+const CLIENT_REQUESTS = join(__dirname, "client-requests.ts");
+const REPO_ROOT = join(__dirname, "..");
+
+export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promise<VerifyOutcome> {
+  const log = opts.log ?? (() => undefined);
+  const count = opts.requests ?? 100;
+  const keepAlive = opts.keepAlive ?? false;
+  const state = readState(t);
+  if (!state?.complete) throw new LabError(`lab "${t.prefix}" is not up${state ? " (its lab up did not finish)" : ""}: run sudo npm run lab -- up`);
+  const privateKey = readClientKey(t);
+  if (!privateKey) throw new LabError(`lab "${t.prefix}" has no verifier key in ${t.stateDir}: run sudo npm run lab -- down, then up`);
+  const paths = labPaths(t);
+
+  const progress: Progress = {
+    hop: (name, hopState, detail) => {
+      if (hopState !== "start") log(`  ${hopState === "ok" ? "ok  " : hopState === "fail" ? "FAIL" : "skip"} ${name}${detail ? `: ${detail}` : ""}`);
+    },
+  };
+  const podRunning = Object.fromEntries(t.pods.map((p) => [p.name, pidAlive(state.pids[p.name])]));
+  const model = await collectLab(
+    { topology: t, privateKey, hostKeys: state.hostKeys, lbControlSocket: paths.lbControlSocket, podRunning },
+    progress,
+  );
+
+  // The counted window: health checks held (so every new connection on the nodes is a proxied
+  // request), LB keep-alive as asked, counters read right before and right after the requests.
+  const targets = labNodeTargets(t, state.hostKeys);
+  const sshOptions = labSshOptions(t, privateKey);
+  let lbBefore: LbStatus | undefined;
+  let lbAfter: LbStatus | undefined;
+  let before = new Map<string, NatDump | { message: string }>();
+  let after = new Map<string, NatDump | { message: string }>();
+  try {
+    await setHealthChecksPaused(paths.lbControlSocket, true);
+    await setLbKeepAlive(paths.lbControlSocket, keepAlive);
+    // A health check already in flight when the pause began must finish before counting starts.
+    await new Promise((r) => setTimeout(r, 50));
+    lbBefore = await lbStatus(paths.lbControlSocket);
+    before = await readNatCounters(targets, sshOptions);
+    log(`  sending ${count} requests to ${labUrl(t)} from namespace ${t.client.namespace}${keepAlive ? " (keep-alive)" : ""}`);
+    model.requests = await requestsFromClient(t, count, keepAlive, opts.requestTimeoutMs ?? 5000);
+    after = await readNatCounters(targets, sshOptions);
+    lbAfter = await lbStatus(paths.lbControlSocket);
+  } catch (error) {
+    model.problems.push({ source: "lab", subject: "requests", message: (error as Error).message });
+  } finally {
+    await setLbKeepAlive(paths.lbControlSocket, state.keepAlive).catch(() => undefined);
+    await setHealthChecksPaused(paths.lbControlSocket, false).catch(() => undefined);
+  }
+  for (const node of model.nodes) {
+    const b = before.get(node.name);
+    const a = after.get(node.name);
+    if (b && "text" in b) node.countersBefore = b;
+    else if (b) model.problems.push({ source: "ssh", subject: node.name, message: `counters before the requests: ${b.message}` });
+    if (a && "text" in a) node.countersAfter = a;
+    else if (a) model.problems.push({ source: "ssh", subject: node.name, message: `counters after the requests: ${a.message}` });
+  }
+
+  const results = runChecks(model);
+  const account = accountNewConnections(model);
+  const connections = compareWithLb(account, lbBefore, lbAfter);
+  const terminal = `${renderTerminal(model, results)}\n${renderConnections(connections, keepAlive)}`;
+  return {
+    model,
+    results,
+    account,
+    connections,
+    terminal,
+    json: renderJson(model, results),
+    markdown: renderMarkdown(model, results),
+    exitCode: results.every((r) => r.verdict === "pass") ? 0 : 1,
+  };
+}
+
+/** Runs the request step inside the client namespace and reads its JSON answer. */
+async function requestsFromClient(t: LabTopology, count: number, keepAlive: boolean, timeoutMs: number): Promise<RequestsModel> {
+  const tsNode = require.resolve("ts-node/dist/bin.js");
+  const { stdout } = await run(
+    "ip",
+    [
+      "netns",
+      "exec",
+      t.client.namespace,
+      process.execPath,
+      tsNode,
+      "--project",
+      join(REPO_ROOT, "tsconfig.json"),
+      CLIENT_REQUESTS,
+      labUrl(t),
+      String(count),
+      keepAlive ? "1" : "0",
+      String(timeoutMs),
+    ],
+    { timeoutMs: 60_000 + count * timeoutMs },
+  );
+  try {
+    return JSON.parse(stdout) as RequestsModel;
+  } catch {
+    throw new Error(`the request step in ${t.client.namespace} printed no JSON: ${stdout.slice(0, 200)}`);
+  }
+}
+
+export function compareWithLb(account: ConnectionAccount | undefined, before?: LbStatus, after?: LbStatus): LabConnectionCheck[] {
+  if (!account || !before || !after) return [];
+  return account.nodes.map((n) => {
+    const b = before.backends.find((x) => x.name === n.node);
+    const a = after.backends.find((x) => x.name === n.node);
+    const proxy = (a?.proxyConnections ?? 0) - (b?.proxyConnections ?? 0);
+    const health = (a?.healthCheckConnections ?? 0) - (b?.healthCheckConnections ?? 0);
+    const natNodePort = n.unavailable ? undefined : (n.nodePortEntries?.newConnections ?? 0);
+    const natDnat = n.unavailable ? undefined : n.total;
+    return {
+      node: n.node,
+      lbProxyConnections: proxy,
+      lbHealthCheckConnections: health,
+      natNodePortConnections: natNodePort,
+      natDnatConnections: natDnat,
+      accounted: natNodePort === proxy + health && natDnat === proxy + health,
+    };
+  });
+}
+
+function renderConnections(rows: LabConnectionCheck[], keepAlive: boolean): string {
+  if (rows.length === 0) return "Lab connection accounting: not available (counters or LB status missing).\n";
+  const lines = [
+    `Lab connection accounting (health checks held while counting; LB ${keepAlive ? "reuses connections" : "opens one connection per request"}):`,
+  ];
+  for (const r of rows) {
+    lines.push(
+      `  ${r.node}: LB opened ${r.lbProxyConnections} connection(s); nat counted ${r.natNodePortConnections ?? "?"} at KUBE-NODEPORTS, ` +
+        `${r.natDnatConnections ?? "?"} at KUBE-SEP DNAT: ${r.accounted ? "every connection accounted for" : "MISMATCH"}`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Running and not a zombie (a killed child of this process may linger as one until reaped). */
+function pidAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    return !/^\d+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
