@@ -1,0 +1,170 @@
+// The SSH source against real sshd instances in network namespaces whose nat tables hold
+// kube-proxy rules. Needs root; skips loudly otherwise.
+import { execInNamespace, tryExecInNamespace } from "../../lab/netns";
+import { generateClientKeyPair } from "../../lab/sshd";
+import type { NodeModel, NatDump, Problem } from "../../verifier/model";
+import { writeNatRules } from "../../verifier/iptables/kube-proxy-rules";
+import { collectNodes, readNatCounters } from "../../verifier/sources/ssh";
+import type { NodeTarget, Progress, SshOptions } from "../../verifier/sources/types";
+import { NodeLab, namespaceTestsUnavailable, type TestNode } from "./node-lab";
+
+const unavailable = namespaceTestsUnavailable();
+if (unavailable) console.warn(`\n*** SKIPPING tests/ssh/collect.test.ts: ${unavailable} ***\n`);
+const describeWithNamespaces = unavailable ? describe.skip : describe;
+
+// A /16 of its own (the lab defaults to 10.213.0.0/16), overridable if it collides here.
+const RANGE = process.env.GIPS_TEST_RANGE ?? "10.214.0.0/16";
+const CLUSTER_IP = "10.214.128.10";
+const NODE_PORT = 30080;
+const PODS = [
+  { ip: "10.214.64.3", port: 8080, nodeName: "node-a" },
+  { ip: "10.214.66.4", port: 8080, nodeName: "node-c" },
+];
+
+const natRules = (nodeIp?: string) =>
+  writeNatRules({
+    services: [
+      { namespace: "default", name: "hello", protocol: "tcp", clusterIP: CLUSTER_IP, port: 80, nodePort: NODE_PORT, endpoints: PODS },
+    ],
+    clusterCIDR: "10.214.64.0/18",
+    nodeIPs: nodeIp ? [nodeIp] : undefined,
+  });
+
+jest.setTimeout(60_000);
+
+describeWithNamespaces("collectNodes over SSH to namespaced nodes", () => {
+  const lab = new NodeLab("gips-collect-", RANGE);
+  const client = generateClientKeyPair("collect-test");
+  const other = generateClientKeyPair("someone-else");
+  let nodeA: TestNode;
+  let nodeB: TestNode;
+  let down: TestNode;
+  const hops: string[] = [];
+  const progress: Progress = { hop: (name, state) => hops.push(`${name}:${state}`) };
+  const opts: SshOptions = { user: "root", privateKey: client.privateKey, transport: "lab", timeoutMs: 8000 };
+  const target = (n: TestNode, hostKeys?: string[]): NodeTarget => ({
+    name: n.name,
+    address: n.nodeIp,
+    internalIp: n.nodeIp,
+    hostKeys: hostKeys ?? (n.sshd ? [n.sshd.hostPublicKey] : []),
+  });
+
+  beforeAll(async () => {
+    await lab.destroy(); // leftovers of an earlier, killed run
+    nodeA = await lab.add({ name: "node-a", sshd: true, natRules: natRules() }, client.publicKey);
+    nodeB = await lab.add({ name: "node-b", sshd: true, natRules: natRules(), legacy: true }, client.publicKey);
+    down = await lab.add({ name: "node-down", sshd: false }, client.publicKey);
+  });
+  afterAll(async () => {
+    await lab.destroy();
+  });
+
+  let result: { nodes: NodeModel[]; problems: Problem[] };
+  let elapsedMs = 0;
+  const byName = (name: string) => result.nodes.find((n) => n.name === name) as NodeModel;
+
+  beforeAll(async () => {
+    const t0 = Date.now();
+    // node-down's host key is a real key: it is refused for having no sshd, not for lacking keys.
+    result = await collectNodes([target(nodeA), target(nodeB), target(down, [nodeA.sshd!.hostPublicKey])], opts, progress);
+    elapsedMs = Date.now() - t0;
+  });
+
+  test("reads the nat table from the backend holding the KUBE-* chains", () => {
+    const a = byName("node-a");
+    expect(a.reachable).toBe(true);
+    expect(a.hostKeyVerified).toBe(true);
+    expect(a.transport).toBe("lab");
+    expect(a.sshAddress).toBe(nodeA.nodeIp);
+    // This host's default iptables is the nft variant.
+    expect(a.nat?.command).toBe("iptables-save -t nat");
+    expect(a.nat?.backend).toBe("nft");
+    expect(a.nat?.text).toMatch(/^:KUBE-NODEPORTS - \[0:0\]$/m);
+    expect(a.nat?.text).toMatch(new RegExp(`-A KUBE-NODEPORTS .*--dport ${NODE_PORT} -j KUBE-EXT-`));
+    expect(a.nat?.text).toContain(`-d ${CLUSTER_IP}/32`);
+    for (const pod of PODS) expect(a.nat?.text).toContain(`--to-destination ${pod.ip}:${pod.port}`);
+
+    // node-b's rules live in the legacy tables only: the default (nft) dump is empty of KUBE-*.
+    const b = byName("node-b");
+    expect(b.reachable).toBe(true);
+    expect(b.nat?.backend).toBe("legacy");
+    expect(b.nat?.command).toBe("iptables-legacy-save -t nat");
+    expect(b.nat?.text).toContain("KUBE-SERVICES");
+  });
+
+  test("the node IP is on an interface, the clusterIP on none", () => {
+    const a = byName("node-a");
+    expect(a.addresses).toContainEqual({ ifname: "eth0", address: nodeA.nodeIp, prefixLength: 30 });
+    expect(a.addresses).toContainEqual({ ifname: "lo", address: "127.0.0.1", prefixLength: 8 });
+    expect(a.addresses?.map((x) => x.address)).not.toContain(CLUSTER_IP);
+  });
+
+  test("sshd's port listens, the nodePort does not", () => {
+    const a = byName("node-a");
+    expect(a.listeners).toContainEqual({ address: nodeA.nodeIp, port: 22, process: "sshd" });
+    expect(a.listeners?.some((l) => l.port === NODE_PORT)).toBe(false);
+  });
+
+  test("a node without sshd is unreachable with a Problem, the others still succeed", () => {
+    const d = byName("node-down");
+    expect(d.reachable).toBe(false);
+    expect(d.nat).toBeUndefined();
+    const problem = result.problems.find((p) => p.subject === "node-down");
+    expect(problem?.source).toBe("ssh");
+    expect(problem?.message).toMatch(/ECONNREFUSED/);
+    expect(problem?.hint).toMatch(/nothing listens/);
+    expect(result.problems.filter((p) => p.subject !== "node-down")).toEqual([]);
+    expect(elapsedMs).toBeLessThan(opts.timeoutMs);
+    expect(hops).toEqual(expect.arrayContaining(["ssh node-a:ok", "ssh node-b:ok", "ssh node-down:fail"]));
+  });
+
+  test("a wrong host key is refused before logging in", async () => {
+    const accepted = async () => ((await tryExecInNamespace(nodeA.namespace, ["cat", nodeA.sshd!.logFile])).stdout.match(/Accepted publickey/g) ?? []).length;
+    const loginsBefore = await accepted();
+    const wrong = await collectNodes([target(nodeA, [other.publicKey.replace(/ \S+$/, "")])], opts, progress);
+    const node = wrong.nodes[0] as NodeModel;
+    expect(node.reachable).toBe(false);
+    expect(node.hostKeyVerified).toBe(false);
+    expect(node.nat).toBeUndefined();
+    expect(wrong.problems[0]?.message).toMatch(/host key mismatch: .* offered ssh-ed25519 SHA256:\S+, expected one of ssh-ed25519 SHA256:/);
+    expect(wrong.problems[0]?.hint).toMatch(/do not override/);
+    expect(await accepted()).toBe(loginsBefore);
+    expect(loginsBefore).toBeGreaterThan(0);
+  });
+
+  test("a node without known host keys is refused before connecting", async () => {
+    const none = await collectNodes([target(nodeA, [])], opts, progress);
+    expect(none.nodes[0]?.reachable).toBe(false);
+    expect(none.nodes[0]?.hostKeyVerified).toBe(false);
+    expect(none.problems[0]?.message).toMatch(/no host keys known/);
+    expect(none.problems[0]?.hint).toMatch(/guest attributes/);
+  });
+
+  test("a key sshd does not know is an authentication Problem", async () => {
+    const denied = await collectNodes([target(nodeA)], { ...opts, privateKey: other.privateKey }, progress);
+    expect(denied.nodes[0]?.reachable).toBe(false);
+    expect(denied.problems[0]?.hint).toMatch(/refused the key for user "root"/);
+  });
+
+  test("readNatCounters shows the counters that moved after a connection to the nodePort", async () => {
+    const before = await readNatCounters([target(nodeA), target(down, [nodeA.sshd!.hostPublicKey])], opts);
+    const dumpBefore = before.get("node-a") as NatDump;
+    expect(dumpBefore.command).toBe("iptables-save -c -t nat");
+    expect(dumpBefore.text).toMatch(/^\[0:0\] -A KUBE-NODEPORTS/m);
+    expect((before.get("node-down") as Problem).message).toMatch(/ECONNREFUSED/);
+
+    // A local connection to nodeIP:nodePort runs through OUTPUT -> KUBE-SERVICES -> KUBE-NODEPORTS.
+    // The pod IPs have no route inside the namespace, so the SYN goes nowhere outside it.
+    await tryExecInNamespace(nodeA.namespace, ["timeout", "1", "bash", "-c", `exec 3<>/dev/tcp/${nodeA.nodeIp}/${NODE_PORT}`]);
+    const after = await readNatCounters([target(nodeA)], opts);
+    const dumpAfter = after.get("node-a") as NatDump;
+    expect(dumpAfter.text).toMatch(new RegExp(`^\\[[1-9]\\d*:\\d+\\] -A KUBE-NODEPORTS .*--dport ${NODE_PORT}`, "m"));
+    expect(dumpAfter.text).toMatch(/^\[[1-9]\d*:\d+\] -A KUBE-SEP-\S+ .*-j DNAT --to-destination 10\.214\.6[46]\.\d+:8080/m);
+  });
+
+  test("the test nodes really hold what the assertions rely on", async () => {
+    // Guards against a vacuous pass: the nat rules are in node-a's kernel, not only in the dump text.
+    const { stdout } = await execInNamespace(nodeA.namespace, ["iptables", "-t", "nat", "-S", "KUBE-NODEPORTS"]);
+    expect(stdout).toContain(`--dport ${NODE_PORT}`);
+  });
+});
