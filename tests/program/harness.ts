@@ -138,6 +138,27 @@ export class RecordingMocks {
   }
 }
 
+const secretSig = "4dabf18193072939515e22adb298388d";
+
+/** Strips Pulumi's secret wrappers from recorded inputs (keeps the values). */
+export function unwrapSecrets(value: any): any {
+  if (Array.isArray(value)) {
+    return value.map(unwrapSecrets);
+  }
+  if (value !== null && typeof value === "object") {
+    if (value[secretSig] === "1b47061264138c4ac30d75fd1eb44270") {
+      return unwrapSecrets(value.value);
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
+/** True when the recorded input value is a secret (as the engine would store it). */
+export function isRecordedSecret(value: any): boolean {
+  return value !== null && typeof value === "object" && value[secretSig] === "1b47061264138c4ac30d75fd1eb44270";
+}
+
 /** The value of an output (mocks run in update mode, so values are known). */
 export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply((v) => resolve(v)));
