@@ -1,50 +1,12 @@
 // `npm run lab -- up | verify | down | status` (root, Linux). See README "The local lab (free)".
 import { writeFileSync } from "node:fs";
+import { USAGE, parseArgs, type Args } from "./args";
 import { labDown } from "./down";
 import { lbStatus } from "./lb-control";
 import { labPaths, readState } from "./state";
 import { labTopology, labUrl, type LabTopology } from "./topology";
 import { LabError, labUp } from "./up";
 import { labVerify } from "./verify";
-
-const USAGE = `usage: npm run lab -- <command> [options]
-  up [--keep-alive]          build the lab (idempotent); --keep-alive: the LB reuses node connections
-  verify [--json] [--markdown FILE] [--requests N] [--keep-alive]
-                             run the checks C1..C12 on the lab (requests come from the client namespace)
-  down                       remove every namespace, link, process and rule of the lab, then check
-  status                     what is running and the LB's view of node health
-environment: LAB_PREFIX (default gip-lab-), LAB_NET (default 10.213: the lab uses 10.213.0.0/16)`;
-
-interface Args {
-  command?: string;
-  json: boolean;
-  markdown?: string;
-  requests: number;
-  keepAlive: boolean;
-  errors: string[];
-}
-
-export function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false, requests: 100, keepAlive: false, errors: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--json") args.json = true;
-    else if (a === "--keep-alive") args.keepAlive = true;
-    else if (a === "--markdown") {
-      args.markdown = argv[++i];
-      if (!args.markdown) args.errors.push("--markdown needs a file name, e.g. --markdown lab-report.md");
-    } else if (a === "--requests") {
-      const n = Number(argv[++i]);
-      if (!Number.isInteger(n) || n < 1 || n > 100_000) args.errors.push(`--requests must be a whole number 1..100000, got "${argv[i] ?? ""}"`);
-      else args.requests = n;
-    } else if (a.startsWith("-")) args.errors.push(`unknown option ${a}`);
-    else if (!args.command) args.command = a;
-    else args.errors.push(`unexpected argument "${a}"`);
-  }
-  if (!args.command) args.errors.push("give a command: up, verify, down or status");
-  else if (!["up", "verify", "down", "status"].includes(args.command)) args.errors.push(`unknown command "${args.command}"`);
-  return args;
-}
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));

@@ -162,6 +162,14 @@ function pickBackend(): BackendState | undefined {
   return undefined;
 }
 
+/** A proxy speaks for itself on each hop: the client's Connection header must not decide the node connection. */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+function withoutHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) if (!HOP_BY_HOP.includes(name)) out[name] = value;
+  return out;
+}
+
 const proxy = http.createServer((clientReq, clientRes) => {
   requestsReceived++;
   const backend = pickBackend();
@@ -172,7 +180,7 @@ const proxy = http.createServer((clientReq, clientRes) => {
     clientRes.end("lab-lb: no healthy backend (every node failed its health check)\n");
     return;
   }
-  const headers = { ...clientReq.headers };
+  const headers = withoutHopByHop(clientReq.headers);
   headers["x-forwarded-for"] = clientReq.socket.remoteAddress ?? "";
   headers["via"] = "1.1 lab-lb";
   if (!keepAlive) headers["connection"] = "close";
@@ -189,7 +197,7 @@ const proxy = http.createServer((clientReq, clientRes) => {
     },
     (upstreamRes) => {
       backend.proxiedRequests++;
-      const responseHeaders = { ...upstreamRes.headers, "x-lab-backend": backend.name, via: "1.1 lab-lb" };
+      const responseHeaders = { ...withoutHopByHop(upstreamRes.headers), "x-lab-backend": backend.name, via: "1.1 lab-lb" };
       clientRes.writeHead(upstreamRes.statusCode ?? 502, responseHeaders);
       upstreamRes.pipe(clientRes);
     },

@@ -1,7 +1,8 @@
 // A lab pod: answers every GET like Google's hello-app ("Hello, world!", version, hostname) plus the
 // pod's IP, so a reader can tell from the answer alone which pod served it. Self-contained (no
 // project imports) so Node runs it directly with type stripping inside a pod's network namespace:
-//   node lab/pod-server.mts --name pod-1 --ip 10.213.65.2 --port 8080
+//   node lab/pod-server.mts --name pod-1 --ip 10.213.65.2 --port 8080 [--listen ADDRESS]
+// (--listen defaults to 0.0.0.0: inside a pod namespace that is the pod's own interfaces only.)
 import http from "node:http";
 
 function arg(name: string): string {
@@ -26,6 +27,9 @@ function podAnswer(name: string, ip: string): string {
   return `Hello, world!\nVersion: lab\nHostname: ${name}\nPod IP: ${ip}\n`;
 }
 
+const listenIndex = process.argv.indexOf("--listen");
+const listenAddress = listenIndex >= 0 ? (process.argv[listenIndex + 1] ?? "0.0.0.0") : "0.0.0.0";
+
 const server = http.createServer((req, res) => {
   // Drain the request body (there is none for GET) before answering.
   req.resume();
@@ -33,8 +37,8 @@ const server = http.createServer((req, res) => {
   res.end(podAnswer(podName, podIp));
 });
 
-server.listen(port, "0.0.0.0", () => {
-  console.log(`pod-server ${podName} listening on ${podIp}:${port}`);
+server.listen(port, listenAddress, () => {
+  console.log(`pod-server ${podName} (${podIp}) listening on ${listenAddress}:${port}`);
 });
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {

@@ -1,0 +1,105 @@
+// The lab's plan, without root: names fit Linux's limits, address blocks are private, distinct and
+// off the host's network, the nat rules the nodes get name the pods, and the CLI parses its options.
+import { parseArgs } from "../../lab/args";
+import { cidrContains, cidrsOverlap } from "../../lab/netns";
+import { labCidrs, labNamespaces, labTopology } from "../../lab/topology";
+import { interfaceNames, natRulesSpec } from "../../lab/up";
+import { writeNatRules } from "../../verifier/iptables/kube-proxy-rules";
+
+describe("lab topology", () => {
+  const t = labTopology({ prefix: "gip-lab-", net: "10.213" });
+
+  test("namespaces: client, lb, three nodes, pod-1 on node-1 and pod-2 on node-3", () => {
+    expect(labNamespaces(t)).toEqual([
+      "gip-lab-client",
+      "gip-lab-lb",
+      "gip-lab-node-1",
+      "gip-lab-node-2",
+      "gip-lab-node-3",
+      "gip-lab-pod-1",
+      "gip-lab-pod-2",
+    ]);
+    expect(t.pods.map((p) => `${p.name}@${p.nodeName}`)).toEqual(["pod-1@node-1", "pod-2@node-3"]);
+  });
+
+  test("every address is unique, private, inside the lab block and off the host's 192.0.2.0/24", () => {
+    const addresses = [
+      t.client.ip,
+      t.lb.publicIp,
+      t.lb.vpcIp,
+      t.management.gatewayIp,
+      t.service.clusterIP,
+      ...t.nodes.flatMap((n) => [n.internalIp, n.externalIp, n.podGateway]),
+      ...t.pods.map((p) => p.ip),
+    ];
+    expect(new Set(addresses).size).toBe(addresses.length);
+    for (const a of addresses) {
+      expect(cidrContains("10.213.0.0/16", a)).toBe(true);
+      expect(cidrContains("192.0.2.0/24", a)).toBe(false);
+    }
+    const cidrs = labCidrs(t);
+    for (const [i, a] of cidrs.entries()) for (const b of cidrs.slice(i + 1)) expect(cidrsOverlap(a, b)).toBe(false);
+    // Each pod sits in its node's pod range, and the clusterIP in the service range (on no interface).
+    for (const p of t.pods) expect(cidrContains(t.nodes.find((n) => n.name === p.nodeName)!.podCidr, p.ip)).toBe(true);
+    expect(cidrContains(t.serviceCidr, t.service.clusterIP)).toBe(true);
+  });
+
+  test("root-namespace and in-namespace interface names carry the prefix and fit 15 characters", () => {
+    const longest = labTopology({ prefix: "abcdefghi-", net: "10.9" });
+    const names = interfaceNames(longest);
+    const all = [
+      names.clientPublic,
+      names.lbPublic,
+      names.lbBridge,
+      longest.management.bridge,
+      ...[1, 2, 3].flatMap((k) => [names.nodeVpc(k), names.lbPort(k), names.nodeManagement(k), names.rootManagementPort(k), names.nodePodSide(k), names.pod(k)]),
+    ];
+    for (const n of all) {
+      expect(n.startsWith("abcdefghi-")).toBe(true);
+      expect(n.length).toBeLessThanOrEqual(15);
+    }
+    expect(new Set(all).size).toBe(all.length);
+  });
+
+  test("a test lab with its own prefix and block shares nothing with the default lab", () => {
+    const other = labTopology({ prefix: "giplt-", net: "10.214" });
+    expect(labNamespaces(other).some((ns) => labNamespaces(t).includes(ns))).toBe(false);
+    for (const a of labCidrs(other)) for (const b of labCidrs(t)) expect(cidrsOverlap(a, b)).toBe(false);
+    expect(other.stateDir).not.toBe(t.stateDir);
+    expect(`${t.stateDir}/`.startsWith(`${other.stateDir}/`) || `${other.stateDir}/`.startsWith(`${t.stateDir}/`)).toBe(false);
+  });
+
+  test("bad prefix or block is refused with the rule", () => {
+    expect(() => labTopology({ prefix: "Gip lab" })).toThrow(/2\.\.10 characters of a-z/);
+    expect(() => labTopology({ prefix: "much-too-long-" })).toThrow(/Linux allows 15/);
+    expect(() => labTopology({ net: "192.168" })).toThrow(/10\.x\.0\.0\/16/);
+    expect(() => labTopology({ net: "10.300" })).toThrow(/10\.x\.0\.0\/16/);
+  });
+
+  test("each node's nat rules send the nodePort to both pods, wherever they run", () => {
+    for (const node of t.nodes) {
+      const rules = writeNatRules(natRulesSpec(t, node.name));
+      expect(rules).toMatch(/-A KUBE-NODEPORTS .*--dport 30080 -j KUBE-EXT-/);
+      expect(rules).toContain(`-d ${t.service.clusterIP}`);
+      for (const p of t.pods) expect(rules).toContain(`DNAT --to-destination ${p.ip}:8080`);
+      expect(rules).toContain("MASQUERADE");
+    }
+  });
+});
+
+describe("lab CLI arguments", () => {
+  test("verify options", () => {
+    const a = parseArgs(["verify", "--json", "--markdown", "r.md", "--requests", "20", "--keep-alive"]);
+    expect(a).toMatchObject({ command: "verify", json: true, markdown: "r.md", requests: 20, keepAlive: true, errors: [] });
+    expect(parseArgs(["up"])).toMatchObject({ command: "up", requests: 100, keepAlive: false, errors: [] });
+  });
+
+  test("every mistake is reported at once", () => {
+    const a = parseArgs(["verify", "--requests", "zero", "--markdown", "--frobnicate"]);
+    expect(a.errors).toEqual(
+      expect.arrayContaining([expect.stringMatching(/--requests must be a whole number/), expect.stringMatching(/unknown option --frobnicate/)]),
+    );
+    expect(parseArgs([]).errors).toEqual(["give a command: up, verify, down or status"]);
+    expect(parseArgs(["sideways"]).errors).toEqual(['unknown command "sideways"']);
+  });
+});
