@@ -4,14 +4,15 @@
 // which KUBE-SEP rule took each new connection.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CheckResult, NatDump, PathModel, RequestsModel } from "../verifier/model";
-import { accountNewConnections, runChecks, type ConnectionAccount } from "../verifier/checks";
+import type { CheckResult, PathModel, RequestsModel } from "../verifier/model";
+import { accountNewConnections, type ConnectionAccount } from "../verifier/checks";
 import { renderJson } from "../verifier/report/json";
 import { renderMarkdown } from "../verifier/report/markdown";
 import { renderTerminal } from "../verifier/report/terminal";
 import { collectLab, labNodeTargets, labSshOptions } from "../verifier/sources/lab";
 import { readNatCounters } from "../verifier/sources/ssh";
 import type { Progress } from "../verifier/sources/types";
+import { verifyPath, type ExitCode, type VerifySteps } from "../verifier/verify";
 import { lbStatus, setHealthChecksPaused, setLbKeepAlive, type LbStatus } from "./lb-control";
 import { run } from "./netns";
 import { labPaths, readClientKey, readState } from "./state";
@@ -25,6 +26,8 @@ export interface VerifyOptions {
   keepAlive?: boolean;
   /** per-request timeout (default 5000 ms) */
   requestTimeoutMs?: number;
+  /** colour the terminal report */
+  color?: boolean;
   /** progress lines; default silent */
   log?: (line: string) => void;
 }
@@ -52,8 +55,9 @@ export interface VerifyOutcome {
   terminal: string;
   json: string;
   markdown: string;
-  /** 0 every claim passed, 1 a claim failed or could not be told */
-  exitCode: number;
+  /** as `npm run verify`: 0 every claim passed, 1 a claim failed, 2 could not verify (see reason) */
+  exitCode: ExitCode;
+  reason: string;
 }
 
 const CLIENT_REQUESTS = join(__dirname, "client-requests.ts");
@@ -67,66 +71,66 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
   if (!state?.complete) throw new LabError(`lab "${t.prefix}" is not up${state ? " (its lab up did not finish)" : ""}: run sudo npm run lab -- up`);
   const privateKey = readClientKey(t);
   if (!privateKey) throw new LabError(`lab "${t.prefix}" has no verifier key in ${t.stateDir}: run sudo npm run lab -- down, then up`);
-  const paths = labPaths(t);
+  const socket = labPaths(t).lbControlSocket;
+  const targets = labNodeTargets(t, state.hostKeys);
+  const sshOptions = labSshOptions(t, privateKey);
 
   const progress: Progress = {
     hop: (name, hopState, detail) => {
       if (hopState !== "start") log(`  ${hopState === "ok" ? "ok  " : hopState === "fail" ? "FAIL" : "skip"} ${name}${detail ? `: ${detail}` : ""}`);
     },
   };
-  const podRunning = Object.fromEntries(t.pods.map((p) => [p.name, pidAlive(state.pids[p.name])]));
-  const model = await collectLab(
-    { topology: t, privateKey, hostKeys: state.hostKeys, lbControlSocket: paths.lbControlSocket, podRunning },
-    progress,
-  );
 
-  // The counted window: health checks held (so every new connection on the nodes is a proxied
-  // request), LB keep-alive as asked, counters read right before and right after the requests.
-  const targets = labNodeTargets(t, state.hostKeys);
-  const sshOptions = labSshOptions(t, privateKey);
+  // The counted window runs from the first counter read to the second: health checks are held
+  // (so every new connection on the nodes is a proxied request) and the LB's keep-alive is set as
+  // asked; the LB's own connection counts are read at both ends to compare with the nat counters.
+  let counterReads = 0;
   let lbBefore: LbStatus | undefined;
   let lbAfter: LbStatus | undefined;
-  let before = new Map<string, NatDump | { message: string }>();
-  let after = new Map<string, NatDump | { message: string }>();
-  try {
-    await setHealthChecksPaused(paths.lbControlSocket, true);
-    await setLbKeepAlive(paths.lbControlSocket, keepAlive);
-    // A health check already in flight when the pause began must finish before counting starts.
-    await new Promise((r) => setTimeout(r, 50));
-    lbBefore = await lbStatus(paths.lbControlSocket);
-    before = await readNatCounters(targets, sshOptions);
-    log(`  sending ${count} requests to ${labUrl(t)} from namespace ${t.client.namespace}${keepAlive ? " (keep-alive)" : ""}`);
-    model.requests = await requestsFromClient(t, count, keepAlive, opts.requestTimeoutMs ?? 5000);
-    after = await readNatCounters(targets, sshOptions);
-    lbAfter = await lbStatus(paths.lbControlSocket);
-  } catch (error) {
-    model.problems.push({ source: "lab", subject: "requests", message: (error as Error).message });
-  } finally {
-    await setLbKeepAlive(paths.lbControlSocket, state.keepAlive).catch(() => undefined);
-    await setHealthChecksPaused(paths.lbControlSocket, false).catch(() => undefined);
-  }
-  for (const node of model.nodes) {
-    const b = before.get(node.name);
-    const a = after.get(node.name);
-    if (b && "text" in b) node.countersBefore = b;
-    else if (b) model.problems.push({ source: "ssh", subject: node.name, message: `counters before the requests: ${b.message}` });
-    if (a && "text" in a) node.countersAfter = a;
-    else if (a) model.problems.push({ source: "ssh", subject: node.name, message: `counters after the requests: ${a.message}` });
-  }
+  const steps: VerifySteps = {
+    collect: (p) => {
+      const podRunning = Object.fromEntries(t.pods.map((pod) => [pod.name, pidAlive(state.pids[pod.name])]));
+      return collectLab({ topology: t, privateKey, hostKeys: state.hostKeys, lbControlSocket: socket, podRunning }, p);
+    },
+    readCounters: async () => {
+      if (counterReads++ === 0) {
+        await setHealthChecksPaused(socket, true);
+        await setLbKeepAlive(socket, keepAlive);
+        // A health check already in flight when the pause began must finish before counting starts.
+        await new Promise((r) => setTimeout(r, 50));
+        lbBefore = await lbStatus(socket);
+        return readNatCounters(targets, sshOptions);
+      }
+      const dumps = await readNatCounters(targets, sshOptions);
+      lbAfter = await lbStatus(socket);
+      return dumps;
+    },
+    requests: () => {
+      log(`  sending ${count} requests to ${labUrl(t)} from namespace ${t.client.namespace}${keepAlive ? " (keep-alive)" : ""}`);
+      return requestsFromClient(t, count, keepAlive, opts.requestTimeoutMs ?? 5000);
+    },
+  };
 
-  const results = runChecks(model);
+  let outcome: Awaited<ReturnType<typeof verifyPath>>;
+  try {
+    outcome = await verifyPath(steps, progress);
+  } finally {
+    await setLbKeepAlive(socket, state.keepAlive).catch(() => undefined);
+    await setHealthChecksPaused(socket, false).catch(() => undefined);
+  }
+  const { model, results, exitCode, reason } = outcome;
   const account = accountNewConnections(model);
   const connections = compareWithLb(account, lbBefore, lbAfter);
-  const terminal = `${renderTerminal(model, results)}\n${renderConnections(connections, keepAlive)}`;
   return {
     model,
     results,
     account,
     connections,
-    terminal,
-    json: renderJson(model, results),
+    terminal: `${renderTerminal(model, results, { color: opts.color })}\n${renderConnections(connections, keepAlive)}\n${reason}\n`,
+    json: renderJson(model, results, { outcome: { exitCode, reason } }),
     markdown: renderMarkdown(model, results),
-    exitCode: results.every((r) => r.verdict === "pass") ? 0 : 1,
+    exitCode,
+    reason,
   };
 }
 
