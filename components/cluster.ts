@@ -166,7 +166,7 @@ export interface KubeconfigInput {
   caData: string;
 }
 
-/** A kubeconfig like `gcloud container clusters get-credentials` writes: exec gke-gcloud-auth-plugin. */
+/** A kubeconfig like `gcloud container clusters get-credentials` writes: exec gke-gcloud-auth-plugin (with ADC). */
 export function gkeKubeconfig(input: KubeconfigInput): string {
   const context = `gke_${input.project}_${input.location}_${input.clusterName}`;
   return JSON.stringify(
@@ -181,6 +181,9 @@ export function gkeKubeconfig(input: KubeconfigInput): string {
             exec: {
               apiVersion: "client.authentication.k8s.io/v1beta1",
               command: "gke-gcloud-auth-plugin",
+              // The same Application Default Credentials the Google provider (and the verifier) use,
+              // instead of the plugin's default of asking the gcloud CLI's own login.
+              args: ["--use_application_default_credentials"],
               installHint: "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
               provideClusterInfo: true,
               interactiveMode: "Never",

@@ -162,7 +162,11 @@ describe("Cluster", () => {
   test("kubeconfig authenticates with gke-gcloud-auth-plugin against the cluster endpoint and CA", async () => {
     const kubeconfig = JSON.parse(await valueOf(built.component.kubeconfig));
     expect(kubeconfig.clusters[0].cluster).toEqual({ server: `https://${mockIds.clusterEndpoint}`, "certificate-authority-data": mockIds.clusterCa });
-    expect(kubeconfig.users[0].user.exec).toMatchObject({ command: "gke-gcloud-auth-plugin", apiVersion: "client.authentication.k8s.io/v1beta1" });
+    expect(kubeconfig.users[0].user.exec).toMatchObject({
+      command: "gke-gcloud-auth-plugin",
+      args: ["--use_application_default_credentials"],
+      apiVersion: "client.authentication.k8s.io/v1beta1",
+    });
     expect(kubeconfig["current-context"]).toBe("gke_demo-project-1_us-central1-a_gip-t");
   });
 

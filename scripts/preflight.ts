@@ -1,0 +1,362 @@
+// Preflight for `npm run up` / `npm run destroy`: checks every prerequisite, reports all that are
+// missing at once (each with the command that fixes it), and only then runs pulumi.
+//
+//   ts-node scripts/preflight.ts                 checks only (npm run preflight)
+//   ts-node scripts/preflight.ts up [-- args]    checks, then `pulumi up args`
+//   ts-node scripts/preflight.ts destroy [-- …]  checks, then `pulumi destroy args`, then suggests `npm run sweep`
+//
+// The checks are plain functions over an injected context (command runner, environment, files),
+// so tests drive them without pulumi or gcloud installed.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { formatIssues, parseConfig, type RawConfig } from "../components/config";
+
+export interface CommandResult {
+  /** Exit code; undefined when the program could not be started (not installed). */
+  code: number | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+export type CommandRunner = (command: string, args: string[], env: NodeJS.ProcessEnv) => Promise<CommandResult>;
+
+export interface PreflightContext {
+  run: CommandRunner;
+  env: NodeJS.ProcessEnv;
+  repoDir: string;
+  homeDir: string;
+  readFile(file: string): string | undefined;
+}
+
+export type CheckStatus = "ok" | "missing" | "blocked";
+
+export interface CheckResult {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  /** The command (or step) that fixes it; set when status is "missing". */
+  fix?: string;
+}
+
+export type Operation = "up" | "destroy" | "check";
+
+/** APIs the program calls. cloudresourcemanager: the node service account's project IAM bindings. */
+export const requiredApis = ["compute.googleapis.com", "container.googleapis.com", "iam.googleapis.com", "cloudresourcemanager.googleapis.com"];
+
+// ---------------------------------------------------------------- backend
+
+export interface Backend {
+  /** The URL pulumi will use; undefined when an existing `pulumi login` decides. */
+  url: string | undefined;
+  source: "PULUMI_BACKEND_URL" | "pulumi login" | "default (local files)";
+  /** Self-managed backends keep secrets with a passphrase; Pulumi Cloud does not need one. */
+  needsPassphrase: boolean;
+}
+
+export function localStateUrl(repoDir: string): string {
+  return `file://${path.join(repoDir, ".pulumi-state")}`;
+}
+
+const cloudBackend = /^https?:\/\//;
+
+/** An explicit PULUMI_BACKEND_URL wins, then an existing `pulumi login`, else the repo's local state. */
+export function chooseBackend(ctx: PreflightContext): Backend {
+  const fromEnv = ctx.env.PULUMI_BACKEND_URL?.trim();
+  if (fromEnv) {
+    return { url: fromEnv, source: "PULUMI_BACKEND_URL", needsPassphrase: !cloudBackend.test(fromEnv) };
+  }
+  const credentialsFile = path.join(ctx.env.PULUMI_HOME ?? path.join(ctx.homeDir, ".pulumi"), "credentials.json");
+  const credentials = ctx.readFile(credentialsFile);
+  if (credentials !== undefined) {
+    try {
+      const current = (JSON.parse(credentials) as { current?: unknown }).current;
+      if (typeof current === "string" && current !== "") {
+        return { url: undefined, source: "pulumi login", needsPassphrase: !cloudBackend.test(current) };
+      }
+    } catch {
+      // An unreadable credentials file is no login; fall through to the local default.
+    }
+  }
+  return { url: localStateUrl(ctx.repoDir), source: "default (local files)", needsPassphrase: true };
+}
+
+/** The environment pulumi runs with: the chosen backend, and no type-check at run time (`npm test` type-checks). */
+export function pulumiEnv(ctx: PreflightContext, backend: Backend): NodeJS.ProcessEnv {
+  return {
+    ...ctx.env,
+    ...(backend.url === undefined ? {} : { PULUMI_BACKEND_URL: backend.url }),
+    PULUMI_NODEJS_TRANSPILE_ONLY: ctx.env.PULUMI_NODEJS_TRANSPILE_ONLY ?? "true",
+  };
+}
+
+// ---------------------------------------------------------------- checks
+
+function firstLine(text: string): string {
+  return text.trim().split("\n")[0] ?? "";
+}
+
+async function tool(ctx: PreflightContext, name: string, command: string, args: string[], fix: string): Promise<CheckResult> {
+  const result = await ctx.run(command, args, ctx.env);
+  if (result.code === 0) {
+    return { name, status: "ok", detail: firstLine(result.stdout || result.stderr) };
+  }
+  const detail = result.code === undefined ? `${command} not found on PATH` : `${command} ${args.join(" ")} failed: ${firstLine(result.stderr || result.stdout)}`;
+  return { name, status: "missing", detail, fix };
+}
+
+export function checkPulumiCli(ctx: PreflightContext): Promise<CheckResult> {
+  return tool(ctx, "pulumi CLI", "pulumi", ["version"], "curl -fsSL https://get.pulumi.com | sh   (then open a new shell)");
+}
+
+export function checkGcloud(ctx: PreflightContext): Promise<CheckResult> {
+  return tool(ctx, "gcloud CLI", "gcloud", ["--version"], "install the Google Cloud CLI: https://cloud.google.com/sdk/docs/install");
+}
+
+export function checkAuthPlugin(ctx: PreflightContext): Promise<CheckResult> {
+  return tool(
+    ctx,
+    "gke-gcloud-auth-plugin",
+    "gke-gcloud-auth-plugin",
+    ["--version"],
+    "gcloud components install gke-gcloud-auth-plugin   (apt: sudo apt-get install google-cloud-cli-gke-gcloud-auth-plugin)",
+  );
+}
+
+/** Application Default Credentials as the Google provider finds them: the env file, or gcloud's well-known file. */
+export function checkApplicationDefaultCredentials(ctx: PreflightContext): CheckResult {
+  const name = "application-default credentials";
+  const explicit = ctx.env.GOOGLE_APPLICATION_CREDENTIALS;
+  if (explicit) {
+    return ctx.readFile(explicit) !== undefined
+      ? { name, status: "ok", detail: `GOOGLE_APPLICATION_CREDENTIALS=${explicit}` }
+      : { name, status: "missing", detail: `GOOGLE_APPLICATION_CREDENTIALS points to ${explicit}, which cannot be read`, fix: "fix the path, or unset it and run: gcloud auth application-default login" };
+  }
+  const configDir = ctx.env.CLOUDSDK_CONFIG ?? path.join(ctx.homeDir, ".config", "gcloud");
+  const wellKnown = path.join(configDir, "application_default_credentials.json");
+  if (ctx.readFile(wellKnown) !== undefined) {
+    return { name, status: "ok", detail: wellKnown };
+  }
+  return { name, status: "missing", detail: `no ${wellKnown} and no GOOGLE_APPLICATION_CREDENTIALS`, fix: "gcloud auth application-default login" };
+}
+
+export function checkPassphrase(ctx: PreflightContext, backend: Backend): CheckResult {
+  const name = "secrets passphrase";
+  if (!backend.needsPassphrase) {
+    return { name, status: "ok", detail: "not needed: Pulumi Cloud keeps the secrets" };
+  }
+  if (ctx.env.PULUMI_CONFIG_PASSPHRASE !== undefined) {
+    return { name, status: "ok", detail: "PULUMI_CONFIG_PASSPHRASE is set" };
+  }
+  const file = ctx.env.PULUMI_CONFIG_PASSPHRASE_FILE;
+  if (file) {
+    return ctx.readFile(file) !== undefined
+      ? { name, status: "ok", detail: `PULUMI_CONFIG_PASSPHRASE_FILE=${file}` }
+      : { name, status: "missing", detail: `PULUMI_CONFIG_PASSPHRASE_FILE points to ${file}, which cannot be read`, fix: passphraseFix };
+  }
+  return {
+    name,
+    status: "missing",
+    detail: `a self-managed state backend (${backend.url ?? "the current login"}) encrypts the kubeconfig and SSH key outputs with a passphrase; none is set`,
+    fix: passphraseFix,
+  };
+}
+
+const passphraseFix =
+  "mkdir -p ~/.config/gke-ingress-path && (umask 077; openssl rand -base64 24 > ~/.config/gke-ingress-path/passphrase) && export PULUMI_CONFIG_PASSPHRASE_FILE=~/.config/gke-ingress-path/passphrase";
+
+function backendPrefix(backend: Backend): string {
+  return backend.url !== undefined && backend.source !== "pulumi login" ? `PULUMI_BACKEND_URL=${backend.url} ` : "";
+}
+
+export async function checkStack(ctx: PreflightContext, backend: Backend): Promise<CheckResult & { stack?: string }> {
+  const name = "stack selected";
+  const result = await ctx.run("pulumi", ["stack", "--show-name", "--non-interactive"], pulumiEnv(ctx, backend));
+  const stack = result.stdout.trim();
+  if (result.code === 0 && stack !== "") {
+    return { name, status: "ok", detail: `${stack} (backend: ${backend.url ?? "pulumi login"}, ${backend.source})`, stack };
+  }
+  return {
+    name,
+    status: "missing",
+    detail: `no current stack on ${backend.url ?? "the logged-in backend"}: ${firstLine(result.stderr || result.stdout)}`,
+    fix: `${backendPrefix(backend)}pulumi stack select --create dev   (Pulumi.dev.yaml holds the example config)`,
+  };
+}
+
+export async function checkStackConfig(ctx: PreflightContext, backend: Backend, stack: string): Promise<{ project: CheckResult; config: CheckResult; projectId?: string }> {
+  const result = await ctx.run("pulumi", ["config", "--json", "--stack", stack], pulumiEnv(ctx, backend));
+  if (result.code !== 0) {
+    const detail = `pulumi config --json failed: ${firstLine(result.stderr || result.stdout)}`;
+    return { project: { name: "gcp:project set", status: "missing", detail, fix: "see the error above" }, config: { name: "stack config valid", status: "blocked", detail: "needs readable config" } };
+  }
+  const raw: Record<string, string> = {};
+  for (const [key, entry] of Object.entries(JSON.parse(result.stdout) as Record<string, { value?: unknown; objectValue?: unknown }>)) {
+    const value = entry.objectValue ?? entry.value;
+    if (value !== undefined) {
+      raw[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+  }
+  const projectId = raw["gcp:project"];
+  const project: CheckResult = projectId
+    ? { name: "gcp:project set", status: "ok", detail: projectId }
+    : { name: "gcp:project set", status: "missing", detail: `stack ${stack} has no gcp:project`, fix: `${backendPrefix(backend)}pulumi config set gcp:project <your-project-id>` };
+  const otherIssues = parseConfig(raw as RawConfig).issues.filter((i) => i.key !== "gcp:project");
+  const config: CheckResult =
+    otherIssues.length === 0
+      ? { name: "stack config valid", status: "ok", detail: "every key passes components/config.ts" }
+      : { name: "stack config valid", status: "missing", detail: formatIssues(otherIssues), fix: `${backendPrefix(backend)}pulumi config set <key> <value>   (see README, "Configuration")` };
+  return { project, config, projectId };
+}
+
+export async function checkApis(ctx: PreflightContext, projectId: string): Promise<CheckResult> {
+  const name = "Google APIs enabled";
+  const result = await ctx.run("gcloud", ["services", "list", "--enabled", "--project", projectId, "--format=value(config.name)"], ctx.env);
+  if (result.code !== 0) {
+    return {
+      name,
+      status: "missing",
+      detail: `cannot list enabled services of ${projectId}: ${firstLine(result.stderr || result.stdout)}`,
+      fix: "gcloud auth login   (and check the project id)",
+    };
+  }
+  const enabled = new Set(result.stdout.split(/\s+/).filter(Boolean));
+  const missing = requiredApis.filter((api) => !enabled.has(api));
+  return missing.length === 0
+    ? { name, status: "ok", detail: requiredApis.join(", ") }
+    : { name, status: "missing", detail: `not enabled: ${missing.join(", ")}`, fix: `gcloud services enable ${missing.join(" ")} --project ${projectId}` };
+}
+
+function blocked(name: string, needs: string): CheckResult {
+  return { name, status: "blocked", detail: `not checked: needs ${needs}` };
+}
+
+/** Runs every check that applies to the operation; a check that needs a missing tool is "blocked", not skipped silently. */
+export async function runChecks(ctx: PreflightContext, operation: Operation): Promise<{ results: CheckResult[]; backend: Backend; stack?: string }> {
+  const backend = chooseBackend(ctx);
+  const [pulumiCli, gcloud, plugin] = await Promise.all([checkPulumiCli(ctx), checkGcloud(ctx), checkAuthPlugin(ctx)]);
+  const results: CheckResult[] = [pulumiCli, gcloud, plugin, checkApplicationDefaultCredentials(ctx), checkPassphrase(ctx, backend)];
+
+  let stack: string | undefined;
+  let projectId: string | undefined;
+  if (pulumiCli.status !== "ok") {
+    results.push(blocked("stack selected", "the pulumi CLI"), blocked("gcp:project set", "the pulumi CLI"), blocked("stack config valid", "the pulumi CLI"));
+  } else {
+    const stackResult = await checkStack(ctx, backend);
+    results.push(stackResult);
+    stack = stackResult.stack;
+    if (stack === undefined) {
+      results.push(blocked("gcp:project set", "a selected stack"), blocked("stack config valid", "a selected stack"));
+    } else {
+      const config = await checkStackConfig(ctx, backend, stack);
+      results.push(config.project, config.config);
+      projectId = config.projectId;
+    }
+  }
+
+  // Destroying needs no API check: whatever exists was created with them enabled.
+  if (operation !== "destroy") {
+    if (gcloud.status !== "ok") {
+      results.push(blocked("Google APIs enabled", "the gcloud CLI"));
+    } else if (projectId === undefined) {
+      results.push(blocked("Google APIs enabled", "gcp:project"));
+    } else {
+      results.push(await checkApis(ctx, projectId));
+    }
+  }
+  return { results, backend, stack };
+}
+
+export function renderChecks(results: CheckResult[], backend: Backend): string {
+  const mark: Record<CheckStatus, string> = { ok: "ok  ", missing: "FAIL", blocked: "--  " };
+  const lines = [`state backend: ${backend.url ?? "the current `pulumi login`"} (${backend.source})`];
+  for (const r of results) {
+    lines.push(`[${mark[r.status]}] ${r.name}: ${r.detail.replace(/\n/g, "\n         ")}`);
+    if (r.status === "missing" && r.fix) {
+      lines.push(`       fix: ${r.fix}`);
+    }
+  }
+  const missing = results.filter((r) => r.status === "missing").length;
+  const notChecked = results.filter((r) => r.status === "blocked").length;
+  lines.push(
+    missing === 0 && notChecked === 0
+      ? "preflight: all prerequisites present"
+      : `preflight: ${missing} missing${notChecked > 0 ? `, ${notChecked} not checked until those are fixed` : ""}; fix them and run again`,
+  );
+  return lines.join("\n");
+}
+
+// ---------------------------------------------------------------- running
+
+export const systemRunner: CommandRunner = (command, args, env) =>
+  new Promise((resolve) => {
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", () => resolve({ code: undefined, stdout, stderr }));
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+
+function readFileOrUndefined(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+export function systemContext(repoDir: string): PreflightContext {
+  return { run: systemRunner, env: process.env, repoDir, homeDir: os.homedir(), readFile: readFileOrUndefined };
+}
+
+function runInteractive(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, stdio: "inherit" });
+    child.on("error", () => resolve(127));
+    child.on("close", (code) => resolve(code ?? 1));
+  });
+}
+
+export function parseArgs(argv: string[]): { operation: Operation; pulumiArgs: string[] } {
+  const [first, ...rest] = argv;
+  const operation: Operation = first === "up" || first === "destroy" ? first : "check";
+  const args = operation === "check" ? argv : rest;
+  return { operation, pulumiArgs: args[0] === "--" ? args.slice(1) : args };
+}
+
+async function main(): Promise<number> {
+  const repoDir = path.resolve(__dirname, "..");
+  const { operation, pulumiArgs } = parseArgs(process.argv.slice(2));
+  const ctx = systemContext(repoDir);
+  const backend = chooseBackend(ctx);
+  if (backend.source === "default (local files)") {
+    // pulumi needs the directory of a file:// backend to exist.
+    fs.mkdirSync(path.join(repoDir, ".pulumi-state"), { recursive: true });
+  }
+  const { results, stack } = await runChecks(ctx, operation);
+  console.log(renderChecks(results, backend));
+  if (results.some((r) => r.status !== "ok")) {
+    return 1;
+  }
+  if (operation === "check") {
+    return 0;
+  }
+  const code = await runInteractive("pulumi", [operation, "--stack", stack!, ...pulumiArgs], pulumiEnv(ctx, backend));
+  if (operation === "destroy" && code === 0) {
+    console.log("\nnext: npm run sweep   (lists anything the Ingress controller or a failed run left in the project)");
+  }
+  return code;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(`preflight: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
+}

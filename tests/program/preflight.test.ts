@@ -1,0 +1,162 @@
+// The preflight checks, driven through a scripted command runner and an in-memory file system.
+import {
+  chooseBackend,
+  localStateUrl,
+  parseArgs,
+  pulumiEnv,
+  renderChecks,
+  requiredApis,
+  runChecks,
+  type CommandResult,
+  type PreflightContext,
+} from "../../scripts/preflight";
+
+type Script = Record<string, CommandResult>;
+
+const ok = (stdout: string): CommandResult => ({ code: 0, stdout, stderr: "" });
+const failed = (stderr: string): CommandResult => ({ code: 255, stdout: "", stderr });
+
+/** A machine where everything is installed, logged in and configured. */
+function healthyScript(): Script {
+  return {
+    "pulumi version": ok("v3.200.0\n"),
+    "gcloud --version": ok("Google Cloud SDK 528.0.0\n"),
+    "gke-gcloud-auth-plugin --version": ok("Kubernetes v1.30.0\n"),
+    "pulumi stack --show-name --non-interactive": ok("dev\n"),
+    "pulumi config --json --stack dev": ok(JSON.stringify({ "gcp:project": { value: "demo-project-1", secret: false }, "gke-ingress-path:nodeCount": { value: "3", secret: false } })),
+    "gcloud services list --enabled --project demo-project-1 --format=value(config.name)": ok(`${requiredApis.join("\n")}\nstorage.googleapis.com\n`),
+  };
+}
+
+function context(script: Script, env: NodeJS.ProcessEnv, files: Record<string, string> = {}) {
+  const calls: { line: string; env: NodeJS.ProcessEnv }[] = [];
+  const ctx: PreflightContext = {
+    env,
+    repoDir: "/repo",
+    homeDir: "/home/u",
+    readFile: (file) => files[file],
+    run: async (command, args, runEnv) => {
+      const line = [command, ...args].join(" ");
+      calls.push({ line, env: runEnv });
+      // Not in the script: the program is not installed.
+      return script[line] ?? { code: undefined, stdout: "", stderr: "" };
+    },
+  };
+  return { ctx, calls };
+}
+
+const adcFile = "/home/u/.config/gcloud/application_default_credentials.json";
+const healthyFiles = { [adcFile]: "{}" };
+const healthyEnv = { PULUMI_CONFIG_PASSPHRASE: "x" };
+
+test("all present: every check ok, the local backend is used and passed to pulumi", async () => {
+  const { ctx, calls } = context(healthyScript(), healthyEnv, healthyFiles);
+  const { results, stack, backend } = await runChecks(ctx, "up");
+  expect(results.map((r) => [r.name, r.status])).toEqual([
+    ["pulumi CLI", "ok"],
+    ["gcloud CLI", "ok"],
+    ["gke-gcloud-auth-plugin", "ok"],
+    ["application-default credentials", "ok"],
+    ["secrets passphrase", "ok"],
+    ["stack selected", "ok"],
+    ["gcp:project set", "ok"],
+    ["stack config valid", "ok"],
+    ["Google APIs enabled", "ok"],
+  ]);
+  expect(stack).toBe("dev");
+  expect(backend).toEqual({ url: localStateUrl("/repo"), source: "default (local files)", needsPassphrase: true });
+  const stackCall = calls.find((c) => c.line.startsWith("pulumi stack"));
+  expect(stackCall?.env.PULUMI_BACKEND_URL).toBe("file:///repo/.pulumi-state");
+  expect(renderChecks(results, backend)).toMatch(/preflight: all prerequisites present/);
+});
+
+test("nothing installed (this CI machine): every missing piece reported at once, each with its fix; dependents marked not checked", async () => {
+  const { ctx } = context({}, {}, {});
+  const { results, backend } = await runChecks(ctx, "up");
+  const missing = results.filter((r) => r.status === "missing");
+  expect(missing.map((r) => r.name)).toEqual(["pulumi CLI", "gcloud CLI", "gke-gcloud-auth-plugin", "application-default credentials", "secrets passphrase"]);
+  for (const r of missing) expect(r.fix).toBeTruthy();
+  expect(results.filter((r) => r.status === "blocked").map((r) => r.name)).toEqual(["stack selected", "gcp:project set", "stack config valid", "Google APIs enabled"]);
+  const text = renderChecks(results, backend);
+  expect(text).toMatch(/fix: curl -fsSL https:\/\/get.pulumi.com/);
+  expect(text).toMatch(/fix: gcloud auth application-default login/);
+  expect(text).toMatch(/fix: gcloud components install gke-gcloud-auth-plugin/);
+  expect(text).toMatch(/PULUMI_CONFIG_PASSPHRASE_FILE/);
+  expect(text).toMatch(/preflight: 5 missing, 4 not checked/);
+});
+
+test("no stack, then no gcp:project: the fix names the backend the user must use", async () => {
+  const noStack = healthyScript();
+  noStack["pulumi stack --show-name --non-interactive"] = failed("error: no stack selected; please use `pulumi stack select`");
+  const first = await runChecks(context(noStack, healthyEnv, healthyFiles).ctx, "up");
+  const stack = first.results.find((r) => r.name === "stack selected")!;
+  expect(stack).toMatchObject({ status: "missing", fix: expect.stringContaining("PULUMI_BACKEND_URL=file:///repo/.pulumi-state pulumi stack select --create dev") });
+  expect(first.results.find((r) => r.name === "Google APIs enabled")?.status).toBe("blocked");
+
+  const noProject = healthyScript();
+  noProject["pulumi config --json --stack dev"] = ok("{}");
+  const second = await runChecks(context(noProject, healthyEnv, healthyFiles).ctx, "up");
+  expect(second.results.find((r) => r.name === "gcp:project set")).toMatchObject({ status: "missing", fix: expect.stringContaining("pulumi config set gcp:project") });
+});
+
+test("invalid stack config is reported by the same rules as the program", async () => {
+  const script = healthyScript();
+  script["pulumi config --json --stack dev"] = ok(
+    JSON.stringify({ "gcp:project": { value: "demo-project-1" }, "gke-ingress-path:sshSourceRanges": { value: '["0.0.0.0/0"]', objectValue: ["0.0.0.0/0"] } }),
+  );
+  const { results } = await runChecks(context(script, healthyEnv, healthyFiles).ctx, "up");
+  expect(results.find((r) => r.name === "stack config valid")).toMatchObject({ status: "missing", detail: expect.stringMatching(/sshSourceRanges = "0.0.0.0\/0": refused/) });
+});
+
+test("disabled APIs: the fix enables exactly the missing ones", async () => {
+  const script = healthyScript();
+  script["gcloud services list --enabled --project demo-project-1 --format=value(config.name)"] = ok("compute.googleapis.com\n");
+  const { results } = await runChecks(context(script, healthyEnv, healthyFiles).ctx, "up");
+  expect(results.find((r) => r.name === "Google APIs enabled")).toMatchObject({
+    status: "missing",
+    fix: "gcloud services enable container.googleapis.com iam.googleapis.com cloudresourcemanager.googleapis.com --project demo-project-1",
+  });
+});
+
+test("destroy skips the API check", async () => {
+  const { ctx, calls } = context(healthyScript(), healthyEnv, healthyFiles);
+  const { results } = await runChecks(ctx, "destroy");
+  expect(results.map((r) => r.name)).not.toContain("Google APIs enabled");
+  expect(calls.some((c) => c.line.startsWith("gcloud services"))).toBe(false);
+});
+
+describe("backend choice", () => {
+  test("PULUMI_BACKEND_URL wins; Pulumi Cloud needs no passphrase", () => {
+    const { ctx } = context({}, { PULUMI_BACKEND_URL: "https://api.pulumi.com" });
+    expect(chooseBackend(ctx)).toEqual({ url: "https://api.pulumi.com", source: "PULUMI_BACKEND_URL", needsPassphrase: false });
+    const s3 = context({}, { PULUMI_BACKEND_URL: "s3://bucket" }).ctx;
+    expect(chooseBackend(s3).needsPassphrase).toBe(true);
+  });
+
+  test("an existing pulumi login is respected (no URL forced)", () => {
+    const { ctx } = context({}, {}, { "/home/u/.pulumi/credentials.json": JSON.stringify({ current: "https://api.pulumi.com", accessTokens: {} }) });
+    const backend = chooseBackend(ctx);
+    expect(backend).toEqual({ url: undefined, source: "pulumi login", needsPassphrase: false });
+    expect(pulumiEnv(ctx, backend).PULUMI_BACKEND_URL).toBeUndefined();
+  });
+
+  test("no login: the repo's .pulumi-state; pulumi runs without its own type-check", () => {
+    const { ctx } = context({}, {}, { "/home/u/.pulumi/credentials.json": "not json" });
+    const backend = chooseBackend(ctx);
+    expect(backend.url).toBe("file:///repo/.pulumi-state");
+    expect(pulumiEnv(ctx, backend)).toMatchObject({ PULUMI_BACKEND_URL: "file:///repo/.pulumi-state", PULUMI_NODEJS_TRANSPILE_ONLY: "true" });
+  });
+});
+
+test("credentials and passphrase files that cannot be read are reported as such", async () => {
+  const { ctx } = context(healthyScript(), { GOOGLE_APPLICATION_CREDENTIALS: "/nope.json", PULUMI_CONFIG_PASSPHRASE_FILE: "/nope.txt" }, {});
+  const { results } = await runChecks(ctx, "up");
+  expect(results.find((r) => r.name === "application-default credentials")?.detail).toMatch(/\/nope.json, which cannot be read/);
+  expect(results.find((r) => r.name === "secrets passphrase")?.detail).toMatch(/\/nope.txt, which cannot be read/);
+});
+
+test("arguments: operation and pass-through pulumi flags", () => {
+  expect(parseArgs([])).toEqual({ operation: "check", pulumiArgs: [] });
+  expect(parseArgs(["up", "--", "--yes"])).toEqual({ operation: "up", pulumiArgs: ["--yes"] });
+  expect(parseArgs(["destroy", "--", "--yes", "--skip-preview"])).toEqual({ operation: "destroy", pulumiArgs: ["--yes", "--skip-preview"] });
+});
