@@ -1,0 +1,265 @@
+// `iptables -t nat -L` in its variants (-n or not, -v or not, -x, --line-numbers; nft or legacy
+// backend) -> chain graph. The list format prints matches in words after the columns, e.g.
+// `/* ns/svc:p cluster IP */ tcp dpt:80`, `statistic mode random probability 0.50000000000`,
+// `ADDRTYPE match dst-type LOCAL`, `to:10.244.1.3:8080`, `MARK or 0x4000`.
+import type { Chain, ChainGraph, Cond, Rule } from "./graph";
+import { parseCidr, parseNumber, parsePortRanges } from "./graph";
+import { targetFromName } from "./iptables-rule";
+import { finishIptablesGraph } from "./iptables-services";
+import { clip } from "./parse-save";
+
+const CHAIN_LINE = /^Chain (\S+) \((policy (\S+)(?: (\S+) packets, (\S+) bytes)?|(\d+) references?)\)/;
+
+interface Columns {
+  lineNumbers: boolean;
+  verbose: boolean;
+}
+
+export function parseIptablesList(text: string): ChainGraph {
+  const chains = new Map<string, Chain>();
+  const warnings: string[] = [];
+  const lines = text.split("\n");
+  let chain: Chain | undefined;
+  let columns: Columns | undefined;
+  const pending: { rule: Rule; targetName: string; isGoto: boolean; words: ListWords }[] = [];
+
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    let line = lines[i];
+    if (line.endsWith("\r")) line = line.slice(0, -1);
+    if (line.trim() === "") continue;
+    const chainMatch = CHAIN_LINE.exec(line);
+    if (chainMatch) {
+      const name = chainMatch[1];
+      chain = chains.get(name) ?? { name, builtin: chainMatch[3] !== undefined, rules: [] };
+      chains.set(name, chain);
+      columns = undefined;
+      continue;
+    }
+    if (!chain) {
+      warnings.push(`line ${lineNo}: text before the first "Chain" line: ${clip(line.trim())}`);
+      continue;
+    }
+    const words = line.trim().split(/\s+/);
+    if (!columns) {
+      // the header names the columns this chain's rules use
+      if (words.includes("target") && words.includes("prot")) {
+        columns = { lineNumbers: words[0] === "num", verbose: words.includes("pkts") };
+        continue;
+      }
+      warnings.push(`line ${lineNo}: expected the column header ("target prot opt ...") of chain ${chain.name}`);
+      columns = guessColumns(words);
+    }
+    const parsed = parseListRule(line, columns);
+    if (typeof parsed === "string") {
+      warnings.push(`line ${lineNo}: ${parsed}: ${clip(line.trim())}`);
+      continue;
+    }
+    const rule: Rule = { line: lineNo, chain: chain.name, text: line.trim(), conds: parsed.conds, target: { k: "continue" } };
+    if (parsed.packets !== undefined) {
+      rule.packets = parsed.packets;
+      rule.bytes = parsed.bytes;
+    }
+    if (parsed.words.comment !== undefined) rule.comment = parsed.words.comment;
+    chain.rules.push(rule);
+    if (parsed.target !== "") pending.push({ rule, targetName: parsed.target, isGoto: parsed.words.goto, words: parsed.words });
+  }
+
+  // targets are resolved once every chain is known: a name that is a chain is a jump
+  for (const p of pending) {
+    const t = chains.has(p.targetName)
+      ? p.isGoto
+        ? ({ k: "goto", chain: p.targetName } as const)
+        : ({ k: "jump", chain: p.targetName } as const)
+      : targetFromName(p.targetName, p.isGoto, (o) => p.words.targetOpts.get(o));
+    if (typeof t === "string") {
+      warnings.push(`line ${p.rule.line}: ${t}: ${clip(p.rule.text)}`);
+      const list = chains.get(p.rule.chain)!.rules;
+      list.splice(list.indexOf(p.rule), 1);
+      continue;
+    }
+    p.rule.target = t;
+  }
+  return finishIptablesGraph("iptables-list", chains, warnings);
+}
+
+function guessColumns(words: string[]): Columns {
+  const lineNumbers = /^\d+$/.test(words[0] ?? "") && !/^\d+[KMGT]?$/.test(words[1] ?? "x");
+  return { lineNumbers, verbose: /^\d+[KMGT]?$/.test(words[lineNumbers ? 1 : 0] ?? "") && /^\d+[KMGT]?$/.test(words[lineNumbers ? 2 : 1] ?? "") };
+}
+
+const OPT_COLUMN = /^(--|-f|!f)$/;
+
+interface ParsedListRule {
+  packets?: number;
+  bytes?: number;
+  target: string;
+  conds: Cond[];
+  words: ListWords;
+}
+
+/** Split the fixed columns by position (target may be empty), then read the trailing words. */
+function parseListRule(line: string, columns: Columns): ParsedListRule | string {
+  const tokens: { text: string; end: number }[] = [];
+  const re = /\S+/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) tokens.push({ text: m[0], end: m.index + m[0].length });
+  let i = columns.lineNumbers ? 1 : 0;
+  let packets: number | undefined;
+  let bytes: number | undefined;
+  if (columns.verbose) {
+    packets = counter(tokens[i]?.text);
+    bytes = counter(tokens[i + 1]?.text);
+    if (packets === undefined || bytes === undefined) return "unreadable packet/byte counters";
+    i += 2;
+  }
+  let target = "";
+  if (tokens[i + 2] && OPT_COLUMN.test(tokens[i + 2].text)) {
+    target = tokens[i].text;
+    i++;
+  } else if (!(tokens[i + 1] && OPT_COLUMN.test(tokens[i + 1].text))) {
+    return "cannot find the prot/opt columns";
+  }
+  const conds: Cond[] = [];
+  const prot = tokens[i].text;
+  const opt = tokens[i + 1].text;
+  i += 2;
+  const protNeg = prot.startsWith("!");
+  const protName = protocolName(protNeg ? prot.slice(1) : prot);
+  if (protName !== "all") conds.push({ k: "proto", protos: [protName], neg: protNeg });
+  if (opt !== "--") conds.push({ k: "unknown", text: `fragment ${opt}` });
+  if (columns.verbose) {
+    const inIf = tokens[i]?.text;
+    const outIf = tokens[i + 1]?.text;
+    if (inIf === undefined || outIf === undefined) return "missing in/out columns";
+    if (inIf !== "*") conds.push({ k: "inIface", name: inIf.replace(/^!/, ""), neg: inIf.startsWith("!") });
+    if (outIf !== "*") conds.push({ k: "unknown", text: `out ${outIf}` });
+    i += 2;
+  }
+  const source = tokens[i]?.text;
+  const destination = tokens[i + 1]?.text;
+  if (source === undefined || destination === undefined) return "missing source/destination columns";
+  for (const [k, value] of [["src", source], ["dst", destination]] as const) {
+    const neg = value.startsWith("!");
+    const addr = neg ? value.slice(1) : value;
+    if (addr === "0.0.0.0/0" || addr === "anywhere" || addr === "::/0") continue;
+    const cidr = parseCidr(addr);
+    if (!cidr) conds.push({ k: "unknown", text: `${k} ${value}` });
+    else conds.push({ k, cidrs: [cidr], neg });
+  }
+  const rest = line.slice(tokens[i + 1].end);
+  const words = readWords(rest);
+  if (typeof words === "string") return words;
+  conds.push(...words.conds);
+  return { packets, bytes, target, conds, words };
+}
+
+function protocolName(p: string): string {
+  const lower = p.toLowerCase();
+  return lower === "0" ? "all" : lower === "6" ? "tcp" : lower === "17" ? "udp" : lower === "132" ? "sctp" : lower;
+}
+
+function counter(text: string | undefined): number | undefined {
+  const m = /^(\d+)([KMGT]?)$/.exec(text ?? "");
+  if (!m) return undefined;
+  const mult = { "": 1, K: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2] as "" | "K" | "M" | "G" | "T"];
+  return Number(m[1]) * mult;
+}
+
+interface ListWords {
+  comment?: string;
+  goto: boolean;
+  conds: Cond[];
+  targetOpts: Map<string, string>;
+}
+
+/** The words after the columns: match descriptions, then target options. */
+function readWords(rest: string): ListWords | string {
+  const out: ListWords = { goto: false, conds: [], targetOpts: new Map() };
+  let text = rest;
+  const c = /\/\* (.*?) \*\//.exec(text);
+  if (c) {
+    out.comment = c[1];
+    text = text.slice(0, c.index) + " " + text.slice(c.index + c[0].length);
+  }
+  const w = text.trim() === "" ? [] : text.trim().split(/\s+/);
+  const unknown: string[] = [];
+  for (let i = 0; i < w.length; i++) {
+    const word = w[i];
+    const next = w[i + 1];
+    if (word === "tcp" || word === "udp" || word === "sctp") continue; // the module name; its options follow
+    let m: RegExpExecArray | null;
+    if ((m = /^(!)?dpts?:(\S+)$/.exec(word)) || (word === "!" && next && (m = /^()dpts?:(\S+)$/.exec(next)) && ++i)) {
+      const ranges = parsePortRanges(m[2]);
+      if (!ranges) return `bad port "${m[2]}"`;
+      out.conds.push({ k: "dport", ranges, neg: word === "!" || m[1] === "!" });
+    } else if (word === "multiport" && (next === "dports" || next === "ports" || next === "sports")) {
+      const ranges = parsePortRanges(w[i + 2] ?? "");
+      if (!ranges) return `bad multiport "${w[i + 2] ?? ""}"`;
+      if (next === "dports") out.conds.push({ k: "dport", ranges, neg: false });
+      else out.conds.push({ k: "unknown", text: `multiport ${next} ${w[i + 2]}` });
+      i += 2;
+    } else if (word === "statistic" && next === "mode") {
+      if (w[i + 2] === "random" && w[i + 3] === "probability") {
+        const p = Number(w[i + 4]);
+        if (!Number.isFinite(p) || p < 0 || p > 1) return `bad probability "${w[i + 4] ?? ""}"`;
+        out.conds.push({ k: "probability", p });
+        i += 4;
+      } else if (w[i + 2] === "nth" && w[i + 3] === "every") {
+        const every = Number(w[i + 4]);
+        if (!Number.isInteger(every) || every < 1) return `bad nth "${w[i + 4] ?? ""}"`;
+        out.conds.push({ k: "probability", p: 1 / every });
+        i += 4;
+        if (w[i + 1] === "packet") i += 2;
+      } else return "unreadable statistic match";
+    } else if (word === "ADDRTYPE" && next === "match") {
+      i++;
+      while (w[i + 1] && /^(dst-type|src-type|limit-in|limit-out)$/.test(w[i + 1])) {
+        const kind = w[i + 1];
+        const val = w[i + 2] ?? "";
+        i += kind.startsWith("limit") ? 1 : 2;
+        if (kind.startsWith("limit")) continue;
+        const neg = val.startsWith("!");
+        if (val.replace(/^!/, "") === "LOCAL") out.conds.push({ k: kind === "dst-type" ? "dstLocal" : "srcLocal", neg });
+        else out.conds.push({ k: "unknown", text: `${kind} ${val}` });
+      }
+    } else if (word === "recent:") {
+      const action = next ?? "";
+      if (action === "CHECK" || action === "UPDATE") out.conds.push({ k: "never", why: "session affinity (recent: CHECK) does not match a new client" });
+      i++;
+      // the options that follow (seconds:, reap, hit_count:, name:, side:, mask:) do not change that
+      while (w[i + 1] && /^(seconds:|reap|hit_count:|name:|side:|mask:|ttl-match|rsource|rdest)$/.test(w[i + 1])) i += w[i + 1].endsWith(":") ? 2 : 1;
+    } else if (word === "mark" && next === "match") {
+      let j = i + 2;
+      const neg = w[j] === "!";
+      if (neg) j++;
+      const [v, mk] = (w[j] ?? "").split("/");
+      const value = parseNumber(v);
+      const mask = mk !== undefined ? parseNumber(mk) : 0xffffffff;
+      if (value === undefined || mask === undefined) return `bad mark match "${w[j] ?? ""}"`;
+      out.conds.push({ k: "mark", value, mask, neg });
+      i = j;
+    } else if (word === "ctstate" || word === "state" || (word === "!" && (next === "ctstate" || next === "state"))) {
+      const neg = word === "!";
+      if (neg) i++;
+      const states = (w[i + 1] ?? "").split(",");
+      if (states.includes("NEW") === neg) out.conds.push({ k: "never", why: `ctstate ${w[i + 1]} does not match a new connection` });
+      i++;
+    } else if (word === "nfacct-name") {
+      i++; // counts only
+    } else if ((m = /^to:(\S+)$/.exec(word))) {
+      out.targetOpts.set("to-destination", m[1]);
+    } else if (word === "MARK" && next && /^(or|xor|and|set|xset)$/.test(next)) {
+      const key = { or: "or-mark", xor: "xor-mark", and: "and-mark", set: "set-xmark", xset: "set-xmark" }[next as "or"]!;
+      out.targetOpts.set(key, w[i + 2] ?? "");
+      i += 2;
+    } else if (word === "[goto]") {
+      out.goto = true;
+    } else if (/^(random-fully|random|persistent|masq|ports:|redir|reject-with|icmp-port-unreachable|icmp-\S+|tcp-reset)$/.test(word)) {
+      // target options that do not change where the connection goes
+    } else {
+      unknown.push(word);
+    }
+  }
+  if (unknown.length > 0) out.conds.push({ k: "unknown", text: unknown.join(" ") });
+  return out;
+}

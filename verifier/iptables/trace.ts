@@ -1,0 +1,171 @@
+// Offline trace of a saved ruleset: detect the format, read it into a chain graph, then trace
+// for every service where a new connection to clusterIP:port and to nodeIP:nodePort goes.
+import type { ChainGraph, ServiceEntry } from "./graph";
+import { ruleRef } from "./graph";
+import { parseIptablesList } from "./parse-list";
+import { parseNft } from "./parse-nft";
+import { parseIptablesSave } from "./parse-save";
+import type { DumpFormat, TraceResult, TracedEndpoint, TracedService } from "./types";
+import { type Packet, type WalkResult, Walker } from "./walk";
+
+export interface TraceOptions {
+  /** the node address NodePort traffic is sent to; default: the first one the rules name, else "a local address" */
+  nodeIP?: string;
+}
+
+const NFT_TABLE = /^\s*table\s+(?:ip|ip6|inet|arp|bridge|netdev)\s+\S+\s*\{/m;
+const NFT_SCRIPT = /^\s*add\s+(?:table|chain|rule|element)\s+(?:ip|ip6|inet)\s+\S+/m;
+const LIST_CHAIN = /^Chain \S+ \((?:policy \S+|\d+ references?)/m;
+const SAVE_TABLE = /^\*(?:nat|filter|mangle|raw|security)\s*$/m;
+const SAVE_RULE = /^(?:\[\d+:\d+\]\s*)?-A \S+/m;
+
+export function detectFormat(text: string): DumpFormat | undefined {
+  // a window is enough to recognise a format and keeps detection cheap on 100k-rule dumps
+  const head = text.length > 65536 ? text.slice(0, 65536) : text;
+  if (NFT_TABLE.test(head) || NFT_SCRIPT.test(head)) return "nft";
+  if (LIST_CHAIN.test(head)) return "iptables-list";
+  if (SAVE_TABLE.test(head) || SAVE_RULE.test(head)) return "iptables-save";
+  return undefined;
+}
+
+export function parseDump(text: string, format: DumpFormat): ChainGraph {
+  switch (format) {
+    case "iptables-save":
+      return parseIptablesSave(text);
+    case "iptables-list":
+      return parseIptablesList(text);
+    case "nft":
+      return parseNft(text);
+  }
+}
+
+/** Never throws: an unreadable dump gives no services and says why in `warnings`. */
+export function traceDump(text: string, options: TraceOptions = {}): TraceResult {
+  const format = detectFormat(text);
+  if (format === undefined) {
+    return {
+      format: "iptables-save",
+      services: [],
+      warnings: [
+        text.trim() === ""
+          ? "line 1: the dump is empty; save one with `iptables-save -t nat`, `iptables -t nat -nvL` or `nft list ruleset`"
+          : "line 1: not an iptables-save, `iptables -L` or `nft list` dump (no \"*nat\", \"-A CHAIN\", \"Chain X (...)\" or \"table ip ...\" line)",
+      ],
+    };
+  }
+  try {
+    return traceGraph(parseDump(text, format), options);
+  } catch (err) {
+    return { format, services: [], warnings: [`line 1: the dump could not be traced: ${(err as Error).message}`] };
+  }
+}
+
+interface ServiceGroup {
+  name: string | null;
+  protocol: "tcp" | "udp" | "sctp";
+  clusterIP?: ServiceEntry;
+  nodePort?: ServiceEntry;
+  firstIndex: number;
+}
+
+export function traceGraph(graph: ChainGraph, options: TraceOptions = {}): TraceResult {
+  const warnings = [...graph.warnings];
+  const walker = new Walker(graph, (m) => warnings.push(m));
+  const groups = groupServices(graph.services);
+  const nodeIP = options.nodeIP ?? graph.nodeIPs[0];
+  const services: TracedService[] = [];
+  for (const g of groups) {
+    const chains = new Set<string>();
+    let endpoints: TracedEndpoint[] = [];
+    if (g.clusterIP) {
+      const r = walker.walk(graph.entry, packet(g.protocol, g.clusterIP.ip, false, g.clusterIP.port));
+      endpoints = toEndpoints(r, chains);
+    }
+    let nodePortEndpoints: TracedEndpoint[] | null = null;
+    if (g.nodePort) {
+      const r = walker.walk(graph.entry, packet(g.protocol, nodeIP, true, g.nodePort.port));
+      nodePortEndpoints = toEndpoints(r, chains);
+    }
+    services.push({
+      service: g.name,
+      protocol: g.protocol,
+      clusterIP: g.clusterIP?.ip ?? null,
+      port: g.clusterIP?.port ?? null,
+      nodePort: g.nodePort?.port ?? null,
+      endpoints,
+      nodePortEndpoints,
+      chains: [...chains].sort(),
+    });
+  }
+  return { format: graph.format, services, warnings };
+}
+
+function packet(protocol: string, dst: string | undefined, dstLocal: boolean, dport: number): Packet {
+  return { protocol, dst, dstLocal, dport, mark: 0 };
+}
+
+/** Service chains only (not the shared KUBE-SERVICES / KUBE-NODEPORTS / mark / endpoint chains). */
+const SERVICE_CHAIN = /^(?:KUBE-(?:SVC|SVL|EXT|FW|XLB)-|service-|external-|firewall-)/;
+
+function toEndpoints(r: WalkResult, chains: Set<string>): TracedEndpoint[] {
+  for (const c of r.chains) if (SERVICE_CHAIN.test(c)) chains.add(c);
+  return r.endpoints.map((e) => ({ ip: e.ip, port: e.port, share: e.share, chain: e.chain, evidence: e.path.map(ruleRef) }));
+}
+
+function groupServices(entries: ServiceEntry[]): ServiceGroup[] {
+  // entries of one service port share kube-proxy's hash key; the name may sit on only some of them
+  const nameByKey = new Map<string, string>();
+  for (const e of entries) if (e.name !== null && !nameByKey.has(e.key)) nameByKey.set(e.key, e.name);
+  const groups = new Map<string, ServiceGroup>();
+  entries.forEach((e, i) => {
+    const name = e.name ?? nameByKey.get(e.key) ?? null;
+    const id = `${name ?? "#" + e.key}|${e.protocol}`;
+    let g = groups.get(id);
+    if (!g) {
+      g = { name, protocol: e.protocol, firstIndex: i };
+      groups.set(id, g);
+    }
+    if (e.kind === "clusterIP") g.clusterIP ??= e;
+    else if (e.kind === "nodePort") g.nodePort ??= e;
+  });
+  return [...groups.values()]
+    .filter((g) => g.clusterIP || g.nodePort)
+    .sort((a, b) => compareNullableName(a.name, b.name) || a.protocol.localeCompare(b.protocol) || a.firstIndex - b.firstIndex);
+}
+
+function compareNullableName(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return a < b ? -1 : 1;
+}
+
+/** The offline trace contract of design.md: no evidence, no chains, fixed key order. */
+export function toContractJson(result: TraceResult): {
+  format: DumpFormat;
+  services: {
+    service: string | null;
+    protocol: "tcp" | "udp" | "sctp";
+    clusterIP: string | null;
+    port: number | null;
+    nodePort: number | null;
+    endpoints: { ip: string; port: number; share: number }[];
+    nodePortEndpoints: { ip: string; port: number; share: number }[] | null;
+  }[];
+  warnings: string[];
+} {
+  const strip = (e: TracedEndpoint) => ({ ip: e.ip, port: e.port, share: e.share });
+  return {
+    format: result.format,
+    services: result.services.map((s) => ({
+      service: s.service,
+      protocol: s.protocol,
+      clusterIP: s.clusterIP,
+      port: s.port,
+      nodePort: s.nodePort,
+      endpoints: s.endpoints.map(strip),
+      nodePortEndpoints: s.nodePortEndpoints === null ? null : s.nodePortEndpoints.map(strip),
+    })),
+    warnings: [...result.warnings],
+  };
+}

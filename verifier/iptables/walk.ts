@@ -1,0 +1,292 @@
+// The tracer proper: walks one new connection through a chain graph and tells where its
+// probability mass ends up. A rule that matches with probability p (statistic random, numgen)
+// sends that fraction of what reaches it to its target and lets the rest fall through, so a
+// kube-proxy cascade 1/n, 1/(n-1), ..., 1 gives each endpoint 1/n. Pure: no I/O.
+import type { ChainGraph, Cond, Rule } from "./graph";
+import { cidrContains, singleAddress } from "./graph";
+
+/** A new connection arriving from outside the node. */
+export interface Packet {
+  protocol: string;
+  /** destination address; undefined = a node address that no rule names */
+  dst: string | undefined;
+  /** the destination is one of the node's own addresses */
+  dstLocal: boolean;
+  dport: number;
+  mark: number;
+}
+
+export interface WalkEndpoint {
+  ip: string;
+  port: number;
+  share: number;
+  /** chain holding the DNAT rule */
+  chain: string;
+  /** rules from the entry to the DNAT, in order (first path found) */
+  path: Rule[];
+}
+
+export interface WalkResult {
+  endpoints: WalkEndpoint[];
+  /** share dropped or rejected */
+  dropped: number;
+  /** share left un-DNATed (policy ACCEPT, RETURN from the hook, SNAT...) */
+  notTranslated: number;
+  /** share lost to missing chains or loops */
+  lost: number;
+  /** every chain entered */
+  chains: Set<string>;
+}
+
+const EPSILON = 1e-12;
+const MAX_DEPTH = 64;
+const INDEX_THRESHOLD = 16;
+
+interface ChainIndex {
+  byKey: Map<string, number[]>;
+}
+
+/** Walks share one graph; the per-chain indexes are built once per graph on first use. */
+export class Walker {
+  private readonly indexes = new Map<string, ChainIndex>();
+  private readonly warnedLines = new Set<number>();
+
+  constructor(
+    private readonly graph: ChainGraph,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  walk(entry: string[], packet: Packet): WalkResult {
+    const state: WalkState = {
+      endpoints: new Map(),
+      dropped: 0,
+      notTranslated: 0,
+      lost: 0,
+      chains: new Set(),
+      stack: [],
+      path: [],
+    };
+    let weight = 1;
+    for (const chain of entry) {
+      if (weight <= EPSILON) break;
+      // a hook chain ends with its policy: what is not translated there reaches the next hook chain
+      const before = state.notTranslated;
+      const back = this.walkChain(chain, { ...packet }, weight, state, 0);
+      const passed = state.notTranslated - before + back;
+      state.notTranslated = before;
+      weight = passed;
+    }
+    state.notTranslated += weight;
+    return {
+      endpoints: [...state.endpoints.values()].map((e) => ({ ...e, share: round(e.share) })),
+      dropped: round(state.dropped),
+      notTranslated: round(state.notTranslated),
+      lost: round(state.lost),
+      chains: state.chains,
+    };
+  }
+
+  /** Returns the weight that comes back to the caller (fell off the end, or RETURN). */
+  private walkChain(name: string, pkt: Packet, weight: number, s: WalkState, depth: number): number {
+    const chain = this.graph.chains.get(name);
+    const caller = s.path[s.path.length - 1];
+    if (!chain) {
+      if (caller) this.warnOnce(caller, `jumps to chain ${name}, which is not in the dump; the trace stops there`);
+      s.lost += weight;
+      return 0;
+    }
+    if (depth >= MAX_DEPTH || s.stack.includes(name)) {
+      if (caller) this.warnOnce(caller, `jump to ${name} loops; the trace stops there`);
+      s.lost += weight;
+      return 0;
+    }
+    s.chains.add(name);
+    s.stack.push(name);
+    let w = weight;
+    let returned = 0;
+    for (const idx of this.candidates(name, chain.rules, pkt)) {
+      if (w <= EPSILON) break;
+      const rule = chain.rules[idx];
+      const p = this.matchProbability(rule, pkt);
+      if (p <= 0) continue;
+      const m = w * p;
+      w -= m;
+      s.path.push(rule);
+      const t = rule.target;
+      switch (t.k) {
+        case "jump": {
+          const mark = pkt.mark;
+          const back = this.walkChain(t.chain, pkt, m, s, depth + 1);
+          if (back <= EPSILON) pkt.mark = mark; // the branch ended inside; its marks do not apply to the rest
+          w += back;
+          break;
+        }
+        case "goto": {
+          const mark = pkt.mark;
+          returned += this.walkChain(t.chain, pkt, m, s, depth + 1);
+          pkt.mark = mark;
+          break;
+        }
+        case "dnat": {
+          const port = t.port ?? pkt.dport;
+          const key = `${t.ip}|${port}`;
+          const seen = s.endpoints.get(key);
+          if (seen) seen.share += m;
+          else s.endpoints.set(key, { ip: t.ip, port, share: m, chain: rule.chain, path: [...s.path] });
+          break;
+        }
+        case "return":
+          returned += m;
+          break;
+        case "accept":
+        case "nat-done":
+          s.notTranslated += m;
+          break;
+        case "drop":
+        case "reject":
+          s.dropped += m;
+          break;
+        case "mark":
+          if (p >= 1) pkt.mark = applyMark(pkt.mark, t.op, t.value, t.mask);
+          w += m;
+          break;
+        case "continue":
+          w += m;
+          break;
+      }
+      s.path.pop();
+    }
+    s.stack.pop();
+    if (chain.builtin) {
+      // end of a hook chain (or RETURN in it): the policy applies, no translation
+      s.notTranslated += w + returned;
+      return 0;
+    }
+    return w + returned;
+  }
+
+  /** Probability in [0,1] that a rule matches this packet; undecidable matches count as no match. */
+  private matchProbability(rule: Rule, pkt: Packet): number {
+    let p = 1;
+    let unknown: string | undefined;
+    for (const c of rule.conds) {
+      const r = evaluate(c, pkt);
+      if (r === 0) return 0;
+      if (r === undefined) unknown ??= c.k === "unknown" ? c.text : c.k === "inIface" ? `-i ${c.name}` : c.k;
+      else p *= r;
+    }
+    if (unknown !== undefined) {
+      const t = rule.target.k;
+      if (t !== "continue" && t !== "mark") {
+        this.warnOnce(rule, `cannot tell whether "${unknown}" matches a new connection from outside; traced as not matching`);
+      }
+      return 0;
+    }
+    return p;
+  }
+
+  private warnOnce(rule: Rule, message: string): void {
+    if (this.warnedLines.has(rule.line)) return;
+    this.warnedLines.add(rule.line);
+    this.warn(`line ${rule.line}: ${message}`);
+  }
+
+  /** Rule indexes worth evaluating, in order. Big chains (KUBE-SERVICES, KUBE-NODEPORTS) are indexed. */
+  private candidates(name: string, rules: Rule[], pkt: Packet): Iterable<number> {
+    if (rules.length < INDEX_THRESHOLD) return rules.keys();
+    let index = this.indexes.get(name);
+    if (!index) {
+      index = buildIndex(rules);
+      this.indexes.set(name, index);
+    }
+    const dst = pkt.dst ?? "?";
+    const lists: number[][] = [];
+    for (const key of [`${dst}|${pkt.dport}`, `${dst}|*`, `*|${pkt.dport}`, "*|*"]) {
+      const l = index.byKey.get(key);
+      if (l) lists.push(l);
+    }
+    if (lists.length === 1) return lists[0];
+    return lists.flat().sort((a, b) => a - b);
+  }
+}
+
+interface WalkState {
+  endpoints: Map<string, WalkEndpoint>;
+  dropped: number;
+  notTranslated: number;
+  lost: number;
+  chains: Set<string>;
+  stack: string[];
+  path: Rule[];
+}
+
+function buildIndex(rules: Rule[]): ChainIndex {
+  const byKey = new Map<string, number[]>();
+  rules.forEach((rule, i) => {
+    let dst = "*";
+    let dport = "*";
+    for (const c of rule.conds) {
+      if (c.k === "dst" && !c.neg && c.cidrs.length === 1) {
+        const a = singleAddress(c.cidrs[0]);
+        if (a !== undefined) dst = a;
+      } else if (c.k === "dport" && !c.neg && c.ranges.length === 1 && c.ranges[0][0] === c.ranges[0][1]) {
+        dport = String(c.ranges[0][0]);
+      }
+    }
+    const key = `${dst}|${dport}`;
+    const list = byKey.get(key);
+    if (list) list.push(i);
+    else byKey.set(key, [i]);
+  });
+  return { byKey };
+}
+
+/** 0 = no, 1 = yes, (0,1) = that fraction of new connections, undefined = cannot tell. */
+function evaluate(c: Cond, pkt: Packet): number | undefined {
+  const yes = (b: boolean, neg: boolean) => (b !== neg ? 1 : 0);
+  switch (c.k) {
+    case "proto":
+      return yes(c.protos.includes(pkt.protocol), c.neg);
+    case "dst":
+      return yes(
+        c.cidrs.some((x) => (pkt.dst !== undefined ? cidrContains(x, pkt.dst) : x.v4?.bits === 0)),
+        c.neg,
+      );
+    case "src":
+      // the client is outside the cluster: it is in no source range a rule names, except "anywhere"
+      return yes(c.cidrs.some((x) => x.v4?.bits === 0), c.neg);
+    case "dport":
+      return yes(c.ranges.some(([lo, hi]) => pkt.dport >= lo && pkt.dport <= hi), c.neg);
+    case "dstLocal":
+      return yes(pkt.dstLocal, c.neg);
+    case "srcLocal":
+      return yes(false, c.neg);
+    case "probability":
+      return c.p;
+    case "mark":
+      return yes(((pkt.mark & c.mask) >>> 0) === c.value >>> 0, c.neg);
+    case "inIface":
+      return c.name === "lo" ? yes(false, c.neg) : undefined;
+    case "never":
+      return 0;
+    case "unknown":
+      return undefined;
+  }
+}
+
+function applyMark(mark: number, op: "or" | "xor" | "set" | "and", value: number, mask: number): number {
+  switch (op) {
+    case "or":
+      return (mark | value) >>> 0;
+    case "xor":
+      return (mark ^ value) >>> 0;
+    case "and":
+      return (mark & value) >>> 0;
+    case "set":
+      return ((mark & ~mask) ^ value) >>> 0;
+  }
+}
+
+export function round(x: number): number {
+  return Math.round(x * 1e12) / 1e12;
+}

@@ -1,0 +1,107 @@
+// `npm run --silent trace -- <dump-file> [--json] [--node-ip IP]`: the offline trace of a saved
+// ruleset. With --json, stdout carries exactly one JSON object (design.md "contract: offline trace").
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { detectFormat, toContractJson, traceDump } from "./iptables/trace";
+import type { TraceResult } from "./iptables/types";
+
+const USAGE = `usage: npm run --silent trace -- <dump-file | -> [--json] [--node-ip IP]
+
+Reads a saved nat ruleset and shows, for every service, where a new connection to
+clusterIP:port and to nodeIP:nodePort goes, with each endpoint's share.
+
+  <dump-file>    output of one of:
+                   iptables-save [-c] [-t nat]        (nft or legacy backend)
+                   iptables -t nat -nvL   (or -nL, -L, --line-numbers, -x)
+                   nft list table ip kube-proxy  |  nft list ruleset
+                 "-" reads the dump from stdin
+  --json         print one JSON object: { format, services: [...], warnings: [...] }
+  --node-ip IP   the node address NodePort traffic is sent to (default: the first
+                 address the rules name, else any local address)
+  --help         this text
+
+exit status: 0 traced (warnings may be present), 2 bad usage or unreadable dump`;
+
+interface Args {
+  file?: string;
+  json: boolean;
+  nodeIP?: string;
+  help: boolean;
+  problems: string[];
+}
+
+export function parseArgs(argv: string[]): Args {
+  const args: Args = { json: false, help: false, problems: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--json") args.json = true;
+    else if (a === "--help" || a === "-h") args.help = true;
+    else if (a === "--node-ip") {
+      const v = argv[++i];
+      if (v === undefined || isIP(v) === 0) args.problems.push(`--node-ip needs an IP address, got ${v === undefined ? "nothing" : `"${v}"`}`);
+      else args.nodeIP = v;
+    } else if (a.startsWith("-") && a !== "-") args.problems.push(`unknown option "${a}"`);
+    else if (args.file === undefined) args.file = a;
+    else args.problems.push(`only one dump file is read; got "${args.file}" and "${a}"`);
+  }
+  if (!args.help && args.file === undefined) args.problems.push("no dump file given (use - to read stdin)");
+  return args;
+}
+
+function readInput(file: string): string {
+  return readFileSync(file === "-" ? 0 : file, "utf8");
+}
+
+function fail(messages: string[]): never {
+  for (const m of messages) process.stderr.write(`trace: ${m}\n`);
+  process.stderr.write(`run with --help for usage\n`);
+  process.exit(2);
+}
+
+export function renderTable(result: TraceResult): string {
+  const lines: string[] = [`format: ${result.format}`, ""];
+  if (result.services.length === 0) lines.push("no services found in the nat rules");
+  for (const s of result.services) {
+    const head = `${s.service ?? "(unnamed)"} ${s.protocol}`;
+    const cip = s.clusterIP !== null ? `clusterIP ${s.clusterIP}:${s.port}` : "no clusterIP rule";
+    const np = s.nodePort !== null ? `nodePort ${s.nodePort}` : "no nodePort";
+    lines.push(`${head}  ${cip}  ${np}`);
+    const row = (label: string, eps: TraceResult["services"][number]["endpoints"] | null) => {
+      if (eps === null) return;
+      if (eps.length === 0) lines.push(`  ${label}: (none: new connections are not forwarded)`);
+      for (const e of eps) lines.push(`  ${label}: ${`${e.ip}:${e.port}`.padEnd(22)} ${(e.share * 100).toFixed(2).padStart(6)}%  via ${e.chain ?? "?"}`);
+    };
+    row("clusterIP", s.clusterIP !== null ? s.endpoints : null);
+    row("nodePort ", s.nodePortEndpoints);
+  }
+  if (result.warnings.length > 0) {
+    lines.push("", `warnings (${result.warnings.length}):`);
+    for (const w of result.warnings) lines.push(`  ${w}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+export function main(argv: string[]): void {
+  const args = parseArgs(argv);
+  if (args.help) {
+    process.stdout.write(USAGE + "\n");
+    return;
+  }
+  if (args.problems.length > 0) fail(args.problems);
+  let text: string;
+  try {
+    text = readInput(args.file!);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === "ENOENT" ? "no such file" : e.code === "EISDIR" ? "it is a directory" : e.message;
+    fail([`cannot read "${args.file}": ${why}; give the path of a saved dump (e.g. iptables-save -t nat > nat.txt)`]);
+  }
+  if (text.trim() === "") fail([`"${args.file}" is empty; save a dump with \`iptables-save -t nat\`, \`iptables -t nat -nvL\` or \`nft list ruleset\``]);
+  if (detectFormat(text) === undefined) {
+    fail([`"${args.file}" is not a dump this tool reads: expected iptables-save output ("*nat", "-A CHAIN ..."), \`iptables -L\` output ("Chain X (...)") or \`nft list\` output ("table ip kube-proxy {")`]);
+  }
+  const result = traceDump(text, { nodeIP: args.nodeIP });
+  process.stdout.write(args.json ? JSON.stringify(toContractJson(result), null, 2) + "\n" : renderTable(result));
+}
+
+if (require.main === module) main(process.argv.slice(2));
