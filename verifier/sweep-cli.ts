@@ -1,0 +1,142 @@
+// `npm run sweep -- [--project P] [--uid UID] [--json]`: after `pulumi destroy`, lists what the
+// GKE ingress controller left in the project and prints the gcloud commands that remove it.
+// Exit codes: 0 nothing left, 1 leftovers found, 2 could not check (bad arguments, no project,
+// no credentials, or a list call failed and nothing was found).
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import type { RetryPolicy } from "./sources/gcp";
+import { silentProgress, type Progress } from "./sources/types";
+import { renderSweepJson, renderSweepText, sweepExitCode, sweepProject } from "./sweep";
+
+const usage = `Usage: npm run sweep -- [--project PROJECT] [--uid UID] [--json]
+
+Lists every resource the GKE ingress controller created and left behind in the project (forwarding
+rules, target HTTP(S) proxies, URL maps, backend services, health checks, instance groups in all
+zones, NEGs, firewall rules), and prints the gcloud delete commands in dependency order.
+
+  --project PROJECT  Google Cloud project (default: \`pulumi stack output project\`, then
+                     \`gcloud config get-value project\`)
+  --uid UID          the cluster's ingress uid (kubectl -n kube-system get configmap ingress-uid
+                     -o jsonpath='{.data.uid}'; read it before destroying the cluster) or the 8-char
+                     hash in its k8s2-* names. Without it, every resource named like the controller's
+                     is listed and flagged "possibly another cluster's".
+  --json             one JSON object on stdout
+  --help             this text
+
+Exit codes: 0 nothing left, 1 leftovers found, 2 could not check.
+Credentials: Application Default Credentials (gcloud auth application-default login).
+`;
+
+export interface SweepArgs {
+  project?: string;
+  uid?: string;
+  json: boolean;
+  help: boolean;
+}
+
+/** Parses argv; returns a message naming the bad argument instead of throwing. */
+export function parseSweepArgs(argv: string[]): SweepArgs | string {
+  const args: SweepArgs = { json: false, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const value = (): string | undefined => inline ?? argv[++i];
+    switch (flag) {
+      case "--json":
+        args.json = true;
+        break;
+      case "--help":
+      case "-h":
+        args.help = true;
+        break;
+      case "--project": {
+        const v = value();
+        if (!v || v.startsWith("--")) return "--project needs a value, e.g. --project my-project-123";
+        if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(v) && !/^[a-z0-9.-]+:[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(v)) {
+          return `--project "${v}" is not a Google Cloud project ID (6-30 characters: lowercase letters, digits, hyphens)`;
+        }
+        args.project = v;
+        break;
+      }
+      case "--uid": {
+        const v = value();
+        if (!v || v.startsWith("--")) return "--uid needs a value: the cluster's ingress uid (kube-system/ingress-uid) or the 8-char hash of its k8s2-* names";
+        if (!/^[0-9a-z]{5,32}$/.test(v)) return `--uid "${v}" is not an ingress uid (lowercase letters and digits, e.g. 5d2c8f3a91b04e76)`;
+        args.uid = v;
+        break;
+      }
+      default:
+        return `unknown argument "${arg}"`;
+    }
+  }
+  return args;
+}
+
+const run = promisify(execFile);
+
+/** The project from the stack outputs, else from gcloud's configuration. */
+export async function defaultProject(): Promise<string | undefined> {
+  const tries: [string, string[]][] = [
+    ["pulumi", ["stack", "output", "project"]],
+    ["gcloud", ["config", "get-value", "project"]],
+  ];
+  for (const [command, args] of tries) {
+    try {
+      const { stdout } = await run(command, args, { timeout: 30_000 });
+      const project = stdout.trim();
+      if (project && !project.includes(" ") && project !== "(unset)") return project;
+    } catch {
+      // not installed, no stack selected, or no value: try the next source
+    }
+  }
+  return undefined;
+}
+
+export interface SweepCliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** for tests: a Compute stand-in and its token */
+  rootUrl?: string;
+  accessToken?: string;
+  retry?: RetryPolicy;
+  defaultProject?: () => Promise<string | undefined>;
+}
+
+export async function runSweepCli(argv: string[], io: SweepCliIo): Promise<0 | 1 | 2> {
+  const args = parseSweepArgs(argv);
+  if (typeof args === "string") {
+    io.stderr(`sweep: ${args}\n\n${usage}`);
+    return 2;
+  }
+  if (args.help) {
+    io.stdout(usage);
+    return 0;
+  }
+  const project = args.project ?? (await (io.defaultProject ?? defaultProject)());
+  if (!project) {
+    io.stderr("sweep: no project: pass --project PROJECT (neither `pulumi stack output project` nor `gcloud config get-value project` gave one)\n");
+    return 2;
+  }
+  const progress: Progress = args.json
+    ? silentProgress
+    : { hop: (name, state, detail) => state !== "start" && io.stderr(`  ${state === "ok" ? "ok  " : state}  ${name}${detail ? `: ${detail}` : ""}\n`) };
+  if (!args.json) io.stderr(`Listing GKE ingress resources in project ${project}...\n`);
+  const result = await sweepProject(project, { uid: args.uid, rootUrl: io.rootUrl, accessToken: io.accessToken, retry: io.retry, progress });
+  io.stdout(args.json ? renderSweepJson(result) : renderSweepText(result));
+  return sweepExitCode(result);
+}
+
+if (require.main === module) {
+  runSweepCli(process.argv.slice(2), {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`sweep: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}
