@@ -223,6 +223,8 @@ export interface RequestResult {
 export interface RequestsModel {
   url: string;
   results: RequestResult[];
+  /** true when the requests shared one keep-alive connection (default: a new connection each) */
+  keepAlive?: boolean;
 }
 
 // ---------------------------------------------------------------- the whole path

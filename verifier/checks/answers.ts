@@ -1,0 +1,89 @@
+// C12: requests to the public IP, answered by the pods, plus the per-rule connection counts.
+import type { CheckResult, Evidence, RequestResult } from "../model";
+import { problemText, type CheckContext } from "./context";
+import { accountNewConnections } from "./connections";
+import { list, plural, result } from "./verdict";
+
+export const CLAIM_C12 = "Requests to the public IP get HTTP 200 from every pod";
+
+export function checkC12(ctx: CheckContext): CheckResult {
+  const requests = ctx.model.requests;
+  if (!requests || requests.results.length === 0) {
+    return result("C12", CLAIM_C12, "cannot-tell", `No request was sent: ${list(problemText(ctx.model, ["requests", "input"]))}`, []);
+  }
+  const results = requests.results;
+  const evidence: Evidence[] = [];
+  const fr = ctx.model.loadBalancer?.forwardingRule;
+  const host = safeHost(requests.url);
+  evidence.push({ source: "requests", detail: `${plural(results.length, "request")} to ${requests.url}${requests.keepAlive ? " (one keep-alive connection)" : " (a new connection each)"}${fr && host ? (host === fr.ipAddress ? `; ${host} is forwarding rule ${fr.name}'s IP` : `; note: ${host} is not the forwarding rule's IP ${fr.ipAddress}`) : ""}` });
+
+  const failures: string[] = [];
+  const errors = countBy(results.filter((r) => r.status === undefined), (r) => r.error ?? "no answer");
+  const statuses = countBy(results.filter((r) => r.status !== undefined && r.status !== 200), (r) => `HTTP ${r.status}`);
+  for (const [what, n] of [...errors, ...statuses]) {
+    evidence.push({ source: "requests", detail: `${n} × ${what}` });
+    failures.push(`${n} × ${what}`);
+  }
+
+  const ok = results.filter((r) => r.status === 200);
+  const pods = ctx.pods.filter((p) => p.ready);
+  const unmatched = countBy(ok.filter((r) => !pods.some((p) => matches(r, p))), (r) => r.podName ?? r.podIp ?? "(answer names no pod)");
+  for (const pod of pods) {
+    const n = ok.filter((r) => matches(r, pod)).length;
+    evidence.push({ source: `kubernetes pod ${pod.name}`, detail: `${pod.ip ?? "?"}: answered ${n} of ${results.length}` });
+  }
+  if (pods.length > 0) {
+    for (const [who, n] of unmatched) {
+      evidence.push({ source: "requests", detail: `${n} answers from ${who}, which is not a ready pod of the Service` });
+      failures.push(`${n} answers from ${who}, not a ready pod of the Service`);
+    }
+  }
+
+  const account = accountNewConnections(ctx.model);
+  for (const node of account?.nodes ?? []) {
+    const source = `node ${node.node}: iptables-save -c -t nat before/after`;
+    if (node.unavailable) evidence.push({ source, detail: node.unavailable });
+    else {
+      if (node.nodePortEntries) evidence.push({ source, detail: `+${node.nodePortEntries.newConnections} new connections entered by nodePort (line ${node.nodePortEntries.line}: ${node.nodePortEntries.rule})` });
+      node.endpoints.forEach((e) => evidence.push({ source, detail: `+${e.newConnections} new connections to ${e.endpoint}${e.pod ? ` (${e.pod})` : ""} (line ${e.line}: ${e.rule})` }));
+      if (node.endpoints.length === 0) evidence.push({ source, detail: "no DNAT rule of the Service moved" });
+    }
+  }
+  if (account) {
+    evidence.push({ source: "counters", detail: `${account.total} new connections DNATed to the pods on all nodes for ${account.requests} requests. ${account.explanation.join(" ")}` });
+  }
+
+  if (failures.length > 0) return result("C12", CLAIM_C12, "fail", `${ok.length} of ${results.length} got 200; ${failures.join("; ")}`, evidence);
+  if (pods.length === 0) {
+    return result("C12", CLAIM_C12, "cannot-tell", `${ok.length} of ${results.length} got 200, but the pods are unknown: ${list(problemText(ctx.model, ["kubernetes", "lab"]))}`, evidence);
+  }
+  const silent = pods.filter((p) => !ok.some((r) => matches(r, p)));
+  if (silent.length > 0) {
+    return result(
+      "C12",
+      CLAIM_C12,
+      "cannot-tell",
+      `All ${results.length} got 200, but ${silent.map((p) => p.name).join(", ")} never answered; the LB reuses its connections to the nodes, so a few requests can miss a pod: retry with more --requests.`,
+      evidence,
+    );
+  }
+  return result("C12", CLAIM_C12, "pass", `All ${results.length} requests got 200, answered by ${pods.map((p) => `${p.name} (${ok.filter((r) => matches(r, p)).length})`).join(", ")}.`, evidence);
+}
+
+function matches(r: RequestResult, pod: { name: string; ip?: string }): boolean {
+  return (r.podName !== undefined && r.podName === pod.name) || (r.podIp !== undefined && r.podIp === pod.ip);
+}
+
+function countBy<T>(items: T[], key: (t: T) => string): [string, number][] {
+  const m = new Map<string, number>();
+  items.forEach((i) => m.set(key(i), (m.get(key(i)) ?? 0) + 1));
+  return [...m];
+}
+
+function safeHost(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,67 @@
+// C1 and C8: where the nodes and pods are.
+import type { CheckResult, Evidence } from "../model";
+import { problemText, type CheckContext } from "./context";
+import { list, result } from "./verdict";
+
+export const CLAIMS = {
+  C1: "The nodes are VMs in an instance group, each with an internal and an external IP",
+  C8: "The pods run on distinct nodes and at least one node runs none",
+};
+
+export function checkC1(ctx: CheckContext): CheckResult {
+  const lb = ctx.model.loadBalancer;
+  const groups = lb?.instanceGroups ?? [];
+  if (!lb || groups.length === 0) {
+    if (ctx.mode.neg.detected) {
+      return result("C1", CLAIMS.C1, "cannot-tell", `No instance group is on this LB's path. ${ctx.mode.neg.explanation}`, ctx.mode.neg.evidence);
+    }
+    return result("C1", CLAIMS.C1, "cannot-tell", `The instance groups were not read: ${list(problemText(ctx.model, ["gcp", "lab", "kubernetes"]))}`, []);
+  }
+  const evidence: Evidence[] = groups.map((g) => ({
+    source: `compute instanceGroups/${g.name} (${g.zone})`,
+    detail: `instances: ${list(g.instances)}`,
+  }));
+  const failures: string[] = [];
+  // Kubernetes' node list is the authority; without it, judge the instances the groups hold.
+  const nodeNames = ctx.model.kubernetes?.nodes.length ? ctx.model.kubernetes.nodes.map((n) => n.name) : groups.flatMap((g) => g.instances);
+  for (const name of nodeNames) {
+    const group = groups.find((g) => g.instances.includes(name));
+    const vm = lb.instances.find((i) => i.name === name);
+    if (!group) failures.push(`${name} is in none of the instance groups`);
+    if (!vm) {
+      failures.push(`${name}: no VM instance found`);
+      continue;
+    }
+    evidence.push({
+      source: `compute instances/${vm.name} (${vm.zone})`,
+      detail: `networkInterfaces[0].networkIP=${vm.internalIp ?? "(none)"}, accessConfigs[0].natIP=${vm.externalIp ?? "(none)"}`,
+    });
+    if (!vm.internalIp) failures.push(`${name} has no internal IP`);
+    if (!vm.externalIp) failures.push(`${name} has no external IP`);
+  }
+  if (failures.length > 0) return result("C1", CLAIMS.C1, "fail", failures.join("; "), evidence);
+  return result("C1", CLAIMS.C1, "pass", `${nodeNames.length} nodes are VMs in ${groups.map((g) => g.name).join(", ")}, each with an internal and an external IP.`, evidence);
+}
+
+export function checkC8(ctx: CheckContext): CheckResult {
+  const kube = ctx.model.kubernetes;
+  if (!kube || kube.nodes.length === 0) {
+    return result("C8", CLAIMS.C8, "cannot-tell", `Kubernetes' nodes and pods were not read: ${list(problemText(ctx.model, ["kubernetes", "lab"]))}`, []);
+  }
+  const pods = ctx.pods;
+  if (pods.length === 0) return result("C8", CLAIMS.C8, "cannot-tell", "Kubernetes lists no pod of the Service.", []);
+  const evidence: Evidence[] = pods.map((p) => ({ source: `kubernetes pod ${p.name}`, detail: `spec.nodeName=${p.nodeName ?? "(unscheduled)"}, status.podIP=${p.ip ?? "(none)"}, ready=${p.ready}` }));
+  const unscheduled = pods.filter((p) => !p.nodeName);
+  if (unscheduled.length > 0) {
+    return result("C8", CLAIMS.C8, "cannot-tell", `Not scheduled yet: ${unscheduled.map((p) => p.name).join(", ")}`, evidence);
+  }
+  const podless = kube.nodes.filter((n) => !pods.some((p) => p.nodeName === n.name));
+  podless.forEach((n) => evidence.push({ source: `kubernetes node ${n.name}`, detail: "runs no pod of the Service" }));
+  const failures: string[] = [];
+  const byNode = new Map<string, string[]>();
+  pods.forEach((p) => byNode.set(p.nodeName!, [...(byNode.get(p.nodeName!) ?? []), p.name]));
+  for (const [node, names] of byNode) if (names.length > 1) failures.push(`${names.join(" and ")} share node ${node}`);
+  if (podless.length === 0) failures.push(`every one of the ${kube.nodes.length} nodes runs a pod`);
+  if (failures.length > 0) return result("C8", CLAIMS.C8, "fail", failures.join("; "), evidence);
+  return result("C8", CLAIMS.C8, "pass", `${pods.length} pods on ${byNode.size} distinct nodes; ${podless.map((n) => n.name).join(", ")} runs none.`, evidence);
+}

@@ -1,0 +1,165 @@
+// `npm run verify`: prove, with evidence from the live stack, how a request travels from the LB's
+// public IP to a pod. Exit codes: 0 every claim holds, 1 a claim failed, 2 could not verify.
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import type { Progress } from "./sources/types";
+import { silentProgress } from "./sources/types";
+import { InputError, readStackOutputs, redactSecrets } from "./outputs";
+import { MAX_REQUESTS } from "./requests";
+
+export const HELP = `Usage: npm run verify -- [options]
+
+Reads the stack outputs, collects the path from the Google Cloud API, the Kubernetes API and every
+node over SSH, sends requests to the load balancer, then checks the article's claims C1..C12.
+
+Options:
+  --outputs FILE      stack outputs saved with \`pulumi stack output --json --show-secrets > FILE\`
+                      (default: run that command in the current directory)
+  --stack NAME        the Pulumi stack to read the outputs of (default: the selected stack)
+  --requests N        requests to the load balancer's public IP, 0..${MAX_REQUESTS} (default 20; 0 skips C12)
+  --keep-alive        send all requests over one keep-alive connection (default: a new connection each)
+  --transport T       how to reach the nodes over SSH: direct (their external IPs, default) or iap
+                      (\`gcloud compute ssh --tunnel-through-iap\`)
+  --timeout SECONDS   per SSH session and per request (default 20, max 600)
+  --json              print one JSON object (no progress lines) instead of the table
+  --include-dumps     with --json: keep the nodes' raw nat dumps in the model
+  --markdown FILE     also write a Markdown report with a Mermaid diagram of the path
+  --no-color          no colours (also when stdout is not a terminal or NO_COLOR is set)
+  -h, --help          this text
+
+Credentials: Application Default Credentials (\`gcloud auth application-default login\`) for both the
+Compute API and the cluster, or an access token in GOOGLE_OAUTH_ACCESS_TOKEN. No kubectl auth plugin needed.
+
+Exit codes: 0 every claim passed, 1 a claim failed, 2 could not verify (bad input, no access); the
+last line says why.
+`;
+
+export interface CliOptions {
+  outputs?: string;
+  stack?: string;
+  requests: number;
+  keepAlive: boolean;
+  transport: "direct" | "iap";
+  timeoutMs: number;
+  json: boolean;
+  includeDumps: boolean;
+  markdown?: string;
+  color: boolean;
+  help: boolean;
+}
+
+/** Parse argv; throws InputError listing every bad flag. */
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, isTty = false): CliOptions {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        outputs: { type: "string" },
+        stack: { type: "string" },
+        requests: { type: "string" },
+        "keep-alive": { type: "boolean" },
+        transport: { type: "string" },
+        timeout: { type: "string" },
+        json: { type: "boolean" },
+        "include-dumps": { type: "boolean" },
+        markdown: { type: "string" },
+        "no-color": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    throw new InputError([`${(err as Error).message}; see --help`], "bad command line");
+  }
+  const problems: string[] = [];
+  const int = (name: string, text: string | undefined, fallback: number, min: number, max: number): number => {
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < min || n > max) problems.push(`--${name} ${text}: must be a whole number ${min}..${max}`);
+    return n;
+  };
+  const requests = int("requests", values.requests as string | undefined, 20, 0, MAX_REQUESTS);
+  const timeout = int("timeout", values.timeout as string | undefined, 20, 1, 600);
+  const transport = (values.transport as string | undefined) ?? "direct";
+  if (transport !== "direct" && transport !== "iap") problems.push(`--transport ${transport}: must be direct or iap`);
+  if (values["include-dumps"] && !values.json) problems.push("--include-dumps: only with --json");
+  if (problems.length > 0) throw new InputError(problems.map((p) => `${p}; see --help`), "bad command line");
+  return {
+    outputs: values.outputs as string | undefined,
+    stack: values.stack as string | undefined,
+    requests,
+    keepAlive: values["keep-alive"] === true,
+    transport: transport as "direct" | "iap",
+    timeoutMs: timeout * 1000,
+    json: values.json === true,
+    includeDumps: values["include-dumps"] === true,
+    markdown: values.markdown as string | undefined,
+    color: !values["no-color"] && isTty && env.NO_COLOR === undefined,
+    help: values.help === true,
+  };
+}
+
+/** Progress per hop on stderr, so stdout carries only the report. */
+function terminalProgress(color: boolean): Progress {
+  const mark = { start: "…", ok: color ? "\x1b[32m✓\x1b[0m" : "ok  ", fail: color ? "\x1b[31m✗\x1b[0m" : "FAIL", skip: "skip" } as const;
+  return {
+    hop(name, state, detail) {
+      if (state === "start") process.stderr.write(`  ${mark.start} ${name}\n`);
+      else process.stderr.write(`  ${mark[state]} ${name}${detail ? `: ${detail}` : ""}\n`);
+    },
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let opts: CliOptions;
+  try {
+    opts = parseCli(argv, process.env, process.stdout.isTTY === true);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
+  if (opts.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const progress = opts.json ? silentProgress : terminalProgress(opts.color);
+  let outputs;
+  try {
+    progress.hop("stack outputs", "start");
+    outputs = await readStackOutputs({ file: opts.outputs, stack: opts.stack });
+    progress.hop("stack outputs", "ok", `${outputs.project} / ${outputs.location} / ${outputs.clusterName}`);
+  } catch (err) {
+    progress.hop("stack outputs", "fail");
+    process.stderr.write(`could not verify: ${redactSecrets((err as Error).message)}\n`);
+    return 2;
+  }
+  try {
+    // Loaded here so that bad input is reported before the cloud clients load.
+    const { verifyGke } = require("./verify") as typeof import("./verify");
+    const { renderTerminal } = require("./report/terminal") as typeof import("./report/terminal");
+    const { renderJson } = require("./report/json") as typeof import("./report/json");
+    const { renderMarkdown } = require("./report/markdown") as typeof import("./report/markdown");
+    const accessToken = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || undefined;
+    const outcome = await verifyGke(outputs, { requests: opts.requests, keepAlive: opts.keepAlive, transport: opts.transport, timeoutMs: opts.timeoutMs, accessToken }, progress);
+    if (opts.markdown) writeFileSync(opts.markdown, renderMarkdown(outcome.model, outcome.results));
+    if (opts.json) {
+      process.stdout.write(renderJson(outcome.model, outcome.results, { includeDumps: opts.includeDumps, outcome: { exitCode: outcome.exitCode, reason: outcome.reason } }));
+    } else {
+      process.stdout.write("\n" + redactSecrets(renderTerminal(outcome.model, outcome.results, { color: opts.color, width: Math.max(40, (process.stdout.columns ?? 120) - 22) }), outputs));
+      process.stdout.write(`\nexit ${outcome.exitCode}: ${redactSecrets(outcome.reason, outputs)}\n`);
+    }
+    if (outcome.exitCode !== 0) process.stderr.write(`${outcome.exitCode === 1 ? "verification failed" : "could not verify"}: ${redactSecrets(outcome.reason, outputs)}\n`);
+    return outcome.exitCode;
+  } catch (err) {
+    process.stderr.write(`could not verify: ${redactSecrets((err as Error).stack ?? String(err), outputs)}\n`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

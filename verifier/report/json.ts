@@ -1,0 +1,43 @@
+// The JSON report: one object with the target, the checks and the model, minus secrets and, unless
+// asked, minus the raw nat dumps (they are long; --include-dumps keeps them).
+import type { CheckResult, NatDump, PathModel } from "../model";
+import { redactSecrets } from "../outputs";
+import { account, pathNotes } from "./common";
+
+export interface JsonOptions {
+  includeDumps?: boolean;
+  /** the exit code and its reason, when the caller has them */
+  outcome?: { exitCode: number; reason: string };
+}
+
+/** Keys whose values are credentials wherever they appear. */
+const SECRET_KEYS = new Set(["kubeconfig", "sshPrivateKey", "privateKey", "token", "accessToken", "caData"]);
+const DUMP_KEYS = new Set(["nat", "countersBefore", "countersAfter"]);
+
+function withoutDump(dump: NatDump): Omit<NatDump, "text"> & { lines: number } {
+  return { command: dump.command, backend: dump.backend, lines: dump.text.split("\n").length };
+}
+
+export function sanitizeModel(model: PathModel, includeDumps = false): unknown {
+  return JSON.parse(
+    JSON.stringify(model, (key, value) => {
+      if (SECRET_KEYS.has(key)) return "[redacted]";
+      if (!includeDumps && DUMP_KEYS.has(key) && value && typeof value === "object" && typeof value.text === "string") return withoutDump(value as NatDump);
+      return value;
+    }),
+  );
+}
+
+export function renderJson(model: PathModel, results: CheckResult[], opts: JsonOptions = {}): string {
+  const report = {
+    target: model.target,
+    ...(opts.outcome ? { outcome: opts.outcome } : {}),
+    notes: pathNotes(model),
+    checks: results,
+    connections: account(model) ?? null,
+    problems: model.problems,
+    model: sanitizeModel(model, opts.includeDumps),
+  };
+  // Last line of defence: a private key pasted into some message never leaves.
+  return redactSecrets(JSON.stringify(report, null, 2)) + "\n";
+}

@@ -1,0 +1,260 @@
+// Orchestration shared by `npm run verify` (GKE) and `lab verify`: collect -> counters before ->
+// requests -> counters after -> checks. Sources are injected, so the lab passes its own and tests
+// pass in-memory ones; checks and reports never touch the network.
+import type { CheckResult, KubernetesModel, LoadBalancerModel, NatDump, PathModel, Problem, RequestsModel } from "./model";
+import type { KubeAccess, KubeNames, KubernetesResult, LoadBalancerResult, NodeTarget, NodesResult, Progress, SshOptions, StackOutputs } from "./sources/types";
+import { silentProgress } from "./sources/types";
+import { runChecks } from "./checks";
+import { redactSecrets } from "./outputs";
+
+// ------------------------------------------------------------------ the generic pipeline
+
+export interface VerifySteps {
+  /** GCP, Kubernetes and nodes: the model before any request (target, loadBalancer, kubernetes, nodes, problems) */
+  collect(progress: Progress): Promise<PathModel>;
+  /** `iptables-save -c -t nat` per node name; called before and after the requests */
+  readCounters?(model: PathModel): Promise<Map<string, NatDump | Problem>>;
+  /** the end-to-end requests to the LB */
+  requests?(model: PathModel): Promise<RequestsModel>;
+}
+
+export type ExitCode = 0 | 1 | 2;
+
+export interface VerifyOutcome {
+  model: PathModel;
+  results: CheckResult[];
+  /** 0 every claim passed, 1 a claim failed, 2 could not verify (see reason) */
+  exitCode: ExitCode;
+  reason: string;
+}
+
+/** 1 when any claim failed (a definite finding), 0 when all passed, else 2 with what was missing. */
+export function outcomeOf(model: PathModel, results: CheckResult[]): { exitCode: ExitCode; reason: string } {
+  const failed = results.filter((r) => r.verdict === "fail");
+  if (failed.length > 0) return { exitCode: 1, reason: `${failed.map((r) => r.id).join(", ")} failed` };
+  const unknown = results.filter((r) => r.verdict === "cannot-tell");
+  if (unknown.length === 0) return { exitCode: 0, reason: `all ${results.length} claims hold` };
+  const problems = model.problems.slice(0, 3).map((p) => `${p.source}${p.subject ? " " + p.subject : ""}: ${p.message}`);
+  return {
+    exitCode: 2,
+    reason: `could not verify ${unknown.map((r) => r.id).join(", ")}${problems.length ? `: ${problems.join("; ")}${model.problems.length > 3 ? ` (+${model.problems.length - 3} more problems)` : ""}` : ""}`,
+  };
+}
+
+function applyCounters(model: PathModel, dumps: Map<string, NatDump | Problem>, field: "countersBefore" | "countersAfter") {
+  for (const [name, dump] of dumps) {
+    if ("text" in dump) {
+      const node = model.nodes.find((n) => n.name === name);
+      if (node) node[field] = dump;
+    } else model.problems.push({ ...dump, message: `${field === "countersBefore" ? "counters before" : "counters after"} the requests: ${dump.message}` });
+  }
+}
+
+async function guarded<T>(source: Problem["source"], what: string, model: PathModel, run: () => Promise<T>, secrets?: Partial<StackOutputs>): Promise<T | undefined> {
+  try {
+    return await run();
+  } catch (err) {
+    model.problems.push({ source, message: `${what}: ${redactSecrets((err as Error).message ?? String(err), secrets)}` });
+    return undefined;
+  }
+}
+
+export async function verifyPath(steps: VerifySteps, progress: Progress = silentProgress): Promise<VerifyOutcome> {
+  const model = await steps.collect(progress);
+  const counting = steps.readCounters !== undefined && model.nodes.some((n) => n.reachable);
+  if (counting) {
+    progress.hop("counters before", "start");
+    const before = await guarded("ssh", "counters before the requests", model, () => steps.readCounters!(model));
+    if (before) applyCounters(model, before, "countersBefore");
+    progress.hop("counters before", before ? "ok" : "fail");
+  }
+  if (steps.requests) {
+    progress.hop("requests", "start");
+    const requests = await guarded("requests", "requests to the load balancer", model, () => steps.requests!(model));
+    if (requests) {
+      model.requests = requests;
+      const ok = requests.results.filter((r) => r.status === 200).length;
+      progress.hop("requests", ok === requests.results.length ? "ok" : "fail", `${ok}/${requests.results.length} HTTP 200 from ${requests.url}`);
+    } else progress.hop("requests", "fail");
+  }
+  if (counting) {
+    progress.hop("counters after", "start");
+    const after = await guarded("ssh", "counters after the requests", model, () => steps.readCounters!(model));
+    if (after) applyCounters(model, after, "countersAfter");
+    progress.hop("counters after", after ? "ok" : "fail");
+  }
+  const results = runChecks(model);
+  return { model, results, ...outcomeOf(model, results) };
+}
+
+// ------------------------------------------------------------------ the GKE sources
+
+/** The Compute options the GCP source takes (verifier/sources/gcp.ts GcpOptions). */
+export interface GcpCallOptions {
+  rootUrl?: string;
+  accessToken?: string;
+  progress: Progress;
+}
+
+/** Everything `npm run verify` reads from the outside world; tests pass in-memory stand-ins. */
+export interface GkeSources {
+  googleAccessToken(): Promise<string>;
+  kubeAccessFromKubeconfig(kubeconfig: string, token: string): KubeAccess;
+  collectKubernetes(access: KubeAccess, names: KubeNames, progress: Progress): Promise<KubernetesResult>;
+  collectLoadBalancer(project: string, ingressAnnotations: Record<string, string>, opts: GcpCallOptions): Promise<LoadBalancerResult>;
+  fetchHostKeys(project: string, instances: { name: string; zone: string }[], opts: GcpCallOptions): Promise<Map<string, string[]>>;
+  collectNodes(targets: NodeTarget[], opts: SshOptions, progress: Progress): Promise<NodesResult>;
+  readNatCounters(targets: NodeTarget[], opts: SshOptions): Promise<Map<string, NatDump | Problem>>;
+  sendRequests(url: string, count: number, opts: { keepAlive?: boolean; timeoutMs: number }): Promise<RequestsModel>;
+}
+
+/** The live sources, loaded on demand (the Kubernetes client is large; bad input fails before it loads). */
+export async function loadLiveSources(): Promise<GkeSources> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const k8s = require("./sources/k8s") as typeof import("./sources/k8s");
+  const gcp = require("./sources/gcp") as typeof import("./sources/gcp");
+  const ssh = require("./sources/ssh") as typeof import("./sources/ssh");
+  const requests = require("./requests") as typeof import("./requests");
+  return {
+    googleAccessToken: gcp.googleAccessToken,
+    kubeAccessFromKubeconfig: k8s.kubeAccessFromKubeconfig,
+    collectKubernetes: k8s.collectKubernetes,
+    collectLoadBalancer: gcp.collectLoadBalancer,
+    fetchHostKeys: gcp.fetchHostKeys,
+    collectNodes: ssh.collectNodes,
+    readNatCounters: ssh.readNatCounters,
+    sendRequests: requests.sendRequests,
+  };
+}
+
+export interface GkeVerifyOptions {
+  /** number of end-to-end requests (0 skips them) */
+  requests: number;
+  keepAlive: boolean;
+  transport: "direct" | "iap";
+  /** per hop: SSH per node, each request */
+  timeoutMs: number;
+  /** a Google OAuth access token to use instead of Application Default Credentials */
+  accessToken?: string;
+}
+
+/** Node targets: the LB's instances (zone, IPs), else Kubernetes' nodes (providerId gce://project/zone/name). */
+export function nodeTargets(lb: LoadBalancerModel | undefined, kube: KubernetesModel | undefined, transport: "direct" | "iap"): { targets: NodeTarget[]; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const byName = new Map<string, { name: string; zone?: string; internalIp?: string; externalIp?: string }>();
+  for (const vm of lb?.instances ?? []) byName.set(vm.name, { name: vm.name, zone: vm.zone, internalIp: vm.internalIp, externalIp: vm.externalIp });
+  for (const n of kube?.nodes ?? []) {
+    const zone = /^gce:\/\/[^/]+\/([^/]+)\//.exec(n.providerId ?? "")?.[1];
+    const known = byName.get(n.name);
+    byName.set(n.name, { name: n.name, zone: known?.zone ?? zone, internalIp: known?.internalIp ?? n.internalIp, externalIp: known?.externalIp ?? n.externalIp });
+  }
+  const targets: NodeTarget[] = [];
+  for (const n of byName.values()) {
+    const address = transport === "iap" ? n.name : n.externalIp;
+    if (!address) {
+      problems.push({ source: "ssh", subject: n.name, message: "no external IP to connect to", hint: "use --transport iap" });
+      continue;
+    }
+    if (transport === "iap" && !n.zone) {
+      problems.push({ source: "ssh", subject: n.name, message: "zone unknown, needed for IAP" });
+      continue;
+    }
+    targets.push({ name: n.name, address, port: 22, internalIp: n.internalIp, externalIp: n.externalIp, zone: n.zone, hostKeys: [] });
+  }
+  return { targets, problems };
+}
+
+/** The collection steps of a GKE stack, from its outputs. */
+export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sources: GkeSources): VerifySteps {
+  const ssh: SshOptions = { user: outputs.sshUser, privateKey: outputs.sshPrivateKey, transport: options.transport, project: outputs.project, timeoutMs: options.timeoutMs };
+  let targets: NodeTarget[] = [];
+
+  return {
+    async collect(progress) {
+      const model: PathModel = {
+        target: {
+          kind: "gke",
+          project: outputs.project,
+          location: outputs.location,
+          clusterName: outputs.clusterName,
+          url: outputs.url,
+          loadBalancerIp: outputs.loadBalancerIp,
+          expected: { servicePort: outputs.servicePort, podPort: outputs.podPort, nodePort: outputs.nodePort },
+        },
+        nodes: [],
+        problems: [],
+      };
+      const keep = (problems: Problem[]) => model.problems.push(...problems.map((p) => ({ ...p, message: redactSecrets(p.message, outputs) })));
+
+      // One token for both APIs: the cluster accepts Google OAuth tokens, so no auth plugin is needed.
+      progress.hop("google credentials", "start");
+      const token = options.accessToken ?? (await guarded("gcp", "no Google access token (run `gcloud auth application-default login`)", model, () => sources.googleAccessToken(), outputs));
+      progress.hop("google credentials", token ? "ok" : "fail");
+
+      let kube: KubernetesModel | undefined;
+      if (token) {
+        progress.hop("kubernetes", "start");
+        const access = await guarded("input", "the kubeconfig output is not usable", model, async () => sources.kubeAccessFromKubeconfig(outputs.kubeconfig, token), outputs);
+        if (access) {
+          const names: KubeNames = { namespace: outputs.namespace, serviceName: outputs.serviceName, ingressName: outputs.ingressName, deploymentName: outputs.deploymentName };
+          const got = await guarded("kubernetes", "reading the cluster", model, () => sources.collectKubernetes(access, names, progress), outputs);
+          if (got) {
+            kube = got.value;
+            keep(got.problems);
+          }
+        }
+        model.kubernetes = kube;
+        progress.hop("kubernetes", kube ? "ok" : "fail", kube ? `${kube.nodes.length} nodes, ${kube.pods.length} pods, datapath ${kube.datapath ?? "unknown"}` : undefined);
+      } else progress.hop("kubernetes", "skip", "no access token");
+
+      const annotations = kube?.ingress?.annotations;
+      let lb: LoadBalancerModel | undefined;
+      if (token && annotations && Object.keys(annotations).some((k) => k.startsWith("ingress.kubernetes.io/"))) {
+        progress.hop("load balancer", "start");
+        const got = await guarded("gcp", "reading the load balancer", model, () => sources.collectLoadBalancer(outputs.project, annotations, { accessToken: token, progress }), outputs);
+        if (got) {
+          lb = got.value;
+          keep(got.problems);
+        }
+        model.loadBalancer = lb;
+        progress.hop("load balancer", lb ? "ok" : "fail", lb?.forwardingRule ? `${lb.forwardingRule.name} ${lb.forwardingRule.ipAddress}` : undefined);
+      } else {
+        const why = !token ? "no access token" : !kube?.ingress ? "the Ingress was not read" : "the Ingress has no ingress.kubernetes.io/* annotations yet";
+        model.problems.push({ source: "gcp", message: `the load balancer was not read: ${why}`, hint: kube?.ingress ? "the GKE Ingress controller needs a few minutes after `pulumi up`; run verify again" : undefined });
+        progress.hop("load balancer", "skip", why);
+      }
+
+      const planned = nodeTargets(lb, kube, options.transport);
+      keep(planned.problems);
+      if (planned.targets.length > 0 && token) {
+        progress.hop("host keys", "start");
+        const keys = await guarded("gcp", "reading the nodes' SSH host keys (guest attributes)", model, () => sources.fetchHostKeys(outputs.project, planned.targets.filter((t) => t.zone).map((t) => ({ name: t.name, zone: t.zone! })), { accessToken: token, progress }), outputs);
+        planned.targets.forEach((t) => (t.hostKeys = keys?.get(t.name) ?? []));
+        progress.hop("host keys", keys ? "ok" : "fail", keys ? `${[...keys.values()].filter((k) => k.length > 0).length}/${planned.targets.length} nodes` : undefined);
+      }
+      targets = planned.targets;
+      if (targets.length > 0) {
+        progress.hop("nodes", "start");
+        const got = await guarded("ssh", "reading the nodes", model, () => sources.collectNodes(targets, ssh, progress), outputs);
+        if (got) {
+          model.nodes = got.nodes;
+          keep(got.problems);
+        }
+        const reachable = model.nodes.filter((n) => n.reachable).length;
+        progress.hop("nodes", reachable === targets.length ? "ok" : "fail", `${reachable}/${targets.length} nodes read over SSH (${options.transport})`);
+      } else {
+        progress.hop("nodes", "skip", "no node is known");
+      }
+      return model;
+    },
+    readCounters: async (model) => sources.readNatCounters(targets.filter((t) => model.nodes.some((n) => n.name === t.name && n.reachable)), ssh),
+    requests: options.requests > 0 ? async () => sources.sendRequests(outputs.url, options.requests, { keepAlive: options.keepAlive, timeoutMs: options.timeoutMs }) : undefined,
+  };
+}
+
+/** `npm run verify` in one call: the GKE steps with the given (or live) sources, then the checks. */
+export async function verifyGke(outputs: StackOutputs, options: GkeVerifyOptions, progress: Progress = silentProgress, sources?: GkeSources): Promise<VerifyOutcome> {
+  return verifyPath(gkeSteps(outputs, options, sources ?? (await loadLiveSources())), progress);
+}
+
+
