@@ -37,10 +37,11 @@ export interface SweepArgs {
 /** Parses argv; returns a message naming the bad argument instead of throwing. */
 export function parseSweepArgs(argv: string[]): SweepArgs | string {
   const args: SweepArgs = { json: false, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
+  const queue = [...argv];
+  while (queue.length > 0) {
+    const arg = queue.shift()!;
     const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    const value = (): string | undefined => inline ?? argv[++i];
+    const value = (): string | undefined => inline ?? queue.shift();
     switch (flag) {
       case "--json":
         args.json = true;
