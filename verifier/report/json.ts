@@ -29,14 +29,15 @@ export function sanitizeModel(model: PathModel, includeDumps = false): unknown {
 }
 
 export function renderJson(model: PathModel, results: CheckResult[], opts: JsonOptions = {}): string {
+  const clean = sanitizeModel(model, opts.includeDumps) as PathModel;
   const report = {
-    target: model.target,
+    target: clean.target,
     ...(opts.outcome ? { outcome: opts.outcome } : {}),
     notes: pathNotes(model),
     checks: results,
     connections: account(model) ?? null,
-    problems: model.problems,
-    model: sanitizeModel(model, opts.includeDumps),
+    problems: clean.problems,
+    model: clean,
   };
   // Last line of defence: a private key pasted into some message never leaves.
   return redactSecrets(JSON.stringify(report, null, 2)) + "\n";

@@ -20,7 +20,7 @@ const label = (...lines: (string | undefined)[]) => `"${lines.filter((l): l is s
 export function renderMermaid(model: PathModel): string {
   const ctx = buildContext(model);
   const lb = model.loadBalancer;
-  const lines: string[] = ["flowchart LR"];
+  const lines: string[] = ["flowchart LR", "  classDef podless stroke-dasharray: 5 5"];
   const edge = (from: string, to: string, text?: string) => lines.push(`  ${from} -->${text ? `|${label(text)}|` : ""} ${to}`);
 
   const fr = lb?.forwardingRule;
@@ -79,6 +79,5 @@ export function renderMermaid(model: PathModel): string {
     lines.push(`  pod${i}[${label(`pod ${p.name}`, `${p.ip ?? "?"}:${podPort ?? "?"}`, p.nodeName ? `on ${p.nodeName}` : undefined)}]`);
     edge("svc", `pod${i}`, share ? `DNAT ${(share.share * 100).toFixed(0)}%` : "DNAT");
   });
-  lines.push("  classDef podless stroke-dasharray: 5 5");
   return lines.join("\n");
 }
