@@ -96,7 +96,10 @@ describeLab("lab down after a crashed lab up (giplc-, 10.216.0.0/16)", () => {
     expect(await listNamespaces(t.prefix)).toEqual([]);
     expect((await rootLinks()).filter((l) => l.startsWith(t.prefix))).toEqual([]);
     expect(processesMentioning(`${t.stateDir}/`)).toEqual([]);
-    expect(await Promise.race([sleeper.exited, new Promise((r) => setTimeout(() => r("still running"), 3000))])).not.toBe("still running");
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([sleeper.exited, new Promise((r) => (timer = setTimeout(() => r("still running"), 3000)))]);
+    clearTimeout(timer);
+    expect(outcome).not.toBe("still running");
   });
 });
 
