@@ -58,6 +58,9 @@ const cloudPlatformScope = "https://www.googleapis.com/auth/cloud-platform";
 
 /** An access token from Application Default Credentials (gcloud ADC, a key file, or the metadata server). */
 export async function googleAccessToken(): Promise<string> {
+  // Without a credentials file, google-auth-library would ping the GCE metadata server over the
+  // network to learn whether it runs on Google Cloud; the BIOS probe answers that locally.
+  process.env.METADATA_SERVER_DETECTION ??= "bios-only";
   try {
     const googleAuth = new auth.GoogleAuth({ scopes: [cloudPlatformScope] });
     const token = await googleAuth.getAccessToken();
