@@ -113,7 +113,8 @@ export function ipv4ToNumber(ip: string): number | undefined {
 export function parseCidr(text: string): Cidr | undefined {
   if (text === "anywhere") text = "0.0.0.0/0";
   if (text === "localhost") text = "127.0.0.1/32";
-  if (text === "localhost/8") text = "127.0.0.0/8";
+  if (text === "localhost/8" || text === "loopback/8") text = "127.0.0.0/8";
+  if (text === "loopback") text = "127.0.0.1/32";
   const slash = text.indexOf("/");
   const addr = slash < 0 ? text : text.slice(0, slash);
   const v4 = ipv4ToNumber(addr);

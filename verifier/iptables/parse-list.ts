@@ -131,8 +131,8 @@ function parseListRule(line: string, columns: Columns): ParsedListRule | string 
     const inIf = tokens[i]?.text;
     const outIf = tokens[i + 1]?.text;
     if (inIf === undefined || outIf === undefined) return "missing in/out columns";
-    if (inIf !== "*") conds.push({ k: "inIface", name: inIf.replace(/^!/, ""), neg: inIf.startsWith("!") });
-    if (outIf !== "*") conds.push({ k: "unknown", text: `out ${outIf}` });
+    if (inIf !== "*" && inIf !== "any") conds.push({ k: "inIface", name: inIf.replace(/^!/, ""), neg: inIf.startsWith("!") });
+    if (outIf !== "*" && outIf !== "any") conds.push({ k: "unknown", text: `out ${outIf}` });
     i += 2;
   }
   const source = tokens[i]?.text;
@@ -165,6 +165,12 @@ function counter(text: string | undefined): number | undefined {
   return Number(m[1]) * mult;
 }
 
+/** `iptables -L` without -n prints ports by their /etc/services names. */
+const SERVICE_PORTS: Record<string, number> = {
+  http: 80, https: 443, domain: 53, "http-alt": 8080, webcache: 8080, ssh: 22, ntp: 123, smtp: 25,
+  "kubernetes": 6443, mysql: 3306, postgresql: 5432, redis: 6379, "https-alt": 8443, "pcsync-https": 8443,
+};
+
 interface ListWords {
   comment?: string;
   goto: boolean;
@@ -189,8 +195,8 @@ function readWords(rest: string): ListWords | string {
     if (word === "tcp" || word === "udp" || word === "sctp") continue; // the module name; its options follow
     let m: RegExpExecArray | null;
     if ((m = /^(!)?dpts?:(\S+)$/.exec(word)) || (word === "!" && next && (m = /^()dpts?:(\S+)$/.exec(next)) && ++i)) {
-      const ranges = parsePortRanges(m[2]);
-      if (!ranges) return `bad port "${m[2]}"`;
+      const ranges = parsePortRanges(m[2].replace(/[a-z][a-z0-9-]*/g, (name) => String(SERVICE_PORTS[name] ?? name)));
+      if (!ranges) return `port "${m[2]}" is a service name this reader does not know; list with -n`;
       out.conds.push({ k: "dport", ranges, neg: word === "!" || m[1] === "!" });
     } else if (word === "multiport" && (next === "dports" || next === "ports" || next === "sports")) {
       const ranges = parsePortRanges(w[i + 2] ?? "");
