@@ -103,11 +103,11 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
 
 /** Progress per hop on stderr, so stdout carries only the report. */
 function terminalProgress(color: boolean): Progress {
-  const mark = { start: "…", ok: color ? "\x1b[32m✓\x1b[0m" : "ok  ", fail: color ? "\x1b[31m✗\x1b[0m" : "FAIL", skip: "skip" } as const;
+  const mark = { ok: color ? "\x1b[32m✓\x1b[0m" : "ok  ", fail: color ? "\x1b[31m✗\x1b[0m" : "FAIL", skip: "skip" } as const;
   return {
     hop(name, state, detail) {
-      if (state === "start") process.stderr.write(`  ${mark.start} ${name}\n`);
-      else process.stderr.write(`  ${mark[state]} ${name}${detail ? `: ${detail}` : ""}\n`);
+      // Only outcomes: the sources report sub-hops (service, endpointslices, each node) as they finish.
+      if (state !== "start") process.stderr.write(`  ${mark[state]} ${name}${detail ? `: ${detail}` : ""}\n`);
     },
   };
 }

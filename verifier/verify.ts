@@ -34,11 +34,9 @@ export function outcomeOf(model: PathModel, results: CheckResult[]): { exitCode:
   if (failed.length > 0) return { exitCode: 1, reason: `${failed.map((r) => r.id).join(", ")} failed` };
   const unknown = results.filter((r) => r.verdict === "cannot-tell");
   if (unknown.length === 0) return { exitCode: 0, reason: `all ${results.length} claims hold` };
-  const problems = model.problems.slice(0, 3).map((p) => `${p.source}${p.subject ? " " + p.subject : ""}: ${p.message}`);
-  return {
-    exitCode: 2,
-    reason: `could not verify ${unknown.map((r) => r.id).join(", ")}${problems.length ? `: ${problems.join("; ")}${model.problems.length > 3 ? ` (+${model.problems.length - 3} more problems)` : ""}` : ""}`,
-  };
+  const problems = model.problems.slice(0, 2).map((p) => `${p.source}: ${p.message}`);
+  const more = model.problems.length > 2 ? ` (+${model.problems.length - 2} more problems)` : "";
+  return { exitCode: 2, reason: `could not verify ${unknown.map((r) => r.id).join(", ")}${problems.length ? `: ${problems.join("; ")}${more}` : ""}` };
 }
 
 function applyCounters(model: PathModel, dumps: Map<string, NatDump | Problem>, field: "countersBefore" | "countersAfter") {
@@ -193,7 +191,7 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
 
       let kube: KubernetesModel | undefined;
       if (token) {
-        progress.hop("kubernetes", "start");
+        progress.hop("kubernetes API", "start");
         const access = await guarded("input", "the kubeconfig output is not usable", model, async () => sources.kubeAccessFromKubeconfig(outputs.kubeconfig, token), outputs);
         if (access) {
           const names: KubeNames = { namespace: outputs.namespace, serviceName: outputs.serviceName, ingressName: outputs.ingressName, deploymentName: outputs.deploymentName };
@@ -204,46 +202,47 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
           }
         }
         model.kubernetes = kube;
-        progress.hop("kubernetes", kube ? "ok" : "fail", kube ? `${kube.nodes.length} nodes, ${kube.pods.length} pods, datapath ${kube.datapath ?? "unknown"}` : undefined);
-      } else progress.hop("kubernetes", "skip", "no access token");
+        const kubeOk = kube !== undefined && !model.problems.some((p) => p.source === "kubernetes");
+        progress.hop("kubernetes API", kubeOk ? "ok" : "fail", kube ? `${kube.nodes.length} nodes, ${kube.pods.length} pods, datapath ${kube.datapath ?? "unknown"}` : undefined);
+      } else progress.hop("kubernetes API", "skip", "no access token");
 
       const annotations = kube?.ingress?.annotations;
       let lb: LoadBalancerModel | undefined;
       if (token && annotations && Object.keys(annotations).some((k) => k.startsWith("ingress.kubernetes.io/"))) {
-        progress.hop("load balancer", "start");
+        progress.hop("load balancer (Compute API)", "start");
         const got = await guarded("gcp", "reading the load balancer", model, () => sources.collectLoadBalancer(outputs.project, annotations, { accessToken: token, progress }), outputs);
         if (got) {
           lb = got.value;
           keep(got.problems);
         }
         model.loadBalancer = lb;
-        progress.hop("load balancer", lb ? "ok" : "fail", lb?.forwardingRule ? `${lb.forwardingRule.name} ${lb.forwardingRule.ipAddress}` : undefined);
+        progress.hop("load balancer (Compute API)", lb && !model.problems.some((p) => p.source === "gcp") ? "ok" : "fail", lb?.forwardingRule ? `${lb.forwardingRule.name} ${lb.forwardingRule.ipAddress}` : undefined);
       } else {
         const why = !token ? "no access token" : !kube?.ingress ? "the Ingress was not read" : "the Ingress has no ingress.kubernetes.io/* annotations yet";
         model.problems.push({ source: "gcp", message: `the load balancer was not read: ${why}`, hint: kube?.ingress ? "the GKE Ingress controller needs a few minutes after `pulumi up`; run verify again" : undefined });
-        progress.hop("load balancer", "skip", why);
+        progress.hop("load balancer (Compute API)", "skip", why);
       }
 
       const planned = nodeTargets(lb, kube, options.transport);
       keep(planned.problems);
       if (planned.targets.length > 0 && token) {
-        progress.hop("host keys", "start");
+        progress.hop("node host keys", "start");
         const keys = await guarded("gcp", "reading the nodes' SSH host keys (guest attributes)", model, () => sources.fetchHostKeys(outputs.project, planned.targets.filter((t) => t.zone).map((t) => ({ name: t.name, zone: t.zone! })), { accessToken: token, progress }), outputs);
         planned.targets.forEach((t) => (t.hostKeys = keys?.get(t.name) ?? []));
-        progress.hop("host keys", keys ? "ok" : "fail", keys ? `${[...keys.values()].filter((k) => k.length > 0).length}/${planned.targets.length} nodes` : undefined);
+        progress.hop("node host keys", keys ? "ok" : "fail", keys ? `${[...keys.values()].filter((k) => k.length > 0).length}/${planned.targets.length} nodes` : undefined);
       }
       targets = planned.targets;
       if (targets.length > 0) {
-        progress.hop("nodes", "start");
+        progress.hop("nodes over SSH", "start");
         const got = await guarded("ssh", "reading the nodes", model, () => sources.collectNodes(targets, ssh, progress), outputs);
         if (got) {
           model.nodes = got.nodes;
           keep(got.problems);
         }
         const reachable = model.nodes.filter((n) => n.reachable).length;
-        progress.hop("nodes", reachable === targets.length ? "ok" : "fail", `${reachable}/${targets.length} nodes read over SSH (${options.transport})`);
+        progress.hop("nodes over SSH", reachable === targets.length ? "ok" : "fail", `${reachable}/${targets.length} nodes read over SSH (${options.transport})`);
       } else {
-        progress.hop("nodes", "skip", "no node is known");
+        progress.hop("nodes over SSH", "skip", "no node is known");
       }
       return model;
     },

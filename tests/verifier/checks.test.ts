@@ -256,6 +256,10 @@ describe("fail and cannot-tell, claim by claim", () => {
     stranger.requests!.results[4] = { status: 200, podName: "old-pod-abc" };
     expect(check(stranger, "C12").verdict).toBe("fail");
     expect(check(stranger, "C12").summary).toContain("old-pod-abc");
+    const silent = gkeModel();
+    silent.requests!.results = silent.requests!.results.map(() => ({ error: "ETIMEDOUT" }));
+    expect(check(silent, "C12").verdict).toBe("cannot-tell");
+    expect(check(silent, "C12").summary).toContain("None of the 20 requests got an HTTP answer (20 × ETIMEDOUT)");
     const none = gkeModel();
     none.requests = undefined;
     none.problems.push({ source: "requests", message: "requests were skipped (--requests 0)" });

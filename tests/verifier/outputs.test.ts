@@ -55,7 +55,7 @@ describe("readStackOutputs", () => {
     await expect(readStackOutputs({ file: join(dir, "nope.json") })).rejects.toThrow(/ENOENT.*pulumi stack output --json --show-secrets/);
     const file = join(dir, "bad.json");
     writeFileSync(file, `{"kubeconfig": "${MARK}" oops}`);
-    const err = await readStackOutputs({ file }).catch((e: InputError) => e);
+    const err = (await readStackOutputs({ file }).catch((e: unknown) => e)) as InputError;
     expect(err).toBeInstanceOf(InputError);
     expect(err.message).toContain("not JSON");
     expect(err.message).not.toContain(MARK);

@@ -53,6 +53,11 @@ export function checkC12(ctx: CheckContext): CheckResult {
     evidence.push({ source: "counters", detail: `${account.total} new connections DNATed to the pods on all nodes for ${account.requests} requests. ${account.explanation.join(" ")}` });
   }
 
+  // Not one HTTP answer: the LB (or the way to it) is unreachable from here, which says nothing
+  // about the path itself; a new GKE LB also needs minutes after `pulumi up` before it answers.
+  if (results.every((r) => r.status === undefined)) {
+    return result("C12", CLAIM_C12, "cannot-tell", `None of the ${results.length} requests got an HTTP answer (${errors.map(([what, n]) => `${n} × ${what}`).join(", ")}); a new load balancer needs a few minutes after \`pulumi up\`, or ${host ?? "the URL"} is not reachable from here.`, evidence);
+  }
   if (failures.length > 0) return result("C12", CLAIM_C12, "fail", `${ok.length} of ${results.length} got 200; ${failures.join("; ")}`, evidence);
   if (pods.length === 0) {
     return result("C12", CLAIM_C12, "cannot-tell", `${ok.length} of ${results.length} got 200, but the pods are unknown: ${list(problemText(ctx.model, ["kubernetes", "lab"]))}`, evidence);

@@ -114,11 +114,16 @@ export function buildContext(model: PathModel): CheckContext {
   return { model, service, port, nodePort, clusterIP, pods, nodes, mode: detectPathMode(model, nodes) };
 }
 
-/** "source subject: message (hint)" for the problems of one source (and subject, when given). */
+/**
+ * "source: message" for the problems of the given sources (and subject), at most two plus a count:
+ * a summary names the cause; the report's problem list has every one with its hint.
+ */
 export function problemText(model: PathModel, sources: Problem["source"][], subject?: string): string[] {
-  return model.problems
+  const all = model.problems
     .filter((p) => sources.includes(p.source) && (subject === undefined || p.subject === undefined || p.subject === subject))
-    .map((p) => `${p.source}${p.subject ? " " + p.subject : ""}: ${p.message}${p.hint ? ` (${p.hint})` : ""}`);
+    .map((p) => `${p.source}: ${p.message}`);
+  const unique = [...new Set(all)];
+  return unique.length <= 2 ? unique : [...unique.slice(0, 2), `+${unique.length - 2} more (see the problems)`];
 }
 
 /** Why a node's data is missing, from the SSH problems; a generic reason when none was recorded. */

@@ -1,0 +1,114 @@
+// `npm run verify` as a user runs it (a child process): --help, bad flags, bad outputs, and outputs
+// pointing at nothing reachable. Nothing here may connect anywhere but 127.0.0.1: as root the
+// unreachable case runs in a fresh network namespace with only loopback.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { validOutputs } from "./fixtures/outputs";
+
+const ROOT = join(__dirname, "..", "..");
+const CLI = ["-r", "ts-node/register", "verifier/cli.ts"];
+const isRoot = process.getuid?.() === 0;
+let dir: string;
+
+beforeAll(() => (dir = mkdtempSync(join(tmpdir(), "verify-cli-"))));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Environment with no route to real credentials or the metadata server. */
+function isolatedEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: dir,
+    GOOGLE_OAUTH_ACCESS_TOKEN: "test-token-not-real",
+    GOOGLE_APPLICATION_CREDENTIALS: join(dir, "no-credentials.json"),
+    GCE_METADATA_HOST: "127.0.0.1:1",
+    METADATA_SERVER_DETECTION: "none",
+    NO_COLOR: "1",
+    TS_NODE_PROJECT: join(ROOT, "tsconfig.json"),
+  };
+  return env;
+}
+
+function run(args: string[], opts: { netns?: boolean } = {}): Promise<Run> {
+  const started = Date.now();
+  const [cmd, argv] = opts.netns
+    ? ["unshare", ["--net", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', process.execPath, ...CLI, ...args]]
+    : [process.execPath, [...CLI, ...args]];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { cwd: ROOT, env: isolatedEnv() });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+  });
+}
+
+/** A 127.0.0.1 port that was just free: connecting to it is refused. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+test("--help documents every flag and exits 0", async () => {
+  const r = await run(["--help"]);
+  expect(r.code).toBe(0);
+  for (const flag of ["--outputs FILE", "--stack NAME", "--requests N", "--keep-alive", "--transport T", "--timeout SECONDS", "--json", "--include-dumps", "--markdown FILE", "--no-color", "--help"]) {
+    expect(r.stdout).toContain(flag);
+  }
+  expect(r.stdout).toContain("Exit codes: 0");
+}, 30_000);
+
+test("bad flags: every problem at once, exit 2", async () => {
+  const r = await run(["--requests", "5000", "--transport", "telnet", "--timeout", "0"]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain("--requests 5000: must be a whole number 0..1000");
+  expect(r.stderr).toContain("--transport telnet: must be direct or iap");
+  expect(r.stderr).toContain("--timeout 0: must be a whole number 1..600");
+  const unknown = await run(["--frobnicate"]);
+  expect(unknown.code).toBe(2);
+  expect(unknown.stderr).toContain("--frobnicate");
+}, 30_000);
+
+test("outputs with missing keys: exit 2 naming them all, secrets not shown", async () => {
+  const file = join(dir, "partial.json");
+  const raw = validOutputs({ sshPrivateKey: "SECRETMARKER-not-a-key" });
+  delete raw.nodePort;
+  delete raw.sshUser;
+  writeFileSync(file, JSON.stringify(raw));
+  const r = await run(["--outputs", file]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain("nodePort: missing");
+  expect(r.stderr).toContain("sshUser: missing");
+  expect(r.stderr).toContain("sshPrivateKey: not a PEM");
+  expect(r.stderr + r.stdout).not.toContain("SECRETMARKER");
+}, 30_000);
+
+test("outputs pointing at nothing reachable: exit 2 quickly with the reason", async () => {
+  if (!isRoot) console.warn("cli.test: not root, so the unreachable-stack run is not sealed in a network namespace; it relies on 127.0.0.1-only outputs and credential-less env");
+  const port = await closedPort();
+  const file = join(dir, "unreachable.json");
+  const kubeconfig = (validOutputs().kubeconfig as string).replace("https://34.133.20.10", `https://127.0.0.1:${port}`);
+  writeFileSync(file, JSON.stringify(validOutputs({ kubeconfig, url: `http://127.0.0.1:${port}/`, loadBalancerIp: "127.0.0.1" })));
+  const r = await run(["--outputs", file, "--requests", "3", "--timeout", "5", "--no-color"], { netns: isRoot });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/could not verify: could not verify C1/);
+  expect(r.stderr).toContain("127.0.0.1");
+  expect(r.stdout).toMatch(/^C12\s+cannot tell\s+None of the 3 requests got an HTTP answer/m);
+  expect(r.stdout).not.toMatch(/\x1b\[/);
+  expect(r.stdout + r.stderr).not.toContain("BEGIN OPENSSH PRIVATE KEY");
+  expect(r.ms).toBeLessThan(25_000);
+}, 40_000);
