@@ -14,6 +14,10 @@ async function main(): Promise<number> {
     console.error(`${args.errors.join("\n")}\n\n${USAGE}`);
     return 2;
   }
+  if (typeof process.getuid === "function" && process.getuid() !== 0) {
+    console.error(`lab ${args.command} needs root (network namespaces, veth links, iptables): run it with sudo, e.g. sudo -E env PATH="$PATH" npm run lab -- ${args.command}`);
+    return 2;
+  }
   const t = labTopology();
   switch (args.command) {
     case "up":

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { writeNatRules, type NatRulesSpec } from "../verifier/iptables/kube-proxy-rules";
 import { labDown } from "./down";
 import { hostCollisions } from "./host";
-import { lbStatus, waitForHealthy } from "./lb-control";
+import { lbStatus, setLbKeepAlive, waitForHealthy } from "./lb-control";
 import {
   addAddress,
   addRoute,
@@ -20,7 +20,7 @@ import {
   spawnInNamespace,
 } from "./netns";
 import { generateClientKeyPair, startSshd, waitForListener } from "./sshd";
-import { ensureStateDir, readState, writeClientKey, writeState, type LabState } from "./state";
+import { ensureStateDir, labPaths, readState, writeClientKey, writeState, type LabState } from "./state";
 import { labCidrs, labNamespaces, type LabNode, type LabTopology } from "./topology";
 
 export interface UpOptions {
@@ -76,7 +76,14 @@ export async function labUp(t: LabTopology, opts: UpOptions = {}): Promise<UpRes
 
   const existing = readState(t);
   if (existing?.complete && (await isHealthy(t, existing))) {
-    log(`  lab "${t.prefix}" is already up and healthy: nothing to do`);
+    const keepAlive = opts.keepAlive ?? existing.keepAlive;
+    if (keepAlive !== existing.keepAlive) {
+      // The one setting a running lab can change in place.
+      await setLbKeepAlive(labPaths(t).lbControlSocket, keepAlive);
+      existing.keepAlive = keepAlive;
+      writeState(t, existing);
+      log(`  lab "${t.prefix}" is already up; LB keep-alive is now ${keepAlive ? "on" : "off"}`);
+    } else log(`  lab "${t.prefix}" is already up and healthy: nothing to do`);
     return { built: false, timings, state: existing };
   }
   if (existing || (await listNamespaces(t.prefix)).length > 0) {
@@ -186,7 +193,7 @@ async function isHealthy(t: LabTopology, state: LabState): Promise<boolean> {
   if (!labNamespaces(t).every((ns) => namespaces.includes(ns))) return false;
   if (!Object.values(state.pids).every(pidAlive)) return false;
   try {
-    const status = await lbStatus(`${t.stateDir}/lb.sock`);
+    const status = await lbStatus(labPaths(t).lbControlSocket);
     return status.backends.every((b) => b.state === "HEALTHY");
   } catch {
     return false;
