@@ -99,7 +99,7 @@ export function parseIptablesSave(text: string): ChainGraph {
     if (parsed.comment !== undefined) rule.comment = parsed.comment;
     getChain(chainName).rules.push(rule);
   }
-  if (sawAnyTable && !sawNat) warnings.push("the dump has no nat table (*nat): save it with `iptables-save -t nat`");
+  if (sawAnyTable && !sawNat) warnings.push("line 1: the dump has no nat table (*nat): save it with `iptables-save -t nat`");
   return finishIptablesGraph("iptables-save", chains, warnings);
 }
 
