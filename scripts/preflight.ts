@@ -233,7 +233,10 @@ function blocked(name: string, needs: string): CheckResult {
 }
 
 /** Runs every check that applies to the operation; a check that needs a missing tool is "blocked", not skipped silently. */
-export async function runChecks(ctx: PreflightContext, operation: Operation): Promise<{ results: CheckResult[]; backend: Backend; stack?: string }> {
+export async function runChecks(
+  ctx: PreflightContext,
+  operation: Operation,
+): Promise<{ results: CheckResult[]; backend: Backend; stack?: string; projectId?: string }> {
   const backend = chooseBackend(ctx);
   const [pulumiCli, gcloud, plugin] = await Promise.all([checkPulumiCli(ctx), checkGcloud(ctx), checkAuthPlugin(ctx)]);
   const results: CheckResult[] = [pulumiCli, gcloud, plugin, checkApplicationDefaultCredentials(ctx), checkPassphrase(ctx, backend)];
@@ -265,7 +268,7 @@ export async function runChecks(ctx: PreflightContext, operation: Operation): Pr
       results.push(await checkApis(ctx, projectId));
     }
   }
-  return { results, backend, stack };
+  return { results, backend, stack, projectId };
 }
 
 export function renderChecks(results: CheckResult[], backend: Backend): string {
@@ -336,7 +339,7 @@ async function main(): Promise<number> {
     // pulumi needs the directory of a file:// backend to exist.
     fs.mkdirSync(path.join(repoDir, ".pulumi-state"), { recursive: true });
   }
-  const { results, stack } = await runChecks(ctx, operation);
+  const { results, stack, projectId } = await runChecks(ctx, operation);
   console.log(renderChecks(results, backend));
   if (results.some((r) => r.status !== "ok")) {
     return 1;
@@ -346,7 +349,8 @@ async function main(): Promise<number> {
   }
   const code = await runInteractive("pulumi", [operation, "--stack", stack!, ...pulumiArgs], pulumiEnv(ctx, backend));
   if (operation === "destroy" && code === 0) {
-    console.log("\nnext: npm run sweep   (lists anything the Ingress controller or a failed run left in the project)");
+    // Stack outputs are gone after destroy, so the sweep gets the project explicitly.
+    console.log(`\nnext: npm run sweep -- --project ${projectId}   (lists load-balancer pieces the Ingress controller left behind, with the commands to delete them)`);
   }
   return code;
 }

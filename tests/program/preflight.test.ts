@@ -51,7 +51,7 @@ const healthyEnv = { PULUMI_CONFIG_PASSPHRASE: "x" };
 
 test("all present: every check ok, the local backend is used and passed to pulumi", async () => {
   const { ctx, calls } = context(healthyScript(), healthyEnv, healthyFiles);
-  const { results, stack, backend } = await runChecks(ctx, "up");
+  const { results, stack, backend, projectId } = await runChecks(ctx, "up");
   expect(results.map((r) => [r.name, r.status])).toEqual([
     ["pulumi CLI", "ok"],
     ["gcloud CLI", "ok"],
@@ -64,6 +64,7 @@ test("all present: every check ok, the local backend is used and passed to pulum
     ["Google APIs enabled", "ok"],
   ]);
   expect(stack).toBe("dev");
+  expect(projectId).toBe("demo-project-1");
   expect(backend).toEqual({ url: localStateUrl("/repo"), source: "default (local files)", needsPassphrase: true });
   const stackCall = calls.find((c) => c.line.startsWith("pulumi stack"));
   expect(stackCall?.env.PULUMI_BACKEND_URL).toBe("file:///repo/.pulumi-state");
