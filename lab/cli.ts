@@ -98,6 +98,8 @@ main().then(
   (code) => process.exit(code),
   (error: Error) => {
     console.error(error instanceof LabError ? error.message : (error.stack ?? String(error)));
+    // Whatever a failed command left half-built, `lab down` finds by the lab's prefix and removes.
+    if (!(error instanceof LabError) || process.argv.includes("up")) console.error("to clean up: sudo npm run lab -- down");
     process.exit(2);
   },
 );
