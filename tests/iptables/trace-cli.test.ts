@@ -1,0 +1,58 @@
+// The offline trace contract: `npm run --silent trace -- <dump> --json` prints exactly one JSON
+// object on stdout. Golden files hold the expected output (review a diff before updating them).
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { FIXTURES } from "./helpers";
+
+const ROOT = join(__dirname, "..", "..");
+const run = (args: string[], input?: string) =>
+  spawnSync("npm", ["run", "--silent", "trace", "--", ...args], { cwd: ROOT, input, encoding: "utf8", timeout: 60_000 });
+
+describe("trace CLI", () => {
+  test.each([
+    "writer-article.iptables-save-c-nat.txt",
+    "kube-proxy-nftables-overall.nft-table.nft",
+    "kube-proxy-1.20-era.iptables-nvL.txt",
+  ])("--json on %s prints exactly the golden JSON", (fixture) => {
+    const r = run([join(FIXTURES, fixture), "--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const golden = readFileSync(join(__dirname, "golden", fixture.replace(/\.[^.]+$/, ".json")), "utf8");
+    expect(r.stdout).toBe(golden);
+    expect(() => JSON.parse(r.stdout)).not.toThrow();
+  }, 60_000);
+
+  test("- reads stdin; without --json a readable table", () => {
+    const r = run(["-"], readFileSync(join(FIXTURES, "writer-article.iptables-save.txt"), "utf8"));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^format: iptables-save/);
+    expect(r.stdout).toMatch(/default\/hello tcp {2}clusterIP 10\.96\.12\.34:80 {2}nodePort 30080/);
+    expect(r.stdout).toMatch(/nodePort : 10\.244\.1\.3:8080 +50\.00%/);
+    expect(r.stdout).toMatch(/default\/local-without[\s\S]*nodePort : \(none: new connections are not forwarded\)/);
+  }, 60_000);
+
+  test("--help", () => {
+    const r = run(["--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("usage: npm run --silent trace -- <dump-file | -> [--json]");
+  }, 60_000);
+
+  test.each([
+    [["/nonexistent/nat.txt", "--json"], /cannot read "\/nonexistent\/nat.txt": no such file/],
+    [[join(FIXTURES, "README.md")], /is not a dump this tool reads/],
+    [["--json"], /no dump file given/],
+    [["a", "b", "--bogus"], /only one dump file[\s\S]*unknown option "--bogus"/],
+  ])("bad input %j exits 2 with a message naming the problem", (args, message) => {
+    const r = run(args as string[]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(message);
+  }, 60_000);
+
+  test("an empty dump exits 2", () => {
+    const r = run(["-"], "\n");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/"-" is empty; save a dump with/);
+  }, 60_000);
+});
