@@ -117,7 +117,8 @@ export class Cluster extends pulumi.ComponentResource {
           // Access is limited by the service account's IAM roles, not by legacy scopes.
           oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"],
           tags: [args.nodeTag],
-          resourceLabels: args.labels,
+          // No node-level resourceLabels: GKE propagates the cluster's labels to the node VMs and adds
+          // its own goog-gke-* ones there, which a node-level label map could report as drift.
           metadata: {
             "ssh-keys": pulumi.interpolate`${args.sshUser}:${this.sshKey.publicKeyOpenssh.apply((k) => k.trim())} ${args.sshUser}`,
             // The guest agent publishes the node's SSH host keys under guest attributes hostkeys/;
