@@ -122,6 +122,15 @@ describe("default config (zonal, instance groups)", () => {
   });
 });
 
+test("the same config registers exactly the same resources and inputs twice (nothing random or time-based)", async () => {
+  const strip = (graph: Registration[]) => graph.map(({ type, name, inputs, dependencies }) => ({ type, name, inputs, dependencies: [...dependencies].sort() }));
+  const first = strip((await buildStack({ nodePort: "30080" })).graph);
+  const second = strip((await buildStack({ nodePort: "30080" })).graph);
+  const byKey = (a: { type: string; name: string }, b: { type: string; name: string }) => `${a.type}${a.name}`.localeCompare(`${b.type}${b.name}`);
+  expect(second.sort(byKey)).toEqual(first.sort(byKey));
+  expect(first.length).toBeGreaterThan(15);
+});
+
 describe("other configs", () => {
   test("a region: the pool's nodeCount is per zone (6 nodes -> 2 in each of 3 zones), the subnet is in that region", async () => {
     const built = await buildStack({ location: "europe-west4", nodeCount: "6" });
