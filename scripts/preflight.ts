@@ -185,11 +185,23 @@ export async function checkStack(ctx: PreflightContext, backend: Backend): Promi
   };
 }
 
-export async function checkStackConfig(ctx: PreflightContext, backend: Backend, stack: string): Promise<{ project: CheckResult; config: CheckResult; projectId?: string }> {
+export async function checkStackConfig(
+  ctx: PreflightContext,
+  backend: Backend,
+  stack: string,
+  passphraseOk = true,
+): Promise<{ project: CheckResult; config: CheckResult; projectId?: string }> {
   const result = await ctx.run("pulumi", ["config", "--json", "--stack", stack], pulumiEnv(ctx, backend));
+  if (result.code !== 0 && !passphraseOk) {
+    // A passphrase-protected stack cannot even list its config without the passphrase.
+    return { project: blocked("gcp:project set", "the secrets passphrase"), config: blocked("stack config valid", "the secrets passphrase") };
+  }
   if (result.code !== 0) {
     const detail = `pulumi config --json failed: ${firstLine(result.stderr || result.stdout)}`;
-    return { project: { name: "gcp:project set", status: "missing", detail, fix: "see the error above" }, config: { name: "stack config valid", status: "blocked", detail: "needs readable config" } };
+    return {
+      project: { name: "gcp:project set", status: "missing", detail, fix: `${backendPrefix(backend)}pulumi config --stack ${stack}   (shows the same error; fix what it names)` },
+      config: blocked("stack config valid", "a readable stack config"),
+    };
   }
   const raw: Record<string, string> = {};
   for (const [key, entry] of Object.entries(JSON.parse(result.stdout) as Record<string, { value?: unknown; objectValue?: unknown }>)) {
@@ -239,7 +251,8 @@ export async function runChecks(
 ): Promise<{ results: CheckResult[]; backend: Backend; stack?: string; projectId?: string }> {
   const backend = chooseBackend(ctx);
   const [pulumiCli, gcloud, plugin] = await Promise.all([checkPulumiCli(ctx), checkGcloud(ctx), checkAuthPlugin(ctx)]);
-  const results: CheckResult[] = [pulumiCli, gcloud, plugin, checkApplicationDefaultCredentials(ctx), checkPassphrase(ctx, backend)];
+  const passphrase = checkPassphrase(ctx, backend);
+  const results: CheckResult[] = [pulumiCli, gcloud, plugin, checkApplicationDefaultCredentials(ctx), passphrase];
 
   let stack: string | undefined;
   let projectId: string | undefined;
@@ -252,7 +265,7 @@ export async function runChecks(
     if (stack === undefined) {
       results.push(blocked("gcp:project set", "a selected stack"), blocked("stack config valid", "a selected stack"));
     } else {
-      const config = await checkStackConfig(ctx, backend, stack);
+      const config = await checkStackConfig(ctx, backend, stack, passphrase.status === "ok");
       results.push(config.project, config.config);
       projectId = config.projectId;
     }

@@ -100,6 +100,18 @@ test("no stack, then no gcp:project: the fix names the backend the user must use
   expect(second.results.find((r) => r.name === "gcp:project set")).toMatchObject({ status: "missing", fix: expect.stringContaining("pulumi config set gcp:project") });
 });
 
+test("a stack that cannot read its config without the passphrase: config checks wait for the passphrase", async () => {
+  const script = healthyScript();
+  script["pulumi config --json --stack dev"] = failed("error: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE");
+  const { results } = await runChecks(context(script, {}, healthyFiles).ctx, "up");
+  expect(results.filter((r) => r.status !== "ok").map((r) => [r.name, r.status])).toEqual([
+    ["secrets passphrase", "missing"],
+    ["gcp:project set", "blocked"],
+    ["stack config valid", "blocked"],
+    ["Google APIs enabled", "blocked"],
+  ]);
+});
+
 test("invalid stack config is reported by the same rules as the program", async () => {
   const script = healthyScript();
   script["pulumi config --json --stack dev"] = ok(
