@@ -1,7 +1,7 @@
 // `lab down`: removes everything a lab with this prefix created, whether `lab up` finished or
 // crashed half-way: recorded processes, then every namespace and root-namespace link found by the
 // prefix, then the state dir. Then it looks again and reports anything still there.
-import { rootLinks, processesMentioning } from "./host";
+import { processRunning, processesMentioning, rootLinks } from "./host";
 import { deleteLink, deleteNamespace, killPid, listNamespaces, run } from "./netns";
 import { readState, removeStateDir } from "./state";
 import type { LabTopology } from "./topology";
@@ -23,7 +23,7 @@ export async function labDown(t: LabTopology): Promise<DownReport> {
   // Processes started with this lab's state dir on their command line (sshd -f <dir>/..., the pods'
   // --lab <dir>/, the LB's control socket), even if a crash kept them out of the state file.
   for (const p of processesMentioning(marker)) pids.add(p.pid);
-  const stoppedPids = [...pids].filter(isRunning);
+  const stoppedPids = [...pids].filter(processRunning);
   await Promise.all(stoppedPids.map((pid) => killPid(pid, 1000)));
 
   const removedNamespaces = await listNamespaces(t.prefix);
@@ -45,7 +45,7 @@ export async function findLeftovers(t: LabTopology): Promise<{ leftovers: string
   const leftovers: string[] = [];
   for (const ns of await listNamespaces(t.prefix)) leftovers.push(`namespace ${ns}`);
   for (const link of (await rootLinks()).filter((n) => n.startsWith(t.prefix))) leftovers.push(`link ${link}`);
-  for (const p of processesMentioning(`${t.stateDir}/`).filter((p) => isRunning(p.pid))) {
+  for (const p of processesMentioning(`${t.stateDir}/`).filter((p) => processRunning(p.pid))) {
     leftovers.push(`process ${p.pid} (${p.cmdline.slice(0, 80)})`);
   }
   // The lab writes rules only inside node namespaces; the root namespace's tables must not name its block.
@@ -63,13 +63,4 @@ export async function findLeftovers(t: LabTopology): Promise<{ leftovers: string
     `root-namespace nat and filter rules naming ${t.net}.0.0/16 or ${t.prefix}`,
   ];
   return { leftovers, checked };
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

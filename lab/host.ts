@@ -1,7 +1,7 @@
 // What the root namespace holds that the lab must respect: its addresses and routes (the lab's
 // ranges must not collide with them) and its links (the lab's own carry the lab's prefix).
 import { readdirSync, readFileSync } from "node:fs";
-import { cidrsOverlap, hostIpv4Cidrs, run } from "./netns";
+import { cidrsOverlap, run } from "./netns";
 
 /** Root-namespace link names, without the "@peer" suffix. */
 export async function rootLinks(): Promise<string[]> {
@@ -29,25 +29,30 @@ async function rootRouteCidrs(): Promise<{ cidr: string; line: string }[]> {
  */
 export async function hostCollisions(labCidrs: string[], ownLinks: string[]): Promise<string[]> {
   const collisions: string[] = [];
-  const own = (line: string) => ownLinks.some((link) => new RegExp(`\\bdev ${link.replace(/[.-]/g, "\\$&")}\\b`).test(line));
+  const onOwnLink = (line: string) => ownLinks.some((link) => line.split(/\s+/).includes(link));
+  // Lines look like "4: eth0    inet 192.0.2.2/24 brd ... scope global eth0".
   const { stdout } = await run("ip", ["-o", "-4", "addr", "show"]);
-  const ownAddresses = new Set(
-    stdout
-      .split("\n")
-      .filter((line) => ownLinks.some((link) => line.split(/\s+/)[1] === link))
-      .map((line) => /\binet (\S+)/.exec(line)?.[1]),
-  );
-  for (const existing of await hostIpv4Cidrs()) {
-    if (ownAddresses.has(existing)) continue;
-    for (const cidr of labCidrs) if (cidrsOverlap(cidr, existing)) collisions.push(`${cidr} overlaps the host address ${existing}`);
+  for (const line of stdout.split("\n")) {
+    const address = /\binet (\S+)/.exec(line)?.[1];
+    if (!address || onOwnLink(line)) continue;
+    for (const cidr of labCidrs) if (cidrsOverlap(cidr, address)) collisions.push(`${cidr} overlaps the host address ${address}`);
   }
   for (const route of await rootRouteCidrs()) {
-    if (own(route.line)) continue;
-    // A host route for one of its own addresses is reported above already.
-    if (route.line.startsWith("local ") || route.line.startsWith("broadcast ")) continue;
+    // local/broadcast routes belong to addresses, reported above.
+    if (onOwnLink(route.line) || /^(local|broadcast) /.test(route.line)) continue;
     for (const cidr of labCidrs) if (cidrsOverlap(cidr, route.cidr)) collisions.push(`${cidr} overlaps the host route "${route.line}"`);
   }
   return [...new Set(collisions)];
+}
+
+/** A process that runs (a zombie, killed but not yet reaped, does not count). */
+export function processRunning(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    return !/^\d+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
 }
 
 /** Processes whose command line contains `marker` (the lab's state dir): what `lab down` must not leave. */

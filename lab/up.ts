@@ -1,11 +1,10 @@
 // `lab up`: builds the article's path in network namespaces. Idempotent: a lab that is complete and
 // healthy is left as it is; anything else with this prefix (a crashed or half-built lab) is torn
 // down first and built again, so the result never depends on what was there before.
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeNatRules, type NatRulesSpec } from "../verifier/iptables/kube-proxy-rules";
 import { labDown } from "./down";
-import { hostCollisions } from "./host";
+import { hostCollisions, processRunning } from "./host";
 import { lbStatus, setLbKeepAlive, waitForHealthy } from "./lb-control";
 import {
   addAddress,
@@ -191,19 +190,10 @@ export class LabError extends Error {
 async function isHealthy(t: LabTopology, state: LabState): Promise<boolean> {
   const namespaces = await listNamespaces(t.prefix);
   if (!labNamespaces(t).every((ns) => namespaces.includes(ns))) return false;
-  if (!Object.values(state.pids).every(pidAlive)) return false;
+  if (!Object.values(state.pids).every(processRunning)) return false;
   try {
     const status = await lbStatus(labPaths(t).lbControlSocket);
     return status.backends.every((b) => b.state === "HEALTHY");
-  } catch {
-    return false;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return existsSync(`/proc/${pid}`);
   } catch {
     return false;
   }

@@ -2,7 +2,6 @@
 // source (LB + Kubernetes stand-ins, nodes over real SSH), the requests come from INSIDE the client
 // namespace, and each node's nat counters are read before and after them, so the report shows
 // which KUBE-SEP rule took each new connection.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CheckResult, PathModel, RequestsModel } from "../verifier/model";
 import { accountNewConnections, type ConnectionAccount } from "../verifier/checks";
@@ -13,6 +12,7 @@ import { collectLab, labNodeTargets, labSshOptions } from "../verifier/sources/l
 import { readNatCounters } from "../verifier/sources/ssh";
 import type { Progress } from "../verifier/sources/types";
 import { verifyPath, type ExitCode, type VerifySteps } from "../verifier/verify";
+import { processRunning } from "./host";
 import { lbStatus, setHealthChecksPaused, setLbKeepAlive, type LbStatus } from "./lb-control";
 import { run } from "./netns";
 import { labPaths, readClientKey, readState } from "./state";
@@ -89,7 +89,7 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
   let lbAfter: LbStatus | undefined;
   const steps: VerifySteps = {
     collect: (p) => {
-      const podRunning = Object.fromEntries(t.pods.map((pod) => [pod.name, pidAlive(state.pids[pod.name])]));
+      const podRunning = Object.fromEntries(t.pods.map((pod) => [pod.name, processRunning(state.pids[pod.name])]));
       return collectLab({ topology: t, privateKey, hostKeys: state.hostKeys, lbControlSocket: socket, podRunning }, p);
     },
     readCounters: async () => {
@@ -194,14 +194,4 @@ function renderConnections(rows: LabConnectionCheck[], keepAlive: boolean): stri
     );
   }
   return `${lines.join("\n")}\n`;
-}
-
-/** Running and not a zombie (a killed child of this process may linger as one until reaped). */
-function pidAlive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    return !/^\d+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
 }
