@@ -12,35 +12,34 @@ export async function rootLinks(): Promise<string[]> {
     .filter((name): name is string => name !== undefined);
 }
 
-/** Root-namespace IPv4 route destinations as CIDRs ("default" skipped: it overlaps everything). */
-async function rootRouteCidrs(): Promise<{ cidr: string; line: string }[]> {
-  const { stdout } = await run("ip", ["-4", "route", "show", "table", "all"]);
-  const routes: { cidr: string; line: string }[] = [];
-  for (const line of stdout.split("\n")) {
-    const m = /^(?:(?:local|broadcast|unicast)\s+)?(\d+\.\d+\.\d+\.\d+(?:\/\d+)?)\s/.exec(line.trim());
-    if (m) routes.push({ cidr: m[1].includes("/") ? m[1] : `${m[1]}/32`, line: line.trim() });
-  }
-  return routes;
-}
-
 /**
  * Every way the lab's CIDRs collide with the host: an address it holds or a route it has.
  * `ownLinks` (the lab's own bridge) are ignored, so a second `lab up` does not trip on the first.
  */
 export async function hostCollisions(labCidrs: string[], ownLinks: string[]): Promise<string[]> {
+  const addrText = (await run("ip", ["-o", "-4", "addr", "show"])).stdout;
+  const routeText = (await run("ip", ["-4", "route", "show", "table", "all"])).stdout;
+  return collisionsIn(addrText, routeText, labCidrs, ownLinks);
+}
+
+/** Pure part of hostCollisions: `ip -o -4 addr show` and `ip -4 route show table all` as text. */
+export function collisionsIn(addrText: string, routeText: string, labCidrs: string[], ownLinks: string[]): string[] {
   const collisions: string[] = [];
   const onOwnLink = (line: string) => ownLinks.some((link) => line.split(/\s+/).includes(link));
   // Lines look like "4: eth0    inet 192.0.2.2/24 brd ... scope global eth0".
-  const { stdout } = await run("ip", ["-o", "-4", "addr", "show"]);
-  for (const line of stdout.split("\n")) {
+  for (const line of addrText.split("\n")) {
     const address = /\binet (\S+)/.exec(line)?.[1];
     if (!address || onOwnLink(line)) continue;
     for (const cidr of labCidrs) if (cidrsOverlap(cidr, address)) collisions.push(`${cidr} overlaps the host address ${address}`);
   }
-  for (const route of await rootRouteCidrs()) {
+  // Route lines start with the destination ("10.0.0.0/8 via ...", "local 10.1.2.3 dev ..."); "default" overlaps nothing in particular.
+  for (const raw of routeText.split("\n")) {
+    const line = raw.trim();
+    const m = /^(?:(local|broadcast|unicast)\s+)?(\d+\.\d+\.\d+\.\d+(?:\/\d+)?)\s/.exec(line);
     // local/broadcast routes belong to addresses, reported above.
-    if (onOwnLink(route.line) || /^(local|broadcast) /.test(route.line)) continue;
-    for (const cidr of labCidrs) if (cidrsOverlap(cidr, route.cidr)) collisions.push(`${cidr} overlaps the host route "${route.line}"`);
+    if (!m || m[1] === "local" || m[1] === "broadcast" || onOwnLink(line)) continue;
+    const destination = m[2].includes("/") ? m[2] : `${m[2]}/32`;
+    for (const cidr of labCidrs) if (cidrsOverlap(cidr, destination)) collisions.push(`${cidr} overlaps the host route "${line}"`);
   }
   return [...new Set(collisions)];
 }

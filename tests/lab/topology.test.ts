@@ -1,6 +1,7 @@
 // The lab's plan, without root: names fit Linux's limits, address blocks are private, distinct and
 // off the host's network, the nat rules the nodes get name the pods, and the CLI parses its options.
 import { parseArgs } from "../../lab/args";
+import { collisionsIn } from "../../lab/host";
 import { cidrContains, cidrsOverlap } from "../../lab/netns";
 import { labCidrs, labNamespaces, labTopology } from "../../lab/topology";
 import { interfaceNames, natRulesSpec } from "../../lab/up";
@@ -101,5 +102,37 @@ describe("lab CLI arguments", () => {
     );
     expect(parseArgs([]).errors).toEqual(["give a command: up, verify, down or status"]);
     expect(parseArgs(["sideways"]).errors).toEqual(['unknown command "sideways"']);
+  });
+});
+
+describe("lab addresses against the host's", () => {
+  const t = labTopology({ prefix: "gip-lab-", net: "10.213" });
+  const addr = [
+    "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever",
+    "4: eth0    inet 192.0.2.2/24 brd 192.0.2.255 scope global eth0\\       valid_lft forever preferred_lft forever",
+    "9: gip-lab-br    inet 10.213.250.1/24 scope global gip-lab-br\\       valid_lft forever preferred_lft forever",
+  ].join("\n");
+  const routes = [
+    "default via 192.0.2.1 dev eth0",
+    "192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.2",
+    "10.213.250.0/24 dev gip-lab-br proto kernel scope link src 10.213.250.1",
+    "local 10.213.250.1 dev gip-lab-br table local proto kernel scope host src 10.213.250.1",
+  ].join("\n");
+
+  test("this host's eth0 and default route, and the lab's own bridge, are no collision", () => {
+    expect(collisionsIn(addr, routes, labCidrs(t), [t.management.bridge])).toEqual([]);
+  });
+
+  test("a host address or route inside the lab's block is named, with the lab range it hits", () => {
+    const docker = `${addr}\n5: docker0    inet 10.213.66.1/24 scope global docker0`;
+    const vpn = `${routes}\n10.213.128.0/17 via 192.0.2.9 dev eth0`;
+    expect(collisionsIn(docker, vpn, labCidrs(t), [t.management.bridge])).toEqual([
+      "10.213.64.0/18 overlaps the host address 10.213.66.1/24",
+      "10.213.128.0/20 overlaps the host route \"10.213.128.0/17 via 192.0.2.9 dev eth0\"",
+      "10.213.200.0/24 overlaps the host route \"10.213.128.0/17 via 192.0.2.9 dev eth0\"",
+      "10.213.250.0/24 overlaps the host route \"10.213.128.0/17 via 192.0.2.9 dev eth0\"",
+    ]);
+    // Without the own-link exception, the lab's own bridge would count (a second lab up must not trip on it).
+    expect(collisionsIn(addr, "", labCidrs(t), [])).toEqual(["10.213.250.0/24 overlaps the host address 10.213.250.1/24"]);
   });
 });
