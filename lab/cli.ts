@@ -18,7 +18,13 @@ async function main(): Promise<number> {
     console.error(`lab ${args.command} needs root (network namespaces, veth links, iptables): run it with sudo, e.g. sudo -E env PATH="$PATH" npm run lab -- ${args.command}`);
     return 2;
   }
-  const t = labTopology();
+  let t: LabTopology;
+  try {
+    t = labTopology();
+  } catch (error) {
+    console.error(`${(error as Error).message} (from LAB_PREFIX / LAB_NET)`);
+    return 2;
+  }
   switch (args.command) {
     case "up":
       return up(t, args);
