@@ -44,6 +44,8 @@ describe("the article's cluster, as collected", () => {
     expect(r.summary).toContain(SVC_CHAIN);
     expect(details(r)).toContain(`${NODES[0].internalIp}:${NODE_PORT} enters ${SVC_CHAIN}; ${CLUSTER_IP}:80 enters ${SVC_CHAIN}`);
     expect(details(r)).toContain(`line ${lineOf(natDump(), "-A KUBE-EXT-3GVTAQ3OJ7IGI3M3 -j KUBE-SVC")}:`);
+    expect(details(r)).toContain(`line ${lineOf(natDump(), `--dport ${NODE_PORT} -j KUBE-EXT`)}: -A KUBE-NODEPORTS`);
+    expect(details(r)).not.toContain("-A PREROUTING"); // only the hops from the nodePort match to the service chain
   });
 
   test("C7 shows the 50/50 split with the probability rule and the DNAT rule", () => {

@@ -2,8 +2,7 @@
 // from `iptables-save -c` before and after. Only a connection's first packet traverses the nat
 // table (conntrack rewrites the rest), so a counter step is one new connection, not one request.
 import type { PathModel } from "../model";
-import { counterDeltas } from "../iptables/counters";
-import { traceDump } from "../iptables/trace";
+import { memoCounterDeltas, tracedDump } from "./trace-cache";
 import { endpointKey, findTracedService } from "./context";
 
 export interface EndpointConnections {
@@ -52,11 +51,12 @@ export function accountNewConnections(model: PathModel): ConnectionAccount | und
     if (!n.countersBefore || !n.countersAfter) {
       return { node: n.name, endpoints: [], total: 0, unavailable: `counters ${n.countersBefore ? "after" : "before"} the requests were not read` };
     }
-    const traced = findTracedService(traceDump(n.countersAfter.text), { clusterIP: service?.clusterIP, port: port?.port, nodePort, names });
+    // The chain -> endpoint map is the same in the plain dump the checks already traced.
+    const traced = findTracedService(n.nat ? tracedDump(n.nat.text, n.internalIp) : tracedDump(n.countersAfter.text), { clusterIP: service?.clusterIP, port: port?.port, nodePort, names });
     if (!traced) return { node: n.name, endpoints: [], total: 0, unavailable: "the Service's rules are not in the counted dump" };
     const byChain = new Map<string, { ip: string; port: number }>();
     [...traced.endpoints, ...(traced.nodePortEndpoints ?? [])].forEach((e) => e.chain && byChain.set(e.chain, e));
-    const deltas = counterDeltas(n.countersBefore.text, n.countersAfter.text);
+    const deltas = memoCounterDeltas(n.countersBefore.text, n.countersAfter.text);
     const endpoints = deltas
       .filter((d) => byChain.has(d.chain) && /DNAT/i.test(d.text))
       .map((d) => {

@@ -10,7 +10,7 @@ import type {
   ServicePortModel,
 } from "../model";
 import type { RuleRef, TraceResult, TracedEndpoint, TracedService } from "../iptables/types";
-import { traceDump } from "../iptables/trace";
+import { tracedDump } from "./trace-cache";
 import { detectPathMode, type PathMode } from "./path-mode";
 
 export interface NodeView {
@@ -97,7 +97,7 @@ export function buildContext(model: PathModel): CheckContext {
     const node = model.nodes.find((n) => n.name === name);
     const kube = model.kubernetes?.nodes.find((n) => n.name === name);
     const internalIp = kube?.internalIp ?? node?.internalIp;
-    const trace = node?.nat ? traceDump(node.nat.text, internalIp ? { nodeIP: internalIp } : {}) : undefined;
+    const trace = node?.nat ? tracedDump(node.nat.text, internalIp) : undefined;
     const traced = trace ? findTracedService(trace, { clusterIP, port: port?.port, nodePort, names }) : undefined;
     return {
       name,

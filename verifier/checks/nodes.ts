@@ -173,7 +173,11 @@ export function checkC6(ctx: CheckContext): CheckResult {
     }
     const npChain = serviceChainOf(viaNodePort);
     const ipChain = serviceChainOf(viaClusterIp, v.traced);
-    const walk = (viaNodePort.evidence ?? []).filter((r) => !r.chain.startsWith("KUBE-SEP-"));
+    // The hops between the nodePort match and the service chain (KUBE-NODEPORTS -> KUBE-EXT -> KUBE-SVC).
+    const walked = viaNodePort.evidence ?? [];
+    const from0 = walked.findIndex((r) => new RegExp(`dport ${nodePort}\\b`).test(r.text));
+    const toSvc = walked.findIndex((r) => r.chain.startsWith("KUBE-SVC-") || r.chain.startsWith("KUBE-SVL-") || r.chain.startsWith("service-"));
+    const walk = from0 >= 0 ? walked.slice(from0, toSvc > from0 ? toSvc : undefined) : walked.filter((r) => !r.chain.startsWith("KUBE-SEP-"));
     const evidence: Evidence[] = walk.map((r) => ({ source: v.dumpSource, detail: ruleLine(r) }));
     if (npChain && ipChain) {
       evidence.push({ source: v.dumpSource, detail: `${from} enters ${npChain}; ${target} enters ${ipChain}` });

@@ -2,7 +2,6 @@
 // connections per rule, and the problems. One place, so the three formats say the same thing.
 import type { CheckResult, PathModel, Verdict } from "../model";
 import { accountNewConnections, detectPathMode, type ConnectionAccount } from "../checks";
-import { buildContext } from "../checks/context";
 
 export const VERDICT_LABEL: Record<Verdict, string> = { pass: "pass", fail: "FAIL", "cannot-tell": "cannot tell" };
 
@@ -14,7 +13,7 @@ export function targetLine(model: PathModel): string {
 
 /** Explanations of Dataplane V2 / NEG when detected: the reader's path is not the article's. */
 export function pathNotes(model: PathModel): string[] {
-  const mode = detectPathMode(model, buildContext(model).nodes);
+  const mode = detectPathMode(model, model.nodes.map((node) => ({ name: node.name, node })));
   const notes: string[] = [];
   if (mode.neg.detected) notes.push(`NEG backends detected (${mode.neg.evidence.map((e) => e.detail).join("; ")}). ${mode.neg.explanation}`);
   if (mode.dataplaneV2.detected) notes.push(`Dataplane V2 detected (${mode.dataplaneV2.evidence.map((e) => e.detail).join("; ")}). ${mode.dataplaneV2.explanation}`);
