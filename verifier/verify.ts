@@ -182,6 +182,7 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
         nodes: [],
         problems: [],
       };
+      if (options.requests === 0) model.problems.push({ source: "requests", message: "no request was sent (--requests 0)" });
       const keep = (problems: Problem[]) => model.problems.push(...problems.map((p) => ({ ...p, message: redactSecrets(p.message, outputs) })));
 
       // One token for both APIs: the cluster accepts Google OAuth tokens, so no auth plugin is needed.

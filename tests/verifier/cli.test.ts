@@ -2,7 +2,7 @@
 // pointing at nothing reachable. Nothing here may connect anywhere but 127.0.0.1: as root the
 // unreachable case runs in a fresh network namespace with only loopback.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -111,4 +111,16 @@ test("outputs pointing at nothing reachable: exit 2 quickly with the reason", as
   expect(r.stdout).not.toMatch(/\x1b\[/);
   expect(r.stdout + r.stderr).not.toContain("BEGIN OPENSSH PRIVATE KEY");
   expect(r.ms).toBeLessThan(25_000);
-}, 40_000);
+
+  // the same run as JSON + Markdown: one parsable object on stdout, the picture in the file
+  const md = join(dir, "report.md");
+  const j = await run(["--outputs", file, "--requests", "0", "--json", "--markdown", md], { netns: isRoot });
+  expect(j.code).toBe(2);
+  const report = JSON.parse(j.stdout);
+  expect(report.outcome.exitCode).toBe(2);
+  expect(report.checks).toHaveLength(12);
+  expect(report.problems.map((p: { message: string }) => p.message)).toContain("no request was sent (--requests 0)");
+  expect(j.stdout).not.toContain("BEGIN OPENSSH PRIVATE KEY");
+  expect(j.stderr).not.toMatch(/^ {2}(ok|FAIL|skip) /m); // --json: no progress lines
+  expect(readFileSync(md, "utf8")).toContain("```mermaid\nflowchart LR");
+}, 60_000);
