@@ -93,6 +93,16 @@ describe("markdown", () => {
     expect(md).toContain("| C3 The nodePort rules exist on every node, also on nodes without pods | **pass** |");
   });
 
+  test("NEG and Dataplane V2 show in the picture", () => {
+    const m = gkeModel();
+    m.kubernetes!.service!.annotations["cloud.google.com/neg"] = '{"ingress": true}';
+    m.kubernetes!.datapath = "dataplane-v2";
+    const block = /```mermaid\n([\s\S]*?)\n```/.exec(renderMarkdown(m, runChecks(m)))![1];
+    expect(block).toContain(`bs -.->|"NEG: straight to the pod"| pod0`);
+    expect(block).toContain("Dataplane V2: no iptables rules");
+    expect(renderMarkdown(m, runChecks(m))).toContain("> **Note:** NEG backends detected");
+  });
+
   test("names that would break Mermaid are escaped", () => {
     expect(mermaidText('a "b" <c> #d |e')).toBe("a #quot;b#quot; #lt;c#gt; #35;d #124;e");
     const model = gkeModel();

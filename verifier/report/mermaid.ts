@@ -61,9 +61,10 @@ export function renderMermaid(model: PathModel): string {
   const first = traced?.nodePortEndpoints?.[0] ?? traced?.endpoints[0];
   const chains = (first?.evidence ?? []).map((r) => r.chain).filter((c, i, all) => c.startsWith("KUBE-") && !c.startsWith("KUBE-SEP-") && all.indexOf(c) === i);
   const svcChain = serviceChainOf(first, traced);
+  const dpv2 = ctx.mode.dataplaneV2.detected;
   lines.push(
     `  svc[${label(
-      "iptables nat on every node",
+      dpv2 ? "eBPF service map on every node (Dataplane V2: no iptables rules)" : "iptables nat on every node",
       nodePort !== undefined ? `KUBE-NODEPORTS --dport ${nodePort}` : undefined,
       ...chains.filter((c) => c !== "KUBE-SERVICES" && c !== "KUBE-NODEPORTS").map((c) => `→ ${c}`),
       chains.length === 0 && svcChain ? `→ ${svcChain}` : undefined,
@@ -78,6 +79,8 @@ export function renderMermaid(model: PathModel): string {
     const podPort = share?.port ?? (typeof ctx.port?.targetPort === "number" ? ctx.port.targetPort : model.target.expected?.podPort);
     lines.push(`  pod${i}[${label(`pod ${p.name}`, `${p.ip ?? "?"}:${podPort ?? "?"}`, p.nodeName ? `on ${p.nodeName}` : undefined)}]`);
     edge("svc", `pod${i}`, share ? `DNAT ${(share.share * 100).toFixed(0)}%` : "DNAT");
+    // Container-native LB: the front end sends to the pod IPs itself, past the nodes' rules.
+    if (ctx.mode.neg.detected) lines.push(`  bs -.->|${label("NEG: straight to the pod")}| pod${i}`);
   });
   return lines.join("\n");
 }
