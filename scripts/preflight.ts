@@ -250,9 +250,16 @@ export async function runChecks(
   operation: Operation,
 ): Promise<{ results: CheckResult[]; backend: Backend; stack?: string; projectId?: string }> {
   const backend = chooseBackend(ctx);
-  const [pulumiCli, gcloud, plugin] = await Promise.all([checkPulumiCli(ctx), checkGcloud(ctx), checkAuthPlugin(ctx)]);
+  // Destroying needs neither gcloud nor the API check: the providers and the auth plugin use ADC,
+  // and whatever exists was created with the APIs enabled.
+  const needsGcloud = operation !== "destroy";
+  const [pulumiCli, gcloud, plugin] = await Promise.all([
+    checkPulumiCli(ctx),
+    needsGcloud ? checkGcloud(ctx) : undefined,
+    checkAuthPlugin(ctx),
+  ]);
   const passphrase = checkPassphrase(ctx, backend);
-  const results: CheckResult[] = [pulumiCli, gcloud, plugin, checkApplicationDefaultCredentials(ctx), passphrase];
+  const results: CheckResult[] = [pulumiCli, ...(gcloud ? [gcloud] : []), plugin, checkApplicationDefaultCredentials(ctx), passphrase];
 
   let stack: string | undefined;
   let projectId: string | undefined;
@@ -271,8 +278,7 @@ export async function runChecks(
     }
   }
 
-  // Destroying needs no API check: whatever exists was created with them enabled.
-  if (operation !== "destroy") {
+  if (gcloud !== undefined) {
     if (gcloud.status !== "ok") {
       results.push(blocked("Google APIs enabled", "the gcloud CLI"));
     } else if (projectId === undefined) {

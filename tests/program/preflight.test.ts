@@ -131,11 +131,15 @@ test("disabled APIs: the fix enables exactly the missing ones", async () => {
   });
 });
 
-test("destroy skips the API check", async () => {
-  const { ctx, calls } = context(healthyScript(), healthyEnv, healthyFiles);
+test("destroy needs neither gcloud nor the API check", async () => {
+  const script = healthyScript();
+  delete script["gcloud --version"];
+  const { ctx, calls } = context(script, healthyEnv, healthyFiles);
   const { results } = await runChecks(ctx, "destroy");
   expect(results.map((r) => r.name)).not.toContain("Google APIs enabled");
-  expect(calls.some((c) => c.line.startsWith("gcloud services"))).toBe(false);
+  expect(results.map((r) => r.name)).not.toContain("gcloud CLI");
+  expect(results.every((r) => r.status === "ok")).toBe(true);
+  expect(calls.some((c) => c.line.startsWith("gcloud"))).toBe(false);
 });
 
 describe("backend choice", () => {
