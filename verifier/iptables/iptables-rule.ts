@@ -6,41 +6,20 @@ import { type Cond, type Target, parseCidr, parseHostPort, parseNumber, parsePor
 /** Split a rule line like a shell would: whitespace-separated, "double quotes" with \" escapes. */
 export function tokenize(line: string): string[] | string {
   const out: string[] = [];
-  let i = 0;
-  const n = line.length;
-  while (i < n) {
-    const c = line.charCodeAt(i);
-    if (c === 32 || c === 9) {
-      i++;
-      continue;
-    }
-    if (c === 34 /* " */) {
-      let tok = "";
-      i++;
-      for (;;) {
-        if (i >= n) return "unterminated quote";
-        const ch = line[i];
-        if (ch === "\\" && i + 1 < n) {
-          tok += line[i + 1];
-          i += 2;
-        } else if (ch === '"') {
-          i++;
-          break;
-        } else {
-          tok += ch;
-          i++;
-        }
-      }
-      out.push(tok);
-      continue;
-    }
-    let j = i;
-    while (j < n && line.charCodeAt(j) !== 32 && line.charCodeAt(j) !== 9) j++;
-    out.push(line.slice(i, j));
-    i = j;
+  TOKEN.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  let consumed = 0;
+  while ((m = TOKEN.exec(line)) !== null) {
+    // only blanks may sit between tokens: anything skipped is a stray quote
+    if (m.index > consumed && line.slice(consumed, m.index).trim() !== "") return "unterminated quote";
+    consumed = TOKEN.lastIndex;
+    if (m[1] !== undefined) out.push(m[1].indexOf("\\") >= 0 ? m[1].replace(/\\(.)/g, "$1") : m[1]);
+    else out.push(m[2]);
   }
+  if (line.slice(consumed).trim() !== "") return "unterminated quote";
   return out;
 }
+const TOKEN = /"((?:[^"\\]|\\.)*)"|([^\s"]+)/g;
 
 export interface ParsedRule {
   conds: Cond[];
@@ -50,189 +29,252 @@ export interface ParsedRule {
   error?: string;
 }
 
-const BASE_OPTION_ALIASES: Record<string, string> = {
-  "-p": "p", "--protocol": "p", "-s": "s", "--source": "s", "--src": "s",
-  "-d": "d", "--destination": "d", "--dst": "d", "-i": "i", "--in-interface": "i",
-  "-o": "o", "--out-interface": "o", "-j": "j", "--jump": "j", "-g": "g", "--goto": "g",
-  "-m": "m", "--match": "m", "-f": "f", "--fragment": "f",
-};
-
 /** Options that never take a value (so the next token is not swallowed). */
-const FLAG_OPTIONS = new Set(["rcheck", "update", "set", "remove", "reap", "rsource", "rdest", "random-fully", "random", "persistent", "syn", "rttl"]);
+export const FLAG_OPTIONS = new Set(["rcheck", "update", "set", "remove", "reap", "rsource", "rdest", "random-fully", "random", "persistent", "syn", "rttl"]);
 
-/** Parse the tokens after "-A CHAIN". */
-export function parseRuleTokens(tokens: string[]): ParsedRule {
+/**
+ * Conditions and targets are immutable, and a big dump repeats most of them (tcp, --dport 80,
+ * KUBE-MARK-MASQ, probability 0.5...): one shared object per distinct value keeps a 100k-rule
+ * graph small and the garbage collector idle. One interner per dump.
+ */
+export class Interner {
+  private readonly conds = new Map<string, Map<string, Cond>>();
+  private readonly targets = new Map<string, Target>();
+  /** The shared condition of this kind (e.g. "dst!") for this value text; `make` builds it once. */
+  cond(kind: string, value: string, make: () => Cond | undefined): Cond | undefined {
+    let table = this.conds.get(kind);
+    if (table === undefined) this.conds.set(kind, (table = new Map()));
+    let v = table.get(value);
+    if (v === undefined) {
+      v = make();
+      if (v !== undefined) table.set(value, v);
+    }
+    return v;
+  }
+  target(key: string, make: () => Target | string): Target | string {
+    const v = this.targets.get(key);
+    if (v !== undefined) return v;
+    const t = make();
+    if (typeof t !== "string") this.targets.set(key, t);
+    return t;
+  }
+}
+
+/**
+ * Parse the tokens after "-A CHAIN" (from index `start`). Module options are interpreted as they
+ * come, keyed by the current `-m` module; this is the hot loop of a 100k-rule dump.
+ */
+export function parseRuleTokens(tokens: string[], start = 0, intern: Interner = new Interner()): ParsedRule {
   const conds: Cond[] = [];
-  let target: Target = { k: "continue" };
-  let targetName: string | undefined;
-  const targetOpts = new Map<string, string>();
   let comment: string | undefined;
   let module = "";
   let inTarget = false;
   let neg = false;
-  // module options are gathered per module, then interpreted together (e.g. statistic mode+probability)
-  const moduleOpts: { module: string; opts: { name: string; value?: string; neg: boolean }[] }[] = [];
+  let targetName: string | undefined;
+  let isGoto = false;
+  let targetOpts: Map<string, string> | undefined;
+  let statMode: string | undefined;
+  let statValue: string | undefined;
+  let unknownModule: string | undefined;
 
-  for (let i = 0; i < tokens.length; i++) {
+  const n = tokens.length;
+  for (let i = start; i < n; i++) {
     const tok = tokens[i];
     if (tok === "!") {
       neg = true;
       continue;
     }
-    const base = BASE_OPTION_ALIASES[tok];
-    if (base !== undefined) {
-      if (base === "f") {
-        conds.push({ k: "unknown", text: `${neg ? "! " : ""}${tok}` });
+    if (tok.charCodeAt(0) === 45 /* - */ && tok.charCodeAt(1) !== 45) {
+      // short option: -p -s -d -i -o -m -j -g -f
+      if (tok === "-f") {
+        conds.push({ k: "unknown", text: `${neg ? "! " : ""}-f` });
         neg = false;
         continue;
       }
       const value = tokens[i + 1];
-      if (value === undefined) return { conds, target, error: `option ${tok} has no value` };
+      if (value === undefined) return { conds, target: { k: "continue" }, error: `option ${tok} has no value` };
       i++;
-      switch (base) {
-        case "p":
-          if (value !== "all" && value !== "0") conds.push({ k: "proto", protos: [protocolName(value)], neg });
+      switch (tok) {
+        case "-p":
+          if (value !== "all" && value !== "0") conds.push(intern.cond(neg ? "p!" : "p", value, () => ({ k: "proto", protos: [protocolName(value)], neg }))!);
           break;
-        case "s":
-        case "d": {
-          const cidr = parseCidr(value);
-          if (!cidr) return { conds, target, error: `"${value}" is not an address` };
-          conds.push({ k: base === "s" ? "src" : "dst", cidrs: [cidr], neg });
+        case "-s":
+        case "-d": {
+          const k = tok === "-s" ? "src" : "dst";
+          const c = intern.cond(neg ? k + "!" : k, value, () => {
+            const cidr = parseCidr(value);
+            return cidr ? { k, cidrs: [cidr], neg } : undefined;
+          });
+          if (!c) return { conds, target: { k: "continue" }, error: `"${value}" is not an address` };
+          conds.push(c);
           break;
         }
-        case "i":
+        case "-i":
           conds.push({ k: "inIface", name: value, neg });
           break;
-        case "o":
+        case "-o":
           conds.push({ k: "unknown", text: `${neg ? "! " : ""}-o ${value}` });
           break;
-        case "m":
+        case "-m": {
+          const err = finishModule(module, statMode, statValue, conds, intern);
+          if (err) return { conds, target: { k: "continue" }, error: err };
           module = value;
-          moduleOpts.push({ module, opts: [] });
+          statMode = statValue = undefined;
           inTarget = false;
+          if (!KNOWN_MODULES.has(value)) {
+            unknownModule = value;
+            conds.push({ k: "unknown", text: `-m ${value}` });
+          }
           break;
-        case "j":
-        case "g":
+        }
+        case "-j":
+        case "-g":
           targetName = value;
-          target = base === "g" ? { k: "goto", chain: value } : { k: "jump", chain: value };
+          isGoto = tok === "-g";
           inTarget = true;
           break;
+        default:
+          return { conds, target: { k: "continue" }, error: `unexpected option "${tok}"` };
       }
       neg = false;
       continue;
     }
-    if (tok.startsWith("--")) {
+    if (tok.charCodeAt(0) === 45 && tok.charCodeAt(1) === 45) {
+      const long = LONG_ALIASES[tok];
+      if (long !== undefined) {
+        tokens[i] = long; // "--destination" etc. are "-d"...
+        i--;
+        continue;
+      }
       const name = tok.slice(2);
       let value: string | undefined;
       const next = tokens[i + 1];
-      if (next !== undefined && (name === "comment" || (!FLAG_OPTIONS.has(name) && next !== "!" && !next.startsWith("-")))) {
+      if (next !== undefined && (name === "comment" || (!FLAG_OPTIONS.has(name) && next !== "!" && next.charCodeAt(0) !== 45))) {
         value = next;
         i++;
       }
-      if (inTarget) targetOpts.set(name, value ?? "");
-      else if (moduleOpts.length > 0) moduleOpts[moduleOpts.length - 1].opts.push({ name, value, neg });
-      else return { conds, target, error: `option ${tok} before any -m` };
+      if (inTarget) {
+        (targetOpts ??= new Map()).set(name, value ?? "");
+      } else if (module === "") {
+        return { conds, target: { k: "continue" }, error: `option ${tok} before any -m` };
+      } else if (module !== unknownModule) {
+        const err = moduleOption(module, name, value, neg, conds, intern);
+        if (err === COMMENT) comment = value ?? "";
+        else if (err === STAT_MODE) statMode = value;
+        else if (err === STAT_VALUE) statValue = `${name}=${value ?? ""}`;
+        else if (err) return { conds, target: { k: "continue" }, error: err };
+      }
       neg = false;
       continue;
     }
-    if (tok.startsWith("[") && i === 0) continue; // stray counters
-    return { conds, target, error: `unexpected word "${tok}"` };
+    if (i === start && tok.charCodeAt(0) === 91 /* [ */) continue; // stray counters
+    return { conds, target: { k: "continue" }, error: `unexpected word "${tok}"` };
   }
-
-  for (const m of moduleOpts) {
-    const r = interpretModule(m.module, m.opts, conds);
-    if (r.comment !== undefined) comment = r.comment;
-    if (r.error) return { conds, target, error: r.error };
-  }
-  if (targetName !== undefined) {
-    const t = targetFromName(targetName, target.k === "goto", (o) => targetOpts.get(o));
-    if (typeof t === "string") return { conds, target, comment, error: t };
-    target = t;
-  }
-  return { conds, target, comment };
+  const err = finishModule(module, statMode, statValue, conds, intern);
+  if (err) return { conds, target: { k: "continue" }, error: err };
+  if (targetName === undefined) return { conds, target: CONTINUE, comment };
+  const name = targetName;
+  const optKey = targetOpts ? [...targetOpts].join(";") : "";
+  const t = intern.target(`${isGoto ? "g" : "j"}${name}|${optKey}`, () => targetFromName(name, isGoto, (o) => targetOpts?.get(o)));
+  if (typeof t === "string") return { conds, target: { k: "continue" }, comment, error: t };
+  return { conds, target: t, comment };
 }
 
-function protocolName(p: string): string {
-  const lower = p.toLowerCase();
-  return lower === "6" ? "tcp" : lower === "17" ? "udp" : lower === "132" ? "sctp" : lower;
-}
+const LONG_ALIASES: Record<string, string> = {
+  "--protocol": "-p", "--source": "-s", "--src": "-s", "--destination": "-d", "--dst": "-d",
+  "--in-interface": "-i", "--out-interface": "-o", "--jump": "-j", "--goto": "-g", "--match": "-m", "--fragment": "-f",
+};
 
-function interpretModule(module: string, opts: { name: string; value?: string; neg: boolean }[], conds: Cond[]): { comment?: string; error?: string } {
-  const text = () => `-m ${module} ${opts.map((o) => `${o.neg ? "! " : ""}--${o.name}${o.value !== undefined ? " " + o.value : ""}`).join(" ")}`;
+export const CONTINUE: Target = { k: "continue" };
+
+export const KNOWN_MODULES = new Set(["comment", "tcp", "udp", "sctp", "multiport", "statistic", "addrtype", "recent", "mark", "conntrack", "state", "nfacct"]);
+export const COMMENT = "\u0000comment";
+export const STAT_MODE = "\u0000mode";
+export const STAT_VALUE = "\u0000value";
+
+/** One `--option [value]` of module `module`; returns an error, or a marker for the caller. */
+export function moduleOption(module: string, name: string, value: string | undefined, neg: boolean, conds: Cond[], intern: Interner): string | undefined {
   switch (module) {
-    case "comment": {
-      const c = opts.find((o) => o.name === "comment");
-      return { comment: c?.value ?? "" };
-    }
+    case "comment":
+      return name === "comment" ? COMMENT : undefined;
     case "tcp":
     case "udp":
     case "sctp":
     case "multiport":
-      for (const o of opts) {
-        if (["dport", "destination-port", "dports", "destination-ports"].includes(o.name)) {
-          const ranges = o.value !== undefined ? parsePortRanges(o.value) : undefined;
-          if (!ranges) return { error: `bad port "${o.value ?? ""}"` };
-          conds.push({ k: "dport", ranges, neg: o.neg });
-        } else if (o.name === "syn") {
-          // a new connection starts with SYN: true
-        } else {
-          conds.push({ k: "unknown", text: `-m ${module} --${o.name}` });
-        }
+      if (name === "dport" || name === "dports" || name === "destination-port" || name === "destination-ports") {
+        const c = intern.cond(neg ? "d!" : "d", value ?? "", () => {
+          const ranges = value !== undefined ? parsePortRanges(value) : undefined;
+          return ranges ? { k: "dport", ranges, neg } : undefined;
+        });
+        if (!c) return `bad port "${value ?? ""}"`;
+        conds.push(c);
+      } else if (name !== "syn") {
+        conds.push({ k: "unknown", text: `-m ${module} --${name}` }); // --syn: a new connection starts with SYN
       }
-      return {};
-    case "statistic": {
-      const mode = opts.find((o) => o.name === "mode")?.value;
-      if (mode === "random") {
-        const p = Number(opts.find((o) => o.name === "probability")?.value);
-        if (!Number.isFinite(p) || p < 0 || p > 1) return { error: "statistic probability is not a number in 0..1" };
-        conds.push({ k: "probability", p });
-      } else if (mode === "nth") {
-        const every = Number(opts.find((o) => o.name === "every")?.value);
-        if (!Number.isInteger(every) || every < 1) return { error: "statistic --every is not a positive integer" };
-        conds.push({ k: "probability", p: 1 / every });
-      } else conds.push({ k: "unknown", text: text() });
-      return {};
-    }
+      return undefined;
+    case "statistic":
+      if (name === "mode") return STAT_MODE;
+      if (name === "probability" || name === "every") return STAT_VALUE;
+      return undefined; // --packet: which of the nth; does not change the fraction
     case "addrtype":
-      for (const o of opts) {
-        if ((o.name === "dst-type" || o.name === "src-type") && o.value === "LOCAL") {
-          conds.push({ k: o.name === "dst-type" ? "dstLocal" : "srcLocal", neg: o.neg });
-        } else if (o.name !== "limit-iface-in" && o.name !== "limit-iface-out") {
-          conds.push({ k: "unknown", text: text() });
-        }
+      if ((name === "dst-type" || name === "src-type") && value === "LOCAL") {
+        conds.push(intern.cond(neg ? name + "!" : name, "", () => ({ k: name === "dst-type" ? "dstLocal" : "srcLocal", neg }))!);
       }
-      return {};
+      else if (name !== "limit-iface-in" && name !== "limit-iface-out") conds.push({ k: "unknown", text: `-m addrtype --${name} ${value ?? ""}` });
+      return undefined;
     case "recent":
-      // session affinity: --rcheck/--update look up the client in a list a new client is not in
-      if (opts.some((o) => (o.name === "rcheck" || o.name === "update") && !o.neg)) {
-        conds.push({ k: "never", why: "session affinity (-m recent --rcheck) does not match a new client" });
+      // session affinity: --rcheck/--update look the client up in a list a new client is not in
+      if ((name === "rcheck" || name === "update") && !neg) {
+        conds.push(intern.cond("recent", "", () => ({ k: "never", why: "session affinity (-m recent --rcheck) does not match a new client" }))!);
       }
-      return {};
+      return undefined;
     case "mark": {
-      const o = opts.find((x) => x.name === "mark");
-      const [v, m] = (o?.value ?? "").split("/");
-      const value = parseNumber(v);
+      if (name !== "mark") return undefined;
+      const [v, m] = (value ?? "").split("/");
+      const mv = parseNumber(v);
       const mask = m !== undefined ? parseNumber(m) : 0xffffffff;
-      if (!o || value === undefined || mask === undefined) return { error: `bad mark "${o?.value ?? ""}"` };
-      conds.push({ k: "mark", value, mask, neg: o.neg });
-      return {};
+      if (mv === undefined || mask === undefined) return `bad mark "${value ?? ""}"`;
+      conds.push({ k: "mark", value: mv, mask, neg });
+      return undefined;
     }
     case "conntrack":
     case "state":
-      for (const o of opts) {
-        if (o.name === "ctstate" || o.name === "state") {
-          const states = (o.value ?? "").split(",");
-          const isNew = states.includes("NEW");
-          if (isNew === o.neg) conds.push({ k: "never", why: `${text()} does not match a new connection` });
-        } else conds.push({ k: "unknown", text: text() });
-      }
-      return {};
-    case "nfacct":
-      return {}; // counts, always matches
+      if (name === "ctstate" || name === "state") {
+        const isNew = (value ?? "").split(",").includes("NEW");
+        if (isNew === neg) conds.push({ k: "never", why: `--${name} ${value ?? ""} does not match a new connection` });
+      } else conds.push({ k: "unknown", text: `-m ${module} --${name} ${value ?? ""}` });
+      return undefined;
     default:
-      conds.push({ k: "unknown", text: text() });
-      return {};
+      return undefined; // nfacct: counts only
   }
+}
+
+/** The statistic match needs its mode and its value together. */
+export function finishModule(module: string, mode: string | undefined, value: string | undefined, conds: Cond[], intern: Interner): string | undefined {
+  if (module !== "statistic") return undefined;
+  const cached = intern.cond(`s${mode}`, value ?? "", () => undefined);
+  if (cached) {
+    conds.push(cached);
+    return undefined;
+  }
+  const [key, raw] = (value ?? "=").split("=");
+  if (mode === "random" && key === "probability") {
+    const p = Number(raw);
+    if (raw === "" || !Number.isFinite(p) || p < 0 || p > 1) return "statistic probability is not a number in 0..1";
+    conds.push(intern.cond(`s${mode}`, value ?? "", () => ({ k: "probability", p }))!);
+  } else if (mode === "nth" && key === "every") {
+    const every = Number(raw);
+    if (!Number.isInteger(every) || every < 1) return "statistic --every is not a positive integer";
+    conds.push({ k: "probability", p: 1 / every });
+  } else {
+    conds.push({ k: "unknown", text: `-m statistic --mode ${mode ?? "?"}` });
+  }
+  return undefined;
+}
+
+export function protocolName(p: string): string {
+  const lower = p.toLowerCase();
+  return lower === "6" ? "tcp" : lower === "17" ? "udp" : lower === "132" ? "sctp" : lower;
 }
 
 const BUILTIN_TARGETS = new Set([

@@ -1,7 +1,8 @@
 // `iptables-save [-c] [-t nat]` (nft or legacy backend) -> chain graph of the nat table.
 // Other tables are skipped; an unreadable line becomes a warning "line N: ..." and is left out.
 import type { Chain, ChainGraph, Rule } from "./graph";
-import { parseRuleTokens, tokenize } from "./iptables-rule";
+import { Interner, parseRuleTokens, tokenize } from "./iptables-rule";
+import { scanRule } from "./iptables-scan";
 import { finishIptablesGraph } from "./iptables-services";
 
 const BUILTIN_CHAINS = new Set(["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING", "FORWARD"]);
@@ -14,13 +15,18 @@ export function parseIptablesSave(text: string): ChainGraph {
   let sawNat = false;
   let sawAnyTable = false;
   let lineNo = 0;
+  const intern = new Interner();
   let start = 0;
+  let last: Chain | undefined;
   const getChain = (name: string): Chain => {
+    // iptables-save groups a chain's rules together: the previous chain is the usual answer
+    if (last !== undefined && last.name === name) return last;
     let c = chains.get(name);
     if (!c) {
       c = { name, builtin: BUILTIN_CHAINS.has(name), rules: [] };
       chains.set(name, c);
     }
+    last = c;
     return c;
   };
 
@@ -80,24 +86,26 @@ export function parseIptablesSave(text: string): ChainGraph {
       warnings.push(`line ${lineNo}: not a rule ("-A CHAIN ..."): ${clip(trimmed)}`);
       continue;
     }
-    const tokens = tokenize(body);
-    if (typeof tokens === "string" || tokens.length < 2) {
-      warnings.push(`line ${lineNo}: ${typeof tokens === "string" ? tokens : "rule without chain"}: ${clip(trimmed)}`);
-      continue;
+    // fast path first (plain kube-proxy shapes), the general tokenizer for anything else
+    const nameEnd = body.indexOf(" ", 3);
+    const chainName = nameEnd < 0 ? body.slice(3) : body.slice(3, nameEnd);
+    let parsed = nameEnd < 0 ? undefined : scanRule(body, nameEnd, intern);
+    if (!parsed) {
+      const tokens = tokenize(body);
+      if (typeof tokens === "string" || tokens.length < 2) {
+        warnings.push(`line ${lineNo}: ${typeof tokens === "string" ? tokens : "rule without chain"}: ${clip(trimmed)}`);
+        continue;
+      }
+      parsed = parseRuleTokens(tokens, 2, intern);
     }
-    const chainName = tokens[1];
-    const parsed = parseRuleTokens(tokens.slice(2));
     if (parsed.error) {
       warnings.push(`line ${lineNo}: ${parsed.error}: ${clip(trimmed)}`);
       continue;
     }
-    const rule: Rule = { line: lineNo, chain: chainName, text: body, conds: parsed.conds, target: parsed.target };
-    if (packets !== undefined) {
-      rule.packets = packets;
-      rule.bytes = bytes;
-    }
-    if (parsed.comment !== undefined) rule.comment = parsed.comment;
-    getChain(chainName).rules.push(rule);
+    const chain = getChain(chainName);
+    // one object shape for every rule (fields always present) keeps property access monomorphic
+    const rule: Rule = { line: lineNo, chain: chain.name, text: body, packets, bytes, comment: parsed.comment, conds: parsed.conds, target: parsed.target };
+    chain.rules.push(rule);
   }
   if (sawAnyTable && !sawNat) warnings.push("line 1: the dump has no nat table (*nat): save it with `iptables-save -t nat`");
   return finishIptablesGraph("iptables-save", chains, warnings);

@@ -1,11 +1,11 @@
 // Offline trace of a saved ruleset: detect the format, read it into a chain graph, then trace
 // for every service where a new connection to clusterIP:port and to nodeIP:nodePort goes.
-import type { ChainGraph, ServiceEntry } from "./graph";
+import type { ChainGraph, Rule, ServiceEntry } from "./graph";
 import { ruleRef } from "./graph";
 import { parseIptablesList } from "./parse-list";
 import { parseNft } from "./parse-nft";
 import { parseIptablesSave } from "./parse-save";
-import type { DumpFormat, TraceResult, TracedEndpoint, TracedService } from "./types";
+import type { DumpFormat, RuleRef, TraceResult, TracedEndpoint, TracedService } from "./types";
 import { type Packet, type WalkResult, Walker } from "./walk";
 
 export interface TraceOptions {
@@ -74,17 +74,18 @@ export function traceGraph(graph: ChainGraph, options: TraceOptions = {}): Trace
   const groups = groupServices(graph.services);
   const nodeIP = options.nodeIP ?? graph.nodeIPs[0];
   const services: TracedService[] = [];
+  const refs = new Map<Rule, RuleRef>();
   for (const g of groups) {
     const chains = new Set<string>();
     let endpoints: TracedEndpoint[] = [];
     if (g.clusterIP) {
       const r = walker.walk(graph.entry, packet(g.protocol, g.clusterIP.ip, false, g.clusterIP.port));
-      endpoints = toEndpoints(r, chains);
+      endpoints = toEndpoints(r, chains, refs);
     }
     let nodePortEndpoints: TracedEndpoint[] | null = null;
     if (g.nodePort) {
       const r = walker.walk(graph.entry, packet(g.protocol, nodeIP, true, g.nodePort.port));
-      nodePortEndpoints = toEndpoints(r, chains);
+      nodePortEndpoints = toEndpoints(r, chains, refs);
     }
     services.push({
       service: g.name,
@@ -107,9 +108,15 @@ function packet(protocol: string, dst: string | undefined, dstLocal: boolean, dp
 /** Service chains only (not the shared KUBE-SERVICES / KUBE-NODEPORTS / mark / endpoint chains). */
 const SERVICE_CHAIN = /^(?:KUBE-(?:SVC|SVL|EXT|FW|XLB)-|service-|external-|firewall-)/;
 
-function toEndpoints(r: WalkResult, chains: Set<string>): TracedEndpoint[] {
+function toEndpoints(r: WalkResult, chains: Set<string>, refs: Map<Rule, RuleRef>): TracedEndpoint[] {
   for (const c of r.chains) if (SERVICE_CHAIN.test(c)) chains.add(c);
-  return r.endpoints.map((e) => ({ ip: e.ip, port: e.port, share: e.share, chain: e.chain, evidence: e.path.map(ruleRef) }));
+  // one RuleRef per rule, shared by every path through it
+  const refOf = (rule: Rule) => {
+    let ref = refs.get(rule);
+    if (!ref) refs.set(rule, (ref = ruleRef(rule)));
+    return ref;
+  };
+  return r.endpoints.map((e) => ({ ip: e.ip, port: e.port, share: e.share, chain: e.chain, evidence: e.path.map(refOf) }));
 }
 
 function groupServices(entries: ServiceEntry[]): ServiceGroup[] {

@@ -3,7 +3,7 @@
 // sends that fraction of what reaches it to its target and lets the rest fall through, so a
 // kube-proxy cascade 1/n, 1/(n-1), ..., 1 gives each endpoint 1/n. Pure: no I/O.
 import type { ChainGraph, Cond, Rule } from "./graph";
-import { cidrContains, singleAddress } from "./graph";
+import { cidrContains, ipv4ToNumber, singleAddress } from "./graph";
 
 /** A new connection arriving from outside the node. */
 export interface Packet {
@@ -14,6 +14,8 @@ export interface Packet {
   dstLocal: boolean;
   dport: number;
   mark: number;
+  /** `dst` as a number, computed once per walk (IPv4 only) */
+  dstNum?: number;
 }
 
 export interface WalkEndpoint {
@@ -56,29 +58,40 @@ export class Walker {
     private readonly warn: (message: string) => void,
   ) {}
 
+  /** Reused by every walk of this walker: a big trace makes tens of thousands of walks. */
+  private readonly state: WalkState = {
+    endpoints: new Map(),
+    dropped: 0,
+    notTranslated: 0,
+    lost: 0,
+    chains: new Set(),
+    stack: new Set(),
+    path: [],
+  };
+
+  /** Walk one new connection. The returned `chains` set is reused by the next walk: read it first. */
   walk(entry: string[], packet: Packet): WalkResult {
-    const state: WalkState = {
-      endpoints: new Map(),
-      dropped: 0,
-      notTranslated: 0,
-      lost: 0,
-      chains: new Set(),
-      stack: [],
-      path: [],
-    };
+    const state = this.state;
+    state.endpoints.clear();
+    state.chains.clear();
+    state.stack.clear();
+    state.path.length = 0;
+    state.dropped = state.notTranslated = state.lost = 0;
     let weight = 1;
+    const dstNum = packet.dst !== undefined ? ipv4ToNumber(packet.dst) : undefined;
     for (const chain of entry) {
       if (weight <= EPSILON) break;
       // a hook chain ends with its policy: what is not translated there reaches the next hook chain
       const before = state.notTranslated;
-      const back = this.walkChain(chain, { ...packet }, weight, state, 0);
+      const pkt: Packet = { protocol: packet.protocol, dst: packet.dst, dstLocal: packet.dstLocal, dport: packet.dport, mark: packet.mark, dstNum };
+      const back = this.walkChain(chain, pkt, weight, state, 0);
       const passed = state.notTranslated - before + back;
       state.notTranslated = before;
       weight = passed;
     }
     state.notTranslated += weight;
     return {
-      endpoints: [...state.endpoints.values()].map((e) => ({ ...e, share: round(e.share) })),
+      endpoints: [...state.endpoints.values()].map((e) => ({ ip: e.ip, port: e.port, share: round(e.share), chain: e.chain, path: e.path })),
       dropped: round(state.dropped),
       notTranslated: round(state.notTranslated),
       lost: round(state.lost),
@@ -95,18 +108,21 @@ export class Walker {
       s.lost += weight;
       return 0;
     }
-    if (depth >= MAX_DEPTH || s.stack.includes(name)) {
+    if (depth >= MAX_DEPTH || s.stack.has(name)) {
       if (caller) this.warnOnce(caller, `jump to ${name} loops; the trace stops there`);
       s.lost += weight;
       return 0;
     }
     s.chains.add(name);
-    s.stack.push(name);
+    s.stack.add(name);
     let w = weight;
     let returned = 0;
-    for (const idx of this.candidates(name, chain.rules, pkt)) {
+    const rules = chain.rules;
+    const indexed = rules.length >= INDEX_THRESHOLD ? this.candidates(name, rules, pkt) : undefined;
+    const count = indexed ? indexed.length : rules.length;
+    for (let ci = 0; ci < count; ci++) {
       if (w <= EPSILON) break;
-      const rule = chain.rules[idx];
+      const rule = rules[indexed ? indexed[ci] : ci];
       const p = this.matchProbability(rule, pkt);
       if (p <= 0) continue;
       const m = w * p;
@@ -156,7 +172,7 @@ export class Walker {
       }
       s.path.pop();
     }
-    s.stack.pop();
+    s.stack.delete(name);
     if (chain.builtin) {
       // end of a hook chain (or RETURN in it): the policy applies, no translation
       s.notTranslated += w + returned;
@@ -192,8 +208,7 @@ export class Walker {
   }
 
   /** Rule indexes worth evaluating, in order. Big chains (KUBE-SERVICES, KUBE-NODEPORTS) are indexed. */
-  private candidates(name: string, rules: Rule[], pkt: Packet): Iterable<number> {
-    if (rules.length < INDEX_THRESHOLD) return rules.keys();
+  private candidates(name: string, rules: Rule[], pkt: Packet): number[] {
     let index = this.indexes.get(name);
     if (!index) {
       index = buildIndex(rules);
@@ -206,7 +221,7 @@ export class Walker {
       if (l) lists.push(l);
     }
     if (lists.length === 1) return lists[0];
-    return lists.flat().sort((a, b) => a - b);
+    return mergeSorted(lists);
   }
 }
 
@@ -216,8 +231,22 @@ interface WalkState {
   notTranslated: number;
   lost: number;
   chains: Set<string>;
-  stack: string[];
+  stack: Set<string>;
   path: Rule[];
+}
+
+/** Merge ascending index lists (at most four, usually two short ones). */
+function mergeSorted(lists: number[][]): number[] {
+  const out: number[] = [];
+  const pos = lists.map(() => 0);
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < lists.length; i++) {
+      if (pos[i] < lists[i].length && (best < 0 || lists[i][pos[i]] < lists[best][pos[best]])) best = i;
+    }
+    if (best < 0) return out;
+    out.push(lists[best][pos[best]++]);
+  }
 }
 
 function buildIndex(rules: Rule[]): ChainIndex {
@@ -242,21 +271,37 @@ function buildIndex(rules: Rule[]): ChainIndex {
 }
 
 /** 0 = no, 1 = yes, (0,1) = that fraction of new connections, undefined = cannot tell. */
+function yes(b: boolean, neg: boolean): number {
+  return b !== neg ? 1 : 0;
+}
+
 function evaluate(c: Cond, pkt: Packet): number | undefined {
-  const yes = (b: boolean, neg: boolean) => (b !== neg ? 1 : 0);
   switch (c.k) {
     case "proto":
       return yes(c.protos.includes(pkt.protocol), c.neg);
-    case "dst":
-      return yes(
-        c.cidrs.some((x) => (pkt.dst !== undefined ? cidrContains(x, pkt.dst) : x.v4?.bits === 0)),
-        c.neg,
-      );
-    case "src":
+    case "dst": {
+      let hit = false;
+      for (const x of c.cidrs) {
+        if (pkt.dst === undefined) hit = x.v4?.bits === 0;
+        else if (x.v4 && pkt.dstNum !== undefined) {
+          const size = 2 ** (32 - x.v4.bits);
+          hit = pkt.dstNum - (pkt.dstNum % size) === x.v4.base;
+        } else hit = cidrContains(x, pkt.dst);
+        if (hit) break;
+      }
+      return yes(hit, c.neg);
+    }
+    case "src": {
       // the client is outside the cluster: it is in no source range a rule names, except "anywhere"
-      return yes(c.cidrs.some((x) => x.v4?.bits === 0), c.neg);
-    case "dport":
-      return yes(c.ranges.some(([lo, hi]) => pkt.dport >= lo && pkt.dport <= hi), c.neg);
+      let any = false;
+      for (const x of c.cidrs) if (x.v4?.bits === 0) any = true;
+      return yes(any, c.neg);
+    }
+    case "dport": {
+      let hit = false;
+      for (const r of c.ranges) if (pkt.dport >= r[0] && pkt.dport <= r[1]) hit = true;
+      return yes(hit, c.neg);
+    }
     case "dstLocal":
       return yes(pkt.dstLocal, c.neg);
     case "srcLocal":
