@@ -38,6 +38,14 @@ const cases: [string, ExpectedService[], number][] = [
   ["kube-proxy-iptables-overall", kubeProxyOverall, 7],
   ["kube-proxy-1.20-era", era120, 7],
   ["kube-proxy-nftables-overall", kubeProxyOverall, 3],
+  ["kube-proxy-nftables-squashed", [
+    { service: "ns1/svc1:p80", protocol: "tcp", clusterIP: "172.30.0.41", port: 80, nodePort: null, endpoints: [ep("10.180.0.1", 80, 1)], nodePortEndpoints: null },
+    {
+      service: "ns3/svc3:p80", protocol: "tcp", clusterIP: "172.30.0.43", port: 80, nodePort: 3003,
+      endpoints: [ep("10.0.3.2", 80, 1 / 3), ep("10.0.3.3", 80, 1 / 3), ep("10.0.3.4", 8080, 1 / 3)],
+      nodePortEndpoints: [ep("10.0.3.2", 80, 1 / 3), ep("10.0.3.3", 80, 1 / 3), ep("10.0.3.4", 8080, 1 / 3)],
+    },
+  ], 1],
 ];
 
 describe.each(cases)("fixtures of %s", (source, expected, count) => {
