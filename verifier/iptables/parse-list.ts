@@ -4,7 +4,7 @@
 // `ADDRTYPE match dst-type LOCAL`, `to:10.244.1.3:8080`, `MARK or 0x4000`.
 import type { Chain, ChainGraph, Cond, Rule } from "./graph";
 import { parseCidr, parseNumber, parsePortRanges } from "./graph";
-import { targetFromName } from "./iptables-rule";
+import { Interner, targetFromName } from "./iptables-rule";
 import { finishIptablesGraph } from "./iptables-services";
 import { clip } from "./parse-save";
 
@@ -22,13 +22,14 @@ export function parseIptablesList(text: string): ChainGraph {
   let chain: Chain | undefined;
   let columns: Columns | undefined;
   const pending: { rule: Rule; targetName: string; isGoto: boolean; words: ListWords }[] = [];
+  const intern = new Interner();
 
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     let line = lines[i];
     if (line.endsWith("\r")) line = line.slice(0, -1);
     if (line.trim() === "") continue;
-    const chainMatch = CHAIN_LINE.exec(line);
+    const chainMatch = line.startsWith("Chain ") ? CHAIN_LINE.exec(line) : null;
     if (chainMatch) {
       const name = chainMatch[1];
       chain = chains.get(name) ?? { name, builtin: chainMatch[3] !== undefined, rules: [] };
@@ -40,8 +41,8 @@ export function parseIptablesList(text: string): ChainGraph {
       warnings.push(`line ${lineNo}: text before the first "Chain" line: ${clip(line.trim())}`);
       continue;
     }
-    const words = line.trim().split(/\s+/);
     if (!columns) {
+      const words = line.trim().split(/\s+/);
       // the header names the columns this chain's rules use
       if (words.includes("target") && words.includes("prot")) {
         columns = { lineNumbers: words[0] === "num", verbose: words.includes("pkts") };
@@ -50,17 +51,12 @@ export function parseIptablesList(text: string): ChainGraph {
       warnings.push(`line ${lineNo}: expected the column header ("target prot opt ...") of chain ${chain.name}`);
       columns = guessColumns(words);
     }
-    const parsed = parseListRule(line, columns);
+    const parsed = parseListRule(line, columns, intern);
     if (typeof parsed === "string") {
       warnings.push(`line ${lineNo}: ${parsed}: ${clip(line.trim())}`);
       continue;
     }
-    const rule: Rule = { line: lineNo, chain: chain.name, text: line.trim(), conds: parsed.conds, target: { k: "continue" } };
-    if (parsed.packets !== undefined) {
-      rule.packets = parsed.packets;
-      rule.bytes = parsed.bytes;
-    }
-    if (parsed.words.comment !== undefined) rule.comment = parsed.words.comment;
+    const rule: Rule = { line: lineNo, chain: chain.name, text: line.trim(), packets: parsed.packets, bytes: parsed.bytes, comment: parsed.words.comment, conds: parsed.conds, target: CONTINUE };
     chain.rules.push(rule);
     if (parsed.target !== "") pending.push({ rule, targetName: parsed.target, isGoto: parsed.words.goto, words: parsed.words });
   }
@@ -99,7 +95,9 @@ interface ParsedListRule {
 }
 
 /** Split the fixed columns by position (target may be empty), then read the trailing words. */
-function parseListRule(line: string, columns: Columns): ParsedListRule | string {
+const CONTINUE = { k: "continue" } as const;
+
+function parseListRule(line: string, columns: Columns, intern: Interner): ParsedListRule | string {
   const tokens: { text: string; end: number }[] = [];
   const re = /\S+/g;
   for (let m = re.exec(line); m; m = re.exec(line)) tokens.push({ text: m[0], end: m.index + m[0].length });
@@ -125,7 +123,7 @@ function parseListRule(line: string, columns: Columns): ParsedListRule | string 
   i += 2;
   const protNeg = prot.startsWith("!");
   const protName = protocolName(protNeg ? prot.slice(1) : prot);
-  if (protName !== "all") conds.push({ k: "proto", protos: [protName], neg: protNeg });
+  if (protName !== "all") conds.push(intern.cond(protNeg ? "p!" : "p", protName, () => ({ k: "proto", protos: [protName], neg: protNeg }))!);
   if (opt !== "--") conds.push({ k: "unknown", text: `fragment ${opt}` });
   if (columns.verbose) {
     const inIf = tokens[i]?.text;
@@ -142,12 +140,14 @@ function parseListRule(line: string, columns: Columns): ParsedListRule | string 
     const neg = value.startsWith("!");
     const addr = neg ? value.slice(1) : value;
     if (addr === "0.0.0.0/0" || addr === "anywhere" || addr === "::/0") continue;
-    const cidr = parseCidr(addr);
-    if (!cidr) conds.push({ k: "unknown", text: `${k} ${value}` });
-    else conds.push({ k, cidrs: [cidr], neg });
+    const c = intern.cond(neg ? k + "!" : k, addr, () => {
+      const cidr = parseCidr(addr);
+      return cidr ? { k, cidrs: [cidr], neg } : undefined;
+    });
+    conds.push(c ?? { k: "unknown", text: `${k} ${value}` });
   }
   const rest = line.slice(tokens[i + 1].end);
-  const words = readWords(rest);
+  const words = readWords(rest, intern);
   if (typeof words === "string") return words;
   conds.push(...words.conds);
   return { packets, bytes, target, conds, words };
@@ -179,7 +179,7 @@ interface ListWords {
 }
 
 /** The words after the columns: match descriptions, then target options. */
-function readWords(rest: string): ListWords | string {
+function readWords(rest: string, intern: Interner): ListWords | string {
   const out: ListWords = { goto: false, conds: [], targetOpts: new Map() };
   let text = rest;
   const c = /\/\* (.*?) \*\//.exec(text);
@@ -195,9 +195,14 @@ function readWords(rest: string): ListWords | string {
     if (word === "tcp" || word === "udp" || word === "sctp") continue; // the module name; its options follow
     let m: RegExpExecArray | null;
     if ((m = /^(!)?dpts?:(\S+)$/.exec(word)) || (word === "!" && next && (m = /^()dpts?:(\S+)$/.exec(next)) && ++i)) {
-      const ranges = parsePortRanges(m[2].replace(/[a-z][a-z0-9-]*/g, (name) => String(SERVICE_PORTS[name] ?? name)));
-      if (!ranges) return `port "${m[2]}" is a service name this reader does not know; list with -n`;
-      out.conds.push({ k: "dport", ranges, neg: word === "!" || m[1] === "!" });
+      const neg = word === "!" || m[1] === "!";
+      const spec = m[2];
+      const c = intern.cond(neg ? "d!" : "d", spec, () => {
+        const ranges = parsePortRanges(spec.replace(/[a-z][a-z0-9-]*/g, (name) => String(SERVICE_PORTS[name] ?? name)));
+        return ranges ? { k: "dport", ranges, neg } : undefined;
+      });
+      if (!c) return `port "${spec}" is a service name this reader does not know; list with -n`;
+      out.conds.push(c);
     } else if (word === "multiport" && (next === "dports" || next === "ports" || next === "sports")) {
       const ranges = parsePortRanges(w[i + 2] ?? "");
       if (!ranges) return `bad multiport "${w[i + 2] ?? ""}"`;
@@ -206,9 +211,10 @@ function readWords(rest: string): ListWords | string {
       i += 2;
     } else if (word === "statistic" && next === "mode") {
       if (w[i + 2] === "random" && w[i + 3] === "probability") {
-        const p = Number(w[i + 4]);
-        if (!Number.isFinite(p) || p < 0 || p > 1) return `bad probability "${w[i + 4] ?? ""}"`;
-        out.conds.push({ k: "probability", p });
+        const raw = w[i + 4] ?? "";
+        const p = Number(raw);
+        if (raw === "" || !Number.isFinite(p) || p < 0 || p > 1) return `bad probability "${raw}"`;
+        out.conds.push(intern.cond("prob", raw, () => ({ k: "probability", p }))!);
         i += 4;
       } else if (w[i + 2] === "nth" && w[i + 3] === "every") {
         const every = Number(w[i + 4]);
