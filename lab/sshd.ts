@@ -4,6 +4,8 @@
 //
 // Exported API:
 //   startSshd(opts: SshdOptions)           -> Promise<SshdInstance>  returns once sshd listens
+//     SshdOptions { namespace, listenAddress, port? (22), dir, authorizedKeys, allowUsers?, detached?,
+//                   startTimeoutMs?, keepDir?, hideHome? (e.g. "/root": empty tmpfs for sshd's sessions) }
 //     SshdInstance { namespace, address, port, dir, pid, hostPublicKey ("ssh-ed25519 AAAA..."),
 //                    logFile, stop(): Promise<void> (kills sshd, removes dir unless keepDir) }
 //   stopSshdInDir(dir)                     -> Promise<boolean>       stop an instance started by another
@@ -35,6 +37,13 @@ export interface SshdOptions {
   startTimeoutMs?: number;
   /** leave dir in place on stop() (to read the log); default false */
   keepDir?: boolean;
+  /**
+   * A home directory (e.g. "/root") to hide behind an empty tmpfs for sshd and its sessions, so
+   * their shells start clean like a fresh node's instead of running this machine's dotfiles
+   * (bash sources ~/.bashrc for every ssh command). The mount lives only in the mount namespace
+   * `ip netns exec` creates for sshd; the host's directory is untouched.
+   */
+  hideHome?: string;
 }
 
 export interface SshdInstance {
@@ -112,7 +121,14 @@ export async function startSshd(opts: SshdOptions): Promise<SshdInstance> {
   await run(sshd, ["-t", "-f", configFile]);
 
   const logFile = join(opts.dir, "sshd.log");
-  const proc: NamespaceProcess = spawnInNamespace(opts.namespace, [sshd, "-D", "-e", "-f", configFile], {
+  const sshdArgv = [sshd, "-D", "-e", "-f", configFile];
+  if (opts.hideHome !== undefined && !/^\/[A-Za-z0-9._/-]+$/.test(opts.hideHome)) {
+    throw new Error(`hideHome "${opts.hideHome}" must be an absolute path of letters, digits, ".", "_", "-" and "/"`);
+  }
+  const argv = opts.hideHome
+    ? ["sh", "-c", `mount -t tmpfs -o size=1m,mode=0700 lab-empty-home "$0" && exec "$@"`, opts.hideHome, ...sshdArgv]
+    : sshdArgv;
+  const proc: NamespaceProcess = spawnInNamespace(opts.namespace, argv, {
     logFile,
     detached: opts.detached,
   });

@@ -3,7 +3,7 @@
 // on those veths are ever used, so no test traffic can leave through the host's own interfaces.
 import { existsSync } from "node:fs";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   addDelay,
@@ -88,7 +88,14 @@ export class NodeLab {
       await execInNamespace(namespace, [spec.legacy ? "iptables-legacy-restore" : "iptables-restore"], { input: spec.natRules });
     }
     if (spec.sshd) {
-      node.sshd = await startSshd({ namespace, listenAddress: node.nodeIp, dir: join(this.dir, spec.name), authorizedKeys: [authorizedKey] });
+      node.sshd = await startSshd({
+        namespace,
+        listenAddress: node.nodeIp,
+        dir: join(this.dir, spec.name),
+        authorizedKeys: [authorizedKey],
+        // Sessions log in as the current user (root); its dotfiles on this machine are not a node's.
+        hideHome: homedir(),
+      });
     }
     return node;
   }

@@ -341,7 +341,7 @@ function openDirectSession(target: NodeTarget, opts: SshOptions, accepted: HostK
     client.once("ready", () => {
       resolve({
         hostKeyVerified: verified,
-        close: () => client.end(),
+        close: () => closeClient(client),
         runAll: (commands) => Promise.all(commands.map((command) => execOnClient(client, command, opts.timeoutMs))),
       });
     });
@@ -368,6 +368,17 @@ function openDirectSession(target: NodeTarget, opts: SshOptions, accepted: HostK
       reject(new SessionError(`cannot start SSH to ${target.address}: ${(error as Error).message}`, "check the private key and the target address"));
     }
   });
+}
+
+/**
+ * Ends the connection politely, then drops the socket if the server hasn't closed it within a
+ * second: a node that vanished mid-goodbye must not keep the verifier's process alive.
+ */
+function closeClient(client: Client): void {
+  const timer = setTimeout(() => client.destroy(), 1000);
+  timer.unref();
+  client.once("close", () => clearTimeout(timer));
+  client.end();
 }
 
 function connectHint(error: Error & { level?: string; code?: string }, opts: SshOptions): string {
