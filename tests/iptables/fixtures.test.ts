@@ -33,10 +33,10 @@ const era120: ExpectedService[] = [
 ];
 
 const cases: [string, ExpectedService[], number][] = [
-  ["writer-article", expectedFromSpec(articleSpec), 7],
-  ["writer-nodeips", expectedFromSpec(nodeIPsSpec), 7],
-  ["kube-proxy-iptables-overall", kubeProxyOverall, 7],
-  ["kube-proxy-1.20-era", era120, 7],
+  ["writer-article", expectedFromSpec(articleSpec), 8],
+  ["writer-nodeips", expectedFromSpec(nodeIPsSpec), 8],
+  ["kube-proxy-iptables-overall", kubeProxyOverall, 8],
+  ["kube-proxy-1.20-era", era120, 8],
   ["kube-proxy-nftables-overall", kubeProxyOverall, 3],
   ["kube-proxy-nftables-squashed", [
     { service: "ns1/svc1:p80", protocol: "tcp", clusterIP: "172.30.0.41", port: 80, nodePort: null, endpoints: [ep("10.180.0.1", 80, 1)], nodePortEndpoints: null },

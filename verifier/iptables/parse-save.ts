@@ -51,10 +51,12 @@ export function parseIptablesSave(text: string): ChainGraph {
       continue;
     }
     if (table === undefined && !sawAnyTable) {
-      // rules without a "*nat" header (a grep of a dump): read them as nat
+      // `iptables -t nat -S` (starts with -P/-N) or a grep of a dump: read the rules as nat
       table = "nat";
       sawNat = true;
-      warnings.push(`line ${lineNo}: rules before any "*table" line; read as table nat`);
+      if (!trimmed.startsWith("-P ") && !trimmed.startsWith("-N ")) {
+        warnings.push(`line ${lineNo}: rules before any "*table" line; read as table nat`);
+      }
     }
     if (table !== "nat") {
       if (table === undefined) warnings.push(`line ${lineNo}: text outside a "*table ... COMMIT" block: ${clip(trimmed)}`);
@@ -67,6 +69,12 @@ export function parseIptablesSave(text: string): ChainGraph {
         continue;
       }
       getChain(m[1]);
+      continue;
+    }
+    if (first === "-" && (trimmed.startsWith("-N ") || trimmed.startsWith("-P "))) {
+      // `iptables -S`: -N CHAIN declares a chain, -P CHAIN POLICY sets a hook chain's policy
+      const name = trimmed.split(/\s+/)[1];
+      if (name) getChain(name);
       continue;
     }
     let body = trimmed;
