@@ -1,7 +1,7 @@
 // The SSH source against real sshd instances in network namespaces whose nat tables hold
 // kube-proxy rules. Needs root; skips loudly otherwise.
-import { execInNamespace, tryExecInNamespace } from "../../lab/netns";
-import { generateClientKeyPair } from "../../lab/sshd";
+import { execInNamespace, spawnInNamespace, tryExecInNamespace } from "../../lab/netns";
+import { generateClientKeyPair, waitForListener } from "../../lab/sshd";
 import type { NodeModel, NatDump, Problem } from "../../verifier/model";
 import { writeNatRules } from "../../verifier/iptables/kube-proxy-rules";
 import { collectNodes, readNatCounters } from "../../verifier/sources/ssh";
@@ -144,6 +144,33 @@ describeWithNamespaces("collectNodes over SSH to namespaced nodes", () => {
     const denied = await collectNodes([target(nodeA)], { ...opts, privateKey: other.privateKey }, progress);
     expect(denied.nodes[0]?.reachable).toBe(false);
     expect(denied.problems[0]?.hint).toMatch(/refused the key for user "root"/);
+  });
+
+  test("a node that accepts TCP but never speaks SSH times out on its own", async () => {
+    const mute = await lab.add({ name: "node-mute", sshd: false }, client.publicKey);
+    // Listens on :22 and never answers: the SSH handshake can only time out.
+    const listener = spawnInNamespace(mute.namespace, [
+      "python3",
+      "-c",
+      `import socket, time\ns = socket.socket()\ns.bind(("${mute.nodeIp}", 22))\ns.listen()\ntime.sleep(120)`,
+    ]);
+    try {
+      await waitForListener(mute.namespace, mute.nodeIp, 22, 5000);
+      const t0 = Date.now();
+      const r = await collectNodes([target(mute, [nodeA.sshd!.hostPublicKey]), target(nodeA)], { ...opts, timeoutMs: 1500 }, progress);
+      const elapsed = Date.now() - t0;
+      expect(r.nodes.map((n) => [n.name, n.reachable])).toEqual([
+        ["node-mute", false],
+        ["node-a", true],
+      ]);
+      expect(r.problems).toHaveLength(1);
+      expect(r.problems[0]?.message).toMatch(/Timed out/i);
+      expect(r.problems[0]?.hint).toMatch(/firewall/);
+      expect(elapsed).toBeGreaterThanOrEqual(1400);
+      expect(elapsed).toBeLessThan(5000);
+    } finally {
+      await listener.stop(500);
+    }
   });
 
   test("readNatCounters shows the counters that moved after a connection to the nodePort", async () => {

@@ -338,15 +338,21 @@ function openDirectSession(target: NodeTarget, opts: SshOptions, accepted: HostK
         return verified;
       },
     };
+    // ssh2 may emit several errors for one failure (e.g. a timeout, then "connection lost") and
+    // more after the session is done; every one must have a listener or the process crashes.
+    let settled = false;
     client.once("ready", () => {
+      settled = true;
       resolve({
         hostKeyVerified: verified,
         close: () => closeClient(client),
         runAll: (commands) => Promise.all(commands.map((command) => execOnClient(client, command, opts.timeoutMs))),
       });
     });
-    client.once("error", (error: Error & { level?: string; code?: string }) => {
-      client.end();
+    client.on("error", (error: Error & { level?: string; code?: string }) => {
+      if (settled) return;
+      settled = true;
+      client.destroy();
       if (offered && !verified) {
         const type = wireKeyType(offered) ?? "unknown";
         reject(
