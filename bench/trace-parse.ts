@@ -114,10 +114,10 @@ function main(): void {
   const f = (n: number, d = 1) => n.toFixed(d);
   console.log(`parse+trace of writeNatRules dumps (iptables-save format), one child process per size: memory of its first run, time median of ${runs} more`);
   console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on ${cpus().length} CPUs (wall time suffers when the machine is busy; CPU time less so)`);
-  console.log("services   rules  MB dump  traced  wall median  min  CPU median  kept MB  RSS before  peak RSS  RSS used MB");
+  console.log("services   rules  MB dump  traced  wall median  min  CPU median  result MB  RSS before  peak RSS  RSS used MB");
   for (const r of rows) {
     console.log(
-      `${String(r.services).padStart(8)} ${String(r.rules).padStart(7)} ${f(r.bytes / 2 ** 20, 2).padStart(8)} ${String(r.tracedServices).padStart(7)} ${f(r.medianMs).padStart(12)} ${f(r.minMs).padStart(5)} ${f(r.medianCpuMs).padStart(11)} ${f(r.heapDeltaMB).padStart(9)} ${f(r.rssBeforeMB).padStart(11)} ${f(r.maxRssMB).padStart(9)} ${f(r.maxRssMB - r.rssBeforeMB).padStart(12)}`,
+      `${String(r.services).padStart(8)} ${String(r.rules).padStart(7)} ${f(r.bytes / 2 ** 20, 2).padStart(8)} ${String(r.tracedServices).padStart(7)} ${f(r.medianMs).padStart(12)} ${f(r.minMs).padStart(5)} ${f(r.medianCpuMs).padStart(11)} ${f(r.heapDeltaMB).padStart(10)} ${f(r.rssBeforeMB).padStart(11)} ${f(r.maxRssMB).padStart(9)} ${f(r.maxRssMB - r.rssBeforeMB).padStart(12)}`,
     );
   }
   const a = rows[0];
