@@ -457,7 +457,8 @@ function iapSession(target: NodeTarget, opts: SshOptions, keyFile: string): Node
 
 function runGcloud(argv: string[], timeoutMs: number): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = spawn("gcloud", argv, { stdio: ["ignore", "pipe", "pipe"] });
+    // env passed explicitly: the PATH (and CLOUDSDK_* settings) of this process as it is now.
+    const child = spawn("gcloud", argv, { stdio: ["ignore", "pipe", "pipe"], env: process.env });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
