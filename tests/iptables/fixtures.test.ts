@@ -162,6 +162,13 @@ describe("node addresses and other dumps", () => {
     expect(hello.endpoints[0].share).toBeCloseTo(1, 9);
   });
 
+  test("other nft tables in a ruleset are skipped, whatever they hold", () => {
+    const foreign = `table inet firewalld {\n\tset allowed {\n\t\ttype ipv4_addr\n\t\telements = { 10.0.0.0-10.0.0.9 weird stuff }\n\t}\n\tchain filter_IN {\n\t\ttype filter hook input priority filter + 10; policy accept;\n\t\tsomething nobody parses\n\t}\n}\n`;
+    const r = traceDump(foreign + readFixture("kube-proxy-nftables-overall.nft-table.nft"));
+    expect(r.warnings).toEqual([]);
+    expectTraceMatches(r, kubeProxyOverall);
+  });
+
   test("empty and foreign text", () => {
     expect(traceDump("").warnings[0]).toMatch(/^line 1: the dump is empty/);
     expect(traceDump("hello world\n").warnings[0]).toMatch(/^line 1: not an iptables-save/);

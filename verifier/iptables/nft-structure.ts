@@ -19,6 +19,8 @@ export interface NftTable {
   chains: Map<string, { chain: Chain; hook?: { type: string; hook: string; priority: number } }>;
   /** raw statements to be parsed once every set and map is known */
   statements: { chain: string; text: string; line: number }[];
+  /** problems inside this table (reported only for the table that is traced) */
+  warnings: string[];
 }
 
 export function readStructure(text: string, warnings: string[]): NftTable[] {
@@ -27,7 +29,7 @@ export function readStructure(text: string, warnings: string[]): NftTable[] {
   const getTable = (family: string, name: string): NftTable => {
     let t = tables.find((x) => x.family === family && x.name === name);
     if (!t) {
-      t = { family, name, sets: new Map(), chains: new Map(), statements: [] };
+      t = { family, name, sets: new Map(), chains: new Map(), statements: [], warnings: [] };
       tables.push(t);
     }
     return t;
@@ -72,7 +74,7 @@ export function readStructure(text: string, warnings: string[]): NftTable[] {
       else if (what === "rule") {
         addChain(t, name);
         t.statements.push({ chain: name, text: body, line: lineNo });
-      } else if (what === "element") readElements(addSet(t, name), body, lineNo, warnings);
+      } else if (what === "element") readElements(addSet(t, name), body, lineNo, t.warnings);
       continue;
     }
 
@@ -99,19 +101,19 @@ export function readStructure(text: string, warnings: string[]): NftTable[] {
       if (kind === "set") addSet(table, open[2]);
       // a one-line block: "set x { type ipv4_addr; }"
       if (open[3].trim().endsWith("}")) {
-        if (kind === "set") readSetLine(addSet(table, open[2]), open[3].trim().slice(0, -1), lineNo, warnings);
+        if (kind === "set") readSetLine(addSet(table, open[2]), open[3].trim().slice(0, -1), lineNo, table.warnings);
         block = undefined;
       }
       continue;
     }
     if (!block) {
       if (/^(comment|flags)\s/.test(stmt)) continue; // table comment/flags
-      warnings.push(`line ${lineNo}: unreadable: ${clip(stmt)}`);
+      table.warnings.push(`line ${lineNo}: unreadable: ${clip(stmt)}`);
       continue;
     }
     if (block.kind === "other") continue;
     if (block.kind === "set") {
-      readSetLine(addSet(table, block.name), stmt, lineNo, warnings);
+      readSetLine(addSet(table, block.name), stmt, lineNo, table.warnings);
       continue;
     }
     // inside a chain: its type/policy/comment, or a rule

@@ -47,7 +47,10 @@ export function parseNft(text: string): ChainGraph {
 
 function pickTable(tables: NftTable[], warnings: string[]): NftTable | undefined {
   const kp = tables.find((t) => t.name === KUBE_PROXY_TABLE && t.family === "ip") ?? tables.find((t) => t.name === KUBE_PROXY_TABLE);
-  if (kp) return kp;
+  if (kp) {
+    warnings.push(...kp.warnings);
+    return kp;
+  }
   const iptNat = tables.find((t) => t.name === "nat" && t.chains.has("KUBE-SERVICES"));
   warnings.push(
     iptNat
