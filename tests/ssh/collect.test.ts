@@ -1,10 +1,13 @@
 // The SSH source against real sshd instances in network namespaces whose nat tables hold
 // kube-proxy rules. Needs root; skips loudly otherwise.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { execInNamespace, spawnInNamespace, tryExecInNamespace } from "../../lab/netns";
 import { generateClientKeyPair, waitForListener } from "../../lab/sshd";
 import type { NodeModel, NatDump, Problem } from "../../verifier/model";
 import { writeNatRules } from "../../verifier/iptables/kube-proxy-rules";
-import { collectNodes, readNatCounters } from "../../verifier/sources/ssh";
+import { collectNodes, gcloudSshArgv, hostKeyAliasOf, knownHostsText, parseHostKey, readNatCounters } from "../../verifier/sources/ssh";
 import type { NodeTarget, Progress, SshOptions } from "../../verifier/sources/types";
 import { NodeLab, namespaceTestsUnavailable, type TestNode } from "./node-lab";
 
@@ -187,6 +190,41 @@ describeWithNamespaces("collectNodes over SSH to namespaced nodes", () => {
     const dumpAfter = after.get("node-a") as NatDump;
     expect(dumpAfter.text).toMatch(new RegExp(`^\\[[1-9]\\d*:\\d+\\] -A KUBE-NODEPORTS .*--dport ${NODE_PORT}`, "m"));
     expect(dumpAfter.text).toMatch(/^\[[1-9]\d*:\d+\] -A KUBE-SEP-\S+ .*-j DNAT --to-destination 10\.214\.6[46]\.\d+:8080/m);
+  });
+
+  test("the ssh options of the IAP transport make OpenSSH check the host key against our keys only", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gips-iapssh-"));
+    try {
+      const keyFile = join(dir, "id");
+      writeFileSync(keyFile, client.privateKey, { mode: 0o600 });
+      const sshWith = async (hostKey: string) => {
+        const alias = hostKeyAliasOf("node-a");
+        const knownHostsFile = join(dir, "known_hosts");
+        writeFileSync(knownHostsFile, knownHostsText(alias, [parseHostKey(hostKey)!]));
+        const argv = gcloudSshArgv({
+          node: "node-a",
+          zone: "us-central1-a",
+          project: "my-study-123",
+          user: "root",
+          keyFile,
+          knownHostsFile,
+          hostKeyAlias: alias,
+          remoteCommand: "unused",
+          connectTimeoutSeconds: 5,
+        });
+        // What gcloud hands to ssh after "--", here without the IAP tunnel.
+        const sshOptions = argv.slice(argv.indexOf("--") + 1);
+        return tryExecInNamespace(nodeA.namespace, ["ssh", ...sshOptions, `root@${nodeA.nodeIp}`, "echo verified-$((6*7))"]);
+      };
+      const good = await sshWith(nodeA.sshd!.hostPublicKey);
+      expect(good.stdout.trim()).toBe("verified-42");
+      const bad = await sshWith(other.publicKey);
+      expect(bad.code).toBe(255);
+      expect(bad.stdout).toBe("");
+      expect(bad.stderr).toMatch(/Host key verification failed/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("the test nodes really hold what the assertions rely on", async () => {

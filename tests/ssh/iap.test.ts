@@ -1,7 +1,8 @@
 // The IAP transport's plumbing with a stand-in `gcloud` on PATH (the real one is never called):
-// the stand-in records its argv and the key files it was given, then runs the remote command
-// locally with sh, the way the node's shell would. This checks the argv, the temporary key
-// files (0600, .pub next to it, removed afterwards), one session per node and the output split.
+// the stand-in records its argv, the key file's mode and the known_hosts it was given, then runs
+// the remote command locally with sh, the way the node's shell would. This checks the argv, the
+// temporary files (0600, removed afterwards), one session per node and the output split. That
+// OpenSSH accepts those ssh options is checked against a real sshd in collect.test.ts.
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,18 +14,21 @@ const FAKE_GCLOUD = `#!/bin/sh
 # stand-in for gcloud compute ssh: log, check the key files, run --command locally
 log="$GIPS_FAKE_GCLOUD_DIR/call.$$.log"
 args=""
+prev=""
 for a in "$@"; do
+  case "$prev" in -i) key="$a" ;; esac
   case "$a" in
-    --ssh-key-file=*) key="\${a#--ssh-key-file=}" ;;
-    --command=*) cmd="\${a#--command=}"; continue ;;
+    UserKnownHostsFile=*) known="\${a#UserKnownHostsFile=}" ;;
+    --command=*) cmd="\${a#--command=}"; prev="$a"; continue ;;
   esac
+  prev="$a"
   args="$args
 ARG $a"
 done
 {
   echo "CALL$args"
   echo "KEYMODE $(stat -c %a "$key")"
-  echo "PUB $(cut -d' ' -f1-2 "$key.pub")"
+  echo "KNOWN $(cat "$known")"
   echo "KEYDIR $(dirname "$key")"
 } >> "$log"
 if [ -n "$GIPS_FAKE_GCLOUD_FAIL" ]; then echo "Host key verification failed." >&2; exit 255; fi
@@ -35,10 +39,12 @@ describe("IAP transport through a stand-in gcloud", () => {
   const dir = mkdtempSync(join(tmpdir(), "gips-iap-"));
   const savedPath = process.env.PATH;
   const key = generateClientKeyPair("iap-test");
+  // any well-formed OpenSSH public key line serves as the nodes' host key here
+  const hostKey = generateClientKeyPair("host").publicKey;
   const opts: SshOptions = { user: "root", privateKey: key.privateKey, transport: "iap", project: "my-study-123", timeoutMs: 10_000 };
   const targets: NodeTarget[] = [
-    { name: "gke-study-pool-aaaa", address: "203.0.113.10", zone: "us-central1-a", hostKeys: [key.publicKey] },
-    { name: "gke-study-pool-bbbb", address: "203.0.113.11", zone: "us-central1-b", hostKeys: [key.publicKey] },
+    { name: "gke-study-pool-aaaa", address: "203.0.113.10", zone: "us-central1-a", hostKeys: [hostKey] },
+    { name: "gke-study-pool-bbbb", address: "203.0.113.11", zone: "us-central1-b", hostKeys: [hostKey] },
   ];
 
   beforeAll(() => {
@@ -69,9 +75,11 @@ describe("IAP transport through a stand-in gcloud", () => {
     for (const [i, target] of targets.entries()) {
       const call = calls.find((c) => c.includes(`ARG root@${target.name}\n`)) as string;
       expect(call).toContain(`ARG --zone=${target.zone}\n`);
-      expect(call).toContain("ARG --project=my-study-123\nARG --tunnel-through-iap\nARG --strict-host-key-checking=yes\n");
+      expect(call).toContain("ARG --project=my-study-123\nARG --tunnel-through-iap\nARG --plain\n");
+      expect(call).toContain(`ARG HostKeyAlias=gip-node-${target.name}\nARG -o\nARG StrictHostKeyChecking=yes\n`);
       expect(call).toContain("KEYMODE 600\n");
-      expect(call).toContain(`PUB ${key.publicKey.split(" ").slice(0, 2).join(" ")}\n`);
+      // ssh may accept exactly the node's keys, filed under its alias
+      expect(call).toContain(`KNOWN gip-node-${target.name} ${hostKey.split(" ").slice(0, 2).join(" ")}\n`);
       const node = result.nodes[i]!;
       expect(node).toMatchObject({ name: target.name, transport: "iap", reachable: true, hostKeyVerified: true });
       // The command ran here, so these are this machine's facts, parsed like a node's.

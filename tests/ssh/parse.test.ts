@@ -16,7 +16,9 @@ import {
   gcloudSshArgv,
   hostKeyAccepted,
   hostKeyAlgorithms,
+  hostKeyAliasOf,
   iptablesSaveBackend,
+  knownHostsText,
   natCandidates,
   parseHostKey,
   parseIpAddr,
@@ -209,11 +211,13 @@ describe("gcloud compute ssh (IAP) argv", () => {
     project: "my-study-123",
     user: "verifier",
     keyFile: "/tmp/gip-ssh-abc/id_node",
+    knownHostsFile: "/tmp/gip-ssh-abc/known_hosts.gke-study-default-pool-1a2b3c4d-x9z8",
+    hostKeyAlias: hostKeyAliasOf("gke-study-default-pool-1a2b3c4d-x9z8"),
     remoteCommand: "sudo -n iptables-save -t nat",
     connectTimeoutSeconds: 15,
   };
 
-  test("tunnel through IAP with strict host key checking and no prompts", () => {
+  test("IAP tunnel only (--plain); ssh checks the host key against our known_hosts", () => {
     expect(gcloudSshArgv(spec)).toEqual([
       "compute",
       "ssh",
@@ -221,21 +225,41 @@ describe("gcloud compute ssh (IAP) argv", () => {
       "--zone=us-central1-a",
       "--project=my-study-123",
       "--tunnel-through-iap",
+      "--plain",
       "--strict-host-key-checking=yes",
-      "--ssh-key-file=/tmp/gip-ssh-abc/id_node",
       "--quiet",
       "--command=sudo -n iptables-save -t nat",
       "--",
+      "-i",
+      "/tmp/gip-ssh-abc/id_node",
       "-o",
-      "ConnectTimeout=15",
+      "IdentitiesOnly=yes",
+      "-o",
+      "UserKnownHostsFile=/tmp/gip-ssh-abc/known_hosts.gke-study-default-pool-1a2b3c4d-x9z8",
+      "-o",
+      "GlobalKnownHostsFile=/dev/null",
+      "-o",
+      "HostKeyAlias=gip-node-gke-study-default-pool-1a2b3c4d-x9z8",
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      "CheckHostIP=no",
       "-o",
       "BatchMode=yes",
+      "-o",
+      "ConnectTimeout=15",
     ]);
   });
 
   test("names that could pose as flags are refused, all at once", () => {
-    expect(() => gcloudSshArgv({ ...spec, node: "--impersonate-service-account=x", zone: "", project: "P", keyFile: "rel" })).toThrow(
-      /node name "--impersonate-service-account=x".*; zone "".*; project "P".*; key file "rel" must be an absolute path/,
+    expect(() =>
+      gcloudSshArgv({ ...spec, node: "--impersonate-service-account=x", zone: "", project: "P", keyFile: "rel", knownHostsFile: "/a b", hostKeyAlias: "x y" }),
+    ).toThrow(/node name "--impersonate-service-account=x".*; zone "".*; project "P".*; key file "rel" must be an absolute path.*; known_hosts file "\/a b".*; host key alias "x y"/);
+  });
+
+  test("known_hosts lines carry the alias", () => {
+    expect(knownHostsText("gip-node-a", [{ type: "ssh-ed25519", blob: "AAAA1" }, { type: "ssh-rsa", blob: "AAAA2" }])).toBe(
+      "gip-node-a ssh-ed25519 AAAA1\ngip-node-a ssh-rsa AAAA2\n",
     );
   });
 });

@@ -8,8 +8,8 @@
 // 0600 file in a private temp dir removed afterwards); it is never logged.
 //
 // Transports: "direct" and "lab" connect with ssh2 to target.address; "iap" runs one
-// `gcloud compute ssh --tunnel-through-iap --strict-host-key-checking=yes` per node with all
-// commands in one remote script, their outputs separated by markers.
+// `gcloud compute ssh --tunnel-through-iap --plain` per node (ssh checking the host key against
+// the same accepted keys) with all commands in one remote script, outputs separated by markers.
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -228,14 +228,23 @@ const SUPPORTED_HOST_KEY_ALGORITHMS = new Set([
 ]);
 
 // ---------------------------------------------------------------- IAP (gcloud) argv (pure)
+//
+// `--plain` keeps gcloud from managing keys: without it, gcloud adds the key to the PROJECT's
+// metadata when it isn't there (the node pool's own ssh-keys don't count) and puts its own ssh
+// options first (OpenSSH keeps the first value of an option, so ours would be ignored). With
+// --plain, gcloud only opens the IAP tunnel; ssh then checks the host key against a known_hosts
+// file written from target.hostKeys, exactly the keys the direct transport accepts.
 
 export interface GcloudSshSpec {
   node: string;
   zone: string;
   project: string;
   user: string;
-  /** private key file; gcloud expects the public key next to it as <file>.pub */
+  /** private key file (0600) */
   keyFile: string;
+  /** known_hosts file holding the node's accepted keys under hostKeyAlias */
+  knownHostsFile: string;
+  hostKeyAlias: string;
   remoteCommand: string;
   connectTimeoutSeconds: number;
 }
@@ -243,6 +252,15 @@ export interface GcloudSshSpec {
 const GCE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const GCP_PROJECT = /^(?:[a-z][-a-z0-9.]{0,61}:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
 const UNIX_USER = /^[a-z_][a-z0-9_.-]{0,31}$/;
+const PLAIN_PATH = /^\/[A-Za-z0-9._/-]+$/;
+
+/** The alias a node's keys are filed under in the verifier's known_hosts. */
+export const hostKeyAliasOf = (node: string) => `gip-node-${node}`;
+
+/** known_hosts lines for one node: "<alias> <type> <blob>". */
+export function knownHostsText(alias: string, keys: HostKey[]): string {
+  return keys.map((k) => `${alias} ${k.type} ${k.blob}\n`).join("");
+}
 
 /** The argv (after "gcloud") for one IAP-tunnelled command; names are checked so none can pose as a flag. */
 export function gcloudSshArgv(spec: GcloudSshSpec): string[] {
@@ -251,8 +269,11 @@ export function gcloudSshArgv(spec: GcloudSshSpec): string[] {
   if (!GCE_NAME.test(spec.zone)) bad.push(`zone "${spec.zone}" is not a zone name like us-central1-a`);
   if (!GCP_PROJECT.test(spec.project)) bad.push(`project "${spec.project}" is not a project id`);
   if (!UNIX_USER.test(spec.user)) bad.push(`user "${spec.user}" is not a valid login name`);
-  if (!spec.keyFile.startsWith("/")) bad.push(`key file "${spec.keyFile}" must be an absolute path`);
+  if (!PLAIN_PATH.test(spec.keyFile)) bad.push(`key file "${spec.keyFile}" must be an absolute path without spaces`);
+  if (!PLAIN_PATH.test(spec.knownHostsFile)) bad.push(`known_hosts file "${spec.knownHostsFile}" must be an absolute path without spaces`);
+  if (!/^[A-Za-z0-9._-]+$/.test(spec.hostKeyAlias)) bad.push(`host key alias "${spec.hostKeyAlias}" must be letters, digits, ".", "_" or "-"`);
   if (bad.length > 0) throw new Error(`cannot build the gcloud compute ssh command: ${bad.join("; ")}`);
+  const sshOption = (option: string) => ["-o", option];
   return [
     "compute",
     "ssh",
@@ -260,16 +281,24 @@ export function gcloudSshArgv(spec: GcloudSshSpec): string[] {
     `--zone=${spec.zone}`,
     `--project=${spec.project}`,
     "--tunnel-through-iap",
+    "--plain",
+    // Ignored by gcloud under --plain (ssh gets StrictHostKeyChecking=yes below); kept so the
+    // intent survives if a gcloud version applies it.
     "--strict-host-key-checking=yes",
-    `--ssh-key-file=${spec.keyFile}`,
-    // Never prompt (no passphrase, no "generate a key?"): a prompt would hang the verifier.
+    // Never prompt: a prompt would hang the verifier.
     "--quiet",
     `--command=${spec.remoteCommand}`,
     "--",
-    "-o",
-    `ConnectTimeout=${Math.max(1, Math.ceil(spec.connectTimeoutSeconds))}`,
-    "-o",
-    "BatchMode=yes",
+    "-i",
+    spec.keyFile,
+    ...sshOption("IdentitiesOnly=yes"),
+    ...sshOption(`UserKnownHostsFile=${spec.knownHostsFile}`),
+    ...sshOption("GlobalKnownHostsFile=/dev/null"),
+    ...sshOption(`HostKeyAlias=${spec.hostKeyAlias}`),
+    ...sshOption("StrictHostKeyChecking=yes"),
+    ...sshOption("CheckHostIP=no"),
+    ...sshOption("BatchMode=yes"),
+    ...sshOption(`ConnectTimeout=${Math.max(1, Math.ceil(spec.connectTimeoutSeconds))}`),
   ];
 }
 
@@ -420,34 +449,37 @@ function execOnClient(client: Client, command: string, timeoutMs: number): Promi
 }
 
 /** IAP: no long-lived connection; runAll makes one gcloud call running all commands. */
-function iapSession(target: NodeTarget, opts: SshOptions, keyFile: string): NodeSession {
+function iapSession(target: NodeTarget, opts: SshOptions, files: TemporaryFiles, accepted: HostKey[]): NodeSession {
   const session: NodeSession = {
     hostKeyVerified: false,
     close: () => undefined,
     runAll: async (commands) => {
       const tag = `gip${randomBytes(6).toString("hex")}`;
+      const hostKeyAlias = hostKeyAliasOf(target.name);
       const argv = gcloudSshArgv({
         node: target.name,
         zone: target.zone ?? "",
         project: opts.project ?? "",
         user: opts.user,
-        keyFile,
+        keyFile: files.keyFile,
+        knownHostsFile: files.writeKnownHosts(target.name, knownHostsText(hostKeyAlias, accepted)),
+        hostKeyAlias,
         remoteCommand: combinedScript(commands, tag),
         connectTimeoutSeconds: opts.timeoutMs / 1000,
       });
       const result = await runGcloud(argv, opts.timeoutMs * 2);
       if (result.code !== 0) {
         const stderr = result.stderr.trim();
-        const mismatch = /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/.test(stderr);
+        const mismatch = /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/.test(stderr);
         throw new SessionError(
           `gcloud compute ssh ${target.name} failed (exit ${result.code}): ${stderr.split("\n").slice(-3).join(" | ")}`,
           mismatch
-            ? "host key verification failed: gcloud checks ~/.ssh/google_compute_known_hosts, filled from the node's guest attributes; do not override"
-            : "check `gcloud auth login`, the IAP firewall rule (35.235.240.0/20 on tcp:22) and roles/iap.tunnelResourceAccessor",
+            ? "the node offered a host key that is not among the keys read from its guest attributes: it may have been re-created, or it is not the node you think; do not override"
+            : "check `gcloud auth login`, the IAP firewall rule (35.235.240.0/20 on tcp:22), roles/iap.tunnelResourceAccessor and that the key is in the nodes' ssh-keys metadata",
           mismatch,
         );
       }
-      // gcloud ran with --strict-host-key-checking=yes: getting here means the key was verified.
+      // ssh ran with StrictHostKeyChecking=yes against the accepted keys only: getting here means verified.
       session.hostKeyVerified = true;
       return splitCombinedOutput(result.stdout, commands.length, tag);
     },
@@ -475,16 +507,27 @@ function runGcloud(argv: string[], timeoutMs: number): Promise<CommandResult> {
   });
 }
 
-/** For IAP: the key pair in a private temp dir (0700 dir, 0600 key), removed by cleanup(). */
-function writeTemporaryKey(privateKey: string): { keyFile: string; cleanup(): void } {
-  const parsed = sshUtils.parseKey(privateKey);
-  if (parsed instanceof Error) throw parsed;
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+interface TemporaryFiles {
+  keyFile: string;
+  /** writes one node's known_hosts file and returns its path */
+  writeKnownHosts(node: string, text: string): string;
+  cleanup(): void;
+}
+
+/** For IAP: the private key (0600) and known_hosts files in a private (0700) temp dir, removed by cleanup(). */
+function writeTemporaryFiles(privateKey: string): TemporaryFiles {
   const dir = mkdtempSync(join(tmpdir(), "gip-ssh-"));
   const keyFile = join(dir, "id_node");
   writeFileSync(keyFile, privateKey.endsWith("\n") ? privateKey : `${privateKey}\n`, { mode: 0o600 });
-  writeFileSync(`${keyFile}.pub`, `${key.type} ${key.getPublicSSH().toString("base64")}\n`, { mode: 0o644 });
-  return { keyFile, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    keyFile,
+    writeKnownHosts: (node, text) => {
+      const file = join(dir, `known_hosts.${node}`);
+      writeFileSync(file, text, { mode: 0o600 });
+      return file;
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 // ---------------------------------------------------------------- per-node collection
@@ -513,8 +556,8 @@ function prepare(opts: SshOptions): Prepared {
   if (problems.length > 0) return { problems, cleanup: () => undefined };
 
   if (opts.transport === "iap") {
-    const key = writeTemporaryKey(opts.privateKey);
-    return { problems, open: async (target) => iapSession(target, opts, key.keyFile), cleanup: key.cleanup };
+    const files = writeTemporaryFiles(opts.privateKey);
+    return { problems, open: async (target, accepted) => iapSession(target, opts, files, accepted), cleanup: files.cleanup };
   }
   return { problems, open: (target, accepted) => openDirectSession(target, opts, accepted), cleanup: () => undefined };
 }
@@ -529,6 +572,7 @@ function baseNode(target: NodeTarget, opts: SshOptions): NodeModel {
 /** Accepted host keys of a target, or a Problem saying why it can't be verified. */
 function acceptedKeys(target: NodeTarget, transport: SshOptions["transport"]): { keys: HostKey[]; problem?: Problem } {
   const keys = target.hostKeys.map(parseHostKey).filter((k): k is HostKey => k !== undefined);
+  // ssh2 (direct, lab) verifies only key types it can negotiate; OpenSSH (iap) takes any.
   const usable = transport === "iap" ? keys : keys.filter((k) => hostKeyAlgorithms([k]).length > 0);
   if (usable.length > 0) return { keys: usable };
   return {
