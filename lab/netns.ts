@@ -442,7 +442,7 @@ const PACKAGE_OF: Record<string, string> = {
 };
 
 export interface PreflightOptions {
-  /** commands that must be on PATH (default: ip, iptables-save, iptables-restore, sshd, ssh-keygen) */
+  /** commands that must be on PATH (default: ip, iptables, iptables-save, iptables-restore, sshd, ssh-keygen) */
   commands?: string[];
   /** if given, a namespace of this name is created and deleted to prove netns works */
   probeNamespace?: string;
@@ -480,7 +480,7 @@ export async function preflight(opts: PreflightOptions = {}): Promise<PreflightR
   }
   if (!existsSync("/proc/self/ns/net")) problems.push("this kernel exposes no network namespaces (/proc/self/ns/net is missing)");
 
-  const commands = opts.commands ?? ["ip", "iptables-save", "iptables-restore", "sshd", "ssh-keygen"];
+  const commands = opts.commands ?? ["ip", "iptables", "iptables-save", "iptables-restore", "sshd", "ssh-keygen"];
   const missingCommands = commands.filter((c) => findCommand(c) === undefined);
   if (missingCommands.length > 0) {
     const packages = [...new Set(missingCommands.map((c) => PACKAGE_OF[c] ?? c))];
