@@ -18,8 +18,9 @@ Options:
   --stack NAME        the Pulumi stack to read the outputs of (default: the selected stack)
   --requests N        requests to the load balancer's public IP, 0..${MAX_REQUESTS} (default 20; 0 skips C12)
   --keep-alive        send all requests over one keep-alive connection (default: a new connection each)
-  --transport T       how to reach the nodes over SSH: direct (their external IPs, default) or iap
-                      (\`gcloud compute ssh --tunnel-through-iap\`)
+  --transport T       how to reach the nodes over SSH: iap (default; \`gcloud compute ssh
+                      --tunnel-through-iap\`, which the default sshSourceRanges allow) or direct
+                      (their external IPs; add your address to sshSourceRanges first)
   --timeout SECONDS   per SSH session and per request (default 20, max 600)
   --json              print one JSON object (no progress lines) instead of the table
   --include-dumps     with --json: keep the nodes' raw nat dumps in the model
@@ -82,7 +83,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
   };
   const requests = int("requests", values.requests as string | undefined, 20, 0, MAX_REQUESTS);
   const timeout = int("timeout", values.timeout as string | undefined, 20, 1, 600);
-  const transport = (values.transport as string | undefined) ?? "direct";
+  // The program opens SSH to the IAP range only by default, so IAP is the transport that works out of the box.
+  const transport = (values.transport as string | undefined) ?? "iap";
   if (transport !== "direct" && transport !== "iap") problems.push(`--transport ${transport}: must be direct or iap`);
   if (values["include-dumps"] && !values.json) problems.push("--include-dumps: only with --json");
   if (problems.length > 0) throw new InputError(problems.map((p) => `${p}; see --help`), "bad command line");
