@@ -14,6 +14,7 @@ import type {
   LoadBalancerModel,
   Problem,
 } from "../model";
+import { hopRunner } from "./hop";
 import type { LoadBalancerResult, Progress } from "./types";
 
 export interface GcpOptions {
@@ -309,19 +310,7 @@ export async function collectLoadBalancer(
     return { value: model, problems };
   }
 
-  // Runs one hop; a failure becomes a Problem and the hop's result stays undefined.
-  const hop = async <T>(label: string, subject: string, run: () => Promise<T>): Promise<T | undefined> => {
-    progress.hop(label, "start", subject);
-    try {
-      const result = await run();
-      progress.hop(label, "ok", subject);
-      return result;
-    } catch (error) {
-      problems.push(gcpProblem(error, project, `${label} ${subject}`, subject));
-      progress.hop(label, "fail", `${subject}: ${errorText(error)}`);
-      return undefined;
-    }
-  };
+  const hop = hopRunner(progress, problems, (error, what, subject) => gcpProblem(error, project, what, subject));
   const mismatch = (what: string, annotated: string, linked: string) =>
     problems.push({
       source: "gcp",

@@ -24,6 +24,7 @@ import type {
   ServiceModel,
   ServicePortModel,
 } from "../model";
+import { hopRunner } from "./hop";
 import type { KubeAccess, KubeNames, KubernetesResult, Progress } from "./types";
 
 /**
@@ -231,18 +232,7 @@ export async function collectKubernetes(access: KubeAccess, names: KubeNames, pr
   const apps = config.makeApiClient(AppsV1Api);
   const { namespace } = names;
 
-  const read = async <T>(label: string, subject: string, run: () => Promise<T>): Promise<T | undefined> => {
-    progress.hop(label, "start", subject);
-    try {
-      const result = await run();
-      progress.hop(label, "ok", subject);
-      return result;
-    } catch (error) {
-      problems.push(kubeProblem(error, `${label} ${subject}`, subject, access.server));
-      progress.hop(label, "fail", subject);
-      return undefined;
-    }
-  };
+  const read = hopRunner(progress, problems, (error, what, subject) => kubeProblem(error, what, subject, access.server));
 
   const serviceRead = read("service", `${namespace}/${names.serviceName}`, () => core.readNamespacedService({ name: names.serviceName, namespace }));
   const [service, slices, nodes, ingress, kubeProxyPods, daemonSets] = await Promise.all([
