@@ -14,7 +14,8 @@ import { generateClientKeyPair, waitForListener } from "../lab/sshd";
 import { writeNatRules } from "../verifier/iptables/kube-proxy-rules";
 import { collectNodes } from "../verifier/sources/ssh";
 import { silentProgress, type NodeTarget, type SshOptions } from "../verifier/sources/types";
-import { NodeLab, namespaceTestsUnavailable, type TestNode } from "../tests/ssh/node-lab";
+import { namespaceTestsUnavailable } from "../tests/support/namespaces";
+import { NodeLab, sshTestCommands, type TestNode } from "../tests/ssh/node-lab";
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,7 +44,7 @@ async function timeRuns(label: string, runs: number, once: () => Promise<void>):
 }
 
 async function main(): Promise<void> {
-  const unavailable = namespaceTestsUnavailable();
+  const unavailable = namespaceTestsUnavailable(sshTestCommands);
   if (unavailable) {
     console.error(`cannot run: ${unavailable}`);
     process.exit(2);

@@ -1,24 +1,14 @@
 // The writer's rules loaded into a real kernel (iptables nft and legacy backends, in a network
 // namespace of our own), read back with iptables-save / iptables -L, must trace to the spec.
 import { execFileSync } from "node:child_process";
+import { describeWithNamespaces } from "../support/namespaces";
 import { writeNatRules } from "../../verifier/iptables/kube-proxy-rules";
 import { traceDump } from "../../verifier/iptables/trace";
 import { articleSpec, nodeIPsSpec } from "../fixtures/writer-specs";
 import { expectTraceMatches, expectedFromSpec } from "./helpers";
 
-const isRoot = process.getuid?.() === 0;
-const hasNetns = isRoot && (() => {
-  try {
-    execFileSync("ip", ["netns", "list"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!hasNetns) console.warn("SKIPPED tests/iptables/netns-roundtrip.test.ts: needs root and `ip netns` (CI runs it as root)");
-const maybe = hasNetns ? describe : describe.skip;
 
-maybe("writer -> kernel -> dump -> trace", () => {
+describeWithNamespaces("writer -> kernel -> dump -> trace", () => {
   const ns = `gipt-rt-${process.pid}`;
   const inNs = (cmd: string, args: string[], input?: string) => execFileSync("ip", ["netns", "exec", ns, cmd, ...args], { input, encoding: "utf8" });
 
@@ -46,4 +36,4 @@ maybe("writer -> kernel -> dump -> trace", () => {
     // leave the next backend an empty table
     inNs(`${backend}-restore`, [], "*nat\nCOMMIT\n");
   });
-});
+}, ["iptables-legacy-save", "iptables-legacy-restore"]);

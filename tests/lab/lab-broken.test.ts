@@ -9,11 +9,13 @@ import { ensureStateDir, readState, writeState } from "../../lab/state";
 import { labTopology, nodeByName } from "../../lab/topology";
 import { labUp } from "../../lab/up";
 import { labVerify } from "../../lab/verify";
-import { describeLab } from "./root-support";
+import { describeWithNamespaces } from "../support/namespaces";
+
+const labCommands = ["sshd", "ssh-keygen"];
 
 jest.setTimeout(120_000);
 
-describeLab("lab with a broken path (giplb-, 10.215.0.0/16)", () => {
+describeWithNamespaces("lab with a broken path (giplb-, 10.215.0.0/16)", () => {
   const t = labTopology({ prefix: "giplb-", net: "10.215" });
   const pod2 = t.pods.find((p) => p.name === "pod-2")!;
 
@@ -70,9 +72,9 @@ describeLab("lab with a broken path (giplb-, 10.215.0.0/16)", () => {
     expect(c7.verdict).toBe("fail");
     expect(c7.summary).toContain(`${pod2.ip}:${t.service.podPort}`);
   });
-});
+}, labCommands);
 
-describeLab("lab down after a crashed lab up (giplc-, 10.216.0.0/16)", () => {
+describeWithNamespaces("lab down after a crashed lab up (giplc-, 10.216.0.0/16)", () => {
   const t = labTopology({ prefix: "giplc-", net: "10.216" });
   afterAll(() => labDown(t));
 
@@ -101,7 +103,7 @@ describeLab("lab down after a crashed lab up (giplc-, 10.216.0.0/16)", () => {
     clearTimeout(timer);
     expect(outcome).not.toBe("still running");
   });
-});
+}, labCommands);
 
 /** Splits an iptables-save rule into argv, keeping quoted comments whole. */
 function splitRule(rule: string): string[] {

@@ -11,12 +11,14 @@ import { labPaths } from "../../lab/state";
 import { labNamespaces, labTopology } from "../../lab/topology";
 import { labUp } from "../../lab/up";
 import { labVerify } from "../../lab/verify";
-import { describeLab } from "./root-support";
+import { describeWithNamespaces } from "../support/namespaces";
 
-const t = labTopology({ prefix: "giplt-", net: "10.214" });
+const labCommands = ["sshd", "ssh-keygen"];
+
+const t = labTopology({ prefix: "giplt-", net: "10.219" });
 jest.setTimeout(120_000);
 
-describeLab("lab end to end (giplt-, 10.214.0.0/16)", () => {
+describeWithNamespaces("lab end to end (giplt-, 10.219.0.0/16)", () => {
   let downReport: DownReport | undefined;
 
   beforeAll(async () => {
@@ -116,4 +118,4 @@ describeLab("lab end to end (giplt-, 10.214.0.0/16)", () => {
     expect(processesMentioning(`${t.stateDir}/`)).toEqual([]);
     expect(existsSync(t.stateDir)).toBe(false);
   });
-});
+}, labCommands);

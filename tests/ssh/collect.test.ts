@@ -9,11 +9,9 @@ import type { NodeModel, NatDump, Problem } from "../../verifier/model";
 import { writeNatRules } from "../../verifier/iptables/kube-proxy-rules";
 import { collectNodes, gcloudSshArgv, hostKeyAliasOf, knownHostsText, parseHostKey, readNatCounters } from "../../verifier/sources/ssh";
 import type { NodeTarget, Progress, SshOptions } from "../../verifier/sources/types";
-import { NodeLab, namespaceTestsUnavailable, type TestNode } from "./node-lab";
+import { describeWithNamespaces } from "../support/namespaces";
+import { NodeLab, sshTestCommands, type TestNode } from "./node-lab";
 
-const unavailable = namespaceTestsUnavailable();
-if (unavailable) console.warn(`\n*** SKIPPING tests/ssh/collect.test.ts: ${unavailable} ***\n`);
-const describeWithNamespaces = unavailable ? describe.skip : describe;
 
 // A /16 of its own (the lab defaults to 10.213.0.0/16), overridable if it collides here.
 const RANGE = process.env.GIPS_TEST_RANGE ?? "10.214.0.0/16";
@@ -232,4 +230,4 @@ describeWithNamespaces("collectNodes over SSH to namespaced nodes", () => {
     const { stdout } = await execInNamespace(nodeA.namespace, ["iptables", "-t", "nat", "-S", "KUBE-NODEPORTS"]);
     expect(stdout).toContain(`--dport ${NODE_PORT}`);
   });
-});
+}, sshTestCommands);

@@ -1,7 +1,6 @@
 // Test nodes for the SSH source: each node is a network namespace reached from the root namespace
 // over its own veth /30, optionally running sshd and holding kube-proxy nat rules. Only addresses
 // on those veths are ever used, so no test traffic can leave through the host's own interfaces.
-import { existsSync } from "node:fs";
 import { mkdtempSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,21 +11,13 @@ import {
   deleteLink,
   deleteNamespace,
   execInNamespace,
-  findCommand,
   linkAddresses,
   listNamespaces,
 } from "../../lab/netns";
 import { startSshd, type SshdInstance } from "../../lab/sshd";
 
-/** Root + netns + the tools the tests need; the reason when it can't run (tests then skip loudly). */
-export function namespaceTestsUnavailable(): string | undefined {
-  if (process.platform !== "linux") return "not Linux";
-  if (process.getuid?.() !== 0) return "not root (network namespaces, veth and iptables need root)";
-  if (!existsSync("/proc/self/ns/net")) return "no network namespace support";
-  const missing = ["ip", "sshd", "ssh-keygen", "iptables-restore", "iptables-legacy-restore", "ss"].filter((c) => !findCommand(c));
-  if (missing.length > 0) return `missing ${missing.join(", ")} (apt-get install -y iproute2 iptables openssh-server openssh-client)`;
-  return undefined;
-}
+/** Tools the SSH tests need beyond the common ones (tests/support/namespaces.ts). */
+export const sshTestCommands = ["sshd", "ssh-keygen", "iptables-legacy-restore"];
 
 export interface NodeSpec {
   /** short, [a-z0-9]; namespace is `${prefix}${name}` */
