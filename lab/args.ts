@@ -3,7 +3,7 @@ import { MAX_REQUESTS } from "../verifier/requests";
 
 export const USAGE = `usage: npm run lab -- <command> [options]
   up [--keep-alive]          build the lab (idempotent); --keep-alive: the LB reuses node connections
-  verify [--json] [--markdown FILE] [--requests N] [--keep-alive]
+  verify [--json] [--markdown FILE] [--requests N] [--keep-alive] [--no-color]
                              run the checks C1..C12 on the lab (requests come from the client namespace)
   down                       remove every namespace, link, process and rule of the lab, then check
   status                     what is running and the LB's view of node health
@@ -15,15 +15,17 @@ export interface Args {
   markdown?: string;
   requests: number;
   keepAlive: boolean;
+  noColor: boolean;
   errors: string[];
 }
 
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false, requests: 100, keepAlive: false, errors: [] };
+  const args: Args = { json: false, requests: 100, keepAlive: false, noColor: false, errors: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--json") args.json = true;
     else if (a === "--keep-alive") args.keepAlive = true;
+    else if (a === "--no-color") args.noColor = true;
     else if (a === "--markdown") {
       const file = argv[i + 1];
       if (!file || file.startsWith("-")) args.errors.push("--markdown needs a file name, e.g. --markdown lab-report.md");

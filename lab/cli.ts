@@ -92,7 +92,7 @@ async function verify(t: LabTopology, args: Args): Promise<number> {
   const outcome = await labVerify(t, {
     requests: args.requests,
     keepAlive: args.keepAlive,
-    color: !args.json && process.stdout.isTTY === true,
+    color: !args.json && !args.noColor && process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
     log: args.json ? undefined : (line) => console.error(line),
   });
   if (args.markdown) writeFileSync(args.markdown, outcome.markdown);

@@ -90,9 +90,9 @@ describe("lab topology", () => {
 
 describe("lab CLI arguments", () => {
   test("verify options", () => {
-    const a = parseArgs(["verify", "--json", "--markdown", "r.md", "--requests", "20", "--keep-alive"]);
-    expect(a).toMatchObject({ command: "verify", json: true, markdown: "r.md", requests: 20, keepAlive: true, errors: [] });
-    expect(parseArgs(["up"])).toMatchObject({ command: "up", requests: 100, keepAlive: false, errors: [] });
+    const a = parseArgs(["verify", "--json", "--markdown", "r.md", "--requests", "20", "--keep-alive", "--no-color"]);
+    expect(a).toMatchObject({ command: "verify", json: true, markdown: "r.md", requests: 20, keepAlive: true, noColor: true, errors: [] });
+    expect(parseArgs(["up"])).toMatchObject({ command: "up", requests: 100, keepAlive: false, noColor: false, errors: [] });
   });
 
   test("every mistake is reported at once", () => {
