@@ -92,6 +92,8 @@ export interface GcpCallOptions {
   rootUrl?: string;
   accessToken?: string;
   progress: Progress;
+  /** where fetchHostKeys reports the nodes whose keys it could not read, and why */
+  problems?: Problem[];
 }
 
 /** Everything `npm run verify` reads from the outside world; tests pass in-memory stand-ins. */
@@ -228,7 +230,11 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
       keep(planned.problems);
       if (planned.targets.length > 0 && token) {
         progress.hop("node host keys", "start");
-        const keys = await guarded("gcp", "reading the nodes' SSH host keys (guest attributes)", model, () => sources.fetchHostKeys(outputs.project, planned.targets.filter((t) => t.zone).map((t) => ({ name: t.name, zone: t.zone! })), { accessToken: token, progress }), outputs);
+        // Without this list the Compute API's reason (API error, guest attributes off) and its hint
+        // would be lost, leaving only SSH's generic "no host keys known".
+        const keyProblems: Problem[] = [];
+        const keys = await guarded("gcp", "reading the nodes' SSH host keys (guest attributes)", model, () => sources.fetchHostKeys(outputs.project, planned.targets.filter((t) => t.zone).map((t) => ({ name: t.name, zone: t.zone! })), { accessToken: token, progress, problems: keyProblems }), outputs);
+        keep(keyProblems);
         planned.targets.forEach((t) => (t.hostKeys = keys?.get(t.name) ?? []));
         progress.hop("node host keys", keys ? "ok" : "fail", keys ? `${[...keys.values()].filter((k) => k.length > 0).length}/${planned.targets.length} nodes` : undefined);
       }
