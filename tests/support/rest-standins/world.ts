@@ -99,7 +99,41 @@ function fakeKey(seed: string, bytes: number): string {
   return out.toString("base64");
 }
 
-export function buildWorld(): GkeWorld {
+/**
+ * What a test can set to lay the world over machines it really runs (e.g. network namespaces with
+ * sshd and kube-proxy rules); everything left out keeps the default world's value.
+ */
+export interface WorldParams {
+  /** the node VMs (exactly 3: the instance group, health and pod placement assume 3) */
+  nodes?: {
+    name: string;
+    internalIp: string;
+    externalIp: string;
+    podCidr?: string;
+    /** the node's SSH host public keys ("ssh-ed25519 AAAA..."), published as guest attributes */
+    hostKeys?: string[];
+  }[];
+  /** the Service's pods (default: 2, on the first and the third node) */
+  pods?: { name: string; ip: string; nodeName: string }[];
+  clusterIP?: string;
+  nodePort?: number;
+  servicePort?: number;
+  podPort?: number;
+  /** the Service port's name (default "http"); null = an unnamed port */
+  servicePortName?: string | null;
+}
+
+/** Guest attributes "hostkeys/<type>" = base64 blob, as the guest agent publishes them. */
+function hostKeyAttributes(keys: string[]): GuestAttributesEntry[] {
+  return keys.map((line) => {
+    const [type, blob] = line.trim().split(/\s+/);
+    if (!type || !blob) throw new Error(`host key "${line}" is not "type base64"`);
+    return { namespace: "hostkeys", key: type, value: blob };
+  });
+}
+
+export function buildWorld(params: WorldParams = {}): GkeWorld {
+  if (params.nodes && params.nodes.length !== 3) throw new Error(`buildWorld: give 3 nodes, not ${params.nodes.length}`);
   const project = "ingress-path-demo";
   const zone = "us-central1-a";
   const clusterName = "ingress-path";
@@ -108,14 +142,15 @@ export function buildWorld(): GkeWorld {
   const namespace = "default";
   const serviceName = "hello";
   const ingressName = "hello";
-  const nodePort = 30080;
+  const nodePort = params.nodePort ?? 30080;
   const defaultBackendNodePort = 31876;
-  const servicePort = 80;
-  const podPort = 8080;
+  const servicePort = params.servicePort ?? 80;
+  const podPort = params.podPort ?? 8080;
+  const portName = params.servicePortName === undefined ? "http" : (params.servicePortName ?? undefined);
   const loadBalancerIp = "34.117.80.15";
   const poolHash = "7c9e1b2a";
   const nodeTag = `gke-${clusterName}-${poolHash}-node`;
-  const nodeNames = ["4mzq", "8hkd", "x2lp"].map((s) => `gke-${clusterName}-default-pool-${poolHash}-${s}`);
+  const nodeNames = params.nodes?.map((n) => n.name) ?? ["4mzq", "8hkd", "x2lp"].map((s) => `gke-${clusterName}-default-pool-${poolHash}-${s}`);
   const lbName = `${frontendUid}-${namespace}-${ingressName}-4wlhd1q9`;
   const names = {
     forwardingRule: `k8s2-fr-${lbName}`,
@@ -129,8 +164,8 @@ export function buildWorld(): GkeWorld {
   const zonePath = `zones/${zone}`;
   const igLink = selfLink(project, `${zonePath}/instanceGroups/${names.instanceGroup}`);
   const network = selfLink(project, "global/networks/ingress-path-vpc");
-  const internalIps = ["10.128.0.11", "10.128.0.12", "10.128.0.13"];
-  const externalIps = ["34.123.10.21", "34.123.10.22", "34.123.10.23"];
+  const internalIps = params.nodes?.map((n) => n.internalIp) ?? ["10.128.0.11", "10.128.0.12", "10.128.0.13"];
+  const externalIps = params.nodes?.map((n) => n.externalIp) ?? ["34.123.10.21", "34.123.10.22", "34.123.10.23"];
 
   const healthCheckFor = (name: string, port: number): HealthCheck => ({
     kind: "compute#healthCheck",
@@ -283,9 +318,9 @@ export function buildWorld(): GkeWorld {
       },
     },
     guestAttributes: Object.fromEntries(
-      nodeNames.map((name) => [
+      nodeNames.map((name, i) => [
         name,
-        [
+        params.nodes?.[i]?.hostKeys ? hostKeyAttributes(params.nodes[i].hostKeys) : [
           { namespace: "hostkeys", key: "ssh-ed25519", value: `AAAAC3NzaC1lZDI1NTE5AAAAI${fakeKey(name, 32)}` },
           { namespace: "hostkeys", key: "ecdsa-sha2-nistp256", value: `AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY${fakeKey(name + "ec", 80)}` },
         ],
@@ -293,9 +328,10 @@ export function buildWorld(): GkeWorld {
     ),
   };
 
-  const podIps = ["10.4.0.5", "10.4.2.7"];
-  const podNodes = [nodeNames[0], nodeNames[2]];
-  const podNames = ["hello-6d5f7c8b9-q2w7x", "hello-6d5f7c8b9-zr4kp"];
+  const podIps = params.pods?.map((p) => p.ip) ?? ["10.4.0.5", "10.4.2.7"];
+  const podNodes = params.pods?.map((p) => p.nodeName) ?? [nodeNames[0], nodeNames[2]];
+  const podNames = params.pods?.map((p) => p.name) ?? ["hello-6d5f7c8b9-q2w7x", "hello-6d5f7c8b9-zr4kp"];
+  const clusterIP = params.clusterIP ?? "10.8.12.34";
   const serviceUid = "0b6f2c51-8e3d-4a7b-9c15-2f4e6a8d1c37";
 
   const kube: KubeWorld = {
@@ -311,10 +347,10 @@ export function buildWorld(): GkeWorld {
         },
         spec: {
           type: "NodePort",
-          clusterIP: "10.8.12.34",
-          clusterIPs: ["10.8.12.34"],
+          clusterIP,
+          clusterIPs: [clusterIP],
           selector: { app: "hello" },
-          ports: [{ name: "http", protocol: "TCP", port: servicePort, targetPort: podPort, nodePort }],
+          ports: [{ name: portName, protocol: "TCP", port: servicePort, targetPort: podPort, nodePort }],
           externalTrafficPolicy: "Cluster",
           sessionAffinity: "None",
         },
@@ -338,7 +374,7 @@ export function buildWorld(): GkeWorld {
           zone,
           targetRef: { kind: "Pod", name: podNames[i], namespace },
         })),
-        ports: [{ name: "http", port: podPort, protocol: "TCP" }],
+        ports: [{ name: portName ?? "", port: podPort, protocol: "TCP" }],
       },
     ],
     pods: podNames.map((name, i) => ({
@@ -360,7 +396,7 @@ export function buildWorld(): GkeWorld {
       apiVersion: "v1",
       kind: "Node",
       metadata: { name, labels: { "cloud.google.com/gke-nodepool": "default-pool", "topology.kubernetes.io/zone": zone } },
-      spec: { providerID: `gce://${project}/${zone}/${name}`, podCIDR: `10.4.${i}.0/24` },
+      spec: { providerID: `gce://${project}/${zone}/${name}`, podCIDR: params.nodes?.[i]?.podCidr ?? `10.4.${i}.0/24` },
       status: {
         addresses: [
           { type: "InternalIP", address: internalIps[i] },
