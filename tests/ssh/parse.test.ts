@@ -115,12 +115,12 @@ describe("nat table backend choice", () => {
   test("rules only in the legacy tables: legacy wins over the empty default", () => {
     const choice = chooseNatDump(candidates, [ok(NFT_DEFAULT + EMPTY_NAT), ok(LEGACY + KUBE_NAT), ok(NFT_EXPLICIT + EMPTY_NAT), failed("Error: No such file or directory")]);
     expect(choice.problem).toBeUndefined();
-    expect(choice.dump).toMatchObject({ command: "iptables-legacy-save -t nat", backend: "legacy" });
+    expect(choice.dump).toMatchObject({ command: "iptables-legacy-save", backend: "legacy" });
   });
 
   test("the same rules in the default and an explicit backend: the default command is kept", () => {
     const choice = chooseNatDump(candidates, [ok(NFT_DEFAULT + KUBE_NAT), ok(LEGACY + EMPTY_NAT), ok(NFT_EXPLICIT + KUBE_NAT), failed("no table")]);
-    expect(choice.dump).toMatchObject({ command: "iptables-save -t nat", backend: "nft" });
+    expect(choice.dump).toMatchObject({ command: "iptables-save", backend: "nft" });
   });
 
   test("kube-proxy's nftables mode", () => {
@@ -131,7 +131,7 @@ describe("nat table backend choice", () => {
 
   test("no KUBE-* anywhere: the default dump plus a Problem pointing at Dataplane V2", () => {
     const choice = chooseNatDump(candidates, [ok(NFT_DEFAULT + EMPTY_NAT), ok(LEGACY + EMPTY_NAT), ok(NFT_EXPLICIT + EMPTY_NAT), failed("no table")]);
-    expect(choice.dump?.command).toBe("iptables-save -t nat");
+    expect(choice.dump?.command).toBe("iptables-save");
     expect(choice.problem?.message).toMatch(/no kube-proxy rules/);
     expect(choice.problem?.hint).toMatch(/Dataplane V2/);
   });
@@ -140,19 +140,19 @@ describe("nat table backend choice", () => {
     const sudo = natCandidates("alice", false);
     const choice = chooseNatDump(sudo, sudo.map(() => failed("sudo: a password is required")));
     expect(choice.dump).toBeUndefined();
-    expect(choice.problem?.message).toContain("sudo -n iptables-save -t nat: sudo: a password is required");
+    expect(choice.problem?.message).toContain("sudo -n iptables-save: sudo: a password is required");
     expect(choice.problem?.message).toContain("sudo -n nft list table ip kube-proxy");
     expect(choice.problem?.hint).toMatch(/passwordless sudo/);
   });
 
   test("sudo only for non-root users; -c for counters", () => {
     expect(natCandidates("root", true).map((c) => c.command)).toEqual([
-      "iptables-save -c -t nat",
-      "iptables-legacy-save -c -t nat",
-      "iptables-nft-save -c -t nat",
+      "iptables-save -c",
+      "iptables-legacy-save -c",
+      "iptables-nft-save -c",
       "nft list table ip kube-proxy",
     ]);
-    expect(natCandidates("gke-user", false)[0]?.command).toBe("sudo -n iptables-save -t nat");
+    expect(natCandidates("gke-user", false)[0]?.command).toBe("sudo -n iptables-save");
   });
 });
 

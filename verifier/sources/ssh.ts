@@ -30,14 +30,19 @@ export interface NatCandidate {
 
 const sudoPrefix = (user: string) => (user === "root" ? "" : "sudo -n ");
 
-/** The nat-table readers, default backend first (ties go to the earlier one). */
+/**
+ * The nat-table readers, default backend first (ties go to the earlier one). No `-t nat`: naming a
+ * table makes iptables create it, empty, in a backend that had none, and a verifier must leave the
+ * node as it found it; without it, iptables-save dumps only the tables that exist (the tracer
+ * reads the nat table out of them).
+ */
 export function natCandidates(user: string, withCounters: boolean): NatCandidate[] {
   const sudo = sudoPrefix(user);
   const c = withCounters ? " -c" : "";
   return [
-    { command: `${sudo}iptables-save${c} -t nat` },
-    { command: `${sudo}iptables-legacy-save${c} -t nat`, backend: "legacy" },
-    { command: `${sudo}iptables-nft-save${c} -t nat`, backend: "nft" },
+    { command: `${sudo}iptables-save${c}` },
+    { command: `${sudo}iptables-legacy-save${c}`, backend: "legacy" },
+    { command: `${sudo}iptables-nft-save${c}`, backend: "nft" },
     // kube-proxy's nftables mode (k8s >= 1.29) keeps its rules in its own table.
     { command: `${sudo}nft list table ip kube-proxy`, backend: "nft-native" },
   ];
@@ -667,7 +672,7 @@ export async function collectNodes(targets: NodeTarget[], opts: SshOptions, prog
 }
 
 /**
- * `iptables-save -c -t nat` on each node (the backend is chosen again the same way, so it is the one
+ * `iptables-save -c` on each node (the backend is chosen again the same way, so it is the one
  * collectNodes used), for the per-rule counters before and after the requests.
  */
 export async function readNatCounters(targets: NodeTarget[], opts: SshOptions): Promise<Map<string, NatDump | Problem>> {
