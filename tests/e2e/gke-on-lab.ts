@@ -2,24 +2,12 @@
 // (3 nodes with sshd and kube-proxy nat rules, 2 pods) stand in for the GKE node VMs, and the REST
 // stand-ins serve a Compute + Kubernetes world laid over them (IPs, host keys, Service, pods).
 // Only the Compute root URL and the token are injected; the source functions are the real ones.
-import { existsSync } from "node:fs";
-import { findCommand } from "../../lab/netns";
 import type { LabTopology } from "../../lab/topology";
 import { loadLiveSources, type GkeSources } from "../../verifier/verify";
 import type { StackOutputs } from "../../verifier/sources/types";
 import { buildWorld, type GkeWorld } from "../support/rest-standins/world";
 import { startComputeStandin, type ComputeStandin } from "../support/rest-standins/compute";
 import { startKubeStandin, type KubeStandin } from "../support/rest-standins/kube";
-
-/** Why these tests cannot run here (they need root, netns, sshd, iptables), or undefined. */
-export function e2eUnavailable(): string | undefined {
-  if (process.platform !== "linux") return "not Linux";
-  if (process.getuid?.() !== 0) return "not root (network namespaces, veth, iptables and sshd need root)";
-  if (!existsSync("/proc/self/ns/net")) return "no network namespace support";
-  const missing = ["ip", "ss", "iptables-save", "iptables-restore", "sshd", "ssh-keygen"].filter((c) => !findCommand(c));
-  if (missing.length > 0) return `missing ${missing.join(", ")} (apt-get install -y iproute2 iptables openssh-server openssh-client)`;
-  return undefined;
-}
 
 /** The GKE world of the article, with the lab's nodes, host keys, Service and pods in it. */
 export function worldOnLab(t: LabTopology, hostKeys: Record<string, string>): GkeWorld {

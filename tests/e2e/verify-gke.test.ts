@@ -20,7 +20,8 @@ import type { StackOutputs } from "../../verifier/sources/types";
 import { verifyGke, type VerifyOutcome } from "../../verifier/verify";
 import type { StandinRequest } from "../support/rest-standins/http";
 import { withNegBackend, type GkeWorld } from "../support/rest-standins/world";
-import { e2eUnavailable, outputsFor, sourcesAgainst, startStandins, worldOnLab } from "./gke-on-lab";
+import { describeWithNamespaces } from "../support/namespaces";
+import { outputsFor, sourcesAgainst, startStandins, worldOnLab } from "./gke-on-lab";
 
 const t = labTopology({ prefix: "gipe-", net: "10.218" });
 const REQUESTS = 20;
@@ -30,9 +31,6 @@ const URL_VIA_NODE_2 = `http://${VIA_NODE.externalIp}:${t.service.nodePort}/`;
 
 jest.setTimeout(120_000);
 
-const unavailable = e2eUnavailable();
-if (unavailable) console.warn(`\n*** SKIPPING tests/e2e/verify-gke.test.ts (npm run verify against namespaced nodes): ${unavailable}. CI runs it as root. ***\n`);
-const describeAsRoot = unavailable ? describe.skip : describe;
 
 interface Run {
   outcome: VerifyOutcome;
@@ -49,7 +47,8 @@ const byId = (outcome: VerifyOutcome, id: string) => outcome.results.find((r) =>
 const evidenceText = (r: CheckResult) => r.evidence.map((e) => `${e.source}: ${e.detail}`).join("\n");
 const keyBlob = (line: string) => Buffer.from(line.split(/\s+/)[1], "base64");
 
-describeAsRoot("npm run verify, live sources, against namespaced nodes and REST stand-ins (gipe-, 10.218.0.0/16)", () => {
+// Skips with a loud warning when not root (or netns, iptables, sshd are missing); CI runs it as root.
+describeWithNamespaces("npm run verify, live sources, against namespaced nodes and REST stand-ins (gipe-, 10.218.0.0/16)", () => {
   let hostKeys: Record<string, string> = {};
   let clientKey = "";
   let down: DownReport | undefined;
@@ -234,4 +233,4 @@ describeAsRoot("npm run verify, live sources, against namespaced nodes and REST 
     expect(run.reports.markdown).toContain("enable-guest-attributes=TRUE");
     expectNoSecrets(run);
   });
-});
+}, ["sshd", "ssh-keygen"]);
