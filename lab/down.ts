@@ -48,19 +48,20 @@ export async function findLeftovers(t: LabTopology): Promise<{ leftovers: string
   for (const p of processesMentioning(`${t.stateDir}/`).filter((p) => processRunning(p.pid))) {
     leftovers.push(`process ${p.pid} (${p.cmdline.slice(0, 80)})`);
   }
-  // The lab writes rules only inside node namespaces; the root namespace's tables must not name its block.
+  // The lab writes rules only inside node namespaces; the root namespace's tables must not name its
+  // block. Plain iptables-save (no -t) dumps the tables that exist without creating any.
   const block = `${t.net}.`;
-  for (const table of ["nat", "filter"]) {
-    const save = await run("iptables-save", ["-t", table]).catch(() => ({ stdout: "" }));
-    for (const line of save.stdout.split("\n")) {
-      if (line.includes(block) || line.includes(t.prefix)) leftovers.push(`root ${table} rule: ${line.trim()}`);
-    }
+  const save = await run("iptables-save", []).catch(() => ({ stdout: "" }));
+  let table = "";
+  for (const line of save.stdout.split("\n")) {
+    if (line.startsWith("*")) table = line.slice(1).trim();
+    else if (line.includes(block) || line.includes(t.prefix)) leftovers.push(`root ${table} rule: ${line.trim()}`);
   }
   const checked = [
     `namespaces named ${t.prefix}*`,
     `root-namespace links named ${t.prefix}*`,
     `processes started for ${t.stateDir}`,
-    `root-namespace nat and filter rules naming ${t.net}.0.0/16 or ${t.prefix}`,
+    `root-namespace iptables rules naming ${t.net}.0.0/16 or ${t.prefix}`,
   ];
   return { leftovers, checked };
 }
