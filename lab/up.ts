@@ -140,6 +140,9 @@ export async function labUp(t: LabTopology, opts: UpOptions = {}): Promise<UpRes
           allowUsers: [t.sshUser],
           detached: true,
           keepDir: true,
+          // A lab node is not the host: its SSH sessions get an empty home, so the host root's shell
+          // profile (run by bash for every ssh command) neither slows nor changes what is read.
+          hideHome: "/root",
         }),
       ),
     );
