@@ -59,7 +59,8 @@ async function guarded<T>(source: Problem["source"], what: string, model: PathMo
 
 export async function verifyPath(steps: VerifySteps, progress: Progress = silentProgress): Promise<VerifyOutcome> {
   const model = await steps.collect(progress);
-  const counting = steps.readCounters !== undefined && model.nodes.some((n) => n.reachable);
+  // Counters only mean something around requests; without them, two SSH rounds would buy nothing.
+  const counting = steps.readCounters !== undefined && steps.requests !== undefined && model.nodes.some((n) => n.reachable);
   if (counting) {
     progress.hop("counters before", "start");
     const before = await guarded("ssh", "counters before the requests", model, () => steps.readCounters!(model));

@@ -77,6 +77,14 @@ test("the hops run in order; counters frame the requests; every claim passes: ex
   expect(hops.indexOf("counters before:ok")).toBeLessThan(hops.indexOf("requests:start"));
 });
 
+test("--requests 0: no requests and no counter reads around them", async () => {
+  const calls: string[] = [];
+  const outcome = await verifyGke(outputs, { ...OPTS, requests: 0 }, undefined, sources(calls));
+  expect(calls).toEqual(["token", "kubeAccess", "kubernetes", "loadBalancer", "hostKeys", "nodes"]);
+  expect(outcome.model.nodes.every((n) => n.countersBefore === undefined && n.countersAfter === undefined)).toBe(true);
+  expect(outcome.results.find((r) => r.id === "C12")?.verdict).toBe("cannot-tell");
+});
+
 test("SSH targets: external IPs for direct, names and zones for IAP", async () => {
   const calls: string[] = [];
   let seen: { address: string; zone?: string }[] = [];

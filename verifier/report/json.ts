@@ -32,7 +32,8 @@ export function renderJson(model: PathModel, results: CheckResult[], opts: JsonO
   const clean = sanitizeModel(model, opts.includeDumps) as PathModel;
   const report = {
     target: clean.target,
-    ...(opts.outcome ? { outcome: opts.outcome } : {}),
+    // Only the two fields: a whole VerifyOutcome passed here would carry the unredacted model.
+    ...(opts.outcome ? { outcome: { exitCode: opts.outcome.exitCode, reason: opts.outcome.reason } } : {}),
     notes: pathNotes(model),
     checks: results,
     connections: account(model) ?? null,
