@@ -4,7 +4,7 @@
 // connection, so each one is a new connection the nodes' nat rules count; keep-alive can be switched
 // on to show how reused connections leave the counters still.
 //
-// Self-contained (no project imports) so Node runs it directly inside the lb namespace:
+// Self-contained (type-only imports, which Node strips) so Node runs it directly inside the lb namespace:
 //   node lab/lb-proxy.mts '<json config>'
 // A control/status API listens on a unix socket (filesystem, so reachable from the root namespace):
 //   GET  /status                      backends with health state and connection counts
@@ -13,6 +13,7 @@
 import http from "node:http";
 import fs from "node:fs";
 import type { Socket } from "node:net";
+import type { LbBackendStatus, LbStatus } from "./lb-control.ts";
 
 interface BackendConfig {
   /** instance (node) name */
@@ -39,19 +40,10 @@ interface ProxyConfig {
   requestTimeoutMs: number;
 }
 
-type HealthState = "UNKNOWN" | "HEALTHY" | "UNHEALTHY";
-
-interface BackendState extends BackendConfig {
-  state: HealthState;
+/** What /status reports of a node, plus the consecutive check results that decide its state. */
+interface BackendState extends LbBackendStatus {
   successes: number;
   failures: number;
-  lastCheckAt?: string;
-  lastCheckError?: string;
-  /** TCP connections opened to this node, by purpose */
-  proxyConnections: number;
-  healthCheckConnections: number;
-  proxiedRequests: number;
-  proxyErrors: number;
 }
 
 const config = parseConfig(process.argv[2]);
@@ -219,32 +211,18 @@ const proxy = http.createServer((clientReq, clientRes) => {
 // ---------------------------------------------------------------- control socket
 
 function statusJson(): string {
-  return JSON.stringify(
-    {
-      pid: process.pid,
-      listen: `${config.listenIp}:${config.listenPort}`,
-      keepAlive,
-      healthChecksPaused,
-      healthCheckPath: config.healthCheckPath,
-      healthCheckIntervalMs: config.healthCheckIntervalMs,
-      requestsReceived,
-      noBackendAnswers,
-      backends: backends.map((b) => ({
-        name: b.name,
-        ip: b.ip,
-        port: b.port,
-        state: b.state,
-        lastCheckAt: b.lastCheckAt,
-        lastCheckError: b.lastCheckError,
-        proxyConnections: b.proxyConnections,
-        healthCheckConnections: b.healthCheckConnections,
-        proxiedRequests: b.proxiedRequests,
-        proxyErrors: b.proxyErrors,
-      })),
-    },
-    null,
-    2,
-  );
+  const status: LbStatus = {
+    pid: process.pid,
+    listen: `${config.listenIp}:${config.listenPort}`,
+    keepAlive,
+    healthChecksPaused,
+    healthCheckPath: config.healthCheckPath,
+    healthCheckIntervalMs: config.healthCheckIntervalMs,
+    requestsReceived,
+    noBackendAnswers,
+    backends: backends.map(({ successes: _successes, failures: _failures, ...reported }) => reported),
+  };
+  return JSON.stringify(status, null, 2);
 }
 
 const control = http.createServer((req, res) => {
