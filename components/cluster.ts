@@ -124,8 +124,9 @@ export class Cluster extends pulumi.ComponentResource {
             // The guest agent publishes the node's SSH host keys under guest attributes hostkeys/;
             // the verifier checks the host key it sees against them.
             "enable-guest-attributes": "TRUE",
-            // OS Login would ignore metadata ssh-keys.
-            "enable-oslogin": "FALSE",
+            // No "enable-oslogin" here: GKE reserves that key on node pools and rejects the pool
+            // ("cannot be the reserved key"), see the NodeConfig.metadata reference.
+            // GKE sets this itself; leaving it out would make the provider try to unset it.
             "disable-legacy-endpoints": "true",
           },
         },

@@ -137,9 +137,21 @@ describe("Cluster", () => {
     expect(pool.nodeConfig.metadata).toEqual({
       "ssh-keys": `pathcheck:${mockIds.publicKey} pathcheck`,
       "enable-guest-attributes": "TRUE",
-      "enable-oslogin": "FALSE",
       "disable-legacy-endpoints": "true",
     });
+  });
+
+  test("node metadata uses none of the keys GKE reserves on node pools (the API rejects the pool)", () => {
+    // The reserved keys of the GKE API reference, NodeConfig.metadata.
+    const reserved = [
+      "cluster-location", "cluster-name", "cluster-uid", "configure-sh", "containerd-configure-sh",
+      "enable-oslogin", "enable-os-login", "gci-ensure-gke-docker", "gci-metrics-enabled", "gci-update-strategy",
+      "instance-template", "kube-env", "startup-script", "user-data", "disable-address-manager",
+      "windows-startup-script-ps1", "common-psm1", "k8s-node-setup-psm1", "install-ssh-psm1", "user-profile-psm1",
+      "serial-port-logging-enable",
+    ];
+    const keys = Object.keys(child(built.children, "gcp:container/nodePool:NodePool").inputs.nodeConfig.metadata);
+    expect(keys.filter((k) => reserved.includes(k))).toEqual([]);
   });
 
   test("the node service account gets only least-privilege roles", () => {
