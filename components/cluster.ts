@@ -89,14 +89,22 @@ export class Cluster extends pulumi.ComponentResource {
         datapathProvider: legacyDatapath,
         // Otherwise `pulumi destroy` refuses to delete the cluster.
         deletionProtection: false,
-        // The default pool would use the Compute Engine default service account; our own pool replaces it.
+        // GKE always creates a default pool first; we delete it right after and use our own pool.
         removeDefaultNodePool: true,
         initialNodeCount: 1,
+        // Used only by that short-lived default pool. Unset, GKE gives it the Compute Engine default
+        // service account, and the cluster cannot be created in projects where that account was
+        // deleted or disabled ("Service account ...-compute@developer.gserviceaccount.com does not
+        // exist"). ignoreChanges below: once the default pool is gone this block describes nothing.
+        nodeConfig: {
+          serviceAccount: this.nodeServiceAccount.email,
+          oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"],
+        },
         // The GKE Ingress controller lives in this add-on.
         addonsConfig: { httpLoadBalancing: { disabled: false } },
         resourceLabels: args.labels,
       },
-      child,
+      { parent: this, dependsOn: this.nodeRoleBindings, ignoreChanges: ["nodeConfig"] },
     );
 
     this.nodePool = new gcp.container.NodePool(

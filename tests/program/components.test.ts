@@ -125,6 +125,19 @@ describe("Cluster", () => {
     });
   });
 
+  test("the short-lived default pool uses the node service account, not the Compute Engine default one", () => {
+    const cluster = child(built.children, "gcp:container/cluster:Cluster");
+    expect(cluster.inputs.nodeConfig).toEqual({
+      serviceAccount: "gip-t-nodes@demo-project-1.iam.gserviceaccount.com",
+      oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"],
+    });
+    // After the default pool is removed that block describes nothing: never diff or replace on it.
+    expect(cluster.ignoreChanges).toEqual(["nodeConfig"]);
+    for (const binding of built.children.filter((r) => r.type === "gcp:projects/iAMMember:IAMMember")) {
+      expect(cluster.dependencies).toContain(binding.urn);
+    }
+  });
+
   test("node pool: nodesPerZone spot VMs with the network tag, own service account, SSH key and guest attributes", () => {
     const pool = child(built.children, "gcp:container/nodePool:NodePool").inputs;
     expect(pool).toMatchObject({ name: "gip-t-pool", location: "us-central1-a", cluster: "gip-t", nodeCount: 3 });

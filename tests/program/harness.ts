@@ -17,6 +17,8 @@ export interface Registration {
   /** Provider reference "urn::id", or "" for the default provider / components. */
   provider: string;
   custom: boolean;
+  /** Input properties whose changes the engine is told to ignore after create. */
+  ignoreChanges: string[];
   inputs: Record<string, any>;
 }
 
@@ -87,6 +89,7 @@ export class RecordingMocks {
             dependencies: req.getDependenciesList(),
             provider: req.getProvider(),
             custom: req.getCustom(),
+            ignoreChanges: req.getIgnorechangesList(),
             inputs: req.getObject()?.toJavaScript() ?? {},
           });
         }
