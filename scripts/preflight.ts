@@ -367,11 +367,23 @@ async function main(): Promise<number> {
     return 0;
   }
   const code = await runInteractive("pulumi", [operation, "--stack", stack!, ...pulumiArgs], pulumiEnv(ctx, backend));
-  if (operation === "destroy" && code === 0) {
-    // Stack outputs are gone after destroy, so the sweep gets the project explicitly.
-    console.log(`\nnext: npm run sweep -- --project ${projectId}   (lists load-balancer pieces the Ingress controller left behind, with the commands to delete them)`);
+  if (operation === "destroy") {
+    console.log(`\n${destroyFollowUp(code, projectId!)}`);
   }
   return code;
+}
+
+/**
+ * What to do after `pulumi destroy`. Also (above all) after a failed one: the usual failure is the
+ * VPC or subnet still "being used by" a firewall rule, instance group or NEG the Ingress controller
+ * created and did not delete, which is exactly what the sweep lists. Stack outputs are gone after
+ * destroy, so the sweep gets the project explicitly.
+ */
+export function destroyFollowUp(code: number, projectId: string): string {
+  const sweep = `npm run sweep -- --project ${projectId}`;
+  return code === 0
+    ? `next: ${sweep}   (lists load-balancer pieces the Ingress controller left behind, with the commands to delete them)`
+    : `pulumi destroy failed (exit ${code}). If a network or subnet is "already being used by" another resource, run ${sweep}, delete what it lists, then run npm run destroy again.`;
 }
 
 if (require.main === module) {

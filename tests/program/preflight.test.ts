@@ -1,6 +1,7 @@
 // The preflight checks, driven through a scripted command runner and an in-memory file system.
 import {
   chooseBackend,
+  destroyFollowUp,
   localStateUrl,
   parseArgs,
   pulumiEnv,
@@ -176,4 +177,13 @@ test("arguments: operation and pass-through pulumi flags", () => {
   expect(parseArgs([])).toEqual({ operation: "check", pulumiArgs: [] });
   expect(parseArgs(["up", "--", "--yes"])).toEqual({ operation: "up", pulumiArgs: ["--yes"] });
   expect(parseArgs(["destroy", "--", "--yes", "--skip-preview"])).toEqual({ operation: "destroy", pulumiArgs: ["--yes", "--skip-preview"] });
+});
+
+test("after destroy, also a failed one, the sweep is named with the project", () => {
+  expect(destroyFollowUp(0, "demo-project-1")).toMatch(/^next: npm run sweep -- --project demo-project-1 /);
+  // The usual failure (a VPC still used by what the Ingress controller left) is what the sweep finds.
+  const failedHint = destroyFollowUp(255, "demo-project-1");
+  expect(failedHint).toContain("exit 255");
+  expect(failedHint).toContain("npm run sweep -- --project demo-project-1");
+  expect(failedHint).toContain("npm run destroy again");
 });
