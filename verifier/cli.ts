@@ -1,6 +1,7 @@
 // `npm run verify`: prove, with evidence from the live stack, how a request travels from the LB's
 // public IP to a pod. Exit codes: 0 every claim holds, 1 a claim failed, 2 could not verify.
-import { writeFileSync } from "node:fs";
+import { accessSync, constants, statSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Progress } from "./sources/types";
 import { silentProgress } from "./sources/types";
@@ -49,6 +50,24 @@ export interface CliOptions {
   help: boolean;
 }
 
+/**
+ * Why FILE (the value of FLAG) could not be written, or undefined. Checked before any work, so a
+ * long run does not end in a write error after the report was made.
+ */
+export function unwritableFileProblem(flag: string, file: string): string | undefined {
+  const path = resolve(file);
+  const existing = statSync(path, { throwIfNoEntry: false });
+  if (existing?.isDirectory()) return `${flag} ${file}: is a directory; give a file name, e.g. ${flag} report.md`;
+  try {
+    accessSync(existing ? path : dirname(path), constants.W_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" || code === "ENOTDIR" ? `no directory ${dirname(path)}` : existing ? `the file is not writable (${code})` : `${dirname(path)} is not writable (${code})`;
+    return `${flag} ${file}: cannot write the report there: ${why}; give a path in an existing, writable directory`;
+  }
+}
+
 /** Parse argv; throws InputError listing every bad flag. */
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, isTty = false): CliOptions {
   let values: Record<string, string | boolean | undefined>;
@@ -87,6 +106,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
   const transport = (values.transport as string | undefined) ?? "iap";
   if (transport !== "direct" && transport !== "iap") problems.push(`--transport ${transport}: must be direct or iap`);
   if (values["include-dumps"] && !values.json) problems.push("--include-dumps: only with --json");
+  const markdownProblem = values.markdown === undefined ? undefined : unwritableFileProblem("--markdown", values.markdown as string);
+  if (markdownProblem) problems.push(markdownProblem);
   if (problems.length > 0) throw new InputError(problems.map((p) => `${p}; see --help`), "bad command line");
   return {
     outputs: values.outputs as string | undefined,

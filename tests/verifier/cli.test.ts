@@ -78,6 +78,12 @@ test("bad flags: every problem at once, exit 2", async () => {
   expect(r.stderr).toContain("--requests 5000: must be a whole number 0..1000");
   expect(r.stderr).toContain("--transport telnet: must be direct or iap");
   expect(r.stderr).toContain("--timeout 0: must be a whole number 1..600");
+  const unwritable = await run(["--markdown", join(dir, "no-such-dir", "report.md"), "--include-dumps"]);
+  expect(unwritable.code).toBe(2);
+  expect(unwritable.stderr).toContain(`--markdown ${join(dir, "no-such-dir", "report.md")}: cannot write the report there: no directory ${join(dir, "no-such-dir")}`);
+  expect(unwritable.stderr).toContain("--include-dumps: only with --json");
+  const directory = await run(["--markdown", dir]);
+  expect(directory.stderr).toContain(`--markdown ${dir}: is a directory`);
   const unknown = await run(["--frobnicate"]);
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toContain("--frobnicate");
