@@ -4,13 +4,30 @@ import { MAX_REQUESTS } from "../verifier/requests";
 export const USAGE = `usage: npm run lab -- <command> [options]
   up [--keep-alive]          build the lab (idempotent); --keep-alive: the LB reuses node connections
   verify [--json] [--markdown FILE] [--requests N] [--keep-alive] [--no-color]
-                             run the checks C1..C12 on the lab (requests come from the client namespace)
+                             run the checks C1..C12 on the lab (requests come from the client namespace);
+                             --requests N: 1..${MAX_REQUESTS} (default 100); --keep-alive: for this run the
+                             client sends over one connection and the LB reuses its node connections
   down                       remove every namespace, link, process and rule of the lab, then check
   status                     what is running and the LB's view of node health
-environment: LAB_PREFIX (default gip-lab-), LAB_NET (default 10.213: the lab uses 10.213.0.0/16)`;
+  -h, --help                 this text
+environment: LAB_PREFIX (default gip-lab-), LAB_NET (default 10.213: the lab uses 10.213.0.0/16)
+exit status: 0 done (verify: every claim holds); 1 verify: a claim failed, down: something is left,
+             status: no lab is up or its LB does not answer; 2 bad usage or the command could not run`;
+
+const COMMANDS = ["up", "verify", "down", "status"] as const;
+
+/** Which command takes which option; an option given to another command is a mistake, not ignored. */
+const OPTION_COMMANDS: Record<string, readonly string[]> = {
+  "--json": ["verify"],
+  "--markdown": ["verify"],
+  "--requests": ["verify"],
+  "--no-color": ["verify"],
+  "--keep-alive": ["up", "verify"],
+};
 
 export interface Args {
   command?: string;
+  help: boolean;
   json: boolean;
   markdown?: string;
   requests: number;
@@ -20,25 +37,46 @@ export interface Args {
 }
 
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false, requests: 100, keepAlive: false, noColor: false, errors: [] };
+  const args: Args = { help: false, json: false, requests: 100, keepAlive: false, noColor: false, errors: [] };
+  const given: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--json") args.json = true;
+    // "--requests=20" is read like "--requests 20", as the other CLIs of the project accept both.
+    const eq = argv[i].startsWith("--") ? argv[i].indexOf("=") : -1;
+    const a = eq > 0 ? argv[i].slice(0, eq) : argv[i];
+    const inline = eq > 0 ? argv[i].slice(eq + 1) : undefined;
+    if (a in OPTION_COMMANDS) given.push(a);
+    if (inline !== undefined && ["--help", "--json", "--keep-alive", "--no-color"].includes(a)) {
+      args.errors.push(`${a} takes no value, got "${argv[i]}"`);
+      continue;
+    }
+    if (a === "--help" || a === "-h") args.help = true;
+    else if (a === "--json") args.json = true;
     else if (a === "--keep-alive") args.keepAlive = true;
     else if (a === "--no-color") args.noColor = true;
     else if (a === "--markdown") {
-      const file = argv[i + 1];
+      const file = inline ?? argv[i + 1];
       if (!file || file.startsWith("-")) args.errors.push("--markdown needs a file name, e.g. --markdown lab-report.md");
-      else args.markdown = argv[++i];
+      else {
+        args.markdown = file;
+        if (inline === undefined) i++;
+      }
     } else if (a === "--requests") {
-      const n = Number(argv[++i]);
-      if (!Number.isInteger(n) || n < 1 || n > MAX_REQUESTS) args.errors.push(`--requests must be a whole number 1..${MAX_REQUESTS}, got "${argv[i] ?? ""}"`);
+      const text = inline ?? argv[++i];
+      const n = Number(text);
+      if (!text || !/^\d+$/.test(text) || n < 1 || n > MAX_REQUESTS) args.errors.push(`--requests must be a whole number 1..${MAX_REQUESTS}, got "${text ?? ""}"`);
       else args.requests = n;
-    } else if (a.startsWith("-")) args.errors.push(`unknown option ${a}`);
+    } else if (a.startsWith("-")) args.errors.push(`unknown option ${argv[i]}`);
     else if (!args.command) args.command = a;
     else args.errors.push(`unexpected argument "${a}"`);
   }
+  if (args.help) return args;
   if (!args.command) args.errors.push("give a command: up, verify, down or status");
-  else if (!["up", "verify", "down", "status"].includes(args.command)) args.errors.push(`unknown command "${args.command}"`);
+  else if (!(COMMANDS as readonly string[]).includes(args.command)) args.errors.push(`unknown command "${args.command}"`);
+  else {
+    for (const option of new Set(given)) {
+      const takers = OPTION_COMMANDS[option];
+      if (!takers.includes(args.command)) args.errors.push(`${option} is an option of ${takers.map((c) => `lab ${c}`).join(" and ")}, not of lab ${args.command}`);
+    }
+  }
   return args;
 }

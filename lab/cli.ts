@@ -7,9 +7,16 @@ import { labPaths, readState } from "./state";
 import { labTopology, labUrl, type LabTopology } from "./topology";
 import { LabError, labUp } from "./up";
 import { labVerify } from "./verify";
+import { unwritableFileProblem } from "../verifier/cli";
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const markdownProblem = args.markdown === undefined ? undefined : unwritableFileProblem("--markdown", args.markdown);
+  if (markdownProblem) args.errors.push(markdownProblem);
   if (args.errors.length > 0) {
     console.error(`${args.errors.join("\n")}\n\n${USAGE}`);
     return 2;

@@ -1,0 +1,68 @@
+// The lab CLI's argument rules a user meets first: --help, options given to a command that does not
+// take them, --option=value, and a --markdown path that cannot be written (checked before any work).
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { USAGE, parseArgs } from "../../lab/args";
+
+const ROOT = join(__dirname, "..", "..");
+
+describe("lab CLI arguments", () => {
+  test("--help and -h ask for the usage, with or without a command", () => {
+    for (const argv of [["--help"], ["-h"], ["verify", "--help"]]) {
+      const a = parseArgs(argv);
+      expect(a.help).toBe(true);
+      expect(a.errors).toEqual([]);
+    }
+    expect(USAGE).toMatch(/-h, --help/);
+    expect(USAGE).toMatch(/exit status: 0/);
+  });
+
+  test("an option of another command is an error naming the command that takes it", () => {
+    expect(parseArgs(["status", "--json"]).errors).toEqual(["--json is an option of lab verify, not of lab status"]);
+    expect(parseArgs(["down", "--keep-alive", "--requests", "5"]).errors).toEqual([
+      "--keep-alive is an option of lab up and lab verify, not of lab down",
+      "--requests is an option of lab verify, not of lab down",
+    ]);
+    expect(parseArgs(["up", "--keep-alive"]).errors).toEqual([]);
+  });
+
+  test("--option=value reads like --option value", () => {
+    expect(parseArgs(["verify", "--requests=20", "--markdown=r.md"])).toMatchObject({ requests: 20, markdown: "r.md", errors: [] });
+    expect(parseArgs(["verify", "--requests=0"]).errors).toEqual(['--requests must be a whole number 1..1000, got "0"']);
+    expect(parseArgs(["verify", "--json=yes"]).errors).toEqual(['--json takes no value, got "--json=yes"']);
+    expect(parseArgs(["verify", "--requests", "1e2"]).errors).toEqual(['--requests must be a whole number 1..1000, got "1e2"']);
+  });
+});
+
+describe("npm run lab as a user runs it (no root needed: these stop before any lab work)", () => {
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(join(tmpdir(), "lab-args-"))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const lab = (...argv: string[]) =>
+    spawnSync(process.execPath, ["-r", "ts-node/register", "lab/cli.ts", ...argv], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, HOME: dir, TS_NODE_PROJECT: join(ROOT, "tsconfig.json") },
+      timeout: 60_000,
+    });
+
+  test("--help prints the usage on stdout and exits 0", () => {
+    const r = lab("--help");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("usage: npm run lab -- <command>");
+    expect(r.stderr).toBe("");
+  }, 60_000);
+
+  test("a --markdown path in a missing directory is refused up front with exit 2, with the other mistakes", () => {
+    const r = lab("verify", "--markdown", join(dir, "missing", "r.md"), "--requests", "0");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`--markdown ${join(dir, "missing", "r.md")}: cannot write the report there: no directory ${join(dir, "missing")}`);
+    expect(r.stderr).toContain('--requests must be a whole number 1..1000, got "0"');
+    // The file name is the option's value, not a stray argument (the CLI runs under ts-node, not jest's transform).
+    expect(r.stderr).not.toContain("unexpected argument");
+    expect(r.stdout).toBe("");
+  }, 60_000);
+});
