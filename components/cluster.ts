@@ -20,6 +20,14 @@ export const nodeServiceAccountRoles = [
 /** kube-proxy with iptables, as in 2019. ADVANCED_DATAPATH (Dataplane V2, eBPF) has no KUBE-* nat chains. */
 export const legacyDatapath = "LEGACY_DATAPATH";
 
+/**
+ * The node image. The verifier checks each node's SSH host key against the keys the guest agent
+ * publishes in guest attributes (hostkeys/). Google's Ubuntu images do publish them; Google's own
+ * image tests skip that check on Container-Optimized OS (GKE's default image), where the keys may be
+ * missing and every node would then be refused. kube-proxy's iptables path is the same on both.
+ */
+export const nodeImageType = "UBUNTU_CONTAINERD";
+
 export interface ClusterArgs {
   project: string;
   clusterName: string;
@@ -118,6 +126,7 @@ export class Cluster extends pulumi.ComponentResource {
         management: { autoRepair: true, autoUpgrade: true },
         nodeConfig: {
           machineType: args.machineType,
+          imageType: nodeImageType,
           spot: args.spot,
           diskSizeGb: 30,
           diskType: "pd-standard",

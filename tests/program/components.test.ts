@@ -143,6 +143,8 @@ describe("Cluster", () => {
     expect(pool).toMatchObject({ name: "gip-t-pool", location: "us-central1-a", cluster: "gip-t", nodeCount: 3 });
     expect(pool.nodeConfig).toMatchObject({
       machineType: "e2-medium",
+      // the image whose guest agent publishes SSH host keys for the verifier to check
+      imageType: "UBUNTU_CONTAINERD",
       spot: true,
       tags: ["gip-t-node"],
       serviceAccount: "gip-t-nodes@demo-project-1.iam.gserviceaccount.com",

@@ -555,7 +555,8 @@ export async function fetchHostKeys(
 
 function hostKeyHint(project: string, zone: string, name: string): string {
   return (
-    "the node must carry metadata enable-guest-attributes=TRUE and run the guest agent, which publishes the keys at boot; check with " +
+    "the node must carry metadata enable-guest-attributes=TRUE and run a guest agent that publishes the keys at boot " +
+    "(the program's Ubuntu node image does; Container-Optimized OS may not); check with " +
     `gcloud compute instances get-guest-attributes ${name} --zone ${zone} --query-path=hostkeys/ --project ${project}`
   );
 }
