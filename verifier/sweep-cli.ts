@@ -34,43 +34,44 @@ export interface SweepArgs {
   help: boolean;
 }
 
-/** Parses argv; returns a message naming the bad argument instead of throwing. */
+/** Parses argv; returns every bad argument (one message a line) instead of throwing. */
 export function parseSweepArgs(argv: string[]): SweepArgs | string {
   const args: SweepArgs = { json: false, help: false };
+  const problems: string[] = [];
   const queue = [...argv];
   while (queue.length > 0) {
     const arg = queue.shift()!;
     const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    const value = (): string | undefined => inline ?? queue.shift();
+    // A value is the next argument unless that is itself a flag (then the flag is read on its own).
+    const value = (): string | undefined => inline ?? (queue[0]?.startsWith("--") ? undefined : queue.shift());
     switch (flag) {
       case "--json":
-        args.json = true;
-        break;
       case "--help":
       case "-h":
-        args.help = true;
+        if (inline !== undefined) problems.push(`${flag} takes no value, got "${arg}"`);
+        else if (flag === "--json") args.json = true;
+        else args.help = true;
         break;
       case "--project": {
         const v = value();
-        if (!v || v.startsWith("--")) return "--project needs a value, e.g. --project my-project-123";
-        if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(v) && !/^[a-z0-9.-]+:[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(v)) {
-          return `--project "${v}" is not a Google Cloud project ID (6-30 characters: lowercase letters, digits, hyphens)`;
-        }
-        args.project = v;
+        if (!v) problems.push("--project needs a value, e.g. --project my-project-123");
+        else if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(v) && !/^[a-z0-9.-]+:[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(v)) {
+          problems.push(`--project "${v}" is not a Google Cloud project ID (6-30 characters: lowercase letters, digits, hyphens)`);
+        } else args.project = v;
         break;
       }
       case "--uid": {
         const v = value();
-        if (!v || v.startsWith("--")) return "--uid needs a value: the cluster's ingress uid (kube-system/ingress-uid) or the 8-char hash of its k8s2-* names";
-        if (!/^[0-9a-z]{5,32}$/.test(v)) return `--uid "${v}" is not an ingress uid (lowercase letters and digits, e.g. 5d2c8f3a91b04e76)`;
-        args.uid = v;
+        if (!v) problems.push("--uid needs a value: the cluster's ingress uid (kube-system/ingress-uid) or the 8-char hash of its k8s2-* names");
+        else if (!/^[0-9a-z]{5,32}$/.test(v)) problems.push(`--uid "${v}" is not an ingress uid (lowercase letters and digits, e.g. 5d2c8f3a91b04e76)`);
+        else args.uid = v;
         break;
       }
       default:
-        return `unknown argument "${arg}"`;
+        problems.push(`unknown argument "${arg}"`);
     }
   }
-  return args;
+  return problems.length > 0 ? problems.join("\n") : args;
 }
 
 const run = promisify(execFile);
@@ -106,7 +107,7 @@ export interface SweepCliIo {
 export async function runSweepCli(argv: string[], io: SweepCliIo): Promise<0 | 1 | 2> {
   const args = parseSweepArgs(argv);
   if (typeof args === "string") {
-    io.stderr(`sweep: ${args}\n\n${usage}`);
+    io.stderr(`${args.split("\n").map((line) => `sweep: ${line}`).join("\n")}\n\n${usage}`);
     return 2;
   }
   if (args.help) {

@@ -212,6 +212,16 @@ describe("sweep CLI", () => {
     expect(await runSweepCli([], { ...noProject.io, defaultProject: async () => undefined })).toBe(2);
     expect(noProject.err.join("")).toContain("no project: pass --project");
     expect(parseSweepArgs(["--project=Bad_Project"])).toMatch(/not a Google Cloud project ID/);
+    // One mistake does not hide the others.
+    const several = capture();
+    expect(await runSweepCli(["--project", "Bad_P", "--uid", "X", "--json=yes", "--zone"], several.io)).toBe(2);
+    expect(several.err.join("").split("\n\n")[0].split("\n")).toEqual([
+      'sweep: --project "Bad_P" is not a Google Cloud project ID (6-30 characters: lowercase letters, digits, hyphens)',
+      'sweep: --uid "X" is not an ingress uid (lowercase letters and digits, e.g. 5d2c8f3a91b04e76)',
+      'sweep: --json takes no value, got "--json=yes"',
+      'sweep: unknown argument "--zone"',
+    ]);
+    expect(parseSweepArgs(["--project", "--json"])).toBe("--project needs a value, e.g. --project my-project-123");
     const help = capture();
     expect(await runSweepCli(["--help"], help.io)).toBe(0);
     expect(help.out.join("")).toContain("Exit codes: 0 nothing left, 1 leftovers found, 2 could not check.");
