@@ -17,7 +17,7 @@ clusterIP:port and to nodeIP:nodePort goes, with each endpoint's share.
                  "-" reads the dump from stdin
   --json         print one JSON object: { format, services: [...], warnings: [...] }
   --node-ip IP   the node address NodePort traffic is sent to (default: the first
-                 address the rules name, else any local address)
+                 address the rules name, else any local address); also --node-ip=IP
   --help         this text
 
 exit status: 0 traced (warnings may be present), 2 bad usage or unreadable dump`;
@@ -36,8 +36,8 @@ export function parseArgs(argv: string[]): Args {
     const a = argv[i];
     if (a === "--json") args.json = true;
     else if (a === "--help" || a === "-h") args.help = true;
-    else if (a === "--node-ip") {
-      const v = argv[++i];
+    else if (a === "--node-ip" || a.startsWith("--node-ip=")) {
+      const v = a === "--node-ip" ? argv[++i] : a.slice("--node-ip=".length);
       if (v === undefined || isIP(v) === 0) args.problems.push(`--node-ip needs an IP address, got ${v === undefined ? "nothing" : `"${v}"`}`);
       else args.nodeIP = v;
     } else if (a.startsWith("-") && a !== "-") args.problems.push(`unknown option "${a}"`);

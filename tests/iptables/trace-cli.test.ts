@@ -50,6 +50,18 @@ describe("trace CLI", () => {
     expect(r.stderr).toMatch(message);
   }, 60_000);
 
+  test("--node-ip IP and --node-ip=IP pick the node address the same way", () => {
+    const dump = join(FIXTURES, "writer-nodeips.iptables-save.txt");
+    const spaced = run([dump, "--json", "--node-ip", "10.0.0.1"]);
+    const joined = run([dump, "--json", "--node-ip=10.0.0.1"]);
+    expect(spaced.status).toBe(0);
+    expect(joined.stdout).toBe(spaced.stdout);
+    expect(JSON.parse(joined.stdout).services[0].nodePortEndpoints).toEqual([]);
+    const bad = run([dump, "--node-ip=nine"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--node-ip needs an IP address, got "nine"');
+  }, 60_000);
+
   test("an empty dump exits 2", () => {
     const r = run(["-"], "\n");
     expect(r.status).toBe(2);
