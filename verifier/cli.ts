@@ -16,7 +16,7 @@ node over SSH, sends requests to the load balancer, then checks the article's cl
 Options:
   --outputs FILE      stack outputs saved with \`pulumi stack output --json --show-secrets > FILE\`
                       (default: run that command in the current directory)
-  --stack NAME        the Pulumi stack to read the outputs of (default: the selected stack)
+  --stack NAME        the Pulumi stack to read the outputs of (default: the selected stack; not with --outputs)
   --requests N        requests to the load balancer's public IP, 0..${MAX_REQUESTS} (default 20; 0 skips C12)
   --keep-alive        send all requests over one keep-alive connection (default: a new connection each)
   --transport T       how to reach the nodes over SSH: iap (default; \`gcloud compute ssh
@@ -106,6 +106,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
   const transport = (values.transport as string | undefined) ?? "iap";
   if (transport !== "direct" && transport !== "iap") problems.push(`--transport ${transport}: must be direct or iap`);
   if (values["include-dumps"] && !values.json) problems.push("--include-dumps: only with --json");
+  if (values.stack !== undefined && values.outputs !== undefined) problems.push(`--stack ${values.stack}: not read when --outputs is given (the file holds one stack's outputs already); give one of them`);
   const markdownProblem = values.markdown === undefined ? undefined : unwritableFileProblem("--markdown", values.markdown as string);
   if (markdownProblem) problems.push(markdownProblem);
   if (problems.length > 0) throw new InputError(problems.map((p) => `${p}; see --help`), "bad command line");

@@ -82,6 +82,9 @@ test("bad flags: every problem at once, exit 2", async () => {
   expect(unwritable.code).toBe(2);
   expect(unwritable.stderr).toContain(`--markdown ${join(dir, "no-such-dir", "report.md")}: cannot write the report there: no directory ${join(dir, "no-such-dir")}`);
   expect(unwritable.stderr).toContain("--include-dumps: only with --json");
+  const both = await run(["--outputs", join(dir, "o.json"), "--stack", "dev"]);
+  expect(both.code).toBe(2);
+  expect(both.stderr).toContain("--stack dev: not read when --outputs is given");
   const directory = await run(["--markdown", dir]);
   expect(directory.stderr).toContain(`--markdown ${dir}: is a directory`);
   const unknown = await run(["--frobnicate"]);
