@@ -156,7 +156,10 @@ export async function main(argv: string[]): Promise<number> {
     progress.hop("stack outputs", "ok", `${outputs.project} / ${outputs.location} / ${outputs.clusterName}`);
   } catch (err) {
     progress.hop("stack outputs", "fail");
-    process.stderr.write(`could not verify: ${redactSecrets((err as Error).message)}\n`);
+    const reason = `could not verify: ${redactSecrets((err as Error).message)}`;
+    process.stderr.write(`${reason}\n`);
+    // --json promises one object on stdout, also when there is nothing to report but the reason
+    if (opts.json) process.stdout.write(`${JSON.stringify({ outcome: { exitCode: 2, reason } }, null, 2)}\n`);
     return 2;
   }
   try {
@@ -174,7 +177,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write("\n" + redactSecrets(renderTerminal(outcome.model, outcome.results, { color: opts.color, width: Math.max(40, (process.stdout.columns ?? 120) - 22) }), outputs));
       process.stdout.write(`\nexit ${outcome.exitCode}: ${redactSecrets(outcome.reason, outputs)}\n`);
     }
-    if (outcome.exitCode !== 0) process.stderr.write(`${outcome.exitCode === 1 ? "verification failed" : "could not verify"}: ${redactSecrets(outcome.reason, outputs)}\n`);
+    // With --json the reason is inside the object; say it on stderr too, for whoever reads the log.
+    if (opts.json && outcome.exitCode !== 0) process.stderr.write(`exit ${outcome.exitCode}: ${redactSecrets(outcome.reason, outputs)}\n`);
     return outcome.exitCode;
   } catch (err) {
     process.stderr.write(`could not verify: ${redactSecrets((err as Error).stack ?? String(err), outputs)}\n`);

@@ -48,11 +48,18 @@ function applyCounters(model: PathModel, dumps: Map<string, NatDump | Problem>, 
   }
 }
 
-async function guarded<T>(source: Problem["source"], what: string, model: PathModel, run: () => Promise<T>, secrets?: Partial<StackOutputs>): Promise<T | undefined> {
+async function guarded<T>(
+  source: Problem["source"],
+  what: string,
+  model: PathModel,
+  run: () => Promise<T>,
+  secrets?: Partial<StackOutputs>,
+  hint?: string,
+): Promise<T | undefined> {
   try {
     return await run();
   } catch (err) {
-    model.problems.push({ source, message: `${what}: ${redactSecrets((err as Error).message ?? String(err), secrets)}` });
+    model.problems.push({ source, message: `${what}: ${redactSecrets((err as Error).message ?? String(err), secrets)}`, ...(hint ? { hint } : {}) });
     return undefined;
   }
 }
@@ -190,7 +197,7 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
 
       // One token for both APIs: the cluster accepts Google OAuth tokens, so no auth plugin is needed.
       progress.hop("google credentials", "start");
-      const token = options.accessToken ?? (await guarded("gcp", "no Google access token (run `gcloud auth application-default login`)", model, () => sources.googleAccessToken(), outputs));
+      const token = options.accessToken ?? (await guarded("gcp", "no Google access token", model, () => sources.googleAccessToken(), outputs, "run `gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS to a key file, or GOOGLE_OAUTH_ACCESS_TOKEN to a token) and re-run"));
       progress.hop("google credentials", token ? "ok" : "fail");
 
       let kube: KubernetesModel | undefined;
@@ -208,7 +215,10 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
         model.kubernetes = kube;
         const kubeOk = kube !== undefined && !model.problems.some((p) => p.source === "kubernetes");
         progress.hop("kubernetes API", kubeOk ? "ok" : "fail", kube ? `${kube.nodes.length} nodes, ${kube.pods.length} pods, datapath ${kube.datapath ?? "unknown"}` : undefined);
-      } else progress.hop("kubernetes API", "skip", "no access token");
+      } else {
+        model.problems.push({ source: "kubernetes", message: "the Kubernetes API was not read: no Google access token" });
+        progress.hop("kubernetes API", "skip", "no access token");
+      }
 
       const annotations = kube?.ingress?.annotations;
       let lb: LoadBalancerModel | undefined;

@@ -104,6 +104,11 @@ test("outputs with missing keys: exit 2 naming them all, secrets not shown", asy
   expect(r.stderr).toContain("sshUser: missing");
   expect(r.stderr).toContain("sshPrivateKey: not a PEM");
   expect(r.stderr + r.stdout).not.toContain("SECRETMARKER");
+  // --json still prints one object, carrying the reason
+  const j = await run(["--outputs", file, "--json"]);
+  expect(j.code).toBe(2);
+  expect(JSON.parse(j.stdout).outcome).toMatchObject({ exitCode: 2, reason: expect.stringContaining("nodePort: missing") });
+  expect(j.stdout).not.toContain("SECRETMARKER");
 }, 30_000);
 
 test("outputs pointing at nothing reachable: exit 2 quickly with the reason", async () => {
@@ -114,8 +119,8 @@ test("outputs pointing at nothing reachable: exit 2 quickly with the reason", as
   writeFileSync(file, JSON.stringify(validOutputs({ kubeconfig, url: `http://127.0.0.1:${port}/`, loadBalancerIp: "127.0.0.1" })));
   const r = await run(["--outputs", file, "--requests", "3", "--timeout", "5", "--no-color"], { netns: isRoot });
   expect(r.code).toBe(2);
-  expect(r.stderr).toMatch(/could not verify: could not verify C1/);
-  expect(r.stderr).toContain("127.0.0.1");
+  expect(r.stdout).toMatch(/^exit 2: could not verify C1/m);
+  expect(r.stdout).toContain("127.0.0.1");
   expect(r.stdout).toMatch(/^C12\s+cannot tell\s+None of the 3 requests got an HTTP answer/m);
   expect(r.stdout).not.toMatch(/\x1b\[/);
   expect(r.stdout + r.stderr).not.toContain("BEGIN OPENSSH PRIVATE KEY");

@@ -129,7 +129,9 @@ test("no Google credentials: nothing cloud-side is tried, the hint says how to l
   const outcome = await verifyGke(outputs, OPTS, undefined, s);
   expect(calls).toEqual(["requests"]);
   expect(outcome.exitCode).toBe(2);
-  expect(outcome.model.problems[0].message).toContain("gcloud auth application-default login");
+  expect(outcome.model.problems[0].hint).toContain("gcloud auth application-default login");
+  // the claims that need the cluster say why it was not read
+  expect(outcome.results.find((r) => r.id === "C8")?.summary).toContain("the Kubernetes API was not read: no Google access token");
 });
 
 test("a claim that fails gives exit 1 even when others cannot tell", () => {

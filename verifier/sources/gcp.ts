@@ -68,10 +68,8 @@ export async function googleAccessToken(): Promise<string> {
     if (!token) throw new Error("the credentials gave no access token");
     return token;
   } catch (error) {
-    throw new Error(
-      `could not get Google credentials (${errorText(error)}); run \`gcloud auth application-default login\` ` +
-        `or set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, then re-run`,
-    );
+    // The fix (gcloud auth application-default login) is each caller's Problem hint.
+    throw new Error(`could not get Google credentials: ${errorText(error)}`);
   }
 }
 
