@@ -349,9 +349,22 @@ export function parseArgs(argv: string[]): { operation: Operation; pulumiArgs: s
   return { operation, pulumiArgs: args[0] === "--" ? args.slice(1) : args };
 }
 
+export const usage = `usage:
+  npm run preflight            check every prerequisite of \`pulumi up\`, each missing one with its fix
+  npm run up [-- <flags>]      the checks, then \`pulumi up <flags>\` (e.g. -- --yes)
+  npm run destroy [-- <flags>] the checks, then \`pulumi destroy <flags>\`, then what to sweep
+state backend: PULUMI_BACKEND_URL, else your \`pulumi login\`, else file://<repo>/.pulumi-state
+exit: 0 all present (and pulumi's own exit code after up/destroy), 1 something is missing`;
+
 async function main(): Promise<number> {
   const repoDir = path.resolve(__dirname, "..");
-  const { operation, pulumiArgs } = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  // Only the bare check takes --help; after up/destroy every flag belongs to pulumi.
+  if (argv[0] === "--help" || argv[0] === "-h") {
+    console.log(usage);
+    return 0;
+  }
+  const { operation, pulumiArgs } = parseArgs(argv);
   const ctx = systemContext(repoDir);
   const backend = chooseBackend(ctx);
   if (backend.source === "default (local files)") {

@@ -1,4 +1,5 @@
 // The preflight checks, driven through a scripted command runner and an in-memory file system.
+import { execFileSync } from "node:child_process";
 import {
   chooseBackend,
   destroyFollowUp,
@@ -186,4 +187,13 @@ test("after destroy, also a failed one, the sweep is named with the project", ()
   expect(failedHint).toContain("exit 255");
   expect(failedHint).toContain("npm run sweep -- --project demo-project-1");
   expect(failedHint).toContain("npm run destroy again");
+});
+
+describe("npm run preflight -- --help", () => {
+  test("prints the usage and checks nothing", () => {
+    const out = execFileSync(process.execPath, ["-r", "ts-node/register", "scripts/preflight.ts", "--help"], { encoding: "utf8", env: { ...process.env, PATH: "/nonexistent" } });
+    expect(out).toContain("npm run up [-- <flags>]");
+    // with no PATH every check would fail; none ran
+    expect(out).not.toContain("[FAIL]");
+  }, 30_000);
 });
