@@ -26,6 +26,11 @@ async function measure(label: string, runs: number, requests: () => number, once
 
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 50);
+  if (!Number.isInteger(runs) || runs < 1) {
+    console.error(`usage: npx ts-node bench/sources-standin.ts [RUNS]   (RUNS: a whole number >= 1, default 50; got "${process.argv[2]}")`);
+    process.exitCode = 2;
+    return;
+  }
   const world = buildWorld();
   const compute = await startComputeStandin(world.compute, { token: world.token });
   const kube = await startKubeStandin(world.kube, { token: world.token });
