@@ -103,8 +103,9 @@ const POD_PLACEMENT: { pod: string; node: number }[] = [
 export function labTopology(options: TopologyOptions = {}): LabTopology {
   const prefix = options.prefix ?? process.env.LAB_PREFIX ?? DEFAULT_PREFIX;
   const net = options.net ?? process.env.LAB_NET ?? DEFAULT_NET;
-  validatePrefix(prefix);
-  validateNet(net);
+  // Both checked before either is reported: one bad value never hides the other.
+  const problems = [prefixProblem(prefix), netProblem(net)].filter((p): p is string => p !== undefined);
+  if (problems.length > 0) throw new Error(problems.join("\n"));
   const stateDir = options.stateDir ?? `/run/gke-ingress-path/${prefix.replace(/-+$/, "")}`;
 
   const nodes: LabNode[] = [];
@@ -190,18 +191,16 @@ export function labUrl(t: LabTopology): string {
   return `http://${t.lb.publicIp}:${t.lb.publicPort}/`;
 }
 
-function validatePrefix(prefix: string): void {
-  if (!/^[a-z][a-z0-9-]{1,9}$/.test(prefix)) {
-    throw new Error(
-      `lab prefix "${prefix}" is not usable: use 2..10 characters of a-z, 0-9 and "-", starting with a letter ` +
-        `(root-namespace interface names are built from it and Linux allows 15 characters)`,
-    );
-  }
+function prefixProblem(prefix: string): string | undefined {
+  if (/^[a-z][a-z0-9-]{1,9}$/.test(prefix)) return undefined;
+  return (
+    `lab prefix "${prefix}" is not usable: use 2..10 characters of a-z, 0-9 and "-", starting with a letter ` +
+    `(root-namespace interface names are built from it and Linux allows 15 characters)`
+  );
 }
 
-function validateNet(net: string): void {
+function netProblem(net: string): string | undefined {
   const m = /^10\.(\d{1,3})$/.exec(net);
-  if (!m || Number(m[1]) > 255) {
-    throw new Error(`lab net "${net}" is not usable: give the first two octets of a private 10.x.0.0/16, e.g. "10.213"`);
-  }
+  if (m && Number(m[1]) <= 255) return undefined;
+  return `lab net "${net}" is not usable: give the first two octets of a private 10.x.0.0/16, e.g. "10.213"`;
 }

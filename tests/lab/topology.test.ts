@@ -75,6 +75,8 @@ describe("lab topology", () => {
     expect(() => labTopology({ prefix: "much-too-long-" })).toThrow(/Linux allows 15/);
     expect(() => labTopology({ net: "192.168" })).toThrow(/10\.x\.0\.0\/16/);
     expect(() => labTopology({ net: "10.300" })).toThrow(/10\.x\.0\.0\/16/);
+    // both bad: both named
+    expect(() => labTopology({ prefix: "Gip lab", net: "192.168" })).toThrow(/2\.\.10 characters of a-z[\s\S]*10\.x\.0\.0\/16/);
   });
 
   test("each node's nat rules send the nodePort to both pods, wherever they run", () => {
