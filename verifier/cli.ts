@@ -142,6 +142,7 @@ export async function main(argv: string[]): Promise<number> {
     opts = parseCli(argv, process.env, process.stdout.isTTY === true);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
+    if (argv.includes("--json")) process.stdout.write(`${JSON.stringify({ outcome: { exitCode: 2, reason: (err as Error).message } }, null, 2)}\n`);
     return 2;
   }
   if (opts.help) {

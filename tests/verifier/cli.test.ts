@@ -76,6 +76,9 @@ test("bad flags: every problem at once, exit 2", async () => {
   const r = await run(["--requests", "5000", "--transport", "telnet", "--timeout", "0"]);
   expect(r.code).toBe(2);
   expect(r.stderr).toContain("--requests 5000: must be a whole number 0..1000");
+  const asJson = await run(["--requests", "5000", "--json"]);
+  expect(asJson.code).toBe(2);
+  expect(JSON.parse(asJson.stdout).outcome.reason).toContain("--requests 5000");
   expect(r.stderr).toContain("--transport telnet: must be direct or iap");
   expect(r.stderr).toContain("--timeout 0: must be a whole number 1..600");
   const unwritable = await run(["--markdown", join(dir, "no-such-dir", "report.md"), "--include-dumps"]);
