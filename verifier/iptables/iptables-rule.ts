@@ -95,16 +95,14 @@ export function parseRuleTokens(tokens: string[], start = 0, intern: Interner = 
       if (value === undefined) return { conds, target: { k: "continue" }, error: `option ${tok} has no value` };
       i++;
       switch (tok) {
-        case "-p":
-          if (value !== "all" && value !== "0") conds.push(intern.cond(neg ? "p!" : "p", value, () => ({ k: "proto", protos: [protocolName(value)], neg }))!);
+        case "-p": {
+          const c = protocolCond(value, neg, intern);
+          if (c) conds.push(c);
           break;
+        }
         case "-s":
         case "-d": {
-          const k = tok === "-s" ? "src" : "dst";
-          const c = intern.cond(neg ? k + "!" : k, value, () => {
-            const cidr = parseCidr(value);
-            return cidr ? { k, cidrs: [cidr], neg } : undefined;
-          });
+          const c = addressCond(tok === "-s" ? "src" : "dst", value, neg, intern);
           if (!c) return { conds, target: { k: "continue" }, error: `"${value}" is not an address` };
           conds.push(c);
           break;
@@ -270,6 +268,20 @@ export function finishModule(module: string, mode: string | undefined, value: st
     conds.push({ k: "unknown", text: `-m statistic --mode ${mode ?? "?"}` });
   }
   return undefined;
+}
+
+/** `-p PROTO` as a condition; undefined for "all" / "0", which match any protocol. Shared with the fast scanner. */
+export function protocolCond(value: string, neg: boolean, intern: Interner): Cond | undefined {
+  if (value === "all" || value === "0") return undefined;
+  return intern.cond(neg ? "p!" : "p", value, () => ({ k: "proto", protos: [protocolName(value)], neg }));
+}
+
+/** `-s` / `-d ADDR[/LEN]` as a condition; undefined when the value is not an address. Shared with the fast scanner. */
+export function addressCond(k: "src" | "dst", value: string, neg: boolean, intern: Interner): Cond | undefined {
+  return intern.cond(neg ? k + "!" : k, value, () => {
+    const cidr = parseCidr(value);
+    return cidr ? { k, cidrs: [cidr], neg } : undefined;
+  });
 }
 
 export function protocolName(p: string): string {

@@ -3,10 +3,9 @@
 // quotes, unknown options, target options other than DNAT's) returns undefined and the caller
 // uses the general tokenizer + parseRuleTokens, so both paths mean the same.
 import type { Cond, Target } from "./graph";
-import { parseCidr } from "./graph";
 import {
   COMMENT, CONTINUE, FLAG_OPTIONS, type Interner, KNOWN_MODULES, type ParsedRule, STAT_MODE, STAT_VALUE,
-  finishModule, moduleOption, protocolName, targetFromName,
+  addressCond, finishModule, moduleOption, protocolCond, targetFromName,
 } from "./iptables-rule";
 
 const SPACE = 32;
@@ -46,16 +45,14 @@ export function scanRule(s: string, pos: number, intern: Interner): ParsedRule |
       const value = s.slice(vs, ve);
       pos = ve;
       switch (letter) {
-        case "p":
-          if (value !== "all" && value !== "0") conds.push(intern.cond(neg ? "p!" : "p", value, () => ({ k: "proto", protos: [protocolName(value)], neg }))!);
+        case "p": {
+          const c = protocolCond(value, neg, intern);
+          if (c) conds.push(c);
           break;
+        }
         case "s":
         case "d": {
-          const k = letter === "s" ? "src" : "dst";
-          const c = intern.cond(neg ? k + "!" : k, value, () => {
-            const cidr = parseCidr(value);
-            return cidr ? { k, cidrs: [cidr], neg } : undefined;
-          });
+          const c = addressCond(letter === "s" ? "src" : "dst", value, neg, intern);
           if (!c) return undefined;
           conds.push(c);
           break;
