@@ -8,6 +8,15 @@ export interface Evidence {
   source: string;
   /** the API field or the rule line, verbatim where possible */
   detail: string;
+  /** structured fields beside the prose, where they apply (report JSON, schemaVersion 2) */
+  node?: string;
+  /** a Google Cloud resource (backend service, instance group, firewall rule, ...) */
+  resource?: string;
+  backend?: string;
+  /** 1-based line in the dump the rule was read from */
+  line?: number;
+  /** the rule, verbatim */
+  rule?: string;
 }
 
 /** A source that failed to read something: what, why, and how to fix it. */
@@ -51,10 +60,30 @@ export type HealthState = "HEALTHY" | "UNHEALTHY" | "DRAINING" | "TIMEOUT" | "UN
 export interface BackendHealthModel {
   /** instance group name */
   group: string;
+  /** zone of the instance group, when known (regional clusters have one group per zone, same name) */
+  zone?: string;
   instance: string;
   ipAddress?: string;
   port?: number;
   state: HealthState;
+  /** why, when the health checker said (the lab LB: "HTTP 301", "connection refused") */
+  detail?: string;
+}
+
+/** compute#healthCheck (or a legacy httpHealthCheck): what the health checkers send to each backend. */
+export interface HealthCheckModel {
+  name: string;
+  /** HTTP | HTTPS | HTTP2 | TCP | ... */
+  type: string;
+  /** the port probed; undefined with portSpecification USE_SERVING_PORT (then the backend service's named port) */
+  port?: number;
+  portSpecification?: string;
+  requestPath?: string;
+  host?: string;
+  checkIntervalSec?: number;
+  timeoutSec?: number;
+  healthyThreshold?: number;
+  unhealthyThreshold?: number;
 }
 
 export interface BackendServiceModel {
@@ -86,10 +115,17 @@ export interface InstanceModel {
 
 export interface FirewallRuleModel {
   name: string;
+  /** the VPC network's name (from the rule's network URL) */
+  network?: string;
   direction: "INGRESS" | "EGRESS";
+  /** 0..65535, lower wins; the API's default is 1000 */
+  priority?: number;
   sourceRanges: string[];
+  sourceTags?: string[];
   targetTags: string[];
+  targetServiceAccounts?: string[];
   allowed: { protocol: string; ports: string[] }[];
+  denied?: { protocol: string; ports: string[] }[];
   disabled: boolean;
 }
 
@@ -104,6 +140,12 @@ export interface LoadBalancerModel {
   instances: InstanceModel[];
   /** firewall rules whose source ranges include the Google front end / health-check ranges */
   healthCheckFirewalls: FirewallRuleModel[];
+  /** the health check resources the backend services name */
+  healthChecks?: HealthCheckModel[];
+  /** the cluster's VPC network name, when known; firewall rules of other networks do not apply */
+  network?: string;
+  /** every INGRESS firewall rule of that network, for evaluating it as the VPC does (undefined: not read) */
+  firewalls?: FirewallRuleModel[];
 }
 
 // ---------------------------------------------------------------- Kubernetes side
@@ -132,6 +174,9 @@ export interface EndpointModel {
   ip: string;
   port: number;
   ready: boolean;
+  /** EndpointSlice conditions.serving / terminating (undefined when the API did not say) */
+  serving?: boolean;
+  terminating?: boolean;
   nodeName?: string;
   podName?: string;
 }
@@ -142,6 +187,26 @@ export interface PodModel {
   nodeName?: string;
   ready: boolean;
   labels: Record<string, string>;
+  /** status.phase: Pending | Running | Succeeded | Failed | Unknown */
+  phase?: string;
+  /** spec.containers[].ports: to match a named or numeric targetPort */
+  containerPorts?: { name?: string; containerPort: number; protocol?: string }[];
+  /** spec.containers[].readinessProbe.httpGet, the source of the health check's path on GKE */
+  readinessProbe?: { path?: string; port?: number | string; scheme?: string };
+}
+
+/** A Kubernetes Event about the Ingress (or Service): the controller's own words. */
+export interface KubeEventModel {
+  type: "Normal" | "Warning" | string;
+  reason: string;
+  message: string;
+  /** "Ingress/ns/name" */
+  involvedObject: string;
+  count?: number;
+  /** RFC 3339 */
+  lastTimestamp?: string;
+  /** reporting controller, e.g. "loadbalancer-controller" */
+  source?: string;
 }
 
 export interface KubeNodeModel {
@@ -170,6 +235,8 @@ export interface KubernetesModel {
   ingress?: IngressModel;
   /** kube-system/kube-proxy present and no anetd / cilium: LEGACY datapath */
   datapath?: "kube-proxy" | "dataplane-v2" | "unknown";
+  /** Events about the Ingress and the Service; undefined when they were not read */
+  events?: KubeEventModel[];
 }
 
 // ---------------------------------------------------------------- node side (SSH)
@@ -193,6 +260,34 @@ export interface ListeningSocket {
   process?: string;
 }
 
+/** What one probe from the node saw: an HTTP status, or why there was none. */
+export type ProbeOutcome =
+  | { kind: "http"; status: number; location?: string }
+  | { kind: "refused" }
+  | { kind: "timeout"; afterMs: number }
+  | { kind: "error"; message: string };
+
+/** A probe sent from the node to n-ip:n-port or to a pod's p-ip:p-port (the health check's path). */
+export interface NodeProbe {
+  target: "node-port" | "pod";
+  address: string;
+  port: number;
+  path: string;
+  /** the pod probed, for target "pod" */
+  pod?: string;
+  /** the command that ran it, e.g. "curl -sS -o /dev/null -w %{http_code} ..." */
+  command: string;
+  outcome: ProbeOutcome;
+}
+
+/** Whether the node forwards what it DNATs: the filter table and the kernel switch. */
+export interface ForwardingModel {
+  /** net.ipv4.ip_forward; undefined when it could not be read */
+  ipForward?: boolean;
+  /** the whole filter table as saved (iptables-save), same backend as the nat dump */
+  filter?: NatDump;
+}
+
 export interface NodeModel {
   name: string;
   internalIp?: string;
@@ -208,6 +303,10 @@ export interface NodeModel {
   /** `iptables-save -c -t nat` before and after the requests, for the per-rule counters */
   countersBefore?: NatDump;
   countersAfter?: NatDump;
+  /** forwarding evidence (filter table, ip_forward); undefined when not read */
+  forwarding?: ForwardingModel;
+  /** probes from the node; undefined when none were run */
+  probes?: NodeProbe[];
 }
 
 // ---------------------------------------------------------------- end to end
@@ -261,4 +360,41 @@ export interface CheckResult {
   /** why this verdict, in one or two sentences */
   summary: string;
   evidence: Evidence[];
+}
+
+// ---------------------------------------------------------------- diagnosis
+
+/** The hops of design.md's "contract: verify report JSON", in the order a request crosses them. */
+export const DIAGNOSIS_HOPS = [
+  "client",
+  "forwarding-rule",
+  "target-proxy",
+  "url-map",
+  "backend-service",
+  "health-check",
+  "firewall",
+  "instance-group",
+  "node",
+  "node-nat",
+  "node-forwarding",
+  "service",
+  "endpoints",
+  "pod",
+] as const;
+
+export type DiagnosisHop = (typeof DIAGNOSIS_HOPS)[number];
+
+/** One cause of a broken path: which hop, on what, why, and how to fix it. */
+export interface Diagnosis {
+  hop: DiagnosisHop;
+  /** the node, pod or Google Cloud resource (the lab's node-1..3, pod-1, pod-2) */
+  subject: string;
+  /** a stable kebab-case id documented in README ("unexplained" for a failing claim nothing explains) */
+  cause: string;
+  /** one line in the article's terms (n-ip, n-port, s-ip, s-port, p-ip, p-port) */
+  summary: string;
+  evidence: Evidence[];
+  fix: string;
+  /** the claims this cause explains */
+  claims?: ClaimId[];
 }

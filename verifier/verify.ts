@@ -1,10 +1,11 @@
 // Orchestration shared by `npm run verify` (GKE) and `lab verify`: collect -> counters before ->
 // requests -> counters after -> checks. Sources are injected, so the lab passes its own and tests
 // pass in-memory ones; checks and reports never touch the network.
-import type { CheckResult, KubernetesModel, LoadBalancerModel, NatDump, PathModel, Problem, RequestsModel } from "./model";
+import type { CheckResult, Diagnosis, KubernetesModel, LoadBalancerModel, NatDump, PathModel, Problem, RequestsModel } from "./model";
 import type { KubeAccess, KubeNames, KubernetesResult, LoadBalancerResult, NodeTarget, NodesResult, Progress, SshOptions, StackOutputs } from "./sources/types";
 import { silentProgress } from "./sources/types";
 import { runChecks } from "./checks";
+import { diagnose } from "./checks/diagnosis";
 import { redactSecrets } from "./outputs";
 
 // ------------------------------------------------------------------ the generic pipeline
@@ -23,6 +24,8 @@ export type ExitCode = 0 | 1 | 2;
 export interface VerifyOutcome {
   model: PathModel;
   results: CheckResult[];
+  /** which hop broke and why, ordered along the path; [] when no claim failed */
+  diagnosis: Diagnosis[];
   /** 0 every claim passed, 1 a claim failed, 2 could not verify (see reason) */
   exitCode: ExitCode;
   reason: string;
@@ -90,7 +93,7 @@ export async function verifyPath(steps: VerifySteps, progress: Progress = silent
     progress.hop("counters after", after ? "ok" : "fail");
   }
   const results = runChecks(model);
-  return { model, results, ...outcomeOf(model, results) };
+  return { model, results, diagnosis: diagnose(model, results), ...outcomeOf(model, results) };
 }
 
 // ------------------------------------------------------------------ the GKE sources

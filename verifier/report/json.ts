@@ -1,6 +1,7 @@
 // The JSON report: one object with the target, the checks and the model, minus secrets and, unless
 // asked, minus the raw nat dumps (they are long; --include-dumps keeps them).
-import type { CheckResult, NatDump, PathModel } from "../model";
+import type { CheckResult, Diagnosis, NatDump, PathModel } from "../model";
+import { diagnose } from "../checks/diagnosis";
 import { redactSecrets } from "../outputs";
 import { account, pathNotes } from "./common";
 
@@ -8,6 +9,8 @@ export interface JsonOptions {
   includeDumps?: boolean;
   /** the exit code and its reason, when the caller has them */
   outcome?: { exitCode: number; reason: string };
+  /** the run's diagnosis; computed from the model and results when not given */
+  diagnosis?: Diagnosis[];
 }
 
 /** Keys whose values are credentials wherever they appear. */
@@ -31,11 +34,13 @@ export function sanitizeModel(model: PathModel, includeDumps = false): unknown {
 export function renderJson(model: PathModel, results: CheckResult[], opts: JsonOptions = {}): string {
   const clean = sanitizeModel(model, opts.includeDumps) as PathModel;
   const report = {
+    schemaVersion: 2,
     target: clean.target,
     // Only the two fields: a whole VerifyOutcome passed here would carry the unredacted model.
     ...(opts.outcome ? { outcome: { exitCode: opts.outcome.exitCode, reason: opts.outcome.reason } } : {}),
     notes: pathNotes(model),
     checks: results,
+    diagnosis: opts.diagnosis ?? diagnose(model, results),
     connections: account(model) ?? null,
     problems: clean.problems,
     model: clean,

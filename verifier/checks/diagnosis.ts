@@ -1,0 +1,48 @@
+// The diagnosis: when a claim fails, which hop broke and why (design.md, "contract: verify report
+// JSON"). Pure: the model and the claims' results in, causes out, ordered along the path from the
+// client. Every failing claim is explained by a cause, or listed with cause "unexplained".
+import { DIAGNOSIS_HOPS, type CheckResult, type ClaimId, type Diagnosis, type DiagnosisHop, type PathModel } from "../model";
+
+/** The hop a claim speaks about, for a failing claim no cause explains. */
+const CLAIM_HOP: Record<ClaimId, DiagnosisHop> = {
+  C1: "node",
+  C2: "node-nat",
+  C3: "node-nat",
+  C4: "node-nat",
+  C5: "node",
+  C6: "node-nat",
+  C7: "endpoints",
+  C8: "pod",
+  C9: "forwarding-rule",
+  C10: "backend-service",
+  C11: "health-check",
+  C12: "client",
+};
+
+/** Causes ordered along the path from the client; within a hop, by subject. */
+export function orderAlongPath(causes: Diagnosis[]): Diagnosis[] {
+  const rank = (h: DiagnosisHop) => DIAGNOSIS_HOPS.indexOf(h);
+  return [...causes].sort((a, b) => rank(a.hop) - rank(b.hop) || a.subject.localeCompare(b.subject));
+}
+
+/**
+ * The diagnosis of a verify run: [] when every claim holds or is only cannot-tell.
+ * A failing claim that no cause names in `claims` becomes one "unexplained" entry.
+ */
+export function diagnose(model: PathModel, results: CheckResult[]): Diagnosis[] {
+  const causes: Diagnosis[] = [];
+  const explained = new Set(causes.flatMap((c) => c.claims ?? []));
+  for (const r of results) {
+    if (r.verdict !== "fail" || explained.has(r.id)) continue;
+    causes.push({
+      hop: CLAIM_HOP[r.id],
+      subject: model.target.clusterName ?? model.target.kind,
+      cause: "unexplained",
+      summary: `${r.id} fails and no known cause explains it: ${r.summary}`,
+      evidence: r.evidence,
+      fix: "read the claim's evidence below; if the cause is a common one, report it so the verifier learns to name it",
+      claims: [r.id],
+    });
+  }
+  return orderAlongPath(causes);
+}
