@@ -2,6 +2,15 @@
 // JSON"). Pure: the model and the claims' results in, causes out, ordered along the path from the
 // client. Every failing claim is explained by a cause, or listed with cause "unexplained".
 import { DIAGNOSIS_HOPS, type CheckResult, type ClaimId, type Diagnosis, type DiagnosisHop, type PathModel } from "../model";
+import { buildContext, type CheckContext } from "./context";
+import { cloudCauses } from "./diagnosis-cloud";
+import { nodeCauses } from "./diagnosis-nodes";
+
+/** A family of causes: reads the context and the claims' results, names what it finds. Pure. */
+export type CauseFinder = (ctx: CheckContext, results: CheckResult[]) => Diagnosis[];
+
+/** Google Cloud and Kubernetes API causes (forwarding rule .. instance group, service, endpoints), then node-side ones. */
+const FINDERS: CauseFinder[] = [cloudCauses, nodeCauses];
 
 /** The hop a claim speaks about, for a failing claim no cause explains. */
 const CLAIM_HOP: Record<ClaimId, DiagnosisHop> = {
@@ -30,7 +39,16 @@ export function orderAlongPath(causes: Diagnosis[]): Diagnosis[] {
  * A failing claim that no cause names in `claims` becomes one "unexplained" entry.
  */
 export function diagnose(model: PathModel, results: CheckResult[]): Diagnosis[] {
+  const ctx = buildContext(model);
   const causes: Diagnosis[] = [];
+  // One finder's bug must not hide the others' causes, nor the failing claims themselves.
+  for (const find of FINDERS) {
+    try {
+      causes.push(...find(ctx, results));
+    } catch {
+      /* its claims stay unexplained below */
+    }
+  }
   const explained = new Set(causes.flatMap((c) => c.claims ?? []));
   for (const r of results) {
     if (r.verdict !== "fail" || explained.has(r.id)) continue;
