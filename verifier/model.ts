@@ -294,7 +294,8 @@ export interface NodeModel {
   externalIp?: string;
   /** the address SSH connected to */
   sshAddress?: string;
-  transport: "direct" | "iap" | "lab";
+  /** "snapshot": read from a snapshot folder's nodes/<node>/ files */
+  transport: "direct" | "iap" | "lab" | "snapshot";
   reachable: boolean;
   hostKeyVerified?: boolean;
   nat?: NatDump;
@@ -336,6 +337,8 @@ export interface PathModel {
     clusterName?: string;
     url?: string;
     loadBalancerIp?: string;
+    /** where the objects came from when not the program's stack: a user's Ingress, live or from a snapshot folder */
+    origin?: { kind: "ingress" | "snapshot"; ingress: string; service?: string; snapshot?: string };
     /** from the stack outputs / lab config: what the program asked for */
     expected?: { servicePort?: number; podPort?: number; nodePort?: number; replicas?: number };
   };

@@ -27,6 +27,8 @@ export interface GcpOptions {
   retry?: RetryPolicy;
   /** where fetchHostKeys reports instances whose keys it could not read (its result has no room for them) */
   problems?: Problem[];
+  /** the HTTP transport under the Compute client (gaxios `fetchImplementation`): a snapshot folder or a recorder */
+  fetchImplementation?: typeof fetch;
 }
 
 export interface RetryPolicy {
@@ -74,7 +76,7 @@ export async function googleAccessToken(): Promise<string> {
 }
 
 /** A Compute v1 client sending the bearer token, retrying 429 / 5xx with bounded exponential backoff. */
-export async function computeClient(opts: Pick<GcpOptions, "rootUrl" | "accessToken" | "retry">): Promise<compute_v1.Compute> {
+export async function computeClient(opts: Pick<GcpOptions, "rootUrl" | "accessToken" | "retry" | "fetchImplementation">): Promise<compute_v1.Compute> {
   const token = opts.accessToken ?? (await googleAccessToken());
   const oauth = new auth.OAuth2();
   oauth.setCredentials({ access_token: token });
@@ -83,6 +85,7 @@ export async function computeClient(opts: Pick<GcpOptions, "rootUrl" | "accessTo
     version: "v1",
     rootUrl: opts.rootUrl,
     auth: oauth,
+    ...(opts.fetchImplementation ? { fetchImplementation: opts.fetchImplementation } : {}),
     retry: retry.retries > 0,
     retryConfig: {
       retry: retry.retries,

@@ -5,6 +5,10 @@
 import {
   AppsV1Api,
   CoreV1Api,
+  createConfiguration,
+  ServerConfiguration,
+  type ApiConstructor,
+  type ApiType,
   DiscoveryV1Api,
   KubeConfig,
   NetworkingV1Api,
@@ -54,7 +58,7 @@ export function kubeAccessFromKubeconfig(kubeconfig: string, token: string): Kub
   return { server: cluster.server, caData: cluster.caData, token };
 }
 
-function configFor(access: KubeAccess): KubeConfig {
+export function configFor(access: KubeAccess): KubeConfig {
   const url = new URL(access.server);
   const plainHttp = url.protocol === "http:";
   // A bearer token only travels in clear text to a local stand-in; a real cluster is always https.
@@ -70,6 +74,12 @@ function configFor(access: KubeAccess): KubeConfig {
     currentContext: "target",
   });
   return config;
+}
+
+/** config.makeApiClient, with access.httpApi as the transport when one is given (snapshot, recorder). */
+export function makeKubeClient<T extends ApiType>(config: KubeConfig, access: KubeAccess, type: ApiConstructor<T>): T {
+  if (!access.httpApi) return config.makeApiClient(type);
+  return new type(createConfiguration({ baseServer: new ServerConfiguration(access.server, {}), authMethods: { default: config }, httpApi: access.httpApi }));
 }
 
 // ---------------------------------------------------------------- errors -> Problems
@@ -226,10 +236,10 @@ export async function collectKubernetes(access: KubeAccess, names: KubeNames, pr
     problems.push({ source: "kubernetes", subject: access.server, message: `bad cluster access settings: ${error instanceof Error ? error.message : String(error)}`, hint: "check the kubeconfig stack output" });
     return { value: model, problems };
   }
-  const core = config.makeApiClient(CoreV1Api);
-  const discovery = config.makeApiClient(DiscoveryV1Api);
-  const networking = config.makeApiClient(NetworkingV1Api);
-  const apps = config.makeApiClient(AppsV1Api);
+  const core = makeKubeClient(config, access, CoreV1Api);
+  const discovery = makeKubeClient(config, access, DiscoveryV1Api);
+  const networking = makeKubeClient(config, access, NetworkingV1Api);
+  const apps = makeKubeClient(config, access, AppsV1Api);
   const { namespace } = names;
 
   const read = hopRunner(progress, problems, (error, what, subject) => kubeProblem(error, what, subject, access.server));

@@ -1,5 +1,6 @@
 // What the verifier's sources take and give. Each source fills its part of the PathModel and
 // reports what it could not read as Problems instead of throwing, so the other hops still show.
+import type { HttpLibrary } from "@kubernetes/client-node";
 import type { KubernetesModel, LoadBalancerModel, NodeModel, Problem } from "../model";
 
 /** The stack outputs of design.md ("contract: stack outputs"), as the verifier reads them. */
@@ -43,6 +44,8 @@ export interface KubeAccess {
   /** base64 PEM, as in a kubeconfig's certificate-authority-data; absent for plain-http stand-ins */
   caData?: string;
   token: string;
+  /** the HTTP transport under the Kubernetes client (a snapshot folder or a recorder); default the network */
+  httpApi?: HttpLibrary;
 }
 
 export interface KubeNames {

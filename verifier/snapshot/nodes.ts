@@ -1,0 +1,82 @@
+// Node outputs saved under nodes/<node>/ read exactly as the SSH source reads live ones: the same
+// nat-dump choice (chooseNatDump over the same candidates), the same `ip -o addr` and `ss` parsers.
+// And the reverse for `npm run snapshot`: a node the SSH source read, written back as those files.
+import type { NodeModel, Problem } from "../model";
+import { chooseNatDump, natCandidates, parseIpAddr, parseSsListeners, type CommandResult } from "../sources/ssh";
+import type { NodeTarget } from "../sources/types";
+import { NODE_FILES, type NodeFileName, type SnapshotFolder } from "./folder";
+
+/** nat candidate command (as natCandidates names it for root) -> the file holding its output. */
+const NAT_FILE: Record<string, NodeFileName> = {
+  "iptables-save": "iptables-save.txt",
+  "iptables-legacy-save": "iptables-legacy-save.txt",
+  "iptables-nft-save": "iptables-nft-save.txt",
+  "nft list table ip kube-proxy": "nft-list-table-ip-kube-proxy.txt",
+};
+
+/** The commands that would save a node's files, for a hint (IAP, the user's own gcloud login). */
+export function nodeFileCommands(node: string, zone: string | undefined, project: string | undefined, dir = "DIR"): string[] {
+  const where = `${zone ? ` --zone ${zone}` : ""}${project ? ` --project ${project}` : ""}`;
+  const files: NodeFileName[] = ["iptables-save.txt", "ip-o-addr-show.txt", "ss-Hltnp.txt"];
+  return [`mkdir -p ${dir}/nodes/${node}`, ...files.map((f) => `gcloud compute ssh ${node}${where} --tunnel-through-iap --command '${NODE_FILES[f]}' > ${dir}/nodes/${node}/${f}`)];
+}
+
+/**
+ * Each target's NodeModel from its files. A node with no files is not reachable, with a Problem
+ * naming the files and the commands that would make them; a missing file is its own Problem.
+ */
+export function nodesFromFolder(folder: SnapshotFolder, targets: NodeTarget[], project: string | undefined): { nodes: NodeModel[]; problems: Problem[] } {
+  const nodes: NodeModel[] = [];
+  const problems: Problem[] = [];
+  for (const target of targets) {
+    const node: NodeModel = { name: target.name, transport: "snapshot", reachable: false };
+    if (target.internalIp) node.internalIp = target.internalIp;
+    if (target.externalIp) node.externalIp = target.externalIp;
+    const files = folder.nodes.get(target.name);
+    if (!files || files.size === 0) {
+      problems.push({
+        source: "ssh",
+        subject: target.name,
+        message: `the snapshot has no node files for ${target.name} (nodes/${target.name}/iptables-save.txt, ip-o-addr-show.txt, ss-Hltnp.txt)`,
+        hint: `save them: ${nodeFileCommands(target.name, target.zone, project, folder.dir).join(" && ")}`,
+      });
+      nodes.push(node);
+      continue;
+    }
+    node.reachable = true;
+    const candidates = natCandidates("root", false);
+    const results: CommandResult[] = candidates.map((c) => {
+      const text = files.get(NAT_FILE[c.command]!);
+      return text === undefined ? { code: null, stdout: "", stderr: `no file nodes/${target.name}/${NAT_FILE[c.command]}` } : { code: 0, stdout: text, stderr: "" };
+    });
+    const choice = chooseNatDump(candidates, results);
+    if (choice.dump) node.nat = { ...choice.dump, command: `nodes/${target.name}/${NAT_FILE[choice.dump.command]} (${choice.dump.command})` };
+    if (choice.problem) problems.push({ ...choice.problem, subject: target.name, hint: `${choice.problem.hint ?? ""}; the snapshot's nat dump goes in nodes/${target.name}/iptables-save.txt` });
+    const addr = files.get("ip-o-addr-show.txt");
+    if (addr !== undefined) node.addresses = parseIpAddr(addr);
+    else problems.push({ source: "ssh", subject: target.name, message: `no nodes/${target.name}/ip-o-addr-show.txt in the snapshot`, hint: nodeFileCommands(target.name, target.zone, project, folder.dir)[2] });
+    const ss = files.get("ss-Hltnp.txt");
+    if (ss !== undefined) node.listeners = parseSsListeners(ss);
+    else problems.push({ source: "ssh", subject: target.name, message: `no nodes/${target.name}/ss-Hltnp.txt in the snapshot`, hint: nodeFileCommands(target.name, target.zone, project, folder.dir)[3] });
+    nodes.push(node);
+  }
+  return { nodes, problems };
+}
+
+/** A node the SSH source read, as the files nodesFromFolder reads back (name -> text). */
+export function nodeFiles(node: NodeModel): Map<NodeFileName, string> {
+  const files = new Map<NodeFileName, string>();
+  if (node.nat) {
+    const bare = node.nat.command.replace(/^sudo -n /, "").replace(/ -c$/, "");
+    const name = NAT_FILE[bare] ?? "iptables-save.txt";
+    files.set(name, node.nat.text);
+  }
+  // Written in the commands' own formats, so the same parsers read them back.
+  if (node.addresses) {
+    files.set("ip-o-addr-show.txt", node.addresses.map((a, i) => `${i + 1}: ${a.ifname}    ${a.address.includes(":") ? "inet6" : "inet"} ${a.address}/${a.prefixLength} scope global ${a.ifname}`).join("\n") + "\n");
+  }
+  if (node.listeners) {
+    files.set("ss-Hltnp.txt", node.listeners.map((l) => `LISTEN 0      4096   ${l.address.includes(":") ? `[${l.address}]` : l.address}:${l.port}   0.0.0.0:*${l.process ? ` users:(("${l.process}",pid=1,fd=3))` : ""}`).join("\n") + "\n");
+  }
+  return files;
+}
