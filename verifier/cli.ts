@@ -7,6 +7,7 @@ import type { Progress } from "./sources/types";
 import { silentProgress } from "./sources/types";
 import { InputError, readStackOutputs, redactSecrets } from "./outputs";
 import { MAX_REQUESTS } from "./requests";
+import { ingressFlagProblems, runIngressVerify } from "./snapshot-cli";
 
 export const HELP = `Usage: npm run verify -- [options]
 
@@ -26,6 +27,13 @@ Options:
   --json              print one JSON object (no progress lines) instead of the table
   --include-dumps     with --json: keep the nodes' raw nat dumps in the model
   --markdown FILE     also write a Markdown report with a Mermaid diagram of the path
+  --ingress NS/NAME   verify this Ingress on any GKE cluster instead of the stack: the cluster from
+                      the kubeconfig's current context, or --project --location --cluster
+  --service NAME      the Service whose path the claims judge, when the Ingress routes to several
+  --snapshot DIR      judge a snapshot folder (\`npm run snapshot\`, or gcloud/kubectl output saved by
+                      hand) with no network at all; --ingress picks the Ingress when it holds several
+  --project P --location L --cluster C   with --ingress: the cluster (else the kubeconfig context)
+  --no-ssh            with --ingress: read no node (node claims cannot tell, saying why)
   --no-color          no colours (also when stdout is not a terminal or NO_COLOR is set)
   -h, --help          this text
 
@@ -48,6 +56,16 @@ export interface CliOptions {
   markdown?: string;
   color: boolean;
   help: boolean;
+  /** verify --ingress / --snapshot (verifier/snapshot-cli.ts) */
+  ingress?: string;
+  service?: string;
+  snapshot?: string;
+  project?: string;
+  location?: string;
+  cluster?: string;
+  noSsh?: boolean;
+  /** --requests was given (--ingress sends none by default) */
+  requestsGiven?: boolean;
 }
 
 /**
@@ -88,6 +106,13 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
         markdown: { type: "string" },
         "no-color": { type: "boolean" },
         help: { type: "boolean", short: "h" },
+        ingress: { type: "string" },
+        service: { type: "string" },
+        snapshot: { type: "string" },
+        project: { type: "string" },
+        location: { type: "string" },
+        cluster: { type: "string" },
+        "no-ssh": { type: "boolean" },
       },
     }));
   } catch (err) {
@@ -109,8 +134,17 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
   if (values.stack !== undefined && values.outputs !== undefined) problems.push(`--stack ${values.stack}: not read when --outputs is given (the file holds one stack's outputs already); give one of them`);
   const markdownProblem = values.markdown === undefined ? undefined : unwritableFileProblem("--markdown", values.markdown as string);
   if (markdownProblem) problems.push(markdownProblem);
+  problems.push(...ingressFlagProblems(values));
   if (problems.length > 0) throw new InputError(problems.map((p) => `${p}; see --help`), "bad command line");
   return {
+    ingress: values.ingress as string | undefined,
+    service: values.service as string | undefined,
+    snapshot: values.snapshot as string | undefined,
+    project: values.project as string | undefined,
+    location: values.location as string | undefined,
+    cluster: values.cluster as string | undefined,
+    noSsh: values["no-ssh"] === true,
+    requestsGiven: values.requests !== undefined,
     outputs: values.outputs as string | undefined,
     stack: values.stack as string | undefined,
     requests,
@@ -150,6 +184,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const progress = opts.json ? silentProgress : terminalProgress(opts.color);
+  if (opts.snapshot !== undefined || opts.ingress !== undefined) return runIngressVerify(opts, progress);
   let outputs;
   try {
     progress.hop("stack outputs", "start");
