@@ -98,7 +98,8 @@ export async function liveCluster(opts: Pick<IngressVerifyOptions, "project" | "
     throw new IngressInputError(`the kubeconfig could not be read (${(error as Error).name}); run \`gcloud container clusters get-credentials CLUSTER --location LOCATION --project PROJECT\`, or give --project --location --cluster`);
   }
   const cluster = config.getCurrentCluster();
-  if (!cluster?.server) {
+  // With no kubeconfig at all, the client falls back to http://localhost:8080 (context "loaded-context").
+  if (!cluster?.server || (config.getCurrentContext() === "loaded-context" && cluster.server === "http://localhost:8080")) {
     throw new IngressInputError("the kubeconfig has no current context with a cluster; run `gcloud container clusters get-credentials CLUSTER --location LOCATION --project PROJECT`, or give --project --location --cluster");
   }
   const fromName = parseGkeContext(config.getCurrentContext());
