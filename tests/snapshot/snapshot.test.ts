@@ -177,6 +177,34 @@ describe("hand-made folders", () => {
     expect(outcome.model.loadBalancer?.instances.map((i) => i.internalIp)).toEqual(NODE_IPS);
   });
 
+  test("private nodes and a pod on every node: facts about this cluster, not path failures (C1, C8 pass, saying so)", async () => {
+    const dir = exampleCopy();
+    const lb = readFileSync(join(dir, "gcloud/load-balancer.yaml"), "utf8");
+    writeFileSync(join(dir, "gcloud/load-balancer.yaml"), lb.replace(/  accessConfigs:\n(    .*\n|  - kind: compute#accessConfig\n)+/g, ""));
+    const list = JSON.parse(readFileSync(join(dir, "kubectl/objects.json"), "utf8")) as { items: Record<string, any>[] };
+    for (const node of list.items.filter((o) => o.kind === "Node")) node.status.addresses = node.status.addresses.filter((a: { type: string }) => a.type !== "ExternalIP");
+    const pod = structuredClone(list.items.find((o) => o.kind === "Pod" && o.metadata.namespace === "study")!);
+    pod.metadata.name = "hello-6b8f9d7c5-zz9zz";
+    pod.spec.nodeName = NODES[1];
+    pod.status.podIP = pod.status.podIPs[0].ip = "10.20.1.7";
+    list.items.push(pod);
+    writeFileSync(join(dir, "kubectl/objects.json"), JSON.stringify(list));
+    const outcome = await verifySnapshot(dir, { ...base, ingress: { namespace: "study", name: "hello" } });
+    expect(outcome.model.loadBalancer?.instances.map((i) => i.externalIp)).toEqual([undefined, undefined, undefined]);
+    expect(verdicts(outcome.results)).toMatchObject({ C1: "pass", C8: "pass" });
+    expect(claim(outcome, "C1").summary).toMatch(/a fact about this cluster, not a path failure: 3 have no external IP \(private nodes\)/);
+    expect(claim(outcome, "C8").summary).toMatch(/A fact about this cluster, not a path failure: every one of the 3 nodes runs a pod/);
+  });
+
+  test("the same Kubernetes object twice with different uids (another cluster): a warning naming both files", async () => {
+    const dir = exampleCopy();
+    const service = readSnapshotFolder(EXAMPLE).kube.find((k) => k.kind === "Service")!.object as { metadata: Record<string, unknown> };
+    writeFileSync(join(dir, "a-service.yaml"), yaml.dump({ ...service, metadata: { ...service.metadata, uid: "aaaa" } }));
+    writeFileSync(join(dir, "z-service.yaml"), yaml.dump({ ...service, metadata: { ...service.metadata, uid: "zzzz" } }));
+    const warnings = readSnapshotFolder(dir).warnings.map((w) => `${w.file}: ${w.message}`);
+    expect(warnings).toEqual(["z-service.yaml: Service study/hello is also in a-service.yaml with another uid (another cluster, or re-created); the one in a-service.yaml is used"]);
+  });
+
   test("a missing object makes its claims cannot-tell, naming the object and the command that supplies it", async () => {
     const dir = exampleCopy();
     rmSync(join(dir, "gcloud/k8s-be-30080--3c9a1f0e7b2d4e61.get-health.json"));
@@ -232,7 +260,7 @@ describe("round trip: record from the REST stand-ins, judge offline", () => {
       const recorded = await verifyLiveIngress(cluster, opts, undefined, recorder, await liveSources(compute.url));
       const { value: offline, attempts } = await withoutNetwork(() => verifySnapshot(out, { ...base, ingress: { namespace: world.namespace, name: world.ingressName } }));
       expect(attempts).toEqual([]);
-      return { live, recorded, offline, out, recorder };
+      return { live, recorded, offline, out, recorder, computeUrl: compute.url, kubeUrl: kube.url };
     } finally {
       await compute.close();
       await kube.close();
@@ -244,7 +272,7 @@ describe("round trip: record from the REST stand-ins, judge offline", () => {
 
   test("the article's world: same verdicts and the same load balancer and Kubernetes model, no warning", async () => {
     const world = buildWorld();
-    const { live, offline, out, recorder } = await recordAndJudge(world);
+    const { live, offline, out, recorder, computeUrl, kubeUrl } = await recordAndJudge(world);
     expect(verdicts(offline.results)).toEqual(verdicts(live.results));
     expect(verdicts(live.results)).toMatchObject({ C1: "pass", C8: "pass", C9: "pass", C10: "pass", C11: "pass", C3: "cannot-tell" });
     expect(offline.model.loadBalancer).toEqual(live.model.loadBalancer);
@@ -256,6 +284,8 @@ describe("round trip: record from the REST stand-ins, judge offline", () => {
     const meta = JSON.parse(readFileSync(join(out, "snapshot.json"), "utf8"));
     expect(meta).toMatchObject({ format: "gke-ingress-path snapshot", project: world.project, ingress: `${world.namespace}/${world.ingressName}` });
     expect(meta.reads.length).toBe(recorder.meta.reads.length);
+    expect(meta.from).toEqual({ compute: new URL(computeUrl).origin, kubernetes: new URL(kubeUrl).origin });
+    expect(meta.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
     // no token anywhere in the folder
     for (const f of files(out)) expect({ f, token: readFileSync(join(out, f), "utf8").includes(world.token) }).toEqual({ f, token: false });
   });

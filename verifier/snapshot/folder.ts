@@ -80,6 +80,8 @@ export interface SnapshotMeta {
   /** "namespace/name" */
   ingress?: string;
   service?: string;
+  /** where the answers came from: the API endpoints (no credentials) */
+  from?: { compute?: string; kubernetes?: string };
   /** every API request made: method, path (no host, no query secrets), status, the file written */
   reads: { api: "compute" | "kubernetes"; method: string; path: string; status: number; file?: string }[];
   /** what could not be read, and why */

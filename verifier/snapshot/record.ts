@@ -33,6 +33,7 @@ export class SnapshotRecorder {
   compute(method: string, url: URL, requestBody: string | undefined, status: number, text: string): void {
     const path = url.pathname.replace(/^\/compute\/(v1|beta|alpha)\/projects\/[^/]+\//, "");
     const read: SnapshotMeta["reads"][number] = { api: "compute", method, path: url.pathname, status };
+    this.meta.from = { ...this.meta.from, compute: url.origin };
     this.meta.reads.push(read);
     if (status !== 200) {
       this.meta.failed.push({ what: `${method} ${url.pathname}`, message: `${status}: ${messageOf(text)}` });
@@ -62,6 +63,7 @@ export class SnapshotRecorder {
   /** A Kubernetes answer: 200 bodies verbatim, Secrets withheld. */
   kube(method: string, url: URL, status: number, text: string): void {
     const read: SnapshotMeta["reads"][number] = { api: "kubernetes", method, path: url.pathname + (url.search ? decodeURIComponent(url.search) : ""), status };
+    this.meta.from = { ...this.meta.from, kubernetes: url.origin };
     this.meta.reads.push(read);
     if (status !== 200) {
       this.meta.failed.push({ what: `${method} ${read.path}`, message: `${status}: ${messageOf(text)}` });
