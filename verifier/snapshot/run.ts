@@ -59,7 +59,18 @@ export async function verifySnapshot(dir: string, opts: IngressOptions, progress
   }
   progress.hop("snapshot folder", "ok", `${dir}: ${folder.compute.length + folder.health.length + folder.members.length} Compute, ${folder.kube.length} Kubernetes objects, ${folder.nodes.size} nodes' files${folder.warnings.length ? `, ${folder.warnings.length} warning(s)` : ""}`);
   const steps = ingressSteps(choice, { ...opts, accessToken: SNAPSHOT_TOKEN, requests: 0 }, transports, sources ?? live, verify.gkeSteps);
-  return verify.verifyPath(steps, progress);
+  return verify.verifyPath(steps, snapshotProgress(progress));
+}
+
+/** The stack's hop names, said as what happens with a folder: no credentials, no host keys, node files instead of SSH. */
+function snapshotProgress(progress: Progress): Progress {
+  return {
+    hop(name, state, detail) {
+      if (name === "google credentials" || name === "node host keys") return;
+      if (name === "nodes over SSH") return progress.hop("node files", state, detail?.replace(/ read over SSH \(\w+\)$/, " have files under nodes/<node>/"));
+      progress.hop(name, state, detail);
+    },
+  };
 }
 
 /** The cluster to talk to: from --project/--location/--cluster (GKE API) or the kubeconfig's context. */
