@@ -105,6 +105,9 @@ export interface GcpCallOptions {
   progress: Progress;
   /** where fetchHostKeys reports the nodes whose keys it could not read, and why */
   problems?: Problem[];
+  /** the cluster's location (zone or region) and the Ingress class: regional classes live under regions/<region>/ */
+  location?: string;
+  ingressClass?: string;
 }
 
 /** Everything `npm run verify` reads from the outside world; tests pass in-memory stand-ins. */
@@ -227,7 +230,7 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
       let lb: LoadBalancerModel | undefined;
       if (token && annotations && Object.keys(annotations).some((k) => k.startsWith("ingress.kubernetes.io/"))) {
         progress.hop("load balancer (Compute API)", "start");
-        const got = await guarded("gcp", "reading the load balancer", model, () => sources.collectLoadBalancer(outputs.project, annotations, { accessToken: token, progress }), outputs);
+        const got = await guarded("gcp", "reading the load balancer", model, () => sources.collectLoadBalancer(outputs.project, annotations, { accessToken: token, progress, location: outputs.location, ingressClass: kube?.ingress?.className }), outputs);
         if (got) {
           lb = got.value;
           keep(got.problems);
@@ -236,7 +239,7 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
         progress.hop("load balancer (Compute API)", lb && !model.problems.some((p) => p.source === "gcp") ? "ok" : "fail", lb?.forwardingRule ? `${lb.forwardingRule.name} ${lb.forwardingRule.ipAddress}` : undefined);
       } else {
         const why = !token ? "no access token" : !kube?.ingress ? "the Ingress was not read" : "the Ingress has no ingress.kubernetes.io/* annotations yet";
-        model.problems.push({ source: "gcp", message: `the load balancer was not read: ${why}`, hint: kube?.ingress ? "the GKE Ingress controller needs a few minutes after `pulumi up`; run verify again" : undefined });
+        model.problems.push({ source: "gcp", message: `the load balancer was not read: ${why}`, hint: kube?.ingress ? "the controller's reason, if it gave one, is in the Ingress's events (the diagnosis quotes them; `kubectl describe ingress`); right after `pulumi up` it takes a few minutes" : undefined });
         progress.hop("load balancer (Compute API)", "skip", why);
       }
 
