@@ -2,38 +2,14 @@
 // Compute and Kubernetes sources (the official clients, real HTTP) read the stand-ins, the checks
 // judge, and the JSON report's diagnosis is asserted by its fields (hop, subject, cause). The nodes
 // are not read over SSH here (their claims are cannot-tell), so what is diagnosed comes from the APIs.
-import { verifyGke, type GkeSources } from "../../verifier/verify";
-import { renderJson } from "../../verifier/report/json";
 import type { Diagnosis } from "../../verifier/model";
-import { buildWorld, type GkeWorld } from "../support/rest-standins/world";
-import { outputsFor, sourcesAgainst, startStandins } from "./gke-on-lab";
+import { buildWorld, withNegBackend } from "../support/rest-standins/world";
 import * as s from "../support/rest-standins/scenarios";
-import { withNegBackend } from "../support/rest-standins/world";
+import { loadLiveSources } from "../../verifier/verify";
+import { verifyWorld, type WorldReport as Report } from "../support/rest-standins/verify-world";
 
-interface Report {
-  outcome: { exitCode: number; reason: string };
-  checks: { id: string; verdict: string; summary: string }[];
-  diagnosis: Diagnosis[];
-}
-
-async function verifyWorld(world: GkeWorld): Promise<Report & { computePaths: string[] }> {
-  const standins = await startStandins(world);
-  try {
-    const live = await sourcesAgainst(standins.compute.url);
-    const sources: GkeSources = {
-      ...live,
-      // no SSH in this world: the node claims are cannot-tell, saying why
-      fetchHostKeys: async (_p, instances) => new Map(instances.map((i) => [i.name, []])),
-      collectNodes: async (targets) => ({ nodes: [], problems: targets.map((t) => ({ source: "ssh" as const, subject: t.name, message: "not read: this test has no SSH" })) }),
-    };
-    const outputs = outputsFor(world, standins.kube.url, `http://${world.loadBalancerIp}/`, "not-a-key");
-    const outcome = await verifyGke(outputs, { requests: 0, keepAlive: false, transport: "direct", timeoutMs: 4000, accessToken: world.token }, undefined, sources);
-    const report = JSON.parse(renderJson(outcome.model, outcome.results, { outcome: { exitCode: outcome.exitCode, reason: outcome.reason } })) as Report;
-    return { ...report, computePaths: standins.compute.requests.map((r) => `${r.method} ${r.path}`) };
-  } finally {
-    await standins.close();
-  }
-}
+// the live sources load the Kubernetes client once (seconds on a busy machine); not a test's time
+beforeAll(() => loadLiveSources(), 60_000);
 
 const fields = (d: Diagnosis[]) => d.map((x) => ({ hop: x.hop, subject: x.subject, cause: x.cause }));
 const verdict = (r: Report, id: string) => r.checks.find((c) => c.id === id)!;
