@@ -214,7 +214,7 @@ function healthCheckCauses(ctx: CheckContext): Cause[] {
   for (const bs of pathBackendServices(ctx)) {
     const bad = unhealthyOn(bs).filter((h) => !(local && podless.has(h.instance)));
     if (bad.length === 0) continue;
-    const hcs = bs.healthChecks.map((n) => lb.healthChecks?.find((h) => h.name === n)).filter((h): h is HealthCheckModel => h !== undefined);
+    const hcs = bs.healthChecks.map((n) => lb.healthChecks?.find((h) => h.name === n.slice(n.lastIndexOf("/") + 1))).filter((h): h is HealthCheckModel => h !== undefined);
     for (const hc of hcs) {
       const hcEvidence: Evidence = { source: `compute healthChecks/${hc.name}`, detail: `type=${hc.type}, port=${hc.port ?? "(unset)"}, portSpecification=${hc.portSpecification ?? "(unset)"}, requestPath=${hc.requestPath ?? "(none)"}`, resource: hc.name };
       const healthEvidence: Evidence[] = bad.map((h) => ({ source: `compute backendServices/${bs.name} getHealth`, detail: `${h.zone ? h.zone + "/" : ""}${h.group}/${h.instance} ${h.ipAddress ?? ""}${h.port ? ":" + h.port : ""} ${h.state}${h.detail ? ` (${h.detail})` : ""}`, node: h.instance, resource: bs.name }));

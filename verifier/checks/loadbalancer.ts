@@ -255,7 +255,7 @@ export function checkC11(ctx: CheckContext): CheckResult {
   const services = pathBackendServices(ctx);
   for (const bs of services) {
     for (const name of bs.healthChecks) {
-      const hc = lb.healthChecks?.find((h) => h.name === name);
+      const hc = lb.healthChecks?.find((h) => h.name === baseName(name));
       if (hc) evidence.push({ source: `compute healthChecks/${hc.name}`, detail: `type=${hc.type}, port=${hc.port ?? `(${hc.portSpecification ?? "serving port"})`}, requestPath=${hc.requestPath ?? "(none)"}`, resource: hc.name });
     }
   }
