@@ -125,6 +125,9 @@ describe("6. regional Ingress classes read from regions/<region>/", () => {
     expect(r.model.loadBalancer!.healthChecks!.map((h) => h.name)).toEqual([world.names.backendService, world.names.defaultHttpBackend].slice(0, r.model.loadBalancer!.healthChecks!.length));
     expect(check(r, "C10").verdict).toBe("pass");
     expect(check(r, "C11").verdict).toBe("pass");
+    // an internal class's private address is what it makes, said as a fact
+    expect(check(r, "C9").verdict).toBe("pass");
+    if (cls === "gce-internal") expect(evidence(r, "C9")).toContain("gce-internal: an internal load balancer (INTERNAL_MANAGED) on 10.128.0.50");
     expect(JSON.stringify(r.model)).not.toMatch(/replaced or deleted|not found \(404\)/);
   });
 });

@@ -89,8 +89,12 @@ export function checkC9(ctx: CheckContext): CheckResult {
   ];
   const failures: string[] = [];
   const parts: Verdict[] = [];
-  if (fr.loadBalancingScheme && fr.loadBalancingScheme.startsWith("INTERNAL")) failures.push(`loadBalancingScheme is ${fr.loadBalancingScheme}, not external`);
-  if (!isPublicIPv4(fr.ipAddress)) {
+  // gce-internal makes an internal Application Load Balancer on purpose: a private address is a fact about it
+  const internalClass = ctx.model.kubernetes?.ingress?.className === "gce-internal" || lb!.annotations["kubernetes.io/ingress.class"] === "gce-internal";
+  if (internalClass) {
+    evidence.push({ source: "kubernetes ingress class", detail: `gce-internal: an internal load balancer (${fr.loadBalancingScheme ?? "INTERNAL_MANAGED"}) on ${fr.ipAddress}, reachable from the VPC only; that is what this class makes, not a fault` });
+  } else if (fr.loadBalancingScheme && fr.loadBalancingScheme.startsWith("INTERNAL")) failures.push(`loadBalancingScheme is ${fr.loadBalancingScheme}, not external`);
+  if (!isPublicIPv4(fr.ipAddress) && !internalClass) {
     if (lab) evidence.push({ source: "lab", detail: `${fr.ipAddress} is the lab LB's address; in the lab a private address stands in for the public IP` });
     else failures.push(`${fr.ipAddress} is not a public address`);
   }

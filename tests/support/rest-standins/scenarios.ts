@@ -267,7 +267,7 @@ export function withRegionalClass(w: GkeWorld, cls: "gce-internal" | "gce-region
   const fr = w.compute.forwardingRules[0];
   fr.target = r(`targetHttpProxies/${w.names.targetProxy}`);
   fr.loadBalancingScheme = cls === "gce-internal" ? "INTERNAL_MANAGED" : "EXTERNAL_MANAGED";
-  if (cls === "gce-internal") fr.IPAddress = "10.128.0.50";
+  if (cls === "gce-internal") fr.IPAddress = w.loadBalancerIp = "10.128.0.50";
   w.compute.targetHttpProxies[0].urlMap = r(`urlMaps/${w.names.urlMap}`);
   w.compute.urlMaps[0].defaultService = r(`backendServices/${w.names.backendService}`);
   for (const bs of w.compute.backendServices) {
