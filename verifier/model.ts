@@ -155,7 +155,7 @@ export interface LoadBalancerModel {
   backendServices: BackendServiceModel[];
   instanceGroups: InstanceGroupModel[];
   instances: InstanceModel[];
-  /** firewall rules whose source ranges include the Google front end / health-check ranges */
+  /** firewall rules whose source ranges overlap the health-check ranges, in any network, allow or deny */
   healthCheckFirewalls: FirewallRuleModel[];
   /** set for regional Ingress classes (gce-internal, gce-regional-external): resources under regions/<region>/ */
   region?: string;
@@ -164,6 +164,12 @@ export interface LoadBalancerModel {
    * redirectToHttps); forwardingRule / targetProxy / urlMap above are then the HTTPS frontend that serves.
    */
   redirect?: { forwardingRule?: ForwardingRuleModel; targetProxy?: TargetProxyModel; urlMap?: UrlMapModel };
+  /**
+   * Regional classes: the region's proxy-only subnets (purpose REGIONAL_MANAGED_PROXY or
+   * INTERNAL_HTTPS_LOAD_BALANCER), whose addresses the regional proxies use toward the nodes;
+   * undefined when not read (global load balancers have none)
+   */
+  proxyOnlySubnets?: { name: string; network?: string; ipCidrRange: string; purpose: string; role?: string }[];
   /** the health check resources the backend services name */
   healthChecks?: HealthCheckModel[];
   /** the cluster's VPC network name, when known; firewall rules of other networks do not apply */

@@ -134,6 +134,14 @@ describe("the Service and its endpoints", () => {
   });
 });
 
+test("a load balancer never made, any other reason: lb-not-created quotes the controller's warning", async () => {
+  const world = s.withInternalIngressNoProxySubnet(buildWorld());
+  world.kube.events![0].message = "Error syncing to GCP: error running load balancer syncing routine: googleapi: Error 403: QUOTA_EXCEEDED - Quota 'BACKEND_SERVICES' exceeded.  Limit: 9.0 globally., quotaExceeded";
+  const r = await verifyWorld(world);
+  expect(fields(r.diagnosis)).toEqual([{ hop: "forwarding-rule", subject: "default/hello", cause: "lb-not-created" }]);
+  expect(r.diagnosis[0].summary).toContain("Quota 'BACKEND_SERVICES' exceeded");
+});
+
 test("NEG backends on the Service's path: said as such, nothing fails", async () => {
   const r = await verifyWorld(withNegBackend(buildWorld()));
   expect(r.checks.filter((c) => c.verdict === "fail")).toEqual([]);
@@ -148,8 +156,8 @@ test("a node outside its zone's instance group: said so, not 'no VM instance fou
   expect(JSON.stringify(r)).not.toContain("no VM instance found");
 });
 
-test("a gce-internal Ingress without a proxy-only subnet: the controller's Sync warning is quoted under lb-not-created", async () => {
+test("a gce-internal Ingress without a proxy-only subnet: proxy-only-subnet-missing, quoting the controller's Sync warning", async () => {
   const r = await verifyWorld(s.withInternalIngressNoProxySubnet(buildWorld()));
-  expect(fields(r.diagnosis)).toEqual([{ hop: "forwarding-rule", subject: "default/hello", cause: "lb-not-created" }]);
+  expect(fields(r.diagnosis)).toEqual([{ hop: "forwarding-rule", subject: "default/hello", cause: "proxy-only-subnet-missing" }]);
   expect(r.diagnosis[0].summary).toContain("An active proxy-only subnetwork is required");
 });

@@ -128,8 +128,21 @@ describe("6. regional Ingress classes read from regions/<region>/", () => {
     // an internal class's private address is what it makes, said as a fact
     expect(check(r, "C9").verdict).toBe("pass");
     if (cls === "gce-internal") expect(evidence(r, "C9")).toContain("gce-internal: an internal load balancer (INTERNAL_MANAGED) on 10.128.0.50");
+    // the regional proxies' source range is evaluated beside the health checkers'
+    expect(r.model.loadBalancer!.proxyOnlySubnets).toEqual([{ name: "proxy-only-us-central1", network: "ingress-path-vpc", ipCidrRange: "10.129.0.0/23", purpose: "REGIONAL_MANAGED_PROXY", role: "ACTIVE" }]);
+    expect(evidence(r, "C11")).toContain(`10.129.0.0/23 -> ${world.nodeNames[0]} tcp:${world.nodePort}: allow`);
     expect(JSON.stringify(r.model)).not.toMatch(/replaced or deleted|not found \(404\)/);
   });
+});
+
+test("a regional class whose firewall does not admit the proxy-only subnet: firewall-missing for that range", async () => {
+  const world = s.withRegionalClass(buildWorld(), "gce-regional-external");
+  const fw = world.compute.firewalls.find((f) => f.name === world.names.firewall)!;
+  fw.sourceRanges = fw.sourceRanges!.filter((x) => x !== "10.129.0.0/23");
+  const r = await verifyWorld(world);
+  expect(check(r, "C11").verdict).toBe("fail");
+  expect(r.diagnosis.map((d) => [d.hop, d.subject, d.cause])).toEqual([["firewall", "network ingress-path-vpc", "firewall-missing"]]);
+  expect(r.diagnosis[0].summary).toContain("10.129.0.0/23 (the regional proxies (proxy-only subnet proxy-only-us-central1))");
 });
 
 describe("7. a load balancer never made: the Ingress's events", () => {

@@ -5,7 +5,7 @@
 import type { BackendServiceModel, CheckResult, ClaimId, Diagnosis, DiagnosisHop, Evidence, FirewallRuleModel, HealthCheckModel, PodModel } from "../model";
 import type { CheckContext } from "./context";
 import { decide, decisionText, HEALTH_CHECK_RANGES, ruleText, type FirewallDecision } from "./firewall";
-import { clusterIpService, firewallRules, groupOf, ingressWarnings, pathBackendServices, podlessNodes } from "./loadbalancer";
+import { clusterIpService, firewallRules, sourceRangesToCheck, groupOf, ingressWarnings, pathBackendServices, podlessNodes } from "./loadbalancer";
 import { list } from "./verdict";
 
 type Cause = Omit<Diagnosis, "claims"> & { explains: ClaimId[] };
@@ -73,7 +73,21 @@ function controllerCauses(ctx: CheckContext): Cause[] {
   if (lbMissing && out.length === 0) {
     const name = `${ingress.namespace}/${ingress.name}`;
     const noAnnotations = !Object.keys(ingress.annotations).some((k) => k.startsWith("ingress.kubernetes.io/"));
-    if (warnings.text) {
+    const proxyOnly = warningEvents.find((e) => /proxy-only subnetwork/i.test(e.message));
+    if (proxyOnly) {
+      const region = ctx.model.target.location ? ctx.model.target.location.replace(/-[a-z]$/, "") : "REGION";
+      out.push(
+        cause(
+          "forwarding-rule",
+          name,
+          "proxy-only-subnet-missing",
+          `Ingress ${name} is class ${ingress.className ?? "gce-internal"}, a regional load balancer whose proxies need a proxy-only subnet in the region and the nodes' VPC; there is none, so the controller cannot make the forwarding rule (it says: "${proxyOnly.message}").`,
+          warnings.evidence.filter((e) => /proxy-only/i.test(e.detail)),
+          `gcloud compute networks subnets create proxy-only-subnet --purpose=REGIONAL_MANAGED_PROXY --role=ACTIVE --region=${region} --network=NETWORK --range=10.129.0.0/23 (then the controller retries by itself)`,
+          lbClaims,
+        ),
+      );
+    } else if (warnings.text) {
       out.push(
         cause(
           "forwarding-rule",
@@ -283,7 +297,8 @@ function firewallCauses(ctx: CheckContext): Cause[] {
   const rules = firewallRules(lb);
   if (ctx.model.target.kind === "lab" && rules.length === 0) return [];
   const denied: FirewallDecision[] = [];
-  for (const range of HEALTH_CHECK_RANGES) for (const vm of lb.instances) {
+  const sources = sourceRangesToCheck(lb);
+  for (const { range } of sources) for (const vm of lb.instances) {
     const d = decide(rules, vm, range, ctx.nodePort, lb.network);
     if (d.action === "deny") denied.push(d);
   }
@@ -323,9 +338,10 @@ function firewallCauses(ctx: CheckContext): Cause[] {
       ...g.decisions.map((d) => ({ source: `compute firewalls${d.rule ? `/${d.rule.name}` : ""}`, detail: decisionText(d), node: d.instance })),
       ...(g.rule ? [{ source: `compute firewalls/${g.rule.name}`, detail: ruleText(g.rule), resource: g.rule.name }] : []),
     ];
-    const who = `${ranges} (the health checkers) to ${nodes.length === lb.instances.length ? "every node" : nodes.join(", ")} on n-port ${nodePort}`;
+    const whom = [...new Set(g.decisions.map((d) => sources.find((x) => x.range === d.range)?.what ?? "the health checkers"))].join(", ");
+    const who = `${ranges} (${whom}) to ${nodes.length === lb.instances.length ? "every node" : nodes.join(", ")} on n-port ${nodePort}`;
     const tag = lb.instances[0]?.networkTags[0];
-    const allowCmd = `gcloud compute firewall-rules create allow-gfe-health-checks --network ${network ?? "NETWORK"} --direction INGRESS --priority 1000 --source-ranges ${HEALTH_CHECK_RANGES.join(",")} --allow tcp:${nodePort}${tag ? ` --target-tags ${tag}` : ""}`;
+    const allowCmd = `gcloud compute firewall-rules create allow-gfe-health-checks --network ${network ?? "NETWORK"} --direction INGRESS --priority 1000 --source-ranges ${[...new Set(g.decisions.map((d) => d.range))].join(",")} --allow tcp:${nodePort}${tag ? ` --target-tags ${tag}` : ""}`;
     switch (g.id) {
       case "firewall-deny-overrides":
         return cause("firewall", g.subject, g.id, `Deny rule ${g.subject} (priority ${g.rule!.priority ?? 1000}) drops ${who}: it wins over the allow rules (lower number, or deny at equal priority).`, evidence, `remove or narrow ${g.subject}, or give an allow rule for ${HEALTH_CHECK_RANGES.join(", ")} tcp:${nodePort} a lower priority number than ${g.rule!.priority ?? 1000}`, ["C11", "C12"]);

@@ -215,6 +215,22 @@ export function firewallRules(lb: LoadBalancerModel): FirewallRuleModel[] {
   return [...byName.values()];
 }
 
+/**
+ * The source ranges whose packets must reach the nodes on n-port: the health checkers' ranges, and
+ * for a regional class the ACTIVE proxy-only subnet of the nodes' network (the regional proxies
+ * send the requests from it; ingress-gce's firewall controller admits it as well).
+ */
+export function sourceRangesToCheck(lb: LoadBalancerModel): { range: string; what: string }[] {
+  const ranges: { range: string; what: string }[] = HEALTH_CHECK_RANGES.map((range) => ({ range, what: "the health checkers" }));
+  if (lb.region && lb.proxyOnlySubnets) {
+    for (const subnet of lb.proxyOnlySubnets) {
+      if ((subnet.role ?? "ACTIVE") !== "ACTIVE" || (lb.network && subnet.network && subnet.network !== lb.network) || !subnet.ipCidrRange) continue;
+      ranges.push({ range: subnet.ipCidrRange, what: `the regional proxies (proxy-only subnet ${subnet.name})` });
+    }
+  }
+  return ranges;
+}
+
 /** Nodes running no pod of the Service: under externalTrafficPolicy Local they fail health checks by design. */
 export function podlessNodes(ctx: CheckContext): Set<string> {
   return new Set(ctx.nodes.filter((n) => n.pods.length === 0).map((n) => n.name));
@@ -243,7 +259,7 @@ export function checkC11(ctx: CheckContext): CheckResult {
     parts.push("cannot-tell");
     unknown.push(`no node VM was read, so the firewall rules cannot be evaluated for them (${list(problemText(ctx.model, ["gcp"]))})`);
   } else {
-    for (const range of HEALTH_CHECK_RANGES) {
+    for (const { range } of sourceRangesToCheck(lb)) {
       const decisions = lb.instances.map((vm) => decide(rules, vm, range, ctx.nodePort!, lb.network));
       const denied = decisions.filter((d) => d.action === "deny");
       if (denied.length > 0) {
@@ -296,7 +312,7 @@ export function checkC11(ctx: CheckContext): CheckResult {
     "C11",
     CLAIMS.C11,
     "pass",
-    `${ctx.model.target.kind === "lab" && rules.length === 0 ? "The lab LB reaches the nodes" : `The VPC lets ${HEALTH_CHECK_RANGES.join(" and ")} reach the nodes on ${ctx.nodePort}`}; ${healthyCount === total ? `all ${total} backends are HEALTHY` : `${healthyCount} of ${total} backends are HEALTHY`}${notes.length ? ` (${notes.join("; ")})` : ""}.`,
+    `${ctx.model.target.kind === "lab" && rules.length === 0 ? "The lab LB reaches the nodes" : `The VPC lets ${sourceRangesToCheck(lb).map((r) => r.range).join(" and ")} reach the nodes on ${ctx.nodePort}`}; ${healthyCount === total ? `all ${total} backends are HEALTHY` : `${healthyCount} of ${total} backends are HEALTHY`}${notes.length ? ` (${notes.join("; ")})` : ""}.`,
     evidence,
   );
 }

@@ -679,6 +679,19 @@ export async function collectLoadBalancer(
   if (networks.length === 1) model.network = networks[0];
   else if (opts.network) model.network = opts.network;
 
+  // ---- regional classes: the proxy-only subnets the regional proxies send from (ingress-gce
+  // pkg/loadbalancers/features/l7ilb.go picks the ACTIVE one of the cluster's network)
+  if (region) {
+    const subnets = await hop("proxy-only subnets", `regions/${region}`, () =>
+      allPages((pageToken) => api.subnetworks.list({ project, region, pageToken }).then((r) => r.data)),
+    );
+    if (subnets) {
+      model.proxyOnlySubnets = subnets
+        .filter((n) => n.purpose === "REGIONAL_MANAGED_PROXY" || n.purpose === "INTERNAL_HTTPS_LOAD_BALANCER")
+        .map((n) => ({ name: n.name ?? "", ...(n.network ? { network: lastSegment(n.network) } : {}), ipCidrRange: n.ipCidrRange ?? "", purpose: n.purpose!, ...(n.role ? { role: n.role } : {}) }));
+    }
+  }
+
   // ---- firewall rules: every INGRESS rule (the VPC evaluates them together, deny included)
   const firewalls = await hop("firewall rules", "INGRESS", () =>
     allPages((pageToken) => api.firewalls.list({ project, filter: 'direction eq "INGRESS"', pageToken }).then((r) => r.data)),

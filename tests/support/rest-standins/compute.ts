@@ -150,6 +150,8 @@ export async function startComputeStandin(world: ComputeWorld, options: ComputeS
       handle: ([r, n], req) => health(n, req, r) },
     { method: "GET", pattern: /^regions\/([^/]+)\/healthChecks\/([^/]+)$/, permission: "compute.regionHealthChecks.get",
       handle: ([r, n]) => getIn(world.healthChecks, "healthChecks", r, n) },
+    { method: "GET", pattern: /^regions\/([^/]+)\/subnetworks$/, permission: "compute.subnetworks.list",
+      handle: ([r], req) => list("compute#subnetworkList", scoped(world.subnetworks ?? [], r), req) },
     { method: "GET", pattern: /^global\/healthChecks\/([^/]+)$/, permission: "compute.healthChecks.get",
       handle: ([n]) => getIn(world.healthChecks, "healthChecks", undefined, n) },
     { method: "GET", pattern: /^global\/httpHealthChecks\/([^/]+)$/, permission: "compute.httpHealthChecks.get",

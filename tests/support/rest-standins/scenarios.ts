@@ -274,6 +274,13 @@ export function withRegionalClass(w: GkeWorld, cls: "gce-internal" | "gce-region
     bs.loadBalancingScheme = fr.loadBalancingScheme;
     bs.healthChecks = (bs.healthChecks ?? []).map((h) => h.replace("/global/", `/regions/${region}/`));
   }
+  // the region's proxy-only subnet, and the controller's L7 firewall rule admitting it
+  const network = w.compute.instances[0].networkInterfaces![0].network!;
+  w.compute.subnetworks = [
+    { kind: "compute#subnetwork", name: "proxy-only-us-central1", selfLink: r("subnetworks/proxy-only-us-central1"), region: regionLink, network, ipCidrRange: "10.129.0.0/23", purpose: "REGIONAL_MANAGED_PROXY", role: "ACTIVE" },
+    { kind: "compute#subnetwork", name: "ingress-path-nodes", selfLink: r("subnetworks/ingress-path-nodes"), region: regionLink, network, ipCidrRange: "10.128.0.0/20", purpose: "PRIVATE" },
+  ];
+  w.compute.firewalls.find((f) => f.name === w.names.firewall)!.sourceRanges!.push("10.129.0.0/23");
   w.kube.ingresses[0].metadata!.annotations!["kubernetes.io/ingress.class"] = cls;
   if (cls === "gce-internal") w.kube.ingresses[0].status = { loadBalancer: { ingress: [{ ip: "10.128.0.50" }] } };
   return w;

@@ -38,6 +38,8 @@ export interface ComputeWorld {
   /** legacy compute#httpHealthCheck resources (clusters of before 2019) */
   httpHealthChecks?: compute_v1.Schema$HttpHealthCheck[];
   instanceGroups: InstanceGroup[];
+  /** regional subnetworks (the proxy-only subnet of regional classes) */
+  subnetworks?: compute_v1.Schema$Subnetwork[];
   /** instance group selfLink -> member instance names */
   instanceGroupMembers: Record<string, string[]>;
   instances: Instance[];
