@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { compute_v1 } from "@googleapis/compute";
+import { loadYaml, type CoreV1Event } from "@kubernetes/client-node";
 import { collectLoadBalancer } from "../../verifier/sources/gcp";
 import { silentProgress } from "../../verifier/sources/types";
 import { startComputeStandin, type ComputeStandin } from "../support/rest-standins/compute";
@@ -12,7 +13,8 @@ import * as s from "../support/rest-standins/scenarios";
 import { loadLiveSources } from "../../verifier/verify";
 import { verifyWorld, type WorldReport } from "../support/rest-standins/verify-world";
 
-const fixture = <T>(name: string): T => JSON.parse(readFileSync(join(__dirname, "../fixtures/gcloud", name), "utf8")) as T;
+const fixtureText = (name: string) => readFileSync(join(__dirname, "../fixtures/gcloud", name), "utf8");
+const fixture = <T>(name: string): T => JSON.parse(fixtureText(name)) as T;
 const check = (r: WorldReport, id: string) => r.checks.find((c) => c.id === id)!;
 const evidence = (r: WorldReport, id: string) => check(r, id).evidence.map((e) => `${e.source} | ${e.detail}`).join("\n");
 const notFound = (r: WorldReport) => r.computePaths.length > 0 && r.model.loadBalancer !== undefined;
@@ -76,6 +78,15 @@ describe("2. zonal instance groups: one k8s-ig--<uid> per zone, matched by zone 
     ]);
     expect(value!.backendServices[0].health.map((h) => h.zone)).toEqual(["us-central1-a", "us-central1-b", "us-central1-f"]);
   });
+});
+
+test("gcloud beta's YAML of a regional cluster's backend service (compute/beta links): each zone's group judged", async () => {
+  const world = buildWorld({ zones: ["us-central1-a", "us-central1-b", "us-central1-c"] });
+  world.compute.backendServices[0] = loadYaml<compute_v1.Schema$BackendService>(fixtureText("backend-service-mixed.beta.yaml"));
+  const r = await verifyWorld(world, "us-central1");
+  expect(check(r, "C10").verdict).toBe("pass");
+  expect(check(r, "C11").summary).toContain("all 3 backends are HEALTHY");
+  expect(r.model.loadBalancer!.backendServices.find((b) => b.name === world.names.backendService)!.kubernetesService).toEqual({ service: "default/hello", port: "80" });
 });
 
 describe("3. NEG or instance groups, per backend service on the Service's path", () => {
@@ -151,6 +162,24 @@ describe("7. a load balancer never made: the Ingress's events", () => {
     expect(check(r, "C9").summary).toContain('the controller says: Translate: "Translation failed: invalid ingress spec: could not find service');
     expect(r.diagnosis[0]).toMatchObject({ hop: "service", subject: "default/helo", cause: "ingress-service-not-found" });
   });
+});
+
+test("kubectl's YAML of the Ingress's events: a Translate warning beside a failing claim is controller-sync-error", async () => {
+  const world = buildWorld();
+  world.kube.events = loadYaml<{ items: CoreV1Event[] }>(fixtureText("ingress-events.yaml")).items;
+  world.kube.ingresses[0].spec!.defaultBackend!.service!.port = { number: 8080 };
+  const r = await verifyWorld(world);
+  expect(check(r, "C10").verdict).toBe("fail");
+  expect(r.diagnosis.map((d) => [d.hop, d.cause, d.claims])).toEqual([["forwarding-rule", "controller-sync-error", ["C10"]]]);
+  expect(r.diagnosis[0].summary).toContain('could not find port \"8080\" in service'.replace(/\\/g, ""));
+});
+
+test("old Warning events beside a path where every claim holds: no diagnosis", async () => {
+  const world = buildWorld();
+  world.kube.events = loadYaml<{ items: CoreV1Event[] }>(fixtureText("ingress-events.yaml")).items;
+  const r = await verifyWorld(world);
+  expect(r.checks.filter((c) => c.verdict === "fail")).toEqual([]);
+  expect(r.diagnosis).toEqual([]);
 });
 
 describe("8. private nodes", () => {

@@ -14,7 +14,7 @@ type Cause = Omit<Diagnosis, "claims"> & { explains: ClaimId[] };
 export function cloudCauses(ctx: CheckContext, results: CheckResult[]): Diagnosis[] {
   const failing = new Set(results.filter((r) => r.verdict === "fail").map((r) => r.id));
   const causes: Cause[] = [
-    ...controllerCauses(ctx),
+    ...controllerCauses(ctx, failing),
     ...urlMapCauses(ctx),
     ...backendServiceCauses(ctx),
     ...healthCheckCauses(ctx),
@@ -31,7 +31,7 @@ const svcName = (ctx: CheckContext) => (ctx.service ? `${ctx.service.namespace}/
 
 // ---------------------------------------------------------------- the controller made no (or a partial) LB
 
-function controllerCauses(ctx: CheckContext): Cause[] {
+function controllerCauses(ctx: CheckContext, failing: Set<ClaimId>): Cause[] {
   const out: Cause[] = [];
   const kube = ctx.model.kubernetes;
   const ingress = kube?.ingress;
@@ -113,7 +113,7 @@ function controllerCauses(ctx: CheckContext): Cause[] {
         ),
       );
     }
-  } else if (!lbMissing && warningEvents.length > 0 && out.length === 0) {
+  } else if (!lbMissing && warningEvents.length > 0 && out.length === 0 && ["C9", "C10", "C11", "C12"].some((id) => failing.has(id as ClaimId))) {
     // the LB exists but the controller keeps failing on part of it (a backend, a quota, a certificate)
     const recent = warningEvents.filter((e) => e.reason === "Sync" || e.reason === "Translate");
     if (recent.length > 0) {

@@ -128,10 +128,12 @@ export async function startComputeStandin(world: ComputeWorld, options: ComputeS
     if (!service) return notFound("backendServices", n, region ? `regions/${region}` : "global");
     const group = (r.body as compute_v1.Schema$ResourceGroupReference | undefined)?.group;
     if (!group) return googleError(400, "Required field 'resource.group' not specified", "required");
-    if (!(service.backends ?? []).some((b) => b.group === group)) {
+    // the API takes a group link of any version (compute/v1, compute/beta) for the same group
+    const sameGroup = (a: string | null | undefined, b: string) => a?.replace(/\/compute\/(v1|beta|alpha)\//, "/compute/v1/") === b.replace(/\/compute\/(v1|beta|alpha)\//, "/compute/v1/");
+    if (!(service.backends ?? []).some((b) => sameGroup(b.group, group))) {
       return googleError(400, `Invalid value for field 'resource.group': '${group}'. Resource is not a backend of this backend service.`, "invalid");
     }
-    const healthStatus = world.health[n]?.[group] ?? [];
+    const healthStatus = Object.entries(world.health[n] ?? {}).find(([link]) => sameGroup(link, group))?.[1] ?? [];
     const body: compute_v1.Schema$BackendServiceGroupHealth = { kind: "compute#backendServiceGroupHealth", healthStatus };
     return { status: 200, body };
   };
