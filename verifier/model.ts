@@ -39,12 +39,15 @@ export interface ForwardingRuleModel {
   target: string;
   loadBalancingScheme?: string;
   global: boolean;
+  /** the region of a regional forwarding rule (gce-internal, gce-regional-external classes) */
+  region?: string;
 }
 
 export interface TargetProxyModel {
   name: string;
   kind: "http" | "https";
   urlMap: string;
+  region?: string;
 }
 
 export interface UrlMapModel {
@@ -53,6 +56,13 @@ export interface UrlMapModel {
   defaultService?: string;
   hostRuleCount: number;
   pathMatcherCount: number;
+  region?: string;
+  /** hostRules[]: which path matcher serves which hosts ("*" = any host) */
+  hostRules?: { hosts: string[]; pathMatcher: string }[];
+  /** pathMatchers[]: path rules (paths -> backend service name) and the matcher's own default */
+  pathMatchers?: { name: string; defaultService?: string; pathRules: { paths: string[]; service?: string }[] }[];
+  /** a redirect-only URL map (FrontendConfig redirectToHttps: ingress.kubernetes.io/redirect-url-map) */
+  defaultUrlRedirect?: { httpsRedirect?: boolean; redirectResponseCode?: string; hostRedirect?: string; pathRedirect?: string };
 }
 
 export type HealthState = "HEALTHY" | "UNHEALTHY" | "DRAINING" | "TIMEOUT" | "UNKNOWN";
@@ -92,6 +102,9 @@ export interface BackendServiceModel {
   portName?: string;
   port?: number;
   healthChecks: string[];
+  region?: string;
+  /** the Service and port the controller made it for, from its description {"kubernetes.io/service-name": "ns/name", ...} */
+  kubernetesService?: { service: string; port?: string };
   /** instance groups or network endpoint groups behind it */
   backends: { group: string; kind: "instanceGroup" | "networkEndpointGroup"; zone?: string }[];
   health: BackendHealthModel[];
@@ -111,6 +124,10 @@ export interface InstanceModel {
   internalIp?: string;
   externalIp?: string;
   networkTags: string[];
+  /** networkInterfaces[0].network, by name: firewall rules of other networks do not apply to it */
+  network?: string;
+  /** serviceAccounts[].email: the targets of firewall rules with targetServiceAccounts */
+  serviceAccounts?: string[];
 }
 
 export interface FirewallRuleModel {
@@ -138,8 +155,21 @@ export interface LoadBalancerModel {
   backendServices: BackendServiceModel[];
   instanceGroups: InstanceGroupModel[];
   instances: InstanceModel[];
-  /** firewall rules whose source ranges include the Google front end / health-check ranges */
+  /** firewall rules whose source ranges overlap the health-check ranges, in any network, allow or deny */
   healthCheckFirewalls: FirewallRuleModel[];
+  /** set for regional Ingress classes (gce-internal, gce-regional-external): resources under regions/<region>/ */
+  region?: string;
+  /**
+   * The HTTP frontend that only redirects (ingress.kubernetes.io/redirect-url-map, FrontendConfig
+   * redirectToHttps); forwardingRule / targetProxy / urlMap above are then the HTTPS frontend that serves.
+   */
+  redirect?: { forwardingRule?: ForwardingRuleModel; targetProxy?: TargetProxyModel; urlMap?: UrlMapModel };
+  /**
+   * Regional classes: the region's proxy-only subnets (purpose REGIONAL_MANAGED_PROXY or
+   * INTERNAL_HTTPS_LOAD_BALANCER), whose addresses the regional proxies use toward the nodes;
+   * undefined when not read (global load balancers have none)
+   */
+  proxyOnlySubnets?: { name: string; network?: string; ipCidrRange: string; purpose: string; role?: string }[];
   /** the health check resources the backend services name */
   healthChecks?: HealthCheckModel[];
   /** the cluster's VPC network name, when known; firewall rules of other networks do not apply */
@@ -225,6 +255,8 @@ export interface IngressModel {
   annotations: Record<string, string>;
   /** status.loadBalancer.ingress[].ip */
   loadBalancerIps: string[];
+  /** spec.rules[]: host (undefined = any) and the paths with the Service each sends to */
+  rules?: { host?: string; paths: { path?: string; pathType?: string; service: string; port: number | string }[] }[];
 }
 
 export interface KubernetesModel {

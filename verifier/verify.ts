@@ -105,6 +105,9 @@ export interface GcpCallOptions {
   progress: Progress;
   /** where fetchHostKeys reports the nodes whose keys it could not read, and why */
   problems?: Problem[];
+  /** the cluster's location (zone or region) and the Ingress class: regional classes live under regions/<region>/ */
+  location?: string;
+  ingressClass?: string;
 }
 
 /** Everything `npm run verify` reads from the outside world; tests pass in-memory stand-ins. */
@@ -175,6 +178,14 @@ export function nodeTargets(lb: LoadBalancerModel | undefined, kube: KubernetesM
   return { targets, problems };
 }
 
+/** Why the load balancer may be missing: a ClusterIP Service or the controller's Warning events say it; only without them is it "wait". */
+function notMadeHint(kube: KubernetesModel): string {
+  const svc = kube.service;
+  if (svc?.type === "ClusterIP") return `Service ${svc.namespace}/${svc.name} is type ClusterIP: the controller will never make a load balancer for it on instance groups (see the diagnosis)`;
+  if ((kube.events ?? []).some((e) => e.type === "Warning" && e.involvedObject.startsWith("Ingress/"))) return "the controller says why in the Ingress's Warning events (the diagnosis quotes them; `kubectl describe ingress`)";
+  return "no Warning event from the controller: right after `pulumi up` it takes a few minutes; `kubectl describe ingress` shows its progress";
+}
+
 /** The collection steps of a GKE stack, from its outputs. */
 export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sources: GkeSources): VerifySteps {
   const ssh: SshOptions = { user: outputs.sshUser, privateKey: outputs.sshPrivateKey, transport: options.transport, project: outputs.project, timeoutMs: options.timeoutMs };
@@ -227,7 +238,7 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
       let lb: LoadBalancerModel | undefined;
       if (token && annotations && Object.keys(annotations).some((k) => k.startsWith("ingress.kubernetes.io/"))) {
         progress.hop("load balancer (Compute API)", "start");
-        const got = await guarded("gcp", "reading the load balancer", model, () => sources.collectLoadBalancer(outputs.project, annotations, { accessToken: token, progress }), outputs);
+        const got = await guarded("gcp", "reading the load balancer", model, () => sources.collectLoadBalancer(outputs.project, annotations, { accessToken: token, progress, location: outputs.location, ingressClass: kube?.ingress?.className }), outputs);
         if (got) {
           lb = got.value;
           keep(got.problems);
@@ -236,7 +247,7 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
         progress.hop("load balancer (Compute API)", lb && !model.problems.some((p) => p.source === "gcp") ? "ok" : "fail", lb?.forwardingRule ? `${lb.forwardingRule.name} ${lb.forwardingRule.ipAddress}` : undefined);
       } else {
         const why = !token ? "no access token" : !kube?.ingress ? "the Ingress was not read" : "the Ingress has no ingress.kubernetes.io/* annotations yet";
-        model.problems.push({ source: "gcp", message: `the load balancer was not read: ${why}`, hint: kube?.ingress ? "the GKE Ingress controller needs a few minutes after `pulumi up`; run verify again" : undefined });
+        model.problems.push({ source: "gcp", message: `the load balancer was not read: ${why}`, hint: kube?.ingress ? notMadeHint(kube) : undefined });
         progress.hop("load balancer (Compute API)", "skip", why);
       }
 

@@ -192,7 +192,7 @@ describe("hand-made folders", () => {
     const outcome = await verifySnapshot(dir, { ...base, ingress: { namespace: "study", name: "hello" } });
     expect(outcome.model.loadBalancer?.instances.map((i) => i.externalIp)).toEqual([undefined, undefined, undefined]);
     expect(verdicts(outcome.results)).toMatchObject({ C1: "pass", C8: "pass" });
-    expect(claim(outcome, "C1").summary).toMatch(/a fact about this cluster, not a path failure: 3 have no external IP \(private nodes\)/);
+    expect(claim(outcome, "C1").summary).toMatch(/Fact: all nodes are private \(no external IP; the load balancer reaches nodes on their internal IP, so this is not a fault on the path\)/);
     expect(claim(outcome, "C8").summary).toMatch(/A fact about this cluster, not a path failure: every one of the 3 nodes runs a pod/);
   });
 

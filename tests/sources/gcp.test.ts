@@ -88,7 +88,8 @@ describe("collectLoadBalancer", () => {
     const standin = await serve(world);
     const { value, problems } = await collectLoadBalancer(world.project, ingressAnnotations(world), options(world, standin));
     expect(problems).toHaveLength(1);
-    expect(problems[0].hint).toMatch(/not provisioned yet.*few minutes after pulumi up.*wait and re-run/);
+    // no "wait a few minutes" alone: the controller's reason is in the Ingress's events
+    expect(problems[0].hint).toMatch(/Ingress's events.*kubectl describe ingress.*few minutes/);
     expect(value?.forwardingRule).toBeUndefined();
     expect(value?.backendServices).toEqual([]);
     expect(value?.healthCheckFirewalls.map((f) => f.name)).toEqual([world.names.firewall]);

@@ -39,8 +39,19 @@ describe("collectKubernetes", () => {
       externalTrafficPolicy: "Cluster",
     });
     expect(value?.endpoints).toEqual([
-      { ip: "10.4.0.5", port: 8080, ready: true, nodeName: world.nodeNames[0], podName: "hello-6d5f7c8b9-q2w7x" },
-      { ip: "10.4.2.7", port: 8080, ready: true, nodeName: world.nodeNames[2], podName: "hello-6d5f7c8b9-zr4kp" },
+      { ip: "10.4.0.5", port: 8080, ready: true, serving: true, terminating: false, nodeName: world.nodeNames[0], podName: "hello-6d5f7c8b9-q2w7x" },
+      { ip: "10.4.2.7", port: 8080, ready: true, serving: true, terminating: false, nodeName: world.nodeNames[2], podName: "hello-6d5f7c8b9-zr4kp" },
+    ]);
+    // what a diagnosis compares: phase, declared ports, the readiness probe the health check copies
+    expect(value?.pods[0]).toMatchObject({ phase: "Running", containerPorts: [{ name: "http", containerPort: 8080, protocol: "TCP" }], readinessProbe: { path: "/", port: 8080, scheme: "HTTP" } });
+    // the controller's events about the Ingress, read the way `kubectl describe ingress` reads them
+    expect(value?.events).toEqual([
+      { type: "Normal", reason: "Sync", message: "Scheduled for sync", involvedObject: "Ingress/default/hello", count: 1, lastTimestamp: "2026-11-30T09:12:03.000Z", source: "loadbalancer-controller" },
+      { type: "Normal", reason: "IPChanged", message: `IP is now ${world.loadBalancerIp}`, involvedObject: "Ingress/default/hello", count: 1, lastTimestamp: "2026-11-30T09:14:41.000Z", source: "loadbalancer-controller" },
+    ]);
+    expect(standins[0].requests.filter((r) => r.path === "/api/v1/namespaces/default/events").map((r) => r.query.get("fieldSelector")).sort()).toEqual([
+      "involvedObject.kind=Ingress,involvedObject.name=hello",
+      "involvedObject.kind=Service,involvedObject.name=hello",
     ]);
     // pods by the Service's selector: the two app pods, not the kube-proxy pods
     expect(value?.pods.map((p) => [p.name, p.ip, p.nodeName, p.ready])).toEqual([
@@ -84,7 +95,7 @@ describe("collectKubernetes", () => {
     const access = await serve(world);
     const { value, problems } = await collectKubernetes({ ...access, token: "wrong" }, namesOf(world), silentProgress);
     expect(value?.service).toBeUndefined();
-    expect(problems.length).toBe(6);
+    expect(problems.length).toBe(8); // service, slices, nodes, ingress, 2 datapath reads, 2 event reads
     expect(problems.every((p) => p.message.includes("401") && p.hint?.includes("gcloud auth application-default login"))).toBe(true);
   });
 

@@ -61,19 +61,29 @@ describe("the article's cluster, as collected", () => {
     expect(details(results.find((x) => x.id === "C9")!)).toContain(`IPAddress=${LB_IP}`);
     expect(details(results.find((x) => x.id === "C10")!)).toContain(`namedPorts=port${NODE_PORT}:${NODE_PORT}`);
     const c11 = details(results.find((x) => x.id === "C11")!);
-    expect(c11).toContain("covers 130.211.0.0/22");
-    expect(c11).toContain("covers 35.191.0.0/16");
+    // the VPC's decision per range and node, naming the rule that decided
+    expect(c11).toContain(`130.211.0.0/22 -> ${NODES[0].name} tcp:${NODE_PORT}: allow by k8s-fw-l7--`);
+    expect(c11).toContain(`35.191.0.0/16 -> ${NODES[2].name} tcp:${NODE_PORT}: allow by k8s-fw-l7--`);
     expect(c11.match(/HEALTHY/g)).toHaveLength(3);
   });
 });
 
 describe("fail and cannot-tell, claim by claim", () => {
-  test("C1: a node without external IP fails; no load balancer data cannot tell, with the reason", () => {
+  test("C1: a private node is a fact, not a failure; a node outside the groups fails as such; no load balancer data cannot tell", () => {
     const m = gkeModel();
     m.loadBalancer!.instances[1].externalIp = undefined;
     const r = check(m, "C1");
-    expect(r.verdict).toBe("fail");
-    expect(r.summary).toContain(`${NODES[1].name} has no external IP`);
+    expect(r.verdict).toBe("pass");
+    expect(r.summary).toContain(`Fact: ${NODES[1].name} is private (no external IP`);
+
+    const out = gkeModel();
+    out.loadBalancer!.instanceGroups[0].instances = out.loadBalancer!.instanceGroups[0].instances.filter((n) => n !== NODES[2].name);
+    out.loadBalancer!.instances = out.loadBalancer!.instances.filter((i) => i.name !== NODES[2].name);
+    const o = check(out, "C1");
+    expect(o.verdict).toBe("fail");
+    expect(o.summary).toContain(`node ${NODES[2].name}`);
+    expect(o.summary).toContain("is in none of the instance groups");
+    expect(o.summary).not.toContain("no VM instance found");
 
     const n = gkeModel();
     n.loadBalancer = undefined;
@@ -211,7 +221,15 @@ describe("fail and cannot-tell, claim by claim", () => {
     u.loadBalancer = undefined;
     u.kubernetes!.ingress!.annotations = {};
     expect(check(u, "C9").verdict).toBe("cannot-tell");
-    expect(check(u, "C9").summary).toContain("no ingress.kubernetes.io/* annotations yet");
+    expect(check(u, "C9").summary).toBe("The forwarding rule was not read: the Ingress has no ingress.kubernetes.io/* annotations: the controller has not made a load balancer");
+    // the controller's own reason, from the Ingress's Warning events, is quoted; said once
+    u.kubernetes!.events = [{ type: "Warning", reason: "Translate", message: 'Translation failed: invalid ingress spec: service "ingress-path/hello" is type "ClusterIP", expected "NodePort" or "LoadBalancer" when not using NEGs', involvedObject: "Ingress/ingress-path/hello", count: 4 }];
+    u.kubernetes!.service!.type = "ClusterIP";
+    const c = check(u, "C9").summary;
+    expect(c).toContain('the controller says: Translate: "Translation failed');
+    expect(c).toContain("is type ClusterIP, so the controller will not make a load balancer");
+    expect(c).not.toMatch(/few minutes/);
+    expect(c.match(/annotations/g)).toHaveLength(1);
   });
 
   test("C10: a backend service on another port fails, a group without the named port fails, no URL map cannot tell", () => {

@@ -20,35 +20,47 @@ export function checkC1(ctx: CheckContext): CheckResult {
   const evidence: Evidence[] = groups.map((g) => ({
     source: `compute instanceGroups/${g.name} (${g.zone})`,
     detail: `instances: ${list(g.instances)}`,
+    resource: `${g.zone}/${g.name}`,
   }));
   const failures: string[] = [];
   const facts: string[] = [];
-  const userIngress = ctx.model.target.origin !== undefined;
   // Kubernetes' node list is the authority; without it, judge the instances the groups hold.
   const nodeNames = ctx.model.kubernetes?.nodes.length ? ctx.model.kubernetes.nodes.map((n) => n.name) : groups.flatMap((g) => g.instances);
+  const groupNames = [...new Set(groups.map((g) => `${g.name} (${g.zone})`))];
+  const privateNodes: string[] = [];
   for (const name of nodeNames) {
     const group = groups.find((g) => g.instances.includes(name));
     const vm = lb.instances.find((i) => i.name === name);
-    if (!group) failures.push(`${name} is in none of the instance groups`);
+    if (!group) {
+      // only the groups' members are read from Compute: a node outside them has no VM record here,
+      // and "no VM found" would be wrong; it is a node the LB never sends to
+      const zone = /^gce:\/\/[^/]+\/([^/]+)\//.exec(ctx.model.kubernetes?.nodes.find((n) => n.name === name)?.providerId ?? "")?.[1];
+      failures.push(`node ${name}${zone ? ` (${zone})` : ""} is in none of the instance groups ${list(groupNames)}, so the load balancer never sends to it`);
+      continue;
+    }
     if (!vm) {
-      failures.push(`${name}: no VM instance found`);
+      failures.push(`${name} is a member of ${group.name} (${group.zone}) but its VM instance could not be read (${list(problemText(ctx.model, ["gcp"], `${group.zone}/${name}`))})`);
       continue;
     }
     evidence.push({
       source: `compute instances/${vm.name} (${vm.zone})`,
       detail: `networkInterfaces[0].networkIP=${vm.internalIp ?? "(none)"}, accessConfigs[0].natIP=${vm.externalIp ?? "(none)"}`,
+      node: vm.name,
     });
     if (!vm.internalIp) failures.push(`${name} has no internal IP`);
-    // External IPs are the article's study setup (SSH to the nodes), not a hop of the LB's path:
-    // on a user's Ingress their absence (private nodes) is a fact about that cluster.
-    if (!vm.externalIp) (userIngress ? facts : failures).push(`${name} has no external IP`);
+    if (!vm.externalIp) privateNodes.push(name);
   }
-  if (failures.length > 0) return result("C1", CLAIMS.C1, "fail", failures.join("; "), evidence);
-  if (facts.length > 0) {
-    evidence.push({ source: "this cluster", detail: `${facts.join("; ")} (private nodes): the article's study setup gave them one; the load balancer reaches nodes by their internal IPs` });
-    return result("C1", CLAIMS.C1, "pass", `${nodeNames.length} nodes are VMs in ${groups.map((g) => g.name).join(", ")}, each with an internal IP; a fact about this cluster, not a path failure: ${facts.length} have no external IP (private nodes).`, evidence);
-  }
-  return result("C1", CLAIMS.C1, "pass", `${nodeNames.length} nodes are VMs in ${groups.map((g) => g.name).join(", ")}, each with an internal and an external IP.`, evidence);
+  // Private nodes: the load balancer reaches nodes on n-ip; an external IP is the article's study
+  // setup (direct SSH), not part of the path. Said as a fact about this cluster.
+  if (privateNodes.length > 0) facts.push(`${privateNodes.length === nodeNames.length ? "all nodes are private" : `${privateNodes.join(", ")} ${privateNodes.length === 1 ? "is" : "are"} private`} (no external IP; the load balancer reaches nodes on their internal IP, so this is not a fault on the path)`);
+  if (failures.length > 0) return result("C1", CLAIMS.C1, "fail", [...failures, ...facts].join("; "), evidence);
+  return result(
+    "C1",
+    CLAIMS.C1,
+    "pass",
+    `${nodeNames.length} nodes are VMs in ${groupNames.join(", ")}, each with an internal IP${privateNodes.length === 0 ? " and an external IP" : ""}.${facts.length ? ` Fact: ${facts.join("; ")}.` : ""}`,
+    evidence,
+  );
 }
 
 export function checkC8(ctx: CheckContext): CheckResult {

@@ -8,11 +8,15 @@ import type {
   BackendHealthModel,
   BackendServiceModel,
   FirewallRuleModel,
+  ForwardingRuleModel,
+  HealthCheckModel,
   HealthState,
   InstanceGroupModel,
   InstanceModel,
   LoadBalancerModel,
   Problem,
+  TargetProxyModel,
+  UrlMapModel,
 } from "../model";
 import { hopRunner } from "./hop";
 import type { LoadBalancerResult, Progress } from "./types";
@@ -25,6 +29,12 @@ export interface GcpOptions {
   progress: Progress;
   /** bounded retry with exponential backoff on 429 / 5xx / no answer (default 4 retries: 0.5, 0.5, 1.5, 3.5 s) */
   retry?: RetryPolicy;
+  /** the cluster's location (zone or region): regional Ingress classes live in its region */
+  location?: string;
+  /** spec.ingressClassName or the kubernetes.io/ingress.class annotation (default "gce": global) */
+  ingressClass?: string;
+  /** the cluster's VPC network name, when the instances do not say it */
+  network?: string;
   /** where fetchHostKeys reports instances whose keys it could not read (its result has no room for them) */
   problems?: Problem[];
   /** the HTTP transport under the Compute client (gaxios `fetchImplementation`): a snapshot folder or a recorder */
@@ -52,6 +62,7 @@ export const lbAnnotationKeys = {
   targetProxy: "ingress.kubernetes.io/target-proxy",
   httpsTargetProxy: "ingress.kubernetes.io/https-target-proxy",
   urlMap: "ingress.kubernetes.io/url-map",
+  redirectUrlMap: "ingress.kubernetes.io/redirect-url-map",
   backends: "ingress.kubernetes.io/backends",
 } as const;
 
@@ -231,28 +242,52 @@ function healthState(state: string | null | undefined): HealthState {
 
 // ---------------------------------------------------------------- the load balancer
 
+/** Where a Compute resource lives: global, or under regions/<region>/ (regional Ingress classes). */
+export interface ResourceRef {
+  name: string;
+  region?: string;
+}
+
+/** A link ("https://.../compute/v1|beta/projects/p/regions/r/urlMaps/x") or a bare name, as a ResourceRef. */
+export function refOf(linkOrName: string, defaultRegion?: string): ResourceRef {
+  const region = /\/regions\/([^/]+)\//.exec(linkOrName)?.[1];
+  if (linkOrName.includes("/")) return { name: lastSegment(linkOrName), region: region ?? (/\/global\//.test(linkOrName) ? undefined : defaultRegion) };
+  return { name: linkOrName, region: defaultRegion };
+}
+
+/**
+ * The Ingress classes whose load balancer is regional (ingress-gce pkg/annotations/ingress.go:
+ * GceL7ILBIngressClass "gce-internal", GceL7XLBRegionalIngressClass "gce-regional-external");
+ * "gce" (the default) and "gce-multi-cluster" are global.
+ */
+export const regionalIngressClasses = ["gce-internal", "gce-regional-external"] as const;
+
+/** The region of a cluster location: a zone "us-central1-a" -> "us-central1"; a region stays. */
+export function regionOfLocation(location: string): string {
+  return /^[a-z]+-[a-z]+\d+-[a-z]$/.test(location) ? location.replace(/-[a-z]$/, "") : location;
+}
+
 /** Names read from the Ingress annotations; absent ones stay undefined. */
 interface AnnotatedNames {
   forwardingRule?: string;
+  httpsForwardingRule?: string;
   targetProxy?: string;
-  targetProxyKind?: "http" | "https";
+  httpsTargetProxy?: string;
   urlMap?: string;
+  redirectUrlMap?: string;
   /** backend service name -> health as the controller last saw it */
   backends?: Record<string, string>;
 }
 
 function readAnnotations(annotations: Record<string, string>, problems: Problem[]): AnnotatedNames {
   const names: AnnotatedNames = {
-    forwardingRule: annotations[lbAnnotationKeys.forwardingRule] ?? annotations[lbAnnotationKeys.httpsForwardingRule],
+    forwardingRule: annotations[lbAnnotationKeys.forwardingRule],
+    httpsForwardingRule: annotations[lbAnnotationKeys.httpsForwardingRule],
+    targetProxy: annotations[lbAnnotationKeys.targetProxy],
+    httpsTargetProxy: annotations[lbAnnotationKeys.httpsTargetProxy],
     urlMap: annotations[lbAnnotationKeys.urlMap],
+    redirectUrlMap: annotations[lbAnnotationKeys.redirectUrlMap],
   };
-  if (annotations[lbAnnotationKeys.targetProxy]) {
-    names.targetProxy = annotations[lbAnnotationKeys.targetProxy];
-    names.targetProxyKind = "http";
-  } else if (annotations[lbAnnotationKeys.httpsTargetProxy]) {
-    names.targetProxy = annotations[lbAnnotationKeys.httpsTargetProxy];
-    names.targetProxyKind = "https";
-  }
   const backendsText = annotations[lbAnnotationKeys.backends];
   if (backendsText !== undefined) {
     try {
@@ -272,12 +307,105 @@ function readAnnotations(annotations: Record<string, string>, problems: Problem[
 }
 
 const notProvisionedHint =
-  "the load balancer is not provisioned yet (the GKE ingress controller takes a few minutes after pulumi up); wait and re-run";
+  "the load balancer is not made (yet): the controller's reason, if any, is in the Ingress's events (`kubectl describe ingress`); " +
+  "right after `pulumi up` it takes a few minutes";
+
+/** {"kubernetes.io/service-name":"ns/name","kubernetes.io/service-port":"80"} (ingress-gce pkg/utils/description.go), else undefined. */
+export function serviceOfDescription(description: string | null | undefined): { service: string; port?: string } | undefined {
+  if (!description) return undefined;
+  try {
+    const parsed = JSON.parse(description) as Record<string, unknown>;
+    const service = parsed["kubernetes.io/service-name"];
+    const port = parsed["kubernetes.io/service-port"];
+    return typeof service === "string" ? { service, port: typeof port === "string" ? port : undefined } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** compute#healthCheck (any protocol block) or a legacy compute#httpHealthCheck, as a HealthCheckModel. */
+export function toHealthCheckModel(hc: compute_v1.Schema$HealthCheck | compute_v1.Schema$HttpHealthCheck, name: string): HealthCheckModel {
+  const legacy = hc as compute_v1.Schema$HttpHealthCheck;
+  const modern = hc as compute_v1.Schema$HealthCheck;
+  const common = {
+    name: hc.name ?? name,
+    checkIntervalSec: hc.checkIntervalSec ?? undefined,
+    timeoutSec: hc.timeoutSec ?? undefined,
+    healthyThreshold: hc.healthyThreshold ?? undefined,
+    unhealthyThreshold: hc.unhealthyThreshold ?? undefined,
+  };
+  if (modern.type) {
+    const block = modern.httpHealthCheck ?? modern.httpsHealthCheck ?? modern.http2HealthCheck ?? modern.tcpHealthCheck ?? modern.sslHealthCheck ?? modern.grpcHealthCheck;
+    const b = (block ?? {}) as { port?: number | null; portSpecification?: string | null; requestPath?: string | null; host?: string | null };
+    return { ...common, type: modern.type, port: b.port ?? undefined, portSpecification: b.portSpecification ?? undefined, requestPath: b.requestPath ?? undefined, host: b.host ?? undefined };
+  }
+  // legacy httpHealthChecks: always HTTP on a fixed port, path default "/"
+  return { ...common, type: "HTTP", port: legacy.port ?? 80, portSpecification: "USE_FIXED_PORT", requestPath: legacy.requestPath ?? "/", host: legacy.host ?? undefined };
+}
+
+function toFirewallModel(f: compute_v1.Schema$Firewall): FirewallRuleModel {
+  return {
+    name: f.name ?? "",
+    network: f.network ? lastSegment(f.network) : undefined,
+    direction: f.direction === "EGRESS" ? "EGRESS" : "INGRESS",
+    priority: f.priority ?? 1000,
+    sourceRanges: f.sourceRanges ?? [],
+    sourceTags: f.sourceTags ?? undefined,
+    targetTags: f.targetTags ?? [],
+    targetServiceAccounts: f.targetServiceAccounts ?? undefined,
+    allowed: (f.allowed ?? []).map((a) => ({ protocol: a.IPProtocol ?? "", ports: a.ports ?? [] })),
+    denied: f.denied ? f.denied.map((a) => ({ protocol: a.IPProtocol ?? "", ports: a.ports ?? [] })) : undefined,
+    disabled: f.disabled ?? false,
+  };
+}
+
+function toUrlMapModel(urlMap: compute_v1.Schema$UrlMap, ref: ResourceRef): UrlMapModel {
+  const redirect = urlMap.defaultUrlRedirect;
+  return {
+    name: urlMap.name ?? ref.name,
+    defaultService: urlMap.defaultService ? lastSegment(urlMap.defaultService) : undefined,
+    hostRuleCount: urlMap.hostRules?.length ?? 0,
+    pathMatcherCount: urlMap.pathMatchers?.length ?? 0,
+    ...(ref.region ? { region: ref.region } : {}),
+    ...(urlMap.hostRules?.length ? { hostRules: urlMap.hostRules.map((h) => ({ hosts: h.hosts ?? [], pathMatcher: h.pathMatcher ?? "" })) } : {}),
+    ...(urlMap.pathMatchers?.length
+      ? {
+          pathMatchers: urlMap.pathMatchers.map((m) => ({
+            name: m.name ?? "",
+            defaultService: m.defaultService ? lastSegment(m.defaultService) : undefined,
+            pathRules: (m.pathRules ?? []).map((r) => ({ paths: r.paths ?? [], service: r.service ? lastSegment(r.service) : undefined })),
+          })),
+        }
+      : {}),
+    ...(redirect
+      ? {
+          defaultUrlRedirect: {
+            httpsRedirect: redirect.httpsRedirect ?? undefined,
+            redirectResponseCode: redirect.redirectResponseCode ?? undefined,
+            hostRedirect: redirect.hostRedirect ?? undefined,
+            pathRedirect: redirect.pathRedirect ?? undefined,
+          },
+        }
+      : {}),
+  };
+}
+
+/** The backend service links a URL map holds: default, path matchers' defaults and path rules. */
+function backendLinksOf(urlMap: compute_v1.Schema$UrlMap): string[] {
+  const links = [urlMap.defaultService, ...(urlMap.pathMatchers ?? []).flatMap((m) => [m.defaultService, ...(m.pathRules ?? []).map((r) => r.service), ...(m.routeRules ?? []).flatMap((r) => (r.routeAction?.weightedBackendServices ?? []).map((w) => w.backendService))])];
+  return links.filter((l): l is string => typeof l === "string" && l.includes("/backendServices/"));
+}
 
 /**
- * Follows forwarding rule -> target proxy -> URL map -> backend services (+ getHealth) ->
- * instance groups (named ports, members) -> instances, and lists the firewall rules that let the
- * Google front ends in. Never throws: every failure is a Problem and the other hops still run.
+ * Follows forwarding rule -> target proxy -> URL map -> backend services (+ getHealth, health
+ * checks) -> instance groups (zone + name, named ports, members) -> instances, and lists every
+ * INGRESS firewall rule. Both frontends are read when the Ingress has them (HTTP:
+ * forwarding-rule + target-proxy; HTTPS: https-forwarding-rule + https-target-proxy); the proxy's
+ * kind is taken from the forwarding rule's link. A frontend whose URL map is the
+ * `redirect-url-map` only redirects and is kept in `redirect`; the other one is the path judged.
+ * Regional classes (opts.ingressClass gce-internal / gce-regional-external, region from
+ * opts.location) are read from regions/<region>/; later hops follow the links' own scope.
+ * Never throws: every failure is a Problem and the other hops still run.
  */
 export async function collectLoadBalancer(
   project: string,
@@ -289,14 +417,23 @@ export async function collectLoadBalancer(
   const annotations = Object.fromEntries(Object.entries(ingressAnnotations).filter(([k]) => k.startsWith("ingress.kubernetes.io/")));
   const model: LoadBalancerModel = { annotations, backendServices: [], instanceGroups: [], instances: [], healthCheckFirewalls: [] };
   const names = readAnnotations(annotations, problems);
+  const ingressClass = opts.ingressClass ?? ingressAnnotations["kubernetes.io/ingress.class"];
+  const regional = (regionalIngressClasses as readonly string[]).includes(ingressClass ?? "");
+  const region = regional && opts.location ? regionOfLocation(opts.location) : undefined;
+  if (regional && !region) {
+    problems.push({ source: "gcp", subject: "ingress class", message: `the Ingress class ${ingressClass} makes a regional load balancer, but the cluster's location is unknown, so its region is too`, hint: "pass the cluster's location (stack output location, or --location)" });
+  }
+  if (region) model.region = region;
 
-  const missing: string[] = [
-    names.forwardingRule ? undefined : lbAnnotationKeys.forwardingRule,
-    names.targetProxy ? undefined : lbAnnotationKeys.targetProxy,
-    names.urlMap ? undefined : lbAnnotationKeys.urlMap,
-    annotations[lbAnnotationKeys.backends] !== undefined ? undefined : lbAnnotationKeys.backends,
-  ].filter((k) => k !== undefined);
-  if (missing.length === 4) {
+  const hasHttp = Boolean(names.forwardingRule || names.targetProxy);
+  const hasHttps = Boolean(names.httpsForwardingRule || names.httpsTargetProxy);
+  const missing: string[] = [];
+  if (!hasHttp && !hasHttps) missing.push(lbAnnotationKeys.forwardingRule, lbAnnotationKeys.targetProxy);
+  if (hasHttp && !names.forwardingRule) missing.push(lbAnnotationKeys.forwardingRule);
+  if (hasHttps && !names.httpsForwardingRule) missing.push(lbAnnotationKeys.httpsForwardingRule);
+  if (!names.urlMap) missing.push(lbAnnotationKeys.urlMap);
+  if (annotations[lbAnnotationKeys.backends] === undefined) missing.push(lbAnnotationKeys.backends);
+  if (Object.keys(annotations).length === 0) {
     problems.push({ source: "gcp", subject: "ingress annotations", message: "the Ingress carries none of the ingress.kubernetes.io/* annotations that name its load balancer", hint: notProvisionedHint });
   } else if (missing.length > 0) {
     problems.push({ source: "gcp", subject: "ingress annotations", message: `the Ingress lacks the annotation(s) ${missing.join(", ")}`, hint: notProvisionedHint });
@@ -312,132 +449,193 @@ export async function collectLoadBalancer(
   }
 
   const hop = hopRunner(progress, problems, (error, what, subject) => gcpProblem(error, project, what, subject));
+  const where = (ref: ResourceRef) => (ref.region ? `regions/${ref.region}/${ref.name}` : ref.name);
   const mismatch = (what: string, annotated: string, linked: string) =>
     problems.push({
       source: "gcp",
       subject: annotated,
       message: `the Ingress annotation names ${what} ${annotated} but the load balancer links ${linked}`,
-      hint: "the controller is probably replacing the load balancer; wait for it to reconcile and re-run",
+      hint: "the controller may be replacing the load balancer (see the Ingress's events: `kubectl describe ingress`); re-run when it has reconciled",
     });
 
-  // forwarding rule (global, external HTTP(S) LB)
-  let linkedProxy: string | undefined;
-  if (names.forwardingRule) {
-    const fr = await hop("forwarding rule", names.forwardingRule, async () =>
-      (await api.globalForwardingRules.get({ project, forwardingRule: names.forwardingRule })).data,
-    );
-    if (fr) {
-      model.forwardingRule = {
-        name: fr.name ?? names.forwardingRule,
-        ipAddress: fr.IPAddress ?? "",
-        ipProtocol: fr.IPProtocol ?? "",
-        portRange: fr.portRange ?? undefined,
-        target: fr.target ?? "",
-        loadBalancingScheme: fr.loadBalancingScheme ?? undefined,
-        global: !fr.region,
-      };
-      if (fr.target) linkedProxy = fr.target;
-    }
+  // ---- frontends: forwarding rule -> target proxy -> URL map, HTTP and HTTPS each on their own
+  interface Frontend {
+    forwardingRule?: ForwardingRuleModel;
+    targetProxy?: TargetProxyModel;
+    urlMap?: UrlMapModel;
+    urlMapLink?: string;
+    raw?: compute_v1.Schema$UrlMap;
   }
-
-  // target proxy: the annotation names it; the forwarding rule's link says which kind it is
-  let proxyName = names.targetProxy;
-  let proxyKind = names.targetProxyKind;
-  if (linkedProxy) {
-    const linkedName = lastSegment(linkedProxy);
-    const linkedKind = linkedProxy.includes("/targetHttpsProxies/") ? "https" : "http";
-    if (proxyName && proxyName !== linkedName) mismatch("target proxy", proxyName, linkedName);
-    proxyName ??= linkedName;
-    proxyKind = linkedKind;
-  }
-  let linkedUrlMap: string | undefined;
-  if (proxyName) {
-    const name = proxyName;
-    const proxy = await hop("target proxy", name, async () =>
-      proxyKind === "https"
-        ? (await api.targetHttpsProxies.get({ project, targetHttpsProxy: name })).data
-        : (await api.targetHttpProxies.get({ project, targetHttpProxy: name })).data,
-    );
-    if (proxy) {
-      model.targetProxy = { name: proxy.name ?? name, kind: proxyKind ?? "http", urlMap: proxy.urlMap ? lastSegment(proxy.urlMap) : "" };
-      linkedUrlMap = proxy.urlMap ?? undefined;
-    }
-  }
-
-  // URL map: its default service is the Service's backend (the Ingress's defaultBackend)
-  let urlMapName = names.urlMap;
-  if (linkedUrlMap) {
-    const linkedName = lastSegment(linkedUrlMap);
-    if (urlMapName && urlMapName !== linkedName) mismatch("URL map", urlMapName, linkedName);
-    urlMapName ??= linkedName;
-  }
-  const backendNames = new Set<string>(Object.keys(names.backends ?? {}));
-  if (urlMapName) {
-    const name = urlMapName;
-    const urlMap = await hop("url map", name, async () => (await api.urlMaps.get({ project, urlMap: name })).data);
-    if (urlMap) {
-      model.urlMap = {
-        name: urlMap.name ?? name,
-        defaultService: urlMap.defaultService ? lastSegment(urlMap.defaultService) : undefined,
-        hostRuleCount: urlMap.hostRules?.length ?? 0,
-        pathMatcherCount: urlMap.pathMatchers?.length ?? 0,
-      };
-      const linked = [urlMap.defaultService, ...(urlMap.pathMatchers ?? []).flatMap((m) => [m.defaultService, ...(m.pathRules ?? []).map((r) => r.service)])];
-      for (const link of linked) if (link && link.includes("/backendServices/")) backendNames.add(lastSegment(link));
-    }
-  }
-
-  // backend services, each with the health of every backend group
-  const services = await Promise.all(
-    [...backendNames].sort().map(async (name) => {
-      const bs = await hop("backend service", name, async () => (await api.backendServices.get({ project, backendService: name })).data);
-      if (!bs) return undefined;
-      const service: BackendServiceModel = {
-        name: bs.name ?? name,
-        protocol: bs.protocol ?? undefined,
-        portName: bs.portName ?? undefined,
-        port: bs.port ?? undefined,
-        healthChecks: (bs.healthChecks ?? []).map(lastSegment),
-        backends: (bs.backends ?? [])
-          .filter((b): b is compute_v1.Schema$Backend & { group: string } => typeof b.group === "string")
-          .map((b) => ({
-            group: lastSegment(b.group),
-            kind: b.group.includes("/networkEndpointGroups/") ? ("networkEndpointGroup" as const) : ("instanceGroup" as const),
-            zone: zoneOfLink(b.group),
-          })),
-        health: [],
-      };
-      const groupLinks = (bs.backends ?? []).map((b) => b.group).filter((g): g is string => typeof g === "string");
-      const healthLists = await Promise.all(
-        groupLinks.map((group) =>
-          hop("backend health", `${name} / ${lastSegment(group)}`, async () =>
-            (await api.backendServices.getHealth({ project, backendService: name, requestBody: { group } })).data,
-          ).then((health): BackendHealthModel[] =>
-            (health?.healthStatus ?? []).map((h) => ({
-              group: lastSegment(group),
-              instance: h.instance ? lastSegment(h.instance) : "",
-              ipAddress: h.ipAddress ?? undefined,
-              port: h.port ?? undefined,
-              state: healthState(h.healthState),
-            })),
-          ),
-        ),
+  const readFrontend = async (frName: string | undefined, proxyName: string | undefined, annotatedKind: "http" | "https"): Promise<Frontend> => {
+    const frontend: Frontend = {};
+    let proxyRef = proxyName ? refOf(proxyName, region) : undefined;
+    let proxyKind = annotatedKind;
+    if (frName) {
+      const ref = refOf(frName, region);
+      const fr = await hop("forwarding rule", where(ref), async () =>
+        ref.region
+          ? (await api.forwardingRules.get({ project, region: ref.region, forwardingRule: ref.name })).data
+          : (await api.globalForwardingRules.get({ project, forwardingRule: ref.name })).data,
       );
-      service.health = healthLists.flat();
-      return { service, groupLinks };
-    }),
+      if (fr) {
+        const frRegion = fr.region ? lastSegment(fr.region) : undefined;
+        frontend.forwardingRule = {
+          name: fr.name ?? ref.name,
+          ipAddress: fr.IPAddress ?? "",
+          ipProtocol: fr.IPProtocol ?? "",
+          portRange: fr.portRange ?? undefined,
+          target: fr.target ?? "",
+          loadBalancingScheme: fr.loadBalancingScheme ?? undefined,
+          global: !frRegion,
+          ...(frRegion ? { region: frRegion } : {}),
+        };
+        if (fr.target) {
+          const linked = refOf(fr.target, region);
+          // the link says which kind of proxy it is, whatever key the annotation used
+          proxyKind = fr.target.includes("/targetHttpsProxies/") ? "https" : "http";
+          if (proxyRef && proxyRef.name !== linked.name) mismatch("target proxy", proxyRef.name, linked.name);
+          proxyRef = linked;
+        }
+      }
+    }
+    if (proxyRef) {
+      const ref = proxyRef;
+      const kind = proxyKind;
+      const proxy = await hop(kind === "https" ? "target https proxy" : "target http proxy", where(ref), async () => {
+        if (kind === "https") {
+          return ref.region
+            ? (await api.regionTargetHttpsProxies.get({ project, region: ref.region, targetHttpsProxy: ref.name })).data
+            : (await api.targetHttpsProxies.get({ project, targetHttpsProxy: ref.name })).data;
+        }
+        return ref.region
+          ? (await api.regionTargetHttpProxies.get({ project, region: ref.region, targetHttpProxy: ref.name })).data
+          : (await api.targetHttpProxies.get({ project, targetHttpProxy: ref.name })).data;
+      });
+      if (proxy) {
+        frontend.targetProxy = { name: proxy.name ?? ref.name, kind, urlMap: proxy.urlMap ? lastSegment(proxy.urlMap) : "", ...(ref.region ? { region: ref.region } : {}) };
+        frontend.urlMapLink = proxy.urlMap ?? undefined;
+      }
+    }
+    return frontend;
+  };
+  const [http, https] = await Promise.all([
+    hasHttp ? readFrontend(names.forwardingRule, names.targetProxy, "http") : Promise.resolve<Frontend>({}),
+    hasHttps ? readFrontend(names.httpsForwardingRule, names.httpsTargetProxy, "https") : Promise.resolve<Frontend>({}),
+  ]);
+
+  const readUrlMap = async (ref: ResourceRef) =>
+    hop("url map", where(ref), async () =>
+      ref.region ? (await api.regionUrlMaps.get({ project, region: ref.region, urlMap: ref.name })).data : (await api.urlMaps.get({ project, urlMap: ref.name })).data,
+    );
+  const isRedirect = (f: Frontend) => Boolean(names.redirectUrlMap && f.urlMapLink && lastSegment(f.urlMapLink) === names.redirectUrlMap);
+  // The frontend that serves: HTTP unless it only redirects (or is absent), then HTTPS.
+  const serving = hasHttp && !isRedirect(http) && (http.forwardingRule || http.targetProxy) ? http : hasHttps ? https : http;
+  const redirecting = serving === http ? (isRedirect(https) ? https : undefined) : isRedirect(http) ? http : undefined;
+  model.forwardingRule = serving.forwardingRule;
+  model.targetProxy = serving.targetProxy;
+
+  const backendRefs = new Map<string, ResourceRef>();
+  for (const name of Object.keys(names.backends ?? {})) backendRefs.set(name, refOf(name, region));
+  let urlMapRef = names.urlMap ? refOf(names.urlMap, region) : undefined;
+  if (serving.urlMapLink) {
+    const linked = refOf(serving.urlMapLink, region);
+    if (urlMapRef && urlMapRef.name !== linked.name) mismatch("URL map", urlMapRef.name, linked.name);
+    urlMapRef = linked;
+  }
+  const [urlMap, redirectMap] = await Promise.all([
+    urlMapRef ? readUrlMap(urlMapRef) : Promise.resolve(undefined),
+    redirecting?.urlMapLink ? readUrlMap(refOf(redirecting.urlMapLink, region)) : Promise.resolve(undefined),
+  ]);
+  if (urlMap && urlMapRef) {
+    model.urlMap = toUrlMapModel(urlMap, urlMapRef);
+    for (const link of backendLinksOf(urlMap)) backendRefs.set(lastSegment(link), refOf(link, region));
+  }
+  if (redirecting) {
+    model.redirect = { forwardingRule: redirecting.forwardingRule, targetProxy: redirecting.targetProxy };
+    if (redirectMap && redirecting.urlMapLink) model.redirect.urlMap = toUrlMapModel(redirectMap, refOf(redirecting.urlMapLink, region));
+  }
+
+  // ---- backend services, each with the health of every backend group and its health checks
+  const healthCheckLinks = new Set<string>();
+  const services = await Promise.all(
+    [...backendRefs.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map(async (ref) => {
+        const bs = await hop("backend service", where(ref), async () =>
+          ref.region
+            ? (await api.regionBackendServices.get({ project, region: ref.region, backendService: ref.name })).data
+            : (await api.backendServices.get({ project, backendService: ref.name })).data,
+        );
+        if (!bs) return undefined;
+        const kubernetesService = serviceOfDescription(bs.description);
+        const service: BackendServiceModel = {
+          name: bs.name ?? ref.name,
+          protocol: bs.protocol ?? undefined,
+          portName: bs.portName ?? undefined,
+          port: bs.port ?? undefined,
+          healthChecks: (bs.healthChecks ?? []).map(lastSegment),
+          ...(ref.region ? { region: ref.region } : {}),
+          ...(kubernetesService ? { kubernetesService } : {}),
+          backends: (bs.backends ?? [])
+            .filter((b): b is compute_v1.Schema$Backend & { group: string } => typeof b.group === "string")
+            .map((b) => ({
+              group: lastSegment(b.group),
+              kind: b.group.includes("/networkEndpointGroups/") ? ("networkEndpointGroup" as const) : ("instanceGroup" as const),
+              zone: zoneOfLink(b.group),
+            })),
+          health: [],
+        };
+        for (const link of bs.healthChecks ?? []) healthCheckLinks.add(link);
+        const groupLinks = (bs.backends ?? []).map((b) => b.group).filter((g): g is string => typeof g === "string");
+        const healthLists = await Promise.all(
+          groupLinks.map((group) =>
+            hop("backend health", `${ref.name} / ${zoneOfLink(group) ?? ""}/${lastSegment(group)}`, async () =>
+              ref.region
+                ? (await api.regionBackendServices.getHealth({ project, region: ref.region, backendService: ref.name, requestBody: { group } })).data
+                : (await api.backendServices.getHealth({ project, backendService: ref.name, requestBody: { group } })).data,
+            ).then((health): BackendHealthModel[] =>
+              (health?.healthStatus ?? []).map((h) => ({
+                group: lastSegment(group),
+                ...(zoneOfLink(group) ? { zone: zoneOfLink(group) } : {}),
+                instance: h.instance ? lastSegment(h.instance) : "",
+                ipAddress: h.ipAddress ?? undefined,
+                port: h.port ?? undefined,
+                state: healthState(h.healthState),
+              })),
+            ),
+          ),
+        );
+        service.health = healthLists.flat();
+        return { service, groupLinks };
+      }),
   );
-  const groupLinks = new Set<string>();
+  const groupLinks = new Map<string, string>();
   for (const entry of services) {
     if (!entry) continue;
     model.backendServices.push(entry.service);
-    for (const link of entry.groupLinks) if (link.includes("/instanceGroups/")) groupLinks.add(link);
+    // zone + name is the group's identity: a regional cluster has one k8s-ig--<uid> per zone, same name
+    for (const link of entry.groupLinks) if (link.includes("/instanceGroups/")) groupLinks.set(`${zoneOfLink(link)}/${lastSegment(link)}`, link);
   }
 
-  // instance groups (zonal, unmanaged k8s-ig--<uid>): named ports and members
+  // ---- health check resources (global, regional, or a legacy httpHealthCheck)
+  const checks = await Promise.all(
+    [...healthCheckLinks].sort().map(async (link) => {
+      const ref = refOf(link, region);
+      const hc = await hop("health check", where(ref), async () => {
+        if (link.includes("/httpHealthChecks/")) return (await api.httpHealthChecks.get({ project, httpHealthCheck: ref.name })).data;
+        return ref.region
+          ? (await api.regionHealthChecks.get({ project, region: ref.region, healthCheck: ref.name })).data
+          : (await api.healthChecks.get({ project, healthCheck: ref.name })).data;
+      });
+      return hc ? toHealthCheckModel(hc, ref.name) : undefined;
+    }),
+  );
+  model.healthChecks = checks.filter((c): c is HealthCheckModel => c !== undefined);
+
+  // ---- instance groups (zonal, unmanaged k8s-ig--<uid>): named ports and members
   const instanceLinks = new Set<string>();
   const groups = await Promise.all(
-    [...groupLinks].sort().map(async (link) => {
+    [...groupLinks.values()].sort().map(async (link) => {
       const name = lastSegment(link);
       const zone = zoneOfLink(link) ?? "";
       const ig = await hop("instance group", `${zone}/${name}`, async () => (await api.instanceGroups.get({ project, zone, instanceGroup: name })).data);
@@ -459,7 +657,7 @@ export async function collectLoadBalancer(
   );
   model.instanceGroups = groups.filter((g): g is InstanceGroupModel => g !== undefined);
 
-  // instances: IPs and network tags (the firewall's target)
+  // ---- instances: IPs, network tags, service accounts and network (what firewall rules target)
   const instances = await Promise.all(
     [...instanceLinks].sort().map(async (link) => {
       const name = lastSegment(link);
@@ -473,29 +671,40 @@ export async function collectLoadBalancer(
         internalIp: nic?.networkIP ?? undefined,
         externalIp: nic?.accessConfigs?.find((a) => a.natIP)?.natIP ?? undefined,
         networkTags: vm.tags?.items ?? [],
+        ...(nic?.network ? { network: lastSegment(nic.network) } : {}),
+        ...(vm.serviceAccounts ? { serviceAccounts: vm.serviceAccounts.map((s) => s.email ?? "").filter((e) => e !== "") } : {}),
       };
       return instance;
     }),
   );
   model.instances = instances.filter((i): i is InstanceModel => i !== undefined);
+  const networks = [...new Set(model.instances.map((i) => i.network).filter((n): n is string => n !== undefined))];
+  if (networks.length === 1) model.network = networks[0];
+  else if (opts.network) model.network = opts.network;
 
-  // firewall rules letting the Google front ends / health checkers in
-  const firewalls = await hop("firewall rules", "from 130.211.0.0/22, 35.191.0.0/16", () =>
+  // ---- regional classes: the proxy-only subnets the regional proxies send from (ingress-gce
+  // pkg/loadbalancers/features/l7ilb.go picks the ACTIVE one of the cluster's network)
+  if (region) {
+    const subnets = await hop("proxy-only subnets", `regions/${region}`, () =>
+      allPages((pageToken) => api.subnetworks.list({ project, region, pageToken }).then((r) => r.data)),
+    );
+    if (subnets) {
+      model.proxyOnlySubnets = subnets
+        .filter((n) => n.purpose === "REGIONAL_MANAGED_PROXY" || n.purpose === "INTERNAL_HTTPS_LOAD_BALANCER")
+        .map((n) => ({ name: n.name ?? "", ...(n.network ? { network: lastSegment(n.network) } : {}), ipCidrRange: n.ipCidrRange ?? "", purpose: n.purpose!, ...(n.role ? { role: n.role } : {}) }));
+    }
+  }
+
+  // ---- firewall rules: every INGRESS rule (the VPC evaluates them together, deny included)
+  const firewalls = await hop("firewall rules", "INGRESS", () =>
     allPages((pageToken) => api.firewalls.list({ project, filter: 'direction eq "INGRESS"', pageToken }).then((r) => r.data)),
   );
-  model.healthCheckFirewalls = (firewalls ?? [])
-    .filter((f) => (f.sourceRanges ?? []).some((range) => healthCheckSourceRanges.some((gfe) => cidrContains(range, gfe))))
-    .map(
-      (f): FirewallRuleModel => ({
-        name: f.name ?? "",
-        direction: f.direction === "EGRESS" ? "EGRESS" : "INGRESS",
-        sourceRanges: f.sourceRanges ?? [],
-        targetTags: f.targetTags ?? [],
-        allowed: (f.allowed ?? []).map((a) => ({ protocol: a.IPProtocol ?? "", ports: a.ports ?? [] })),
-        disabled: f.disabled ?? false,
-      }),
-    )
-    .sort((a, b) => a.name.localeCompare(b.name));
+  if (firewalls) {
+    const all = firewalls.map(toFirewallModel).sort((a, b) => a.name.localeCompare(b.name));
+    // rules naming the health-check ranges, in any network: "a rule in another network" is told from these
+    model.healthCheckFirewalls = all.filter((f) => f.sourceRanges.some((range) => healthCheckSourceRanges.some((gfe) => cidrContains(range, gfe) || cidrContains(gfe, range))));
+    if (model.network) model.firewalls = all.filter((f) => f.network === model.network);
+  }
 
   return { value: model, problems };
 }

@@ -12,6 +12,7 @@ import {
   DiscoveryV1Api,
   KubeConfig,
   NetworkingV1Api,
+  type CoreV1Event,
   type V1EndpointSlice,
   type V1Ingress,
   type V1Node,
@@ -21,6 +22,7 @@ import {
 import type {
   EndpointModel,
   IngressModel,
+  KubeEventModel,
   KubeNodeModel,
   KubernetesModel,
   PodModel,
@@ -163,6 +165,8 @@ function toEndpoints(slices: V1EndpointSlice[]): EndpointModel[] {
             port: port.port ?? 0,
             // the API: a nil ready condition means ready
             ready: endpoint.conditions?.ready !== false,
+            ...(endpoint.conditions?.serving !== undefined ? { serving: endpoint.conditions.serving } : {}),
+            ...(endpoint.conditions?.terminating !== undefined ? { terminating: endpoint.conditions.terminating } : {}),
             nodeName: endpoint.nodeName,
             podName: endpoint.targetRef?.kind === "Pod" ? endpoint.targetRef.name : undefined,
           });
@@ -180,6 +184,33 @@ function toPodModel(pod: V1Pod): PodModel {
     nodeName: pod.spec?.nodeName,
     ready: (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"),
     labels: pod.metadata?.labels ?? {},
+    ...(pod.status?.phase ? { phase: pod.status.phase } : {}),
+    containerPorts: (pod.spec?.containers ?? []).flatMap((c) =>
+      (c.ports ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), containerPort: p.containerPort, ...(p.protocol ? { protocol: p.protocol } : {}) })),
+    ),
+    ...readinessProbeOf(pod),
+  };
+}
+
+/** The first container's HTTP readiness probe (GKE's ingress controller copies it into the health check). */
+function readinessProbeOf(pod: V1Pod): Pick<PodModel, "readinessProbe"> {
+  const probe = (pod.spec?.containers ?? []).map((c) => c.readinessProbe?.httpGet).find((g) => g !== undefined);
+  if (!probe) return {};
+  return { readinessProbe: { ...(probe.path ? { path: probe.path } : {}), port: probe.port, ...(probe.scheme ? { scheme: probe.scheme } : {}) } };
+}
+
+/** A core/v1 Event (what `kubectl describe` lists) as a KubeEventModel. */
+export function toEventModel(event: CoreV1Event): KubeEventModel {
+  const o = event.involvedObject;
+  const when = event.lastTimestamp ?? event.eventTime ?? event.firstTimestamp;
+  return {
+    type: event.type ?? "Normal",
+    reason: event.reason ?? "",
+    message: event.message ?? "",
+    involvedObject: `${o?.kind ?? "?"}/${o?.namespace ?? event.metadata?.namespace ?? ""}/${o?.name ?? ""}`,
+    ...(event.count !== undefined ? { count: event.count } : {}),
+    ...(when ? { lastTimestamp: new Date(when as unknown as string).toISOString() } : {}),
+    ...(event.source?.component || event.reportingComponent ? { source: event.source?.component ?? event.reportingComponent } : {}),
   };
 }
 
@@ -198,6 +229,21 @@ function toIngressModel(ingress: V1Ingress, names: KubeNames): IngressModel {
     defaultBackend: backend ? { service: backend.name, port: backend.port?.number ?? backend.port?.name ?? "" } : undefined,
     annotations,
     loadBalancerIps: (ingress.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => typeof ip === "string"),
+    ...(ingress.spec?.rules
+      ? {
+          rules: ingress.spec.rules.map((rule) => ({
+            ...(rule.host ? { host: rule.host } : {}),
+            paths: (rule.http?.paths ?? [])
+              .filter((p) => p.backend.service !== undefined)
+              .map((p) => ({
+                ...(p.path ? { path: p.path } : {}),
+                ...(p.pathType ? { pathType: p.pathType } : {}),
+                service: p.backend.service!.name,
+                port: p.backend.service!.port?.number ?? p.backend.service!.port?.name ?? "",
+              })),
+          })),
+        }
+      : {}),
   };
 }
 
@@ -245,7 +291,12 @@ export async function collectKubernetes(access: KubeAccess, names: KubeNames, pr
   const read = hopRunner(progress, problems, (error, what, subject) => kubeProblem(error, what, subject, access.server));
 
   const serviceRead = read("service", `${namespace}/${names.serviceName}`, () => core.readNamespacedService({ name: names.serviceName, namespace }));
-  const [service, slices, nodes, ingress, kubeProxyPods, daemonSets] = await Promise.all([
+  // `kubectl describe` reads core/v1 Events by involvedObject; the controller's errors are there
+  const eventsOf = (kind: string, name: string) =>
+    read("events", `${kind} ${namespace}/${name}`, () =>
+      core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}` }),
+    );
+  const [service, slices, nodes, ingress, kubeProxyPods, daemonSets, ingressEvents, serviceEvents] = await Promise.all([
     serviceRead,
     read("endpointslices", `${namespace}/${names.serviceName}`, () =>
       discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${names.serviceName}` }),
@@ -254,7 +305,14 @@ export async function collectKubernetes(access: KubeAccess, names: KubeNames, pr
     read("ingress", `${namespace}/${names.ingressName}`, () => networking.readNamespacedIngress({ name: names.ingressName, namespace })),
     read("datapath", "kube-system pods component=kube-proxy", () => core.listNamespacedPod({ namespace: "kube-system", labelSelector: "component=kube-proxy" })),
     read("datapath", "kube-system daemonsets", () => apps.listNamespacedDaemonSet({ namespace: "kube-system" })),
+    eventsOf("Ingress", names.ingressName),
+    eventsOf("Service", names.serviceName),
   ]);
+  if (ingressEvents || serviceEvents) {
+    model.events = [...(ingressEvents?.items ?? []), ...(serviceEvents?.items ?? [])]
+      .map(toEventModel)
+      .sort((a, b) => (a.lastTimestamp ?? "").localeCompare(b.lastTimestamp ?? "") || a.reason.localeCompare(b.reason));
+  }
 
   if (service) model.service = toServiceModel(service, names);
   if (slices) {

@@ -118,40 +118,72 @@ export async function startComputeStandin(world: ComputeWorld, options: ComputeS
     return { status: 200, body: { kind, id: `projects/${project}/aggregated/${key}`, items: byZone } };
   };
 
+  // Global routes see only resources without a region; regions/<r>/ routes only that region's.
+  const scoped = <T extends { name?: string | null; region?: string | null }>(items: T[], region: string | undefined) =>
+    items.filter((i) => (i.region ? i.region.slice(i.region.lastIndexOf("/") + 1) : undefined) === region);
+  const getIn = <T extends { name?: string | null; region?: string | null }>(items: T[], kind: string, region: string | undefined, n: string) =>
+    found(byName(scoped(items, region), n)) ?? notFound(kind, n, region ? `regions/${region}` : "global");
+  const health = (n: string, r: StandinRequest, region: string | undefined): StandinReply => {
+    const service = byName(scoped(world.backendServices, region), n);
+    if (!service) return notFound("backendServices", n, region ? `regions/${region}` : "global");
+    const group = (r.body as compute_v1.Schema$ResourceGroupReference | undefined)?.group;
+    if (!group) return googleError(400, "Required field 'resource.group' not specified", "required");
+    // the API takes a group link of any version (compute/v1, compute/beta) for the same group
+    const sameGroup = (a: string | null | undefined, b: string) => a?.replace(/\/compute\/(v1|beta|alpha)\//, "/compute/v1/") === b.replace(/\/compute\/(v1|beta|alpha)\//, "/compute/v1/");
+    if (!(service.backends ?? []).some((b) => sameGroup(b.group, group))) {
+      return googleError(400, `Invalid value for field 'resource.group': '${group}'. Resource is not a backend of this backend service.`, "invalid");
+    }
+    const healthStatus = Object.entries(world.health[n] ?? {}).find(([link]) => sameGroup(link, group))?.[1] ?? [];
+    const body: compute_v1.Schema$BackendServiceGroupHealth = { kind: "compute#backendServiceGroupHealth", healthStatus };
+    return { status: 200, body };
+  };
+  const regional: Route[] = [
+    { method: "GET", pattern: /^regions\/([^/]+)\/forwardingRules\/([^/]+)$/, permission: "compute.forwardingRules.get",
+      handle: ([r, n]) => getIn(world.forwardingRules, "forwardingRules", r, n) },
+    { method: "GET", pattern: /^regions\/([^/]+)\/targetHttpProxies\/([^/]+)$/, permission: "compute.regionTargetHttpProxies.get",
+      handle: ([r, n]) => getIn(world.targetHttpProxies, "targetHttpProxies", r, n) },
+    { method: "GET", pattern: /^regions\/([^/]+)\/targetHttpsProxies\/([^/]+)$/, permission: "compute.regionTargetHttpsProxies.get",
+      handle: ([r, n]) => getIn(world.targetHttpsProxies, "targetHttpsProxies", r, n) },
+    { method: "GET", pattern: /^regions\/([^/]+)\/urlMaps\/([^/]+)$/, permission: "compute.regionUrlMaps.get",
+      handle: ([r, n]) => getIn(world.urlMaps, "urlMaps", r, n) },
+    { method: "GET", pattern: /^regions\/([^/]+)\/backendServices\/([^/]+)$/, permission: "compute.regionBackendServices.get",
+      handle: ([r, n]) => getIn(world.backendServices, "backendServices", r, n) },
+    { method: "POST", pattern: /^regions\/([^/]+)\/backendServices\/([^/]+)\/getHealth$/, permission: "compute.regionBackendServices.get",
+      handle: ([r, n], req) => health(n, req, r) },
+    { method: "GET", pattern: /^regions\/([^/]+)\/healthChecks\/([^/]+)$/, permission: "compute.regionHealthChecks.get",
+      handle: ([r, n]) => getIn(world.healthChecks, "healthChecks", r, n) },
+    { method: "GET", pattern: /^regions\/([^/]+)\/subnetworks$/, permission: "compute.subnetworks.list",
+      handle: ([r], req) => list("compute#subnetworkList", scoped(world.subnetworks ?? [], r), req) },
+    { method: "GET", pattern: /^global\/healthChecks\/([^/]+)$/, permission: "compute.healthChecks.get",
+      handle: ([n]) => getIn(world.healthChecks, "healthChecks", undefined, n) },
+    { method: "GET", pattern: /^global\/httpHealthChecks\/([^/]+)$/, permission: "compute.httpHealthChecks.get",
+      handle: ([n]) => found(byName(world.httpHealthChecks ?? [], n)) ?? notFound("httpHealthChecks", n) },
+  ];
+
   const routes: Route[] = [
+    ...regional,
     { method: "GET", pattern: /^global\/forwardingRules\/([^/]+)$/, permission: "compute.globalForwardingRules.get",
-      handle: ([n]) => found(byName(world.forwardingRules, n)) ?? notFound("forwardingRules", n) },
+      handle: ([n]) => getIn(world.forwardingRules, "forwardingRules", undefined, n) },
     { method: "GET", pattern: /^global\/forwardingRules$/, permission: "compute.globalForwardingRules.list",
       handle: (_, r) => list("compute#forwardingRuleList", world.forwardingRules, r) },
     { method: "GET", pattern: /^global\/targetHttpProxies\/([^/]+)$/, permission: "compute.targetHttpProxies.get",
-      handle: ([n]) => found(byName(world.targetHttpProxies, n)) ?? notFound("targetHttpProxies", n) },
+      handle: ([n]) => getIn(world.targetHttpProxies, "targetHttpProxies", undefined, n) },
     { method: "GET", pattern: /^global\/targetHttpProxies$/, permission: "compute.targetHttpProxies.list",
       handle: (_, r) => list("compute#targetHttpProxyList", world.targetHttpProxies, r) },
     { method: "GET", pattern: /^global\/targetHttpsProxies\/([^/]+)$/, permission: "compute.targetHttpsProxies.get",
-      handle: ([n]) => found(byName(world.targetHttpsProxies, n)) ?? notFound("targetHttpsProxies", n) },
+      handle: ([n]) => getIn(world.targetHttpsProxies, "targetHttpsProxies", undefined, n) },
     { method: "GET", pattern: /^global\/targetHttpsProxies$/, permission: "compute.targetHttpsProxies.list",
       handle: (_, r) => list("compute#targetHttpsProxyList", world.targetHttpsProxies, r) },
     { method: "GET", pattern: /^global\/urlMaps\/([^/]+)$/, permission: "compute.urlMaps.get",
-      handle: ([n]) => found(byName(world.urlMaps, n)) ?? notFound("urlMaps", n) },
+      handle: ([n]) => getIn(world.urlMaps, "urlMaps", undefined, n) },
     { method: "GET", pattern: /^global\/urlMaps$/, permission: "compute.urlMaps.list",
       handle: (_, r) => list("compute#urlMapList", world.urlMaps, r) },
     { method: "GET", pattern: /^global\/backendServices\/([^/]+)$/, permission: "compute.backendServices.get",
-      handle: ([n]) => found(byName(world.backendServices, n)) ?? notFound("backendServices", n) },
+      handle: ([n]) => getIn(world.backendServices, "backendServices", undefined, n) },
     { method: "GET", pattern: /^global\/backendServices$/, permission: "compute.backendServices.list",
       handle: (_, r) => list("compute#backendServiceList", world.backendServices, r) },
     { method: "POST", pattern: /^global\/backendServices\/([^/]+)\/getHealth$/, permission: "compute.backendServices.get",
-      handle: ([n], r) => {
-        const service = byName(world.backendServices, n);
-        if (!service) return notFound("backendServices", n);
-        const group = (r.body as compute_v1.Schema$ResourceGroupReference | undefined)?.group;
-        if (!group) return googleError(400, "Required field 'resource.group' not specified", "required");
-        if (!(service.backends ?? []).some((b) => b.group === group)) {
-          return googleError(400, `Invalid value for field 'resource.group': '${group}'. Resource is not a backend of this backend service.`, "invalid");
-        }
-        const healthStatus = world.health[n]?.[group] ?? [];
-        const body: compute_v1.Schema$BackendServiceGroupHealth = { kind: "compute#backendServiceGroupHealth", healthStatus };
-        return { status: 200, body };
-      } },
+      handle: ([n], r) => health(n, r, undefined) },
     { method: "GET", pattern: /^global\/healthChecks$/, permission: "compute.healthChecks.list",
       handle: (_, r) => list("compute#healthCheckList", world.healthChecks, r) },
     { method: "GET", pattern: /^global\/firewalls$/, permission: "compute.firewalls.list",

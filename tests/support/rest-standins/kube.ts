@@ -35,6 +35,20 @@ export function labelSelectorMatches(selector: string | null, labels: Record<str
   });
 }
 
+/** fieldSelector "a.b=x,c!=y" (the API server's form; only = / == / != terms), as a predicate. */
+export function fieldSelectorOf(selector: string | null): ((item: Record<string, unknown>) => boolean) | Error {
+  if (!selector) return () => true;
+  const terms = selector.split(",").map((t) => /^([\w.]+)(==|=|!=)(.*)$/.exec(t.trim()));
+  const bad = selector.split(",").find((_, i) => terms[i] === null);
+  if (bad !== undefined) return new Error(`invalid field selector: "${bad}"`);
+  return (item) =>
+    terms.every((m) => {
+      const [, path, op, value] = m!;
+      const actual = path.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], item);
+      return op === "!=" ? String(actual ?? "") !== value : String(actual ?? "") === value;
+    });
+}
+
 interface Named {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
 }
@@ -64,6 +78,13 @@ export async function startKubeStandin(world: KubeWorld, options: KubeStandinOpt
       handle: ([ns], r) => list("EndpointSliceList", "discovery.k8s.io/v1", world.endpointSlices, ns, r) },
     { pattern: /^\/apis\/networking\.k8s\.io\/v1\/namespaces\/([^/]+)\/ingresses\/([^/]+)$/, resource: "ingresses", group: "networking.k8s.io",
       handle: ([ns, n]) => get("ingresses", "networking.k8s.io", world.ingresses, ns, n) },
+    { pattern: /^\/api\/v1\/namespaces\/([^/]+)\/events$/, resource: "events", group: "",
+      handle: ([ns], r) => {
+        const fields = fieldSelectorOf(r.query.get("fieldSelector"));
+        if (fields instanceof Error) return status(400, "BadRequest", fields.message);
+        const items = (world.events ?? []).filter((e) => (e.metadata?.namespace ?? e.involvedObject.namespace) === ns && fields(e as unknown as Record<string, unknown>));
+        return { status: 200, body: { kind: "EventList", apiVersion: "v1", metadata: { resourceVersion: "48213" }, items } };
+      } },
     { pattern: /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/daemonsets$/, resource: "daemonsets", group: "apps",
       handle: ([ns], r) => list("DaemonSetList", "apps/v1", world.daemonSets, ns, r) },
   ];

@@ -5,6 +5,7 @@
 // NEGs k8s1-<uid8>-<ns>-<svc>-<port>-<hash8>. Tests build a fresh world and derive scenarios from it.
 import type { compute_v1 } from "@googleapis/compute";
 import type {
+  CoreV1Event,
   V1DaemonSet,
   V1EndpointSlice,
   V1Ingress,
@@ -34,7 +35,11 @@ export interface ComputeWorld {
   urlMaps: UrlMap[];
   backendServices: BackendService[];
   healthChecks: HealthCheck[];
+  /** legacy compute#httpHealthCheck resources (clusters of before 2019) */
+  httpHealthChecks?: compute_v1.Schema$HttpHealthCheck[];
   instanceGroups: InstanceGroup[];
+  /** regional subnetworks (the proxy-only subnet of regional classes) */
+  subnetworks?: compute_v1.Schema$Subnetwork[];
   /** instance group selfLink -> member instance names */
   instanceGroupMembers: Record<string, string[]>;
   instances: Instance[];
@@ -53,6 +58,8 @@ export interface KubeWorld {
   nodes: V1Node[];
   ingresses: V1Ingress[];
   daemonSets: V1DaemonSet[];
+  /** core/v1 Events (the controller's words about the Ingress and the Service) */
+  events?: CoreV1Event[];
 }
 
 export interface GkeWorld {
@@ -121,6 +128,11 @@ export interface WorldParams {
   podPort?: number;
   /** the Service port's name (default "http"); null = an unnamed port */
   servicePortName?: string | null;
+  /**
+   * A regional cluster (the stack's `location` a region): one zone per node, and, as the
+   * controller makes them, one unmanaged instance group k8s-ig--<uid> per zone, all with the same name.
+   */
+  zones?: string[];
 }
 
 /** Guest attributes "hostkeys/<type>" = base64 blob, as the guest agent publishes them. */
@@ -135,7 +147,9 @@ function hostKeyAttributes(keys: string[]): GuestAttributesEntry[] {
 export function buildWorld(params: WorldParams = {}): GkeWorld {
   if (params.nodes && params.nodes.length !== 3) throw new Error(`buildWorld: give 3 nodes, not ${params.nodes.length}`);
   const project = "ingress-path-demo";
-  const zone = "us-central1-a";
+  const zones = params.zones ?? ["us-central1-a"];
+  if (params.zones && params.zones.length !== 3) throw new Error(`buildWorld: give 3 zones (one per node), not ${params.zones.length}`);
+  const zone = zones[0];
   const clusterName = "ingress-path";
   const ingressUid = "5d2c8f3a91b04e76";
   const frontendUid = "tq8v0zk3";
@@ -161,8 +175,11 @@ export function buildWorld(params: WorldParams = {}): GkeWorld {
     instanceGroup: `k8s-ig--${ingressUid}`,
     firewall: `k8s-fw-l7--${ingressUid}`,
   };
-  const zonePath = `zones/${zone}`;
-  const igLink = selfLink(project, `${zonePath}/instanceGroups/${names.instanceGroup}`);
+  /** node i's zone */
+  const zoneOfNode = (i: number) => zones[Math.min(i, zones.length - 1)];
+  const zonePathOf = (i: number) => `zones/${zoneOfNode(i)}`;
+  const igLinkOf = (z: string) => selfLink(project, `zones/${z}/instanceGroups/${names.instanceGroup}`);
+  const igLinks = zones.map(igLinkOf);
   const network = selfLink(project, "global/networks/ingress-path-vpc");
   const internalIps = params.nodes?.map((n) => n.internalIp) ?? ["10.128.0.11", "10.128.0.12", "10.128.0.13"];
   const externalIps = params.nodes?.map((n) => n.externalIp) ?? ["34.123.10.21", "34.123.10.22", "34.123.10.23"];
@@ -189,7 +206,7 @@ export function buildWorld(params: WorldParams = {}): GkeWorld {
     timeoutSec: 30,
     loadBalancingScheme: "EXTERNAL",
     healthChecks: [selfLink(project, `global/healthChecks/${name}`)],
-    backends: [{ group: igLink, balancingMode: "RATE", maxRatePerInstance: 1, capacityScaler: 1 }],
+    backends: igLinks.map((group) => ({ group, balancingMode: "RATE", maxRatePerInstance: 1, capacityScaler: 1 })),
   });
 
   const compute: ComputeWorld = {
@@ -229,29 +246,28 @@ export function buildWorld(params: WorldParams = {}): GkeWorld {
     ],
     backendServices: [backendServiceFor(names.backendService, nodePort), backendServiceFor(names.defaultHttpBackend, defaultBackendNodePort)],
     healthChecks: [healthCheckFor(names.backendService, nodePort), healthCheckFor(names.defaultHttpBackend, defaultBackendNodePort)],
-    instanceGroups: [
-      {
-        kind: "compute#instanceGroup",
-        name: names.instanceGroup,
-        selfLink: igLink,
-        zone: selfLink(project, zonePath),
-        network,
-        size: 3,
-        namedPorts: [
-          { name: `port${nodePort}`, port: nodePort },
-          { name: `port${defaultBackendNodePort}`, port: defaultBackendNodePort },
-        ],
-      },
-    ],
-    instanceGroupMembers: { [igLink]: [...nodeNames] },
+    instanceGroups: zones.map((z) => ({
+      kind: "compute#instanceGroup",
+      name: names.instanceGroup,
+      selfLink: igLinkOf(z),
+      zone: selfLink(project, `zones/${z}`),
+      network,
+      size: nodeNames.filter((_, i) => zoneOfNode(i) === z).length,
+      namedPorts: [
+        { name: `port${nodePort}`, port: nodePort },
+        { name: `port${defaultBackendNodePort}`, port: defaultBackendNodePort },
+      ],
+    })),
+    instanceGroupMembers: Object.fromEntries(zones.map((z) => [igLinkOf(z), nodeNames.filter((_, i) => zoneOfNode(i) === z)])),
     instances: nodeNames.map((name, i) => ({
       kind: "compute#instance",
       name,
-      selfLink: selfLink(project, `${zonePath}/instances/${name}`),
-      zone: selfLink(project, zonePath),
+      selfLink: selfLink(project, `${zonePathOf(i)}/instances/${name}`),
+      zone: selfLink(project, zonePathOf(i)),
       status: "RUNNING",
-      machineType: selfLink(project, `${zonePath}/machineTypes/e2-medium`),
+      machineType: selfLink(project, `${zonePathOf(i)}/machineTypes/e2-medium`),
       tags: { items: [nodeTag] },
+      serviceAccounts: [{ email: `gke-nodes@${project}.iam.gserviceaccount.com`, scopes: ["https://www.googleapis.com/auth/cloud-platform"] }],
       metadata: { items: [{ key: "enable-guest-attributes", value: "TRUE" }] },
       networkInterfaces: [
         {
@@ -299,24 +315,28 @@ export function buildWorld(params: WorldParams = {}): GkeWorld {
       },
     ],
     networkEndpointGroups: [],
-    health: {
-      [names.backendService]: {
-        [igLink]: nodeNames.map((name, i) => ({
-          instance: selfLink(project, `${zonePath}/instances/${name}`),
-          ipAddress: internalIps[i],
-          port: nodePort,
-          healthState: "HEALTHY",
-        })),
-      },
-      [names.defaultHttpBackend]: {
-        [igLink]: nodeNames.map((name, i) => ({
-          instance: selfLink(project, `${zonePath}/instances/${name}`),
-          ipAddress: internalIps[i],
-          port: defaultBackendNodePort,
-          healthState: "HEALTHY",
-        })),
-      },
-    },
+    health: Object.fromEntries(
+      [
+        [names.backendService, nodePort],
+        [names.defaultHttpBackend, defaultBackendNodePort],
+      ].map(([service, port]) => [
+        service,
+        Object.fromEntries(
+          zones.map((z) => [
+            igLinkOf(z),
+            nodeNames
+              .map((name, i) => ({ name, i }))
+              .filter(({ i }) => zoneOfNode(i) === z)
+              .map(({ name, i }) => ({
+                instance: selfLink(project, `${zonePathOf(i)}/instances/${name}`),
+                ipAddress: internalIps[i],
+                port: port as number,
+                healthState: "HEALTHY",
+              })),
+          ]),
+        ),
+      ]),
+    ),
     guestAttributes: Object.fromEntries(
       nodeNames.map((name, i) => [
         name,
@@ -371,7 +391,7 @@ export function buildWorld(params: WorldParams = {}): GkeWorld {
           addresses: [ip],
           conditions: { ready: true, serving: true, terminating: false },
           nodeName: podNodes[i],
-          zone,
+          zone: zoneOfNode(nodeNames.indexOf(podNodes[i])),
           targetRef: { kind: "Pod", name: podNames[i], namespace },
         })),
         ports: [{ name: portName ?? "", port: podPort, protocol: "TCP" }],
@@ -381,7 +401,17 @@ export function buildWorld(params: WorldParams = {}): GkeWorld {
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name, namespace, labels: { app: "hello", "pod-template-hash": "6d5f7c8b9" } },
-      spec: { nodeName: podNodes[i], containers: [{ name: "hello", image: "us-docker.pkg.dev/google-samples/containers/gke/hello-app:1.0" }] },
+      spec: {
+        nodeName: podNodes[i],
+        containers: [
+          {
+            name: "hello",
+            image: "us-docker.pkg.dev/google-samples/containers/gke/hello-app:1.0",
+            ports: [{ name: "http", containerPort: podPort, protocol: "TCP" }],
+            readinessProbe: { httpGet: { path: "/", port: podPort, scheme: "HTTP" }, periodSeconds: 5 },
+          },
+        ],
+      },
       status: {
         phase: "Running",
         podIP: podIps[i],
@@ -395,8 +425,8 @@ export function buildWorld(params: WorldParams = {}): GkeWorld {
     nodes: nodeNames.map((name, i) => ({
       apiVersion: "v1",
       kind: "Node",
-      metadata: { name, labels: { "cloud.google.com/gke-nodepool": "default-pool", "topology.kubernetes.io/zone": zone } },
-      spec: { providerID: `gce://${project}/${zone}/${name}`, podCIDR: params.nodes?.[i]?.podCidr ?? `10.4.${i}.0/24` },
+      metadata: { name, labels: { "cloud.google.com/gke-nodepool": "default-pool", "topology.kubernetes.io/zone": zoneOfNode(i) } },
+      spec: { providerID: `gce://${project}/${zoneOfNode(i)}/${name}`, podCIDR: params.nodes?.[i]?.podCidr ?? `10.4.${i}.0/24` },
       status: {
         addresses: [
           { type: "InternalIP", address: internalIps[i] },
@@ -424,6 +454,11 @@ export function buildWorld(params: WorldParams = {}): GkeWorld {
         spec: { defaultBackend: { service: { name: serviceName, port: { number: servicePort } } } },
         status: { loadBalancer: { ingress: [{ ip: loadBalancerIp }] } },
       },
+    ],
+    // what ingress-gce's controller records on a healthy Ingress (pkg/controller/controller.go)
+    events: [
+      ingressEvent(namespace, ingressName, "Normal", "Sync", "Scheduled for sync", "2026-11-30T09:12:03Z"),
+      ingressEvent(namespace, ingressName, "Normal", "IPChanged", `IP is now ${loadBalancerIp}`, "2026-11-30T09:14:41Z"),
     ],
     daemonSets: [
       { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "fluentbit-gke", namespace: "kube-system" } },
@@ -461,6 +496,24 @@ export function buildWorld(params: WorldParams = {}): GkeWorld {
     names,
     compute,
     kube,
+  };
+}
+
+/** A core/v1 Event about an Ingress, as the API server lists it (source component: loadbalancer-controller). */
+export function ingressEvent(namespace: string, name: string, type: "Normal" | "Warning", reason: string, message: string, at: string, kind = "Ingress"): CoreV1Event {
+  return {
+    apiVersion: "v1",
+    kind: "Event",
+    metadata: { name: `${name}.${Date.parse(at).toString(16)}`, namespace },
+    involvedObject: { kind, namespace, name, apiVersion: kind === "Ingress" ? "networking.k8s.io/v1" : "v1" },
+    type,
+    reason,
+    message,
+    count: 1,
+    firstTimestamp: new Date(at),
+    lastTimestamp: new Date(at),
+    source: { component: "loadbalancer-controller" },
+    reportingComponent: "loadbalancer-controller",
   };
 }
 
