@@ -8,7 +8,7 @@ import { accountNewConnections, type ConnectionAccount } from "../verifier/check
 import { renderJson } from "../verifier/report/json";
 import { renderMarkdown } from "../verifier/report/markdown";
 import { renderTerminal } from "../verifier/report/terminal";
-import { collectLab, labNodeTargets, labSshOptions } from "../verifier/sources/lab";
+import { collectLab, labNodeTargets, labSshOptions } from "./source";
 import { readNatCounters } from "../verifier/sources/ssh";
 import type { Progress } from "../verifier/sources/types";
 import { verifyPath, type ExitCode, type VerifySteps } from "../verifier/verify";
@@ -90,7 +90,7 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
   const steps: VerifySteps = {
     collect: (p) => {
       const podRunning = Object.fromEntries(t.pods.map((pod) => [pod.name, processRunning(state.pids[pod.name])]));
-      return collectLab({ topology: t, privateKey, hostKeys: state.hostKeys, lbControlSocket: socket, podRunning }, p);
+      return collectLab({ topology: t, privateKey, hostKeys: state.hostKeys, lbControlSocket: socket, podRunning, externalTrafficPolicy: state.externalTrafficPolicy }, p);
     },
     readCounters: async () => {
       if (counterReads++ === 0) {
