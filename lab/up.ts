@@ -45,7 +45,8 @@ const nodeScript = (script: string, ...args: string[]) => [process.execPath, "--
 /** Root, netns support, tools, and addresses that stay off the host's: every problem at once. */
 export async function labPreflight(t: LabTopology): Promise<string[]> {
   const report = await preflight({
-    commands: ["ip", "ss", "iptables-save", "iptables-restore", "sshd", "ssh-keygen"],
+    // curl: the verifier's probes from the nodes (n-ip:n-port, p-ip:p-port) run it, as on GKE nodes.
+    commands: ["ip", "ss", "iptables-save", "iptables-restore", "sshd", "ssh-keygen", "curl"],
     probeNamespace: `${t.prefix}probe`,
   });
   const problems = [...report.problems];

@@ -183,8 +183,10 @@ export function checkC11(ctx: CheckContext): CheckResult {
       unknown.push(`${bs.name} reported no backend health (${list(problemText(ctx.model, ["gcp", "lab"]))})`);
     }
     for (const h of bs.health) {
-      evidence.push({ source: `compute backendServices/${bs.name} getHealth`, detail: `${baseName(h.group)}/${h.instance} ${h.ipAddress ?? ""}${h.port ? ":" + h.port : ""} ${h.state}` });
-      if (h.state !== "HEALTHY") failures.push(`${h.instance} is ${h.state} in ${bs.name}`);
+      evidence.push({ source: `compute backendServices/${bs.name} getHealth`, detail: `${baseName(h.group)}/${h.instance} ${h.ipAddress ?? ""}${h.port ? ":" + h.port : ""} ${h.state}${h.detail ? ` (${h.detail})` : ""}`, node: h.instance, backend: baseName(h.group) });
+      if (h.state !== "HEALTHY") failures.push(`${h.instance} is ${h.state} in ${bs.name}${h.detail ? ` (${h.detail})` : ""}`);
+      // HEALTHY with a reason attached means recent checks failed: the node flaps, it is not healthy.
+      else if (h.detail) failures.push(`${h.instance} flaps in ${bs.name}: HEALTHY now, but ${h.detail}`);
     }
   }
   if (failures.length > 0) return result("C11", CLAIMS.C11, "fail", failures.join("; "), evidence);

@@ -145,7 +145,8 @@ export function classifyProbe(exit: number | undefined, rest: string): ProbeOutc
     if (m && m[1] !== "000") return { kind: "http", status: Number(m[1]), ...(m[2] ? { location: m[2] } : {}) };
     return { kind: "error", message: `no HTTP status in curl's output "${rest.trim()}"` };
   }
-  if (exit === 7 && /refused/i.test(rest)) return { kind: "refused" };
+  // curl 7.x says "Connection refused"; 8.x "Couldn't connect to server" (a route or host error names itself).
+  if (exit === 7 && (/refused/i.test(rest) || !/no route|unreachable|network is|resolve/i.test(rest))) return { kind: "refused" };
   if (exit === 28) return { kind: "timeout", afterMs: (/Connection timed out|connect/i.test(rest) ? PROBE_CONNECT_TIMEOUT_S : PROBE_MAX_TIME_S) * 1000 };
   if (exit === 127 || /curl: (?:command )?not found/.test(rest)) return { kind: "error", message: "curl is not installed on the node" };
   const message = rest.replace(/^\d{3}\s*/, "").replace(/^curl: \(\d+\)\s*/, "").trim();
