@@ -364,7 +364,9 @@ export function nodeCauses(ctx: CheckContext, results: CheckResult[]): Diagnosis
       });
     }
   }
-  return causes;
+  // The diagnosis explains failing claims: a finding that explains none (the path still works) is
+  // not a cause of a broken path, and the healthy path's diagnosis stays empty.
+  return causes.filter((c) => (c.claims ?? []).length > 0);
 }
 
 /** kube-proxy's "has no local endpoints" DROP for the nodePort in the node's filter table, as evidence. */
