@@ -7,14 +7,17 @@ export const USAGE = `usage: npm run lab -- <command> [options]
                              run the checks C1..C12 on the lab (requests come from the client namespace);
                              --requests N: 1..${MAX_REQUESTS} (default 100); --keep-alive: for this run the
                              client sends over one connection and the LB reuses its node connections
+  break --list | <fault>     list the faults the lab reproduces, or apply one to the running lab
+  repair                     put the lab back as up made it (also after breaking it by hand)
   down                       remove every namespace, link, process and rule of the lab, then check
   status                     what is running and the LB's view of node health
   -h, --help                 this text
 environment: LAB_PREFIX (default gip-lab-), LAB_NET (default 10.213: the lab uses 10.213.0.0/16)
 exit status: 0 done (verify: every claim holds); 1 verify: a claim failed, down: something is left,
+             break: the LB did not show the fault in time,
              status: no lab is up or its LB does not answer; 2 bad usage or the command could not run`;
 
-const COMMANDS = ["up", "verify", "down", "status"] as const;
+const COMMANDS = ["up", "verify", "down", "status", "break", "repair"] as const;
 
 /** Which command takes which option; an option given to another command is a mistake, not ignored. */
 const OPTION_COMMANDS: Record<string, readonly string[]> = {
@@ -23,6 +26,7 @@ const OPTION_COMMANDS: Record<string, readonly string[]> = {
   "--requests": ["verify"],
   "--no-color": ["verify"],
   "--keep-alive": ["up", "verify"],
+  "--list": ["break"],
 };
 
 export interface Args {
@@ -33,11 +37,15 @@ export interface Args {
   requests: number;
   keepAlive: boolean;
   noColor: boolean;
+  /** lab break: --list */
+  list: boolean;
+  /** lab break: the fault id */
+  fault?: string;
   errors: string[];
 }
 
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { help: false, json: false, requests: 100, keepAlive: false, noColor: false, errors: [] };
+  const args: Args = { help: false, json: false, requests: 100, keepAlive: false, noColor: false, list: false, errors: [] };
   const given: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     // "--requests=20" is read like "--requests 20", as the other CLIs of the project accept both.
@@ -45,7 +53,7 @@ export function parseArgs(argv: string[]): Args {
     const a = eq > 0 ? argv[i].slice(0, eq) : argv[i];
     const inline = eq > 0 ? argv[i].slice(eq + 1) : undefined;
     if (a in OPTION_COMMANDS) given.push(a);
-    if (inline !== undefined && ["--help", "--json", "--keep-alive", "--no-color"].includes(a)) {
+    if (inline !== undefined && ["--help", "--json", "--keep-alive", "--no-color", "--list"].includes(a)) {
       args.errors.push(`${a} takes no value, got "${argv[i]}"`);
       continue;
     }
@@ -53,6 +61,7 @@ export function parseArgs(argv: string[]): Args {
     else if (a === "--json") args.json = true;
     else if (a === "--keep-alive") args.keepAlive = true;
     else if (a === "--no-color") args.noColor = true;
+    else if (a === "--list") args.list = true;
     else if (a === "--markdown") {
       const file = inline ?? argv[i + 1];
       if (!file || file.startsWith("-")) args.errors.push("--markdown needs a file name, e.g. --markdown lab-report.md");
@@ -67,12 +76,16 @@ export function parseArgs(argv: string[]): Args {
       else args.requests = n;
     } else if (a.startsWith("-")) args.errors.push(`unknown option ${argv[i]}`);
     else if (!args.command) args.command = a;
+    else if (args.command === "break" && args.fault === undefined) args.fault = a;
     else args.errors.push(`unexpected argument "${a}"`);
   }
   if (args.help) return args;
-  if (!args.command) args.errors.push("give a command: up, verify, down or status");
+  if (!args.command) args.errors.push("give a command: up, verify, status, break, repair or down");
   else if (!(COMMANDS as readonly string[]).includes(args.command)) args.errors.push(`unknown command "${args.command}"`);
   else {
+    if (args.command === "break" && args.list === (args.fault !== undefined)) {
+      args.errors.push(args.list ? "lab break takes --list or a fault, not both" : "lab break needs a fault (see lab break --list)");
+    }
     for (const option of new Set(given)) {
       const takers = OPTION_COMMANDS[option];
       if (!takers.includes(args.command)) args.errors.push(`${option} is an option of ${takers.map((c) => `lab ${c}`).join(" and ")}, not of lab ${args.command}`);

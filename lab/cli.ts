@@ -1,4 +1,4 @@
-// `npm run lab -- up | verify | down | status` (root, Linux). See README "The local lab (free)".
+// `npm run lab -- up | verify | status | break | repair | down` (root, Linux). See README "The local lab (free)".
 import { writeFileSync } from "node:fs";
 import { USAGE, parseArgs, type Args } from "./args";
 import { labDown } from "./down";
@@ -7,6 +7,8 @@ import { labPaths, readState } from "./state";
 import { labTopology, labUrl, type LabTopology } from "./topology";
 import { LabError, labUp } from "./up";
 import { labVerify } from "./verify";
+import { faultList, labBreak, labRepair } from "./faults";
+import { healthDetail } from "./source";
 import { unwritableFileProblem } from "../verifier/cli";
 
 async function main(): Promise<number> {
@@ -32,7 +34,15 @@ async function main(): Promise<number> {
     console.error(`${(error as Error).message} (from LAB_PREFIX / LAB_NET)`);
     return 2;
   }
+  if (args.command === "break" && args.list) {
+    console.log(faultList(t));
+    return 0;
+  }
   switch (args.command) {
+    case "break":
+      return breakLab(t, args.fault as string);
+    case "repair":
+      return repair(t);
     case "up":
       return up(t, args);
     case "down":
@@ -84,7 +94,7 @@ async function status(t: LabTopology): Promise<number> {
     console.log(`  LB ${lb.listen} keep-alive=${lb.keepAlive}, ${lb.requestsReceived} requests so far`);
     for (const b of lb.backends) {
       console.log(
-        `  ${b.name} ${b.ip}:${b.port} ${b.state}${b.lastCheckError ? ` (${b.lastCheckError})` : ""}: ` +
+        `  ${b.name} ${b.ip}:${b.port} ${b.state}${healthDetail(b) ? ` (${healthDetail(b)})` : ""}: ` +
           `${b.proxyConnections} proxy + ${b.healthCheckConnections} health-check connections`,
       );
     }
@@ -92,6 +102,28 @@ async function status(t: LabTopology): Promise<number> {
     console.log(`  LB: ${(error as Error).message}`);
     return 1;
   }
+  return 0;
+}
+
+async function breakLab(t: LabTopology, id: string): Promise<number> {
+  const { fault, shown, status } = await labBreak(t, id);
+  console.log(`lab break ${fault.id}: ${fault.cause}`);
+  console.log(`  did:      ${fault.how(t)}`);
+  console.log(`  you see:  ${fault.symptom}`);
+  console.log(`  LB now:   ${status ? status.backends.map((b) => `${b.name} ${b.state}${healthDetail(b) ? ` (${healthDetail(b)})` : ""}`).join(", ") : "no status"}`);
+  console.log(`next: npm run lab -- verify   (diagnosis: ${fault.reported}); undo: npm run lab -- repair`);
+  if (!shown) {
+    console.error("the LB's health checks did not show the fault within 10 s; verify may not see it yet");
+    return 1;
+  }
+  return 0;
+}
+
+async function repair(t: LabTopology): Promise<number> {
+  const result = await labRepair(t);
+  console.log(`lab repair: "${t.prefix}"`);
+  for (const a of result.actions) console.log(`  ${a}`);
+  console.log(`  LB: ${result.status?.backends.map((b) => `${b.name} ${b.state}`).join(", ")}`);
   return 0;
 }
 

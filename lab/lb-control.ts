@@ -11,6 +11,8 @@ export interface LbBackendStatus {
   state: LbHealthState;
   lastCheckAt?: string;
   lastCheckError?: string;
+  /** the last health-check results, oldest first: "ok" or why it failed ("HTTP 301", "connect ECONNREFUSED ...") */
+  recentChecks?: string[];
   /** TCP connections the LB opened to this node for proxied requests */
   proxyConnections: number;
   /** TCP connections the LB opened to this node for health checks */
@@ -57,6 +59,7 @@ function call(socketPath: string, method: "GET" | "POST", path: string, timeoutM
 export const lbStatus = (socketPath: string) => call(socketPath, "GET", "/status");
 export const setHealthChecksPaused = (socketPath: string, paused: boolean) =>
   call(socketPath, "POST", `/health-checks?paused=${paused ? 1 : 0}`);
+export const clearRecentChecks = (socketPath: string) => call(socketPath, "POST", "/recent-checks/clear");
 export const setLbKeepAlive = (socketPath: string, on: boolean) => call(socketPath, "POST", `/keep-alive?on=${on ? 1 : 0}`);
 
 /** Waits until every backend is HEALTHY (the LB then spreads requests over all nodes). */
@@ -78,5 +81,24 @@ export async function waitForHealthy(socketPath: string, timeoutMs: number): Pro
       throw new Error(`lab LB: not every node is healthy after ${timeoutMs} ms: ${detail}`);
     }
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Waits until `done(status)` holds (checked every 100 ms) and returns that status; on timeout
+ * returns the last status read (the caller says what it was waiting for).
+ */
+export async function waitForLb(socketPath: string, done: (s: LbStatus) => boolean, timeoutMs: number): Promise<{ status?: LbStatus; met: boolean }> {
+  const deadline = Date.now() + timeoutMs;
+  let last: LbStatus | undefined;
+  for (;;) {
+    try {
+      last = await lbStatus(socketPath);
+      if (done(last)) return { status: last, met: true };
+    } catch {
+      /* the LB may be restarting; try again until the deadline */
+    }
+    if (Date.now() > deadline) return { status: last, met: false };
+    await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -9,6 +9,7 @@
 // A control/status API listens on a unix socket (filesystem, so reachable from the root namespace):
 //   GET  /status                      backends with health state and connection counts
 //   POST /health-checks?paused=1|0    hold or resume health checks (exact counter accounting in tests)
+//   POST /recent-checks/clear         forget the recent health-check results (after `lab repair`)
 //   POST /keep-alive?on=1|0           reuse connections to nodes, or open one per request (default)
 import http from "node:http";
 import fs from "node:fs";
@@ -47,6 +48,8 @@ interface BackendState extends LbBackendStatus {
 }
 
 const config = parseConfig(process.argv[2]);
+/** health-check results kept per node in /status */
+const RECENT_CHECKS = 10;
 const backends: BackendState[] = config.backends.map((b) => ({
   ...b,
   state: "UNKNOWN",
@@ -96,6 +99,8 @@ function checkOnce(backend: BackendState): Promise<void> {
       settled = true;
       backend.lastCheckAt = new Date().toISOString();
       backend.lastCheckError = error;
+      // A short history, so a reader sees a node flapping between HEALTHY and UNHEALTHY.
+      backend.recentChecks = [...(backend.recentChecks ?? []), ok ? "ok" : (error ?? "failed")].slice(-RECENT_CHECKS);
       if (ok) {
         backend.failures = 0;
         backend.successes++;
@@ -236,6 +241,10 @@ const control = http.createServer((req, res) => {
     healthChecksPaused = flag("paused");
     res.writeHead(200, { "content-type": "application/json" });
     res.end(statusJson());
+  } else if (req.method === "POST" && url.pathname === "/recent-checks/clear") {
+    for (const b of backends) b.recentChecks = [];
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(statusJson());
   } else if (req.method === "POST" && url.pathname === "/keep-alive") {
     keepAlive = flag("on");
     if (!keepAlive) keepAliveAgent.destroy();
@@ -243,7 +252,7 @@ const control = http.createServer((req, res) => {
     res.end(statusJson());
   } else {
     res.writeHead(404, { "content-type": "text/plain" });
-    res.end("GET /status, POST /health-checks?paused=1|0, POST /keep-alive?on=1|0\n");
+    res.end("GET /status, POST /health-checks?paused=1|0, POST /recent-checks/clear, POST /keep-alive?on=1|0\n");
   }
 });
 

@@ -1,8 +1,10 @@
 // A lab pod: answers every GET like Google's hello-app ("Hello, world!", version, hostname) plus the
 // pod's IP, so a reader can tell from the answer alone which pod served it. Self-contained (no
 // project imports) so Node runs it directly with type stripping inside a pod's network namespace:
-//   node lab/pod-server.mts --name pod-1 --ip 10.213.65.2 --port 8080 [--listen ADDRESS]
+//   node lab/pod-server.mts --name pod-1 --ip 10.213.65.2 --port 8080 [--listen ADDRESS] [--answer PATH=STATUS]...
 // (--listen defaults to 0.0.0.0: inside a pod namespace that is the pod's own interfaces only.)
+// --answer /=301 makes the pod answer that path with that status instead of 200, as an app that
+// redirects "/" to a login page (301, Location /login) or has no route for it (404) does.
 import http from "node:http";
 
 function arg(name: string): string {
@@ -30,9 +32,26 @@ function podAnswer(name: string, ip: string): string {
 const listenIndex = process.argv.indexOf("--listen");
 const listenAddress = listenIndex >= 0 ? (process.argv[listenIndex + 1] ?? "0.0.0.0") : "0.0.0.0";
 
+const answers = new Map<string, number>();
+process.argv.forEach((a, i) => {
+  if (a !== "--answer") return;
+  const m = /^(\/\S*)=(\d{3})$/.exec(process.argv[i + 1] ?? "");
+  if (!m) {
+    console.error(`pod-server: --answer takes PATH=STATUS, e.g. /=301, got ${process.argv[i + 1]}`);
+    process.exit(2);
+  }
+  answers.set(m[1], Number(m[2]));
+});
+
 const server = http.createServer((req, res) => {
   // Drain the request body (there is none for GET) before answering.
   req.resume();
+  const status = answers.get((req.url ?? "/").split("?")[0]);
+  if (status !== undefined) {
+    res.writeHead(status, { "content-type": "text/plain; charset=utf-8", ...(status >= 300 && status < 400 ? { location: "/login" } : {}) });
+    res.end(`${status} from ${podName}\n`);
+    return;
+  }
   res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
   res.end(podAnswer(podName, podIp));
 });

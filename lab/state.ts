@@ -6,6 +6,16 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, wri
 import { join } from "node:path";
 import type { LabTopology } from "./topology";
 
+/** How a pod's server runs: `up` starts it with none of these; faults change them (lab/faults.ts). */
+export interface PodVariant {
+  /** listen on this port instead of the Service's targetPort */
+  port?: number;
+  /** bind to this address instead of 0.0.0.0 (e.g. 127.0.0.1) */
+  listen?: string;
+  /** answer these paths with this status instead of 200, e.g. { "/": 301 } */
+  answers?: Record<string, number>;
+}
+
 export interface LabState {
   prefix: string;
   net: string;
@@ -20,6 +30,12 @@ export interface LabState {
   clientPublicKey?: string;
   /** the LB's keep-alive setting at `lab up` */
   keepAlive: boolean;
+  /** how each pod's server was last started (absent or {}: as `up` starts it) */
+  podVariants?: Record<string, PodVariant>;
+  /** faults applied with `lab break` since `up` or the last `lab repair`, in order */
+  faults?: string[];
+  /** the Service's externalTrafficPolicy as the nodes' rules were last written (absent: Cluster) */
+  externalTrafficPolicy?: "Cluster" | "Local";
 }
 
 export interface LabPaths {

@@ -2,7 +2,7 @@
 // healthy is left as it is; anything else with this prefix (a crashed or half-built lab) is torn
 // down first and built again, so the result never depends on what was there before.
 import { join } from "node:path";
-import { writeNatRules, type NatRulesSpec } from "../verifier/iptables/kube-proxy-rules";
+import { writeFilterRules, writeNatRules, type NatRulesSpec } from "../verifier/iptables/kube-proxy-rules";
 import { labDown } from "./down";
 import { hostCollisions, processRunning } from "./host";
 import { lbStatus, setLbKeepAlive, waitForHealthy } from "./lb-control";
@@ -19,8 +19,8 @@ import {
   spawnInNamespace,
 } from "./netns";
 import { generateClientKeyPair, startSshd, waitForListener } from "./sshd";
-import { ensureStateDir, labPaths, readState, writeClientKey, writeState, type LabState } from "./state";
-import { labCidrs, labNamespaces, type LabNode, type LabTopology } from "./topology";
+import { ensureStateDir, labPaths, readState, writeClientKey, writeState, type LabState, type PodVariant } from "./state";
+import { labCidrs, labNamespaces, type LabNode, type LabPod, type LabTopology } from "./topology";
 
 export interface UpOptions {
   /** LB reuses connections to nodes (default false: one fresh connection per proxied request) */
@@ -45,7 +45,8 @@ const nodeScript = (script: string, ...args: string[]) => [process.execPath, "--
 /** Root, netns support, tools, and addresses that stay off the host's: every problem at once. */
 export async function labPreflight(t: LabTopology): Promise<string[]> {
   const report = await preflight({
-    commands: ["ip", "ss", "iptables-save", "iptables-restore", "sshd", "ssh-keygen"],
+    // curl: the verifier's probes from the nodes (n-ip:n-port, p-ip:p-port) run it, as on GKE nodes.
+    commands: ["ip", "ss", "iptables-save", "iptables-restore", "sshd", "ssh-keygen", "curl"],
     probeNamespace: `${t.prefix}probe`,
   });
   const problems = [...report.problems];
@@ -108,20 +109,10 @@ export async function labUp(t: LabTopology, opts: UpOptions = {}): Promise<UpRes
   await step("namespaces", () => Promise.all(labNamespaces(t).map(createNamespace)));
   await step("links, addresses, routes", () => buildNetwork(t));
   await step("sysctls", () => Promise.all(t.nodes.map((n) => nodeSysctls(n))));
-  await step("kube-proxy nat rules (iptables-restore)", () => Promise.all(t.nodes.map((n) => loadNatRules(t, n))));
+  await step("kube-proxy filter and nat rules (iptables-restore)", () => Promise.all(t.nodes.map((n) => loadKubeProxyRules(t, n))));
 
   await step("pods", async () => {
-    await Promise.all(
-      t.pods.map(async (pod) => {
-        const proc = spawnInNamespace(
-          pod.namespace,
-          nodeScript(POD_SERVER, "--name", pod.name, "--ip", pod.ip, "--port", String(t.service.podPort), "--lab", `${t.stateDir}/`),
-          { detached: true, logFile: join(paths.logDir, `${pod.name}.log`) },
-        );
-        state.pids[pod.name] = proc.pid;
-        await waitForListener(pod.namespace, "0.0.0.0", t.service.podPort, 10_000);
-      }),
-    );
+    await Promise.all(t.pods.map((pod) => startPod(t, pod, state)));
     writeState(t, state);
   });
 
@@ -278,14 +269,32 @@ async function buildNetwork(t: LabTopology): Promise<void> {
   );
 }
 
-async function nodeSysctls(node: LabNode): Promise<void> {
+export async function nodeSysctls(node: LabNode): Promise<void> {
   // Nodes forward packets to pods on other nodes (DNAT then route). rp_filter stays at the
   // namespace default (0 in a fresh netns), which the symmetric routes here would satisfy anyway;
   // route_localnet is not needed because nothing here reaches a nodePort through 127.0.0.1.
   await execInNamespace(node.namespace, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
 }
 
-export function natRulesSpec(t: LabTopology, nodeName: string): NatRulesSpec {
+/**
+ * Starts (or restarts, after the caller stopped it) one pod's server in its namespace and waits
+ * until it listens; its pid and variant go into `state` (the caller writes it).
+ */
+export async function startPod(t: LabTopology, pod: LabPod, state: LabState, variant: PodVariant = {}): Promise<void> {
+  const port = variant.port ?? t.service.podPort;
+  const listen = variant.listen ?? "0.0.0.0";
+  const args = ["--name", pod.name, "--ip", pod.ip, "--port", String(port), "--listen", listen, "--lab", `${t.stateDir}/`];
+  for (const [path, status] of Object.entries(variant.answers ?? {})) args.push("--answer", `${path}=${status}`);
+  const proc = spawnInNamespace(pod.namespace, nodeScript(POD_SERVER, ...args), {
+    detached: true,
+    logFile: join(labPaths(t).logDir, `${pod.name}.log`),
+  });
+  state.pids[pod.name] = proc.pid;
+  state.podVariants = { ...(state.podVariants ?? {}), [pod.name]: variant };
+  await waitForListener(pod.namespace, listen, port, 10_000);
+}
+
+export function natRulesSpec(t: LabTopology, nodeName: string, externalTrafficPolicy: "Cluster" | "Local" = "Cluster"): NatRulesSpec {
   return {
     nodeName,
     clusterCIDR: t.clusterCidr,
@@ -297,13 +306,18 @@ export function natRulesSpec(t: LabTopology, nodeName: string): NatRulesSpec {
         clusterIP: t.service.clusterIP,
         port: t.service.port,
         nodePort: t.service.nodePort,
-        externalTrafficPolicy: "Cluster",
+        externalTrafficPolicy,
         endpoints: t.pods.map((p) => ({ ip: p.ip, port: t.service.podPort, nodeName: p.nodeName })),
       },
     ],
   };
 }
 
-async function loadNatRules(t: LabTopology, node: LabNode): Promise<void> {
-  await execInNamespace(node.namespace, ["iptables-restore", "-w"], { input: writeNatRules(natRulesSpec(t, node.name)) });
+/**
+ * Loads kube-proxy's filter and nat tables on one node in one iptables-restore: both tables are
+ * replaced whole (whatever a fault or a hand left there goes), the FORWARD policy back to ACCEPT.
+ */
+export async function loadKubeProxyRules(t: LabTopology, node: LabNode, externalTrafficPolicy: "Cluster" | "Local" = "Cluster"): Promise<void> {
+  const spec = natRulesSpec(t, node.name, externalTrafficPolicy);
+  await execInNamespace(node.namespace, ["iptables-restore", "-w"], { input: writeFilterRules(spec) + writeNatRules(spec) });
 }

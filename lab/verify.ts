@@ -3,12 +3,12 @@
 // namespace, and each node's nat counters are read before and after them, so the report shows
 // which KUBE-SEP rule took each new connection.
 import { join } from "node:path";
-import type { CheckResult, PathModel, RequestsModel } from "../verifier/model";
+import type { CheckResult, Diagnosis, PathModel, RequestsModel } from "../verifier/model";
 import { accountNewConnections, type ConnectionAccount } from "../verifier/checks";
 import { renderJson } from "../verifier/report/json";
 import { renderMarkdown } from "../verifier/report/markdown";
 import { renderTerminal } from "../verifier/report/terminal";
-import { collectLab, labNodeTargets, labSshOptions } from "../verifier/sources/lab";
+import { collectLab, labNodeTargets, labSshOptions } from "./source";
 import { readNatCounters } from "../verifier/sources/ssh";
 import type { Progress } from "../verifier/sources/types";
 import { verifyPath, type ExitCode, type VerifySteps } from "../verifier/verify";
@@ -45,11 +45,15 @@ export interface LabConnectionCheck {
   natDnatConnections?: number;
   /** every connection the LB opened to the node was counted once by its nat rules */
   accounted: boolean;
+  /** why not, when not accounted (counters unread, connections DNATed nowhere, ...) */
+  reason?: string;
 }
 
 export interface VerifyOutcome {
   model: PathModel;
   results: CheckResult[];
+  /** which hop broke and why, ordered along the path ([] when every claim holds) */
+  diagnosis: Diagnosis[];
   account?: ConnectionAccount;
   connections: LabConnectionCheck[];
   terminal: string;
@@ -90,7 +94,7 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
   const steps: VerifySteps = {
     collect: (p) => {
       const podRunning = Object.fromEntries(t.pods.map((pod) => [pod.name, processRunning(state.pids[pod.name])]));
-      return collectLab({ topology: t, privateKey, hostKeys: state.hostKeys, lbControlSocket: socket, podRunning }, p);
+      return collectLab({ topology: t, privateKey, hostKeys: state.hostKeys, lbControlSocket: socket, podRunning, externalTrafficPolicy: state.externalTrafficPolicy }, p);
     },
     readCounters: async () => {
       if (counterReads++ === 0) {
@@ -118,16 +122,17 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
     await setLbKeepAlive(socket, state.keepAlive).catch(() => undefined);
     await setHealthChecksPaused(socket, false).catch(() => undefined);
   }
-  const { model, results, exitCode, reason } = outcome;
+  const { model, results, diagnosis, exitCode, reason } = outcome;
   const account = accountNewConnections(model);
   const connections = compareWithLb(account, lbBefore, lbAfter);
   return {
     model,
     results,
+    diagnosis,
     account,
     connections,
     terminal: `${renderTerminal(model, results, { color: opts.color })}\n${renderConnections(connections, keepAlive)}\n${reason}\n`,
-    json: renderJson(model, results, { outcome: { exitCode, reason } }),
+    json: renderJson(model, results, { outcome: { exitCode, reason }, diagnosis }),
     markdown: renderMarkdown(model, results),
     exitCode,
     reason,
@@ -171,13 +176,21 @@ export function compareWithLb(account: ConnectionAccount | undefined, before?: L
     const health = (a?.healthCheckConnections ?? 0) - (b?.healthCheckConnections ?? 0);
     const natNodePort = n.unavailable ? undefined : (n.nodePortEntries?.newConnections ?? 0);
     const natDnat = n.unavailable ? undefined : n.total;
+    const accounted = natNodePort === proxy + health && natDnat === proxy + health;
+    let reason: string | undefined;
+    if (!accounted) {
+      if (n.unavailable) reason = `nat counters not read: ${n.unavailable}`;
+      else if (natNodePort !== proxy + health) reason = `the LB opened ${proxy + health}, KUBE-NODEPORTS counted ${natNodePort} (a rule missing, or connections lost before the nat table)`;
+      else reason = `${(natNodePort ?? 0) - (natDnat ?? 0)} connection(s) entered by n-port but were DNATed to no pod (a KUBE-SEP rule missing: they reach the node itself)`;
+    }
     return {
       node: n.node,
       lbProxyConnections: proxy,
       lbHealthCheckConnections: health,
       natNodePortConnections: natNodePort,
       natDnatConnections: natDnat,
-      accounted: natNodePort === proxy + health && natDnat === proxy + health,
+      accounted,
+      ...(reason ? { reason } : {}),
     };
   });
 }
@@ -190,7 +203,7 @@ function renderConnections(rows: LabConnectionCheck[], keepAlive: boolean): stri
   for (const r of rows) {
     lines.push(
       `  ${r.node}: LB opened ${r.lbProxyConnections} connection(s); nat counted ${r.natNodePortConnections ?? "?"} at KUBE-NODEPORTS, ` +
-        `${r.natDnatConnections ?? "?"} at KUBE-SEP DNAT: ${r.accounted ? "every connection accounted for" : "MISMATCH"}`,
+        `${r.natDnatConnections ?? "?"} at KUBE-SEP DNAT: ${r.accounted ? "every connection accounted for" : `MISMATCH: ${r.reason}`}`,
     );
   }
   return `${lines.join("\n")}\n`;

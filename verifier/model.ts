@@ -223,6 +223,8 @@ export interface PodModel {
   containerPorts?: { name?: string; containerPort: number; protocol?: string }[];
   /** spec.containers[].readinessProbe.httpGet, the source of the health check's path on GKE */
   readinessProbe?: { path?: string; port?: number | string; scheme?: string };
+  /** what the pod's network namespace listens on (`kubectl exec POD -- ss -ltn`; the lab reads it); undefined: not read */
+  listeners?: ListeningSocket[];
 }
 
 /** A Kubernetes Event about the Ingress (or Service): the controller's own words. */

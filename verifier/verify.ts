@@ -7,6 +7,7 @@ import { silentProgress } from "./sources/types";
 import { runChecks } from "./checks";
 import { diagnose } from "./checks/diagnosis";
 import { redactSecrets } from "./outputs";
+import { planProbes } from "./sources/ssh";
 
 // ------------------------------------------------------------------ the generic pipeline
 
@@ -264,6 +265,7 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
         progress.hop("node host keys", keys ? "ok" : "fail", keys ? `${[...keys.values()].filter((k) => k.length > 0).length}/${planned.targets.length} nodes` : undefined);
       }
       targets = planned.targets;
+      targets.forEach((t) => (t.probes = planProbes(t.internalIp, lb, kube, model.target.expected)));
       if (targets.length > 0) {
         progress.hop("nodes over SSH", "start");
         const got = await guarded("ssh", "reading the nodes", model, () => sources.collectNodes(targets, ssh, progress), outputs);

@@ -66,3 +66,15 @@ describe("npm run lab as a user runs it (no root needed: these stop before any l
     expect(r.stdout).toBe("");
   }, 60_000);
 });
+
+describe("lab break and repair arguments", () => {
+  test("break takes --list or one fault, not both, not neither", () => {
+    expect(parseArgs(["break", "--list"])).toMatchObject({ command: "break", list: true, errors: [] });
+    expect(parseArgs(["break", "nat-flushed"])).toMatchObject({ command: "break", fault: "nat-flushed", errors: [] });
+    expect(parseArgs(["break"]).errors).toEqual(["lab break needs a fault (see lab break --list)"]);
+    expect(parseArgs(["break", "--list", "nat-flushed"]).errors).toEqual(["lab break takes --list or a fault, not both"]);
+    expect(parseArgs(["break", "a", "b"]).errors).toEqual(['unexpected argument "b"']);
+    expect(parseArgs(["repair", "--list"]).errors).toEqual(["--list is an option of lab break, not of lab repair"]);
+    expect(parseArgs(["repair"]).errors).toEqual([]);
+  });
+});

@@ -1,11 +1,15 @@
-// Breaking the lab's path on purpose (root): the verifier must fail the right claim with evidence
-// that names what broke. Then: `lab down` cleans a lab whose `lab up` crashed half-way.
-// Own prefixes and address blocks (giplb-/10.215, giplc-/10.216), always cleaned.
+// Breaking the lab's path by hand (root), with the tools a person uses on a node (iptables, sysctl,
+// kill): verify reports, never crashes, and the diagnosis names the same hop / subject / cause as
+// the matching `lab break` fault (tests/lab/lab-faults.test.ts). Then: `lab down` cleans a lab
+// whose `lab up` crashed half-way. Own prefixes and address blocks (giplb-/10.215, giplc-/10.216).
 import { writeFileSync } from "node:fs";
 import { labDown } from "../../lab/down";
 import { processesMentioning, rootLinks } from "../../lab/host";
 import { createNamespace, createVeth, execInNamespace, killPid, listNamespaces, spawnInNamespace } from "../../lab/netns";
-import { ensureStateDir, readState, writeState } from "../../lab/state";
+import { labRepair, splitRule } from "../../lab/faults";
+import { waitForLb, type LbStatus } from "../../lab/lb-control";
+import { ensureStateDir, labPaths, readState, writeState } from "../../lab/state";
+import type { Diagnosis } from "../../verifier/model";
 import { labTopology, nodeByName } from "../../lab/topology";
 import { labUp } from "../../lab/up";
 import { labVerify } from "../../lab/verify";
@@ -15,21 +19,28 @@ const labCommands = ["sshd", "ssh-keygen"];
 
 jest.setTimeout(120_000);
 
-describeWithNamespaces("lab with a broken path (giplb-, 10.215.0.0/16)", () => {
+describeWithNamespaces("lab broken by hand with ordinary tools, diagnosed as lab break's faults are (giplb-, 10.215.0.0/16)", () => {
   const t = labTopology({ prefix: "giplb-", net: "10.215" });
   const pod2 = t.pods.find((p) => p.name === "pod-2")!;
+  const node2 = nodeByName(t, "node-2");
+  const socket = () => labPaths(t).lbControlSocket;
+  /** the LB's health checks see node-2 failing (a break by hand has no `lab break` to wait for it) */
+  const node2Fails = (s: LbStatus) => s.backends.some((b) => b.name === "node-2" && (b.state === "UNHEALTHY" || (b.recentChecks ?? []).some((r) => r !== "ok")));
+  const fields = (d: Diagnosis[]) => d.map((x) => [x.hop, x.subject, x.cause]);
 
-  beforeEach(async () => {
+  beforeAll(async () => {
     await labDown(t);
     await labUp(t);
+  });
+  afterEach(async () => {
+    await labRepair(t);
   });
   afterAll(async () => {
     const report = await labDown(t);
     expect(report.leftovers).toEqual([]);
   });
 
-  test("a KUBE-SEP DNAT rule deleted on node-2: C7 fails on node-2 only, naming the endpoint its rules lost", async () => {
-    const node2 = nodeByName(t, "node-2");
+  test("a KUBE-SEP DNAT rule deleted on node-2: C7 fails on node-2 only; node-nat / node-2 / endpoint-rule-missing", async () => {
     const save = (await execInNamespace(node2.namespace, ["iptables-save", "-t", "nat"])).stdout;
     const rule = save.split("\n").find((l) => l.startsWith("-A KUBE-SEP-") && l.includes(`DNAT --to-destination ${pod2.ip}:`));
     expect(rule).toBeDefined();
@@ -42,37 +53,69 @@ describeWithNamespaces("lab with a broken path (giplb-, 10.215.0.0/16)", () => {
     expect(c7.summary).toContain("node-2");
     expect(c7.summary).not.toMatch(/node-1|node-3/);
     expect(c7.summary).toContain(`${t.pods[0].ip}:${t.service.podPort}`); // what node-2's rules still reach
-    expect(JSON.stringify(c7.evidence)).toContain("node-2");
-    // The other claims about the rules still hold on the untouched nodes; C3 (nodePort rule exists) holds everywhere.
     expect(outcome.results.find((r) => r.id === "C3")!.verdict).toBe("pass");
     expect(outcome.exitCode).toBe(1);
-    // The broken chain is still there, now without its DNAT: the evidence is the dump itself.
+    expect(fields(outcome.diagnosis)).toEqual([["node-nat", "node-2", "endpoint-rule-missing"]]);
+    // The evidence names the rule node-2 lost, as another node has it.
+    expect(outcome.diagnosis[0].evidence.some((e) => e.rule?.includes(`DNAT --to-destination ${pod2.ip}:`) && e.node !== "node-2")).toBe(true);
     const after = (await execInNamespace(node2.namespace, ["iptables-save", "-t", "nat"])).stdout;
     expect(after).toContain(`:${sepChain}`);
     expect(after).not.toContain(`DNAT --to-destination ${pod2.ip}:`);
   });
 
-  test("pod-2 stopped: C12 fails with the failed requests, and the rules still sending to pod-2 fail C7", async () => {
+  test("pod-2's process killed: C12 fails, C7 names pod-2; pod / pod-2 / pod-not-ready ties the failed requests to the DNAT counters", async () => {
     const state = readState(t)!;
     await killPid(state.pids["pod-2"]);
+    await waitForLb(socket(), (s) => s.backends.some((b) => b.state === "UNHEALTHY" || (b.recentChecks ?? []).some((r) => r !== "ok")), 10_000);
 
     const outcome = await labVerify(t, { requests: 40 });
     const c12 = outcome.results.find((r) => r.id === "C12")!;
     expect(c12.verdict).toBe("fail");
     expect(c12.summary).toMatch(/HTTP 50[23]/);
-    // No answer came from pod-2. (Whether pod-1 answered depends on the LB's health checks, which
-    // now fail for every node about half the time: each node DNATs to pod-2 at random.)
     const answers = outcome.model.requests!.results;
     expect(answers.some((r) => r.podName === "pod-2")).toBe(false);
-    expect(answers.every((r) => r.podName === "pod-1" || r.status !== 200)).toBe(true);
-    // The lab's view of the pod (its kubelet stand-in) says it is not ready, and why.
     expect(outcome.model.kubernetes!.pods.find((p) => p.name === "pod-2")!.ready).toBe(false);
     expect(outcome.model.problems.map((p) => p.message)).toContain("pod pod-2's server process is not running");
-    const c7 = outcome.results.find((r) => r.id === "C7")!;
-    expect(c7.verdict).toBe("fail");
-    expect(c7.summary).toContain(`${pod2.ip}:${t.service.podPort}`);
+    expect(outcome.results.find((r) => r.id === "C7")!.summary).toContain(`${pod2.ip}:${t.service.podPort}`);
+    expect(fields(outcome.diagnosis)).toEqual([["pod", "pod-2", "pod-not-ready"]]);
+    expect(outcome.diagnosis[0].claims).toEqual(expect.arrayContaining(["C7", "C12"]));
   });
-}, labCommands);
+
+  test("node-2's nat table flushed (iptables -t nat -F): node-nat / node-2 / kube-proxy-rules-missing, not Dataplane V2", async () => {
+    await execInNamespace(node2.namespace, ["iptables", "-t", "nat", "-F"]);
+    await waitForLb(socket(), node2Fails, 10_000);
+    const outcome = await labVerify(t, { requests: 20 });
+    expect(fields(outcome.diagnosis)).toEqual([["node-nat", "node-2", "kube-proxy-rules-missing"]]);
+    expect(outcome.diagnosis[0].claims).toEqual(expect.arrayContaining(["C2", "C3"]));
+    expect(JSON.stringify(outcome.results)).not.toMatch(/Dataplane V2/);
+  });
+
+  test("node-2's FORWARD policy DROP and FORWARD flushed: node-forwarding / node-2 / forward-policy-drop", async () => {
+    await execInNamespace(node2.namespace, ["iptables", "-P", "FORWARD", "DROP"]);
+    await execInNamespace(node2.namespace, ["iptables", "-F", "FORWARD"]);
+    await waitForLb(socket(), node2Fails, 10_000);
+    const outcome = await labVerify(t, { requests: 20 });
+    expect(fields(outcome.diagnosis)).toEqual([["node-forwarding", "node-2", "forward-policy-drop"]]);
+    // C12 too when the LB still sent requests to node-2 before it turned UNHEALTHY
+    expect(outcome.diagnosis[0].claims).toEqual(expect.arrayContaining(["C11"]));
+  });
+
+  test("node-2's net.ipv4.ip_forward set to 0: node-forwarding / node-2 / ip-forward-disabled", async () => {
+    await execInNamespace(node2.namespace, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"]);
+    await waitForLb(socket(), node2Fails, 10_000);
+    const outcome = await labVerify(t, { requests: 20 });
+    expect(fields(outcome.diagnosis)).toEqual([["node-forwarding", "node-2", "ip-forward-disabled"]]);
+    expect(outcome.model.nodes.find((n) => n.name === "node-2")!.forwarding!.ipForward).toBe(false);
+  });
+
+  test("after lab repair the lab verifies clean again", async () => {
+    await execInNamespace(node2.namespace, ["iptables", "-t", "nat", "-F"]);
+    await labRepair(t);
+    const outcome = await labVerify(t, { requests: 20 });
+    expect(outcome.exitCode).toBe(0);
+    expect(outcome.diagnosis).toEqual([]);
+  });
+}, [...labCommands, "curl"]);
 
 describeWithNamespaces("lab down after a crashed lab up (giplc-, 10.216.0.0/16)", () => {
   const t = labTopology({ prefix: "giplc-", net: "10.216" });
@@ -104,8 +147,3 @@ describeWithNamespaces("lab down after a crashed lab up (giplc-, 10.216.0.0/16)"
     expect(outcome).not.toBe("still running");
   });
 }, labCommands);
-
-/** Splits an iptables-save rule into argv, keeping quoted comments whole. */
-function splitRule(rule: string): string[] {
-  return [...rule.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
-}

@@ -59,6 +59,13 @@ describeWithNamespaces("lab end to end (giplt-, 10.219.0.0/16)", () => {
     expect(outcome.results).toHaveLength(12);
     expect(outcome.exitCode).toBe(0);
     expect(outcome.terminal).toContain("12 pass, 0 fail, 0 cannot tell");
+    // A healthy lab: nothing to diagnose, and the nodes' probes and forwarding evidence were read.
+    expect(outcome.diagnosis).toEqual([]);
+    for (const node of outcome.model.nodes) {
+      expect(node.forwarding?.ipForward).toBe(true);
+      expect(node.forwarding?.filter?.text).toContain("-A KUBE-FORWARD");
+      expect(node.probes?.map((p) => p.outcome)).toEqual([{ kind: "http", status: 200 }, { kind: "http", status: 200 }, { kind: "http", status: 200 }]);
+    }
 
     // The requests went from the client namespace to the LB (only reachable from there).
     const requests = outcome.model.requests!;

@@ -102,7 +102,7 @@ describe("lab CLI arguments", () => {
     expect(a.errors).toEqual(
       expect.arrayContaining([expect.stringMatching(/--requests must be a whole number/), expect.stringMatching(/unknown option --frobnicate/)]),
     );
-    expect(parseArgs([]).errors).toEqual(["give a command: up, verify, down or status"]);
+    expect(parseArgs([]).errors).toEqual(["give a command: up, verify, status, break, repair or down"]);
     expect(parseArgs(["sideways"]).errors).toEqual(['unknown command "sideways"']);
   });
 });

@@ -67,7 +67,15 @@ describeWithNamespaces("collectNodes over SSH to namespaced nodes", () => {
   beforeAll(async () => {
     const t0 = Date.now();
     // node-down's host key is a real key: it is refused for having no sshd, not for lacking keys.
-    result = await collectNodes([target(nodeA), target(nodeB), target(down, [nodeA.sshd!.hostPublicKey])], opts, progress);
+    // node-a also probes, in the same round: a port where nothing listens, and sshd (not HTTP).
+    const probing: NodeTarget = {
+      ...target(nodeA),
+      probes: [
+        { target: "node-port", address: nodeA.nodeIp, port: 9, path: "/" },
+        { target: "pod", address: nodeA.nodeIp, port: 22, path: "/healthz", pod: "sshd-as-pod" },
+      ],
+    };
+    result = await collectNodes([probing, target(nodeB), target(down, [nodeA.sshd!.hostPublicKey])], opts, progress);
     elapsedMs = Date.now() - t0;
   });
 
@@ -91,6 +99,20 @@ describeWithNamespaces("collectNodes over SSH to namespaced nodes", () => {
     expect(b.nat?.backend).toBe("legacy");
     expect(b.nat?.command).toBe("iptables-legacy-save");
     expect(b.nat?.text).toContain("KUBE-SERVICES");
+  });
+
+  test("forwarding and probes come in the same round: ip_forward, the filter table, probe outcomes", () => {
+    const a = byName("node-a");
+    expect(typeof a.forwarding?.ipForward).toBe("boolean");
+    expect(a.forwarding?.filter?.command).toBe(a.nat?.command);
+    expect(a.forwarding?.filter?.backend).toBe(a.nat?.backend);
+    // No filter rules were loaded here: the dump has no *filter table, or an empty one.
+    expect(a.forwarding?.filter?.text ?? "").not.toMatch(/^-A /m);
+    expect(a.probes?.map((p) => p.outcome.kind)).toEqual(["refused", "error"]);
+    expect(a.probes?.[0].command).toContain(`http://${nodeA.nodeIp}:9/`);
+    expect(a.probes?.[1]).toMatchObject({ target: "pod", pod: "sshd-as-pod", path: "/healthz" });
+    // A node read without probes has none (not an empty list that would read as "probed, nothing seen").
+    expect(byName("node-b").probes).toBeUndefined();
   });
 
   test("the node IP is on an interface, the clusterIP on none", () => {

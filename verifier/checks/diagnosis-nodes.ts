@@ -1,9 +1,387 @@
-// Causes read on the nodes: reachability, kube-proxy's nat rules, forwarding (filter table,
-// ip_forward), and what the node's probes to n-ip:n-port and each p-ip:p-port saw. Pure.
-import type { CheckResult, Diagnosis } from "../model";
-import type { CheckContext } from "./context";
+// Causes read on the nodes: kube-proxy's nat rules, forwarding (filter table, ip_forward), what the
+// node's probes to n-ip:n-port and each p-ip:p-port saw, and the pods behind them. Pure.
+//
+// Links between claims: an UNHEALTHY (or flapping) node is tied to its own cause (its nat rules,
+// its forwarding) or to the pods its rules DNAT to; failed requests are tied to the per-endpoint
+// DNAT counters; a pod-less node under externalTrafficPolicy Local is unhealthy by design.
+import type { BackendHealthModel, CheckResult, ClaimId, Diagnosis, Evidence, NodeProbe, PodModel } from "../model";
+import { forwardVerdict } from "../iptables/forward-verdict";
+import { accountNewConnections, type ConnectionAccount } from "./connections";
+import { endpointKey, ruleLine, type CheckContext, type NodeView } from "./context";
+import { defaultBackendService } from "./loadbalancer";
 
-/** Causes on the node, node-nat, node-forwarding and pod hops; [] when none is found. */
-export function nodeCauses(_ctx: CheckContext, _results: CheckResult[]): Diagnosis[] {
-  return [];
+/** Claim ids among `ids` that failed. */
+function failing(results: CheckResult[], ids: ClaimId[]): ClaimId[] {
+  return ids.filter((id) => results.find((r) => r.id === id)?.verdict === "fail");
+}
+
+/** The health of each node in the backend service on the path; "failing" = UNHEALTHY or HEALTHY with failed recent checks. */
+function nodeHealth(ctx: CheckContext): Map<string, BackendHealthModel> {
+  const lb = ctx.model.loadBalancer;
+  const services = lb ? (defaultBackendService(ctx) ? [defaultBackendService(ctx)!] : lb.backendServices) : [];
+  const map = new Map<string, BackendHealthModel>();
+  for (const h of services.flatMap((s) => s.health)) map.set(h.instance, h);
+  return map;
+}
+
+const isFailing = (h: BackendHealthModel | undefined) => h !== undefined && (h.state !== "HEALTHY" || h.detail !== undefined);
+
+function healthEvidence(h: BackendHealthModel): Evidence {
+  return {
+    source: `compute backendServices getHealth`,
+    detail: `${h.instance} ${h.state}${h.detail ? ` (${h.detail})` : ""}`,
+    node: h.instance,
+    backend: h.group,
+  };
+}
+
+function probeText(p: NodeProbe): string {
+  const o = p.outcome;
+  const what = o.kind === "http" ? `HTTP ${o.status}${o.location ? ` (Location ${o.location})` : ""}` : o.kind === "refused" ? "connection refused" : o.kind === "timeout" ? `no answer within ${o.afterMs / 1000} s` : `error: ${o.message}`;
+  return `${p.target === "pod" ? `p-ip:p-port of ${p.pod}` : "n-ip:n-port"} ${p.address}:${p.port}${p.path} -> ${what}`;
+}
+
+function probeEvidence(node: string, p: NodeProbe): Evidence {
+  return { source: `node ${node}: ${p.command}`, detail: probeText(p), node };
+}
+
+/** Requests that got no 200 (HTTP status or transport error), by what they got. */
+function failedRequests(ctx: CheckContext): { total: number; text: string } {
+  const results = ctx.model.requests?.results ?? [];
+  const counts = new Map<string, number>();
+  for (const r of results) {
+    if (r.status === 200) continue;
+    const key = r.status !== undefined ? `HTTP ${r.status}` : (r.error ?? "no answer");
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  return { total, text: [...counts].map(([k, n]) => `${n} × ${k}`).join(", ") };
+}
+
+/** The nodes whose rules send n-port traffic (or, failing that, clusterIP traffic) to this pod IP. */
+function nodesDnatingTo(ctx: CheckContext, ip: string): NodeView[] {
+  return ctx.nodes.filter((v) => (v.traced?.nodePortEndpoints ?? v.traced?.endpoints ?? []).some((e) => e.ip === ip));
+}
+
+/** "12 new connections were DNATed to p-ip:p-port (pod-2) ... = the 12 × HTTP 502" from the counters. */
+function dnatCountEvidence(ctx: CheckContext, account: ConnectionAccount | undefined, pod: PodModel, podPort: number | undefined): Evidence | undefined {
+  if (!account || !pod.ip) return undefined;
+  const per = account.nodes
+    .filter((n) => !n.unavailable)
+    .map((n) => ({ node: n.node, count: n.endpoints.filter((e) => e.endpoint?.startsWith(`${pod.ip}:`)).reduce((s, e) => s + e.newConnections, 0) }))
+    .filter((x) => x.count > 0);
+  const total = per.reduce((s, x) => s + x.count, 0);
+  const failed = failedRequests(ctx);
+  if (total === 0 && failed.total === 0) return undefined;
+  const tie =
+    failed.total === 0
+      ? "no request failed"
+      : total === failed.total
+        ? `exactly the ${failed.text}: each connection DNATed to ${pod.name} failed`
+        : `${failed.text} in all (${total < failed.total ? "the rest failed elsewhere" : "a connection can carry several requests"})`;
+  return {
+    source: "counters (iptables-save -c before/after the requests)",
+    detail: `${total} new connection(s) were DNATed to ${pod.ip}:${podPort ?? "?"} (${pod.name})${per.length ? ` [${per.map((x) => `${x.node} ${x.count}`).join(", ")}]` : ""} during the ${account.requests} requests; ${tie}`,
+  };
+}
+
+/** Connections that entered a node at n-port but were DNATed nowhere (its nat rules lost part of the split). */
+function undnatedEvidence(account: ConnectionAccount | undefined, node: string): Evidence | undefined {
+  const n = account?.nodes.find((x) => x.node === node);
+  if (!n || n.unavailable || !n.nodePortEntries) return undefined;
+  const lost = n.nodePortEntries.newConnections - n.total;
+  if (lost <= 0) return undefined;
+  return {
+    source: `node ${node}: iptables-save -c -t nat before/after`,
+    detail: `${n.nodePortEntries.newConnections} new connections entered by n-port (line ${n.nodePortEntries.line}), ${n.total} were DNATed to a pod: ${lost} reached ${node} itself undNATed, where nothing listens (refused: the LB answers 502)`,
+    node,
+    line: n.nodePortEntries.line,
+    rule: n.nodePortEntries.rule,
+  };
+}
+
+export function nodeCauses(ctx: CheckContext, results: CheckResult[]): Diagnosis[] {
+  const causes: Diagnosis[] = [];
+  const health = nodeHealth(ctx);
+  const account = accountNewConnections(ctx.model);
+  const c12Fails = results.find((r) => r.id === "C12")?.verdict === "fail";
+  const nodePort = ctx.nodePort;
+  const podPort = typeof ctx.port?.targetPort === "number" ? ctx.port.targetPort : ctx.model.target.expected?.podPort;
+  const local = ctx.service?.externalTrafficPolicy === "Local";
+  const svcName = ctx.service ? `${ctx.service.namespace}/${ctx.service.name}` : "the Service";
+  const kubeEndpoints = (ctx.model.kubernetes?.endpoints ?? []).filter((e) => e.ready);
+  const withRules = ctx.nodes.filter((v) => v.traced);
+
+  /** C11 when this node fails its health checks, C12 when requests failed and the LB may still send to it. */
+  const linkNode = (node: string, ids: ClaimId[]): ClaimId[] => {
+    const h = health.get(node);
+    const extra: ClaimId[] = [];
+    if (isFailing(h)) extra.push("C11");
+    if (c12Fails && h?.state !== "UNHEALTHY") extra.push("C12");
+    return failing(results, [...ids, ...extra]);
+  };
+  const nodeHealthEvidence = (node: string): Evidence[] => {
+    const h = health.get(node);
+    return h ? [healthEvidence(h)] : [];
+  };
+  const nodePortProbe = (v: NodeView): Evidence[] => (v.node?.probes ?? []).filter((p) => p.target === "node-port").map((p) => probeEvidence(v.name, p));
+
+  for (const v of ctx.nodes) {
+    if (!v.node?.reachable) continue;
+
+    // ---- node-nat: the Service's rules missing on this node (while others have them)
+    if (v.trace && !v.traced && !ctx.mode.dataplaneV2.detected) {
+      // No rule in a KUBE-* chain and no jump to one: flushed (iptables -t nat -F leaves empty chains).
+      const noKube = !/^-A KUBE-|-j KUBE-/m.test(natSection(v.node.nat?.text ?? ""));
+      const other = withRules[0];
+      const otherRule = other?.traced?.nodePortEndpoints?.[0]?.evidence?.find((r) => nodePort !== undefined && r.text.includes(`--dport ${nodePort}`));
+      const evidence: Evidence[] = [
+        {
+          source: v.dumpSource,
+          detail: noKube ? "no KUBE-* chain in the nat table" : `no rule of ${svcName} (clusterIP ${ctx.clusterIP ?? "?"}, n-port ${nodePort ?? "?"}) in the nat table`,
+          node: v.name,
+        },
+      ];
+      if (other && otherRule) evidence.push({ source: other.dumpSource, detail: `while ${other.name} has them: ${ruleLine(otherRule)}`, node: other.name, line: otherRule.line, rule: otherRule.text });
+      evidence.push(...nodePortProbe(v), ...nodeHealthEvidence(v.name));
+      causes.push({
+        hop: "node-nat",
+        subject: v.name,
+        cause: noKube ? "kube-proxy-rules-missing" : "service-rules-missing",
+        summary: noKube
+          ? `${v.name}'s nat table has none of kube-proxy's KUBE-* chains${withRules.length > 0 ? ` (${withRules.map((x) => x.name).join(", ")} have them)` : ""}: n-ip:n-port ${v.internalIp ?? "?"}:${nodePort ?? "?"} is rewritten to no pod, and nothing listens there`
+          : `${v.name}'s nat table has kube-proxy's chains but none for ${svcName}: n-ip:n-port ${v.internalIp ?? "?"}:${nodePort ?? "?"} leads to no pod`,
+        evidence,
+        fix: `have kube-proxy rewrite its rules on ${v.name}: delete its kube-proxy pod (kubectl -n kube-system delete pod -l component=kube-proxy --field-selector spec.nodeName=${v.name}) and find what flushed the table (a firewall script, iptables -t nat -F)`,
+        claims: linkNode(v.name, ["C2", "C3", "C6", "C7"]),
+      });
+    }
+
+    // ---- node-nat: a ready endpoint missing from this node's split (other nodes or Kubernetes have it)
+    if (v.traced && kubeEndpoints.length > 0) {
+      const traced = new Set(v.traced.endpoints.map((e) => endpointKey(e.ip, e.port)));
+      const missing = kubeEndpoints.filter((e) => !traced.has(endpointKey(e.ip, e.port)));
+      if (missing.length > 0) {
+        const shareLeft = 1 - (v.traced.nodePortEndpoints ?? v.traced.endpoints).reduce((s, e) => s + e.share, 0);
+        const evidence: Evidence[] = [];
+        for (const ep of missing) {
+          const holder = ctx.nodes.find((o) => o !== v && o.traced?.endpoints.some((e) => e.ip === ep.ip && e.port === ep.port));
+          const dnat = holder?.traced?.endpoints.find((e) => e.ip === ep.ip)?.evidence?.find((r) => /DNAT/.test(r.text));
+          evidence.push({
+            source: v.dumpSource,
+            detail: `no DNAT to ${ep.ip}:${ep.port}${ep.podName ? ` (${ep.podName})` : ""}; the rules lead to ${[...traced].join(", ") || "no pod"}${shareLeft > 0.001 ? `, and ${(shareLeft * 100).toFixed(0)}% of new connections to n-port match no DNAT rule` : ""}`,
+            node: v.name,
+          });
+          if (holder && dnat) evidence.push({ source: holder.dumpSource, detail: `${holder.name} has it: ${ruleLine(dnat)}`, node: holder.name, line: dnat.line, rule: dnat.text });
+        }
+        const lost = undnatedEvidence(account, v.name);
+        if (lost) evidence.push(lost);
+        evidence.push(...nodeHealthEvidence(v.name));
+        causes.push({
+          hop: "node-nat",
+          subject: v.name,
+          cause: "endpoint-rule-missing",
+          summary: `${v.name}'s kube-proxy rules lack the DNAT to ${missing.map((e) => `p-ip:p-port ${e.ip}:${e.port}${e.podName ? ` (${e.podName})` : ""}`).join(", ")}: the connections its KUBE-SVC split sends there are not rewritten and are refused on ${v.name}`,
+          evidence,
+          fix: `have kube-proxy rewrite its rules on ${v.name} (delete its kube-proxy pod; it restores every chain); look for whatever deleted the rule`,
+          claims: linkNode(v.name, ["C7"]),
+        });
+      }
+    }
+
+    // ---- node-forwarding: ip_forward off, or the filter table drops what the node DNATs
+    const fwd = v.node.forwarding;
+    const dests = (v.traced?.nodePortEndpoints ?? v.traced?.endpoints ?? []).map((e) => e.ip);
+    const ports = [...new Set((v.traced?.nodePortEndpoints ?? v.traced?.endpoints ?? []).map((e) => e.port))];
+    const fwdProbe = nodePortProbe(v).map((e) => ({
+      ...e,
+      detail: `${e.detail} (the node's own connections are not forwarded, so this succeeds where the LB's fail)`,
+    }));
+    if (fwd?.ipForward === false) {
+      causes.push({
+        hop: "node-forwarding",
+        subject: v.name,
+        cause: "ip-forward-disabled",
+        summary: `${v.name} DNATs n-port ${nodePort ?? "?"} to the pods (p-ip ${dests.join(", ") || "?"}) but net.ipv4.ip_forward is 0, so it does not route the rewritten packets: the LB's connections time out`,
+        evidence: [
+          { source: `node ${v.name}: cat /proc/sys/net/ipv4/ip_forward`, detail: "0", node: v.name },
+          ...fwdProbe,
+          ...nodeHealthEvidence(v.name),
+        ],
+        fix: `on ${v.name}: sysctl -w net.ipv4.ip_forward=1 (and find what reset it: a sysctl.d file, a hardening script)`,
+        claims: linkNode(v.name, []),
+      });
+    }
+    if (fwd?.filter && dests.length > 0) {
+      const verdict = forwardVerdict(fwd.filter.text, { destinations: dests, ports, marked: !local });
+      if (verdict.verdict === "drop") {
+        const source = `node ${v.name}: ${fwd.filter.command} (filter table)`;
+        const byPolicy = verdict.decidedBy === undefined;
+        const evidence: Evidence[] = [
+          byPolicy
+            ? { source, detail: `:FORWARD ${verdict.policy}; ${verdict.kubeForwardJump ? "no rule accepts the DNATed packet" : "no jump to kube-proxy's KUBE-FORWARD (which accepts packets marked 0x4000)"}`, node: v.name }
+            : { source, detail: `line ${verdict.decidedBy!.line}: ${verdict.decidedBy!.text}`, node: v.name, line: verdict.decidedBy!.line, rule: verdict.decidedBy!.text },
+          ...fwdProbe,
+          ...nodeHealthEvidence(v.name),
+        ];
+        causes.push({
+          hop: "node-forwarding",
+          subject: v.name,
+          cause: byPolicy ? "forward-policy-drop" : "forward-rule-drop",
+          summary: byPolicy
+            ? `${v.name} DNATs n-port ${nodePort ?? "?"} to p-ip ${dests.join(", ")} but its filter FORWARD policy is ${verdict.policy} and nothing accepts the rewritten packets${verdict.kubeForwardJump ? "" : " (kube-proxy's KUBE-FORWARD is not jumped to)"}: the LB's connections time out`
+            : `${v.name} DNATs n-port ${nodePort ?? "?"} to p-ip ${dests.join(", ")} but a FORWARD rule drops the rewritten packets (${verdict.decidedBy!.chain} line ${verdict.decidedBy!.line})`,
+          evidence,
+          fix: byPolicy
+            ? `on ${v.name}: restore kube-proxy's jump (iptables -I FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD; restarting kube-proxy does it) or set the FORWARD policy to ACCEPT; find what changed it (Docker, a hardening script)`
+            : `on ${v.name}: delete the rule (iptables -D ${verdict.decidedBy!.chain} ...) and find what added it`,
+          claims: linkNode(v.name, []),
+        });
+      }
+    }
+
+    // ---- node: externalTrafficPolicy Local and no pod here: unhealthy by design
+    if (local && v.pods.length === 0) {
+      causes.push({
+        hop: "node",
+        subject: v.name,
+        cause: "no-local-endpoint",
+        summary: `By design, not a failure: ${svcName} has externalTrafficPolicy Local and ${v.name} runs none of its pods, so kube-proxy drops n-port ${nodePort ?? "?"} traffic from outside there and the LB marks ${v.name} UNHEALTHY; the LB uses the nodes with a pod (${ctx.nodes.filter((x) => x.pods.length > 0).map((x) => x.name).join(", ") || "none"})`,
+        evidence: [
+          { source: `kubernetes service ${svcName}`, detail: "spec.externalTrafficPolicy=Local" },
+          ...(v.traced?.nodePortEndpoints?.length === 0 ? [{ source: v.dumpSource, detail: `n-port ${nodePort} leads to no local endpoint`, node: v.name }] : []),
+          ...localDropRule(v, nodePort),
+          ...nodeHealthEvidence(v.name),
+        ],
+        fix: "nothing to fix if you want the client's source IP kept (the article's picture of a pod-less node forwarding needs externalTrafficPolicy: Cluster)",
+        claims: failing(results, isFailing(health.get(v.name)) ? ["C3", "C11"] : ["C3"]),
+      });
+    }
+  }
+
+  if (local && ctx.service) {
+    causes.push({
+      hop: "service",
+      subject: svcName,
+      cause: "external-traffic-policy-local",
+      summary: `${svcName} has externalTrafficPolicy Local: n-ip:n-port enters KUBE-SVL (this node's pods only), not the KUBE-SVC chain of s-ip:s-port, and keeps the client's address; the article's path assumes Cluster`,
+      evidence: [{ source: `kubernetes service ${svcName}`, detail: "spec.externalTrafficPolicy=Local" }],
+      fix: "set spec.externalTrafficPolicy: Cluster for the article's path (any node forwards to any pod); keep Local when the client's source IP matters",
+      claims: failing(results, ["C6"]),
+    });
+  }
+
+  // ---- pods: what the nodes' probes to p-ip:p-port saw
+  for (const pod of ctx.pods) {
+    if (!pod.ip) continue;
+    const probes = ctx.nodes.flatMap((v) => (v.node?.probes ?? []).filter((p) => p.target === "pod" && p.address === pod.ip).map((p) => ({ node: v.name, p })));
+    const dnating = nodesDnatingTo(ctx, pod.ip);
+    const failingNodes = dnating.filter((v) => isFailing(health.get(v.name)));
+    const links = (ids: ClaimId[]) => failing(results, [...ids, ...(failingNodes.length > 0 ? (["C11"] as ClaimId[]) : []), "C12"]);
+    const evidence: Evidence[] = probes.slice(0, 3).map(({ node, p }) => probeEvidence(node, p));
+    const counted = dnatCountEvidence(ctx, account, pod, podPort);
+    const healthLines = failingNodes.map((v) => healthEvidence(health.get(v.name)!));
+    const outcomes = probes.map(({ p }) => p.outcome);
+    const target = `p-ip:p-port ${pod.ip}:${podPort ?? "?"}`;
+
+    if (!pod.ready) {
+      const why = ctx.model.problems.filter((p) => p.subject === pod.name).map((p) => p.message);
+      causes.push({
+        hop: "pod",
+        subject: pod.name,
+        cause: "pod-not-ready",
+        summary: `${pod.name} is not ready${why.length ? ` (${why[0]})` : ""}, yet ${dnating.map((v) => v.name).join(", ") || "no node"} still DNAT${dnating.length === 1 ? "s" : ""} to ${target}: those connections are refused (the LB answers 502) and the nodes' health checks flap`,
+        evidence: [
+          { source: `kubernetes pod ${pod.name}`, detail: `ready=${pod.ready}${pod.phase ? `, phase=${pod.phase}` : ""}${why.length ? `; ${why.join("; ")}` : ""}` },
+          ...evidence,
+          ...(counted ? [counted] : []),
+          ...healthLines,
+        ],
+        fix: `find why ${pod.name} stopped (kubectl describe pod ${pod.name}; kubectl logs ${pod.name} --previous); until kube-proxy drops its endpoint, nodes keep sending it connections`,
+        claims: links(["C7"]),
+      });
+      continue;
+    }
+    if (outcomes.length === 0) continue;
+    const refused = outcomes.filter((o) => o.kind === "refused").length;
+    const http = outcomes.filter((o): o is { kind: "http"; status: number; location?: string } => o.kind === "http");
+    const timeouts = outcomes.filter((o) => o.kind === "timeout").length;
+    const path = probes[0]!.p.path;
+
+    if (refused > 0 && http.length === 0) {
+      const listeners = pod.listeners;
+      const loop = listeners?.filter((l) => (l.address === "127.0.0.1" || l.address === "::1") && l.port === podPort) ?? [];
+      const elsewhere = listeners?.filter((l) => l.port !== podPort && !(l.address === "127.0.0.1" || l.address === "::1")) ?? [];
+      const listenEvidence: Evidence[] = listeners ? [{ source: `pod ${pod.name}: ss -Hltn`, detail: listeners.length ? listeners.map((l) => `${l.address}:${l.port}`).join(", ") : "nothing listens" }] : [];
+      const cause = loop.length > 0 ? "app-bound-to-loopback" : elsewhere.length > 0 ? "pod-listens-on-other-port" : "pod-port-refused";
+      const summary =
+        cause === "app-bound-to-loopback"
+          ? `${pod.name}'s app listens on ${loop[0]!.address}:${podPort} only, so ${target} refuses every connection from the nodes (the app answers inside its pod, nowhere else)`
+          : cause === "pod-listens-on-other-port"
+            ? `${pod.name}'s app listens on port ${elsewhere.map((l) => l.port).join(", ")}, not on the Service's targetPort ${podPort}: ${target} refuses the connections the nodes DNAT there`
+            : `${target} (${pod.name}) refuses connections from the nodes although the pod is ready: nothing listens there (the app listens on another port or only on 127.0.0.1)`;
+      causes.push({
+        hop: "pod",
+        subject: pod.name,
+        cause,
+        summary,
+        evidence: [...listenEvidence, ...evidence, ...(counted ? [counted] : []), ...healthLines],
+        fix:
+          cause === "app-bound-to-loopback"
+            ? "make the app listen on 0.0.0.0 (all the pod's addresses), e.g. --host 0.0.0.0 / server.address=0.0.0.0"
+            : `make the Service's targetPort the port the app listens on (or the app listen on ${podPort}); add a readiness probe on that port so a wrong port keeps the pod out of the endpoints`,
+        claims: links([]),
+      });
+      continue;
+    }
+    const bad = http.filter((o) => o.status !== 200);
+    if (bad.length > 0 && bad.length === http.length) {
+      const first = bad[0]!;
+      causes.push({
+        hop: "pod",
+        subject: pod.name,
+        cause: "health-check-path-not-200",
+        summary: `${pod.name} answers HTTP ${first.status}${first.location ? ` (Location ${first.location})` : ""} on the health check's path ${path} at ${target}; the LB's health check wants 200, so every node whose rules lead to ${pod.name} fails its checks though the pod runs`,
+        evidence: [
+          ...evidence,
+          { source: "health check", detail: `requestPath=${path}${ctx.model.loadBalancer?.healthChecks?.[0] ? ` (${ctx.model.loadBalancer.healthChecks[0].name})` : ""}` },
+          ...healthLines,
+        ],
+        fix: `serve 200 on ${path} (or point the readiness probe, which GKE copies into the health check, or a BackendConfig healthCheck.requestPath at a path that answers 200)`,
+        claims: links([]),
+      });
+      continue;
+    }
+    if (timeouts > 0 && http.length === 0) {
+      causes.push({
+        hop: "pod",
+        subject: pod.name,
+        cause: "pod-port-timeout",
+        summary: `${target} (${pod.name}) does not answer the nodes within the probe's time: the app hangs, or a network policy or the pod's own firewall drops the connections`,
+        evidence: [...evidence, ...healthLines],
+        fix: `check ${pod.name}'s logs and any NetworkPolicy selecting it`,
+        claims: links([]),
+      });
+    }
+  }
+  // The diagnosis explains failing claims: a finding that explains none (the path still works) is
+  // not a cause of a broken path, and the healthy path's diagnosis stays empty.
+  return causes.filter((c) => (c.claims ?? []).length > 0);
+}
+
+/** kube-proxy's "has no local endpoints" DROP for the nodePort in the node's filter table, as evidence. */
+function localDropRule(v: NodeView, nodePort: number | undefined): Evidence[] {
+  const text = v.node?.forwarding?.filter?.text ?? "";
+  const lines = text.split("\n");
+  const i = lines.findIndex((l) => l.includes("has no local endpoints") && nodePort !== undefined && l.includes(`--dport ${nodePort}`));
+  if (i < 0) return [];
+  return [{ source: `node ${v.name}: ${v.node!.forwarding!.filter!.command} (filter table)`, detail: `line ${i + 1}: ${lines[i]}`, node: v.name, line: i + 1, rule: lines[i] }];
+}
+
+/** The *nat table of an iptables-save dump (the whole text when it has no table headers, e.g. nft). */
+function natSection(dump: string): string {
+  const start = dump.indexOf("*nat");
+  if (start < 0) return /^\*\w+/m.test(dump) ? "" : dump;
+  const end = dump.indexOf("\nCOMMIT", start);
+  return dump.slice(start, end < 0 ? undefined : end);
 }

@@ -294,8 +294,12 @@ export function checkC11(ctx: CheckContext): CheckResult {
     }
     const healthy = bs.health.filter((h) => h.state === "HEALTHY").length;
     for (const h of bs.health) {
-      evidence.push({ source: `compute backendServices/${bs.name} getHealth`, detail: `${h.zone ? h.zone + "/" : ""}${baseName(h.group)}/${h.instance} ${h.ipAddress ?? ""}${h.port ? ":" + h.port : ""} ${h.state}${h.detail ? ` (${h.detail})` : ""}`, resource: bs.name, node: h.instance });
-      if (h.state === "HEALTHY") continue;
+      evidence.push({ source: `compute backendServices/${bs.name} getHealth`, detail: `${h.zone ? h.zone + "/" : ""}${baseName(h.group)}/${h.instance} ${h.ipAddress ?? ""}${h.port ? ":" + h.port : ""} ${h.state}${h.detail ? ` (${h.detail})` : ""}`, resource: bs.name, node: h.instance, backend: baseName(h.group) });
+      if (h.state === "HEALTHY") {
+        // HEALTHY with a reason attached means recent checks failed: the node flaps, it is not healthy.
+        if (h.detail) failures.push(`${h.instance} flaps in ${bs.name}: HEALTHY now, but ${h.detail}`);
+        continue;
+      }
       if (local && podless.has(h.instance) && healthy > 0) {
         notes.push(`${h.instance} runs no pod and externalTrafficPolicy is Local, so it fails the health check by design and the LB sends only to nodes with a pod`);
         continue;

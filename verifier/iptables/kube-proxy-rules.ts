@@ -5,7 +5,9 @@
 // Deliberate differences from kube-proxy: kube-proxy hooks PREROUTING/OUTPUT/POSTROUTING with
 // separate `iptables -I` calls and never restores those built-in chains; here they are part of
 // the restore input so that one `iptables-restore` gives a working table in an empty namespace.
-// The filter-table rules (REJECT for services without endpoints, KUBE-FORWARD) are not written.
+// writeFilterRules gives the filter table of the same era (KUBE-FORWARD, KUBE-SERVICES,
+// KUBE-EXTERNAL-SERVICES, KUBE-NODEPORTS, KUBE-PROXY-FIREWALL and their jumps), so a node built
+// from both tables forwards, rejects and drops as a real node does.
 import { isIP } from "node:net";
 import {
   endpointChain,
@@ -192,4 +194,63 @@ function writeCascade(rules: string[], chain: string, spn: string, proto: Protoc
     parts.push(`-j ${endpointChain(spn, proto, epStr)}`);
     rules.push(parts.join(" "));
   });
+}
+
+/**
+ * iptables-restore input for table filter, as kube-proxy's iptables mode (1.28+) writes it
+ * (pkg/proxy/iptables/proxier.go, syncProxyRules and iptablesJumpChains): the jumps from INPUT,
+ * FORWARD and OUTPUT into its chains; KUBE-FORWARD accepting packets carrying the masquerade mark
+ * 0x4000 (so NodePort traffic is forwarded even when the FORWARD policy is DROP) and established
+ * ones; a REJECT in KUBE-SERVICES / KUBE-EXTERNAL-SERVICES for a Service without endpoints; and,
+ * under externalTrafficPolicy Local on a node without a local endpoint, a DROP of the nodePort in
+ * KUBE-EXTERNAL-SERVICES. The built-in chains' policies are ACCEPT, as on a GKE node. Throws like
+ * writeNatRules for an invalid spec.
+ */
+export function writeFilterRules(spec: NatRulesSpec): string {
+  const problems = validateNatRulesSpec(spec);
+  if (problems.length > 0) throw new Error(`writeFilterRules: invalid spec:\n  - ${problems.join("\n  - ")}`);
+  const isLocal = (ep: NatEndpointSpec) => ep.local === true || (spec.nodeName !== undefined && ep.nodeName === spec.nodeName);
+  const newOnly = "-m conntrack --ctstate NEW";
+  const rules: string[] = [
+    // kube-proxy prepends its jumps, so the last one it ensures comes first.
+    `-A INPUT ${newOnly} -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL`,
+    `-A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS`,
+    `-A INPUT ${newOnly} -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES`,
+    `-A FORWARD ${newOnly} -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL`,
+    `-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD`,
+    `-A FORWARD ${newOnly} -m comment --comment "kubernetes service portals" -j KUBE-SERVICES`,
+    `-A FORWARD ${newOnly} -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES`,
+    `-A OUTPUT ${newOnly} -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL`,
+    `-A OUTPUT ${newOnly} -m comment --comment "kubernetes service portals" -j KUBE-SERVICES`,
+  ];
+  for (const svc of spec.services) {
+    const spn = servicePortName(svc.namespace, svc.name, svc.portName);
+    const proto = svc.protocol;
+    const noEndpoints = svc.endpoints.length === 0;
+    const noExternal = noEndpoints || (svc.externalTrafficPolicy === "Local" && !svc.endpoints.some(isLocal));
+    const target = noEndpoints ? "REJECT" : "DROP";
+    const why = comment(`${spn} has no ${noEndpoints ? "" : "local "}endpoints`);
+    if (noEndpoints) {
+      rules.push(`-A KUBE-SERVICES -m comment --comment ${why} -m ${proto} -p ${proto} -d ${svc.clusterIP} --dport ${svc.port} -j REJECT --reject-with icmp-port-unreachable`);
+    }
+    if (noExternal && svc.nodePort !== undefined) {
+      rules.push(
+        `-A KUBE-EXTERNAL-SERVICES -m comment --comment ${why} -m addrtype --dst-type LOCAL -m ${proto} -p ${proto} --dport ${svc.nodePort} -j ${target}` +
+          (target === "REJECT" ? " --reject-with icmp-port-unreachable" : ""),
+      );
+    }
+  }
+  rules.push(
+    "-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP",
+    `-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark ${MASQ_MARK}/${MASQ_MARK} -j ACCEPT`,
+    `-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+  );
+  const header = [
+    "*filter",
+    ":INPUT ACCEPT [0:0]",
+    ":FORWARD ACCEPT [0:0]",
+    ":OUTPUT ACCEPT [0:0]",
+    ...["KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FORWARD", "KUBE-NODEPORTS", "KUBE-PROXY-FIREWALL"].map((c) => `:${c} - [0:0]`),
+  ];
+  return [...header, ...rules, "COMMIT", ""].join("\n");
 }

@@ -16,8 +16,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, utils as sshUtils, type ConnectConfig } from "ssh2";
-import type { InterfaceAddress, ListeningSocket, NatDump, NodeModel, Problem } from "../model";
-import type { NodeTarget, NodesResult, Progress, SshOptions } from "./types";
+import type { ForwardingModel, InterfaceAddress, KubernetesModel, LoadBalancerModel, ListeningSocket, NatDump, NodeModel, NodeProbe, ProbeOutcome, Problem } from "../model";
+import type { NodeTarget, NodesResult, ProbeRequest, Progress, SshOptions } from "./types";
 
 // ---------------------------------------------------------------- commands
 
@@ -55,6 +55,127 @@ export function addressCommand(): string {
 /** `-p` names the listening process; it needs root, hence sudo. */
 export function listenerCommand(user: string): string {
   return `${sudoPrefix(user)}ss -Hltnp`;
+}
+
+/** net.ipv4.ip_forward as the kernel holds it: reading /proc needs neither root nor the sysctl binary. */
+export function ipForwardCommand(): string {
+  return "cat /proc/sys/net/ipv4/ip_forward";
+}
+
+/** Probe bounds, seconds: TCP connect, and the whole request. */
+export const PROBE_CONNECT_TIMEOUT_S = 2;
+export const PROBE_MAX_TIME_S = 3;
+
+/** A path safe inside single quotes and a URL: percent-encoded, no quote, starting with "/". */
+function probePath(path: string): string {
+  const p = path.startsWith("/") ? path : `/${path}`;
+  return encodeURI(decodeURISafe(p)).replace(/'/g, "%27");
+}
+
+function decodeURISafe(text: string): string {
+  try {
+    return decodeURI(text);
+  } catch {
+    return text;
+  }
+}
+
+const probeUrl = (p: ProbeRequest) => `http://${p.address}:${p.port}${probePath(p.path)}`;
+
+/**
+ * One shell command sending every probe at once with curl (on GKE's Ubuntu and COS node images:
+ * the node's own bootstrap, kubernetes cluster/gce/gci/configure.sh, downloads with curl), each
+ * bounded by PROBE_CONNECT_TIMEOUT_S / PROBE_MAX_TIME_S. Each probe prints one line
+ * "@P<i> <curl exit status> <http code> <redirect url>" (curl's message instead of the code on
+ * failure), so they share one SSH channel of the connection already open.
+ */
+export function probeCommand(probes: ProbeRequest[]): string {
+  const one = (p: ProbeRequest, i: number) =>
+    `( r=$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' --connect-timeout ${PROBE_CONNECT_TIMEOUT_S} --max-time ${PROBE_MAX_TIME_S} '${probeUrl(p)}' 2>&1); c=$?; echo "@P${i} $c" $r ) &`;
+  return `${probes.map(one).join(" ")} wait`;
+}
+
+/**
+ * The probes one node sends: n-ip:n-port and each pod's p-ip:p-port, with the path the LB's health
+ * check asks for: the backend service's health check requestPath when read, else the pods'
+ * readiness probe path (GKE's Ingress controller derives the health check from it), else "/".
+ * Pods are the Service's (selector), with an IP; p-port is the numeric targetPort, a named one
+ * looked up in the pod's containerPorts, else the program's podPort. [] when the nodePort is unknown
+ * and no pod has an IP.
+ */
+export function planProbes(
+  nodeIp: string | undefined,
+  lb: LoadBalancerModel | undefined,
+  kube: KubernetesModel | undefined,
+  expected: { servicePort?: number; podPort?: number; nodePort?: number } = {},
+): ProbeRequest[] {
+  const service = kube?.service;
+  const port = service?.ports.find((p) => p.port === expected.servicePort && p.nodePort !== undefined) ?? service?.ports.find((p) => p.nodePort !== undefined);
+  const nodePort = port?.nodePort ?? expected.nodePort;
+  const selector = service?.selector ?? {};
+  const pods = (kube?.pods ?? []).filter((p) => p.ip && Object.entries(selector).every(([k, v]) => p.labels[k] === v));
+  const checkPaths = (lb?.healthChecks ?? []).map((h) => h.requestPath).filter((x): x is string => !!x);
+  const path = checkPaths[0] ?? pods.map((p) => p.readinessProbe?.path).find((x): x is string => !!x) ?? "/";
+  const probes: ProbeRequest[] = [];
+  if (nodeIp && nodePort !== undefined) probes.push({ target: "node-port", address: nodeIp, port: nodePort, path });
+  for (const pod of pods) {
+    const target = port?.targetPort;
+    const podPort =
+      typeof target === "number"
+        ? target
+        : (pod.containerPorts?.find((c) => c.name === target)?.containerPort ?? (target === undefined || /^\d+$/.test(String(target)) ? Number(target ?? expected.podPort) : expected.podPort));
+    if (podPort !== undefined && Number.isInteger(podPort)) probes.push({ target: "pod", address: pod.ip!, port: podPort, path, pod: pod.name });
+  }
+  return probes;
+}
+
+/** The command shown as a probe's evidence: what a reader can paste on the node. */
+export function probeDisplayCommand(p: ProbeRequest): string {
+  return `curl -sS -o /dev/null -w '%{http_code}' --connect-timeout ${PROBE_CONNECT_TIMEOUT_S} --max-time ${PROBE_MAX_TIME_S} '${probeUrl(p)}'`;
+}
+
+/**
+ * curl's exit status and output -> what the probe saw: 0 an HTTP status (with the redirect
+ * target), 7 with "refused" a refused connection, 28 a timeout; anything else an error with
+ * curl's words (127: curl is not on the node).
+ */
+export function classifyProbe(exit: number | undefined, rest: string): ProbeOutcome {
+  if (exit === 0) {
+    const m = /^(\d{3})(?:\s+(\S+))?/.exec(rest.trim());
+    if (m && m[1] !== "000") return { kind: "http", status: Number(m[1]), ...(m[2] ? { location: m[2] } : {}) };
+    return { kind: "error", message: `no HTTP status in curl's output "${rest.trim()}"` };
+  }
+  // curl 7.x says "Connection refused"; 8.x "Couldn't connect to server" (a route or host error names itself).
+  if (exit === 7 && (/refused/i.test(rest) || !/no route|unreachable|network is|resolve/i.test(rest))) return { kind: "refused" };
+  if (exit === 28) return { kind: "timeout", afterMs: (/Connection timed out|connect/i.test(rest) ? PROBE_CONNECT_TIMEOUT_S : PROBE_MAX_TIME_S) * 1000 };
+  if (exit === 127 || /curl: (?:command )?not found/.test(rest)) return { kind: "error", message: "curl is not installed on the node" };
+  const message = rest.replace(/^\d{3}\s*/, "").replace(/^curl: \(\d+\)\s*/, "").trim();
+  return { kind: "error", message: `curl exit ${exit ?? "?"}${message ? `: ${message}` : ""}` };
+}
+
+/** The probe command's output -> one NodeProbe per request, in order; a missing line is an error outcome. */
+export function parseProbeOutput(result: CommandResult, probes: ProbeRequest[]): NodeProbe[] {
+  const lines = new Map<number, { exit: number; rest: string }>();
+  for (const line of result.stdout.split("\n")) {
+    const m = /^@P(\d+) (\d+)\s?(.*)$/.exec(line.trim());
+    if (m) lines.set(Number(m[1]), { exit: Number(m[2]), rest: m[3] ?? "" });
+  }
+  return probes.map((p, i) => {
+    const seen = lines.get(i);
+    const outcome: ProbeOutcome = seen
+      ? classifyProbe(seen.exit, seen.rest)
+      : { kind: "error", message: `the probe printed nothing (${result.code === null ? firstLine(result.stderr) || "not run" : `shell exit ${result.code}${result.stderr ? `: ${firstLine(result.stderr)}` : ""}`})` };
+    return { ...p, command: probeDisplayCommand(p), outcome };
+  });
+}
+
+/** The `*filter` table of an iptables-save dump ("" when the dump has none: no filter table exists). */
+export function filterSection(dump: string): string {
+  const lines = dump.split("\n");
+  const start = lines.findIndex((l) => l.trim() === "*filter");
+  if (start < 0) return "";
+  const end = lines.findIndex((l, i) => i > start && l.trim() === "COMMIT");
+  return lines.slice(start, end < 0 ? undefined : end + 1).join("\n") + "\n";
 }
 
 export interface CommandResult {
@@ -160,7 +281,8 @@ export function chooseNatDump(candidates: NatCandidate[], results: CommandResult
     problem: {
       source: "ssh",
       message: `no kube-proxy rules (KUBE-* chains, nft table kube-proxy) in any nat table read (${readable.map((r) => r.candidate.command).join(", ")})`,
-      hint: "kube-proxy does not seem to run on this node: GKE Dataplane V2 (eBPF) replaces it; the program pins the LEGACY_DATAPATH so the article's iptables path exists",
+      hint:
+        "kube-proxy's rules are not on this node: if the other nodes have KUBE-* chains, they were flushed here or kube-proxy stopped on this node (restart its pod: kubectl -n kube-system delete pod kube-proxy-<node>); if no node has them, kube-proxy does not run at all (GKE Dataplane V2 replaces it; the program pins LEGACY_DATAPATH)",
     },
   };
 }
@@ -614,7 +736,10 @@ async function readNode(target: NodeTarget, opts: SshOptions, prepared: Prepared
     session = await (prepared.open as NonNullable<Prepared["open"]>)(target, keys);
     const user = opts.user;
     const nat = natCandidates(user, false);
-    const commands = [...nat.map((c) => c.command), addressCommand(), listenerCommand(user)];
+    const probes = target.probes ?? [];
+    // Everything in one round on the connection already open: nat/filter dumps, addresses,
+    // sockets, ip_forward and the probes (all probes share one channel).
+    const commands = [...nat.map((c) => c.command), addressCommand(), listenerCommand(user), ipForwardCommand(), ...(probes.length > 0 ? [probeCommand(probes)] : [])];
     const results = await session.runAll(commands);
     node.reachable = true;
     node.hostKeyVerified = session.hostKeyVerified;
@@ -632,6 +757,11 @@ async function readNode(target: NodeTarget, opts: SshOptions, prepared: Prepared
     if (listen.code === 0) node.listeners = parseSsListeners(listen.stdout);
     else problems.push(commandProblem(target, commands[nat.length + 1] as string, listen));
 
+    node.forwarding = readForwarding(nat, results, choice.dump);
+    const ipForward = results[nat.length + 2] as CommandResult;
+    if (node.forwarding.ipForward === undefined) problems.push(commandProblem(target, commands[nat.length + 2] as string, ipForward));
+    if (probes.length > 0) node.probes = parseProbeOutput(results[nat.length + 3] as CommandResult, probes);
+
     progress.hop(hop, problems.length === 0 ? "ok" : "fail", node.nat ? `nat table via ${node.nat.backend}` : "no nat table");
     return { node, problems };
   } catch (error) {
@@ -643,6 +773,26 @@ async function readNode(target: NodeTarget, opts: SshOptions, prepared: Prepared
   } finally {
     session?.close();
   }
+}
+
+/**
+ * The filter table from the same backend as the chosen nat dump (the same `iptables-save` output:
+ * a whole dump holds every table), or from the default iptables-save when kube-proxy's rules are
+ * in its own nft table; and net.ipv4.ip_forward.
+ */
+function readForwarding(nat: NatCandidate[], results: CommandResult[], chosen: NatDump | undefined): ForwardingModel {
+  const forwarding: ForwardingModel = {};
+  const ipForward = results[nat.length + 2];
+  const value = ipForward?.code === 0 ? ipForward.stdout.trim() : undefined;
+  if (value === "1" || value === "0") forwarding.ipForward = value === "1";
+  let source: { command: string; backend: NatDump["backend"]; text: string } | undefined;
+  if (chosen && chosen.backend !== "nft-native") source = chosen;
+  else {
+    const first = results[0];
+    if (first?.code === 0) source = { command: nat[0]!.command, backend: iptablesSaveBackend(first.stdout), text: first.stdout };
+  }
+  if (source) forwarding.filter = { command: source.command, backend: source.backend, text: filterSection(source.text) };
+  return forwarding;
 }
 
 function commandProblem(target: NodeTarget, command: string, result: CommandResult): Problem {

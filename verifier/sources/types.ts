@@ -1,7 +1,7 @@
 // What the verifier's sources take and give. Each source fills its part of the PathModel and
 // reports what it could not read as Problems instead of throwing, so the other hops still show.
 import type { HttpLibrary } from "@kubernetes/client-node";
-import type { KubernetesModel, LoadBalancerModel, NodeModel, Problem } from "../model";
+import type { KubernetesModel, LoadBalancerModel, NodeModel, NodeProbe, Problem } from "../model";
 
 /** The stack outputs of design.md ("contract: stack outputs"), as the verifier reads them. */
 export interface StackOutputs {
@@ -67,7 +67,12 @@ export interface NodeTarget {
   zone?: string;
   /** accepted host public keys, OpenSSH format ("ssh-ed25519 AAAA..."); empty = cannot verify = refuse */
   hostKeys: string[];
+  /** HTTP probes to send from the node (n-ip:n-port, each p-ip:p-port) in the same SSH round; none when absent */
+  probes?: ProbeRequest[];
 }
+
+/** One probe to run from a node: where, and the path the health check asks for. */
+export type ProbeRequest = Omit<NodeProbe, "command" | "outcome">;
 
 export interface SshOptions {
   user: string;

@@ -1,4 +1,5 @@
-// The lab source: fills the PathModel for target.kind "lab" from a running local lab (lab/*).
+// The lab source: fills the PathModel for target.kind "lab" from a running local lab. It belongs to
+// the lab (the verifier imports nothing from lab/); it hands the verifier the model it understands.
 // What stands in for a cloud API here is the lab's own configuration (lab/topology.ts) plus the
 // running LB's control socket (its backends and their health-check results); the nodes are read
 // the real way, over SSH with verified host keys, by the SSH source.
@@ -12,14 +13,16 @@ import type {
   BackendHealthModel,
   HealthState,
   KubernetesModel,
+  ListeningSocket,
   LoadBalancerModel,
   PathModel,
   Problem,
-} from "../model";
-import type { NodeTarget, Progress, SshOptions } from "./types";
-import { collectNodes } from "./ssh";
-import { lbStatus, type LbStatus } from "../../lab/lb-control";
-import { labUrl, type LabTopology } from "../../lab/topology";
+} from "../verifier/model";
+import type { NodeTarget, Progress, SshOptions } from "../verifier/sources/types";
+import { collectNodes, parseSsListeners, planProbes } from "../verifier/sources/ssh";
+import { lbStatus, type LbBackendStatus, type LbStatus } from "./lb-control";
+import { execInNamespace } from "./netns";
+import { labUrl, type LabTopology } from "./topology";
 
 export interface LabAccess {
   topology: LabTopology;
@@ -31,6 +34,8 @@ export interface LabAccess {
   lbControlSocket: string;
   /** pod name -> whether its server process runs (the lab's kubelet view of readiness) */
   podRunning: Record<string, boolean>;
+  /** the Service's externalTrafficPolicy as the nodes' rules were written (default Cluster) */
+  externalTrafficPolicy?: "Cluster" | "Local";
   sshTimeoutMs?: number;
 }
 
@@ -62,7 +67,12 @@ function ingressAnnotations(t: LabTopology, status: LbStatus | undefined): Recor
 }
 
 /** The Kubernetes objects the lab embodies: the Service, its endpoints, the pods, the nodes, the Ingress. */
-export function labKubernetesModel(t: LabTopology, podRunning: Record<string, boolean>, status?: LbStatus): KubernetesModel {
+export function labKubernetesModel(
+  t: LabTopology,
+  podRunning: Record<string, boolean>,
+  status?: LbStatus,
+  extra: { externalTrafficPolicy?: "Cluster" | "Local"; podListeners?: Record<string, ListeningSocket[] | undefined> } = {},
+): KubernetesModel {
   const svc = t.service;
   return {
     service: {
@@ -74,10 +84,25 @@ export function labKubernetesModel(t: LabTopology, podRunning: Record<string, bo
       selector: { ...svc.selector },
       // As the program writes it: instance-group backends, not NEGs (the article's path).
       annotations: { "cloud.google.com/neg": '{"ingress": false}' },
-      externalTrafficPolicy: "Cluster",
+      externalTrafficPolicy: extra.externalTrafficPolicy ?? "Cluster",
     },
     endpoints: t.pods.map((p) => ({ ip: p.ip, port: svc.podPort, ready: podRunning[p.name] ?? false, nodeName: p.nodeName, podName: p.name })),
-    pods: t.pods.map((p) => ({ name: p.name, ip: p.ip, nodeName: p.nodeName, ready: podRunning[p.name] ?? false, labels: { ...svc.selector } })),
+    // As the Deployment declares them (what the API shows), whatever the process really does; what
+    // it listens on is read from the pod's namespace, as `kubectl exec POD -- ss -ltn` would.
+    pods: t.pods.map((p) => {
+      const listeners = extra.podListeners?.[p.name];
+      return {
+        name: p.name,
+        ip: p.ip,
+        nodeName: p.nodeName,
+        ready: podRunning[p.name] ?? false,
+        phase: "Running",
+        labels: { ...svc.selector },
+        containerPorts: [{ containerPort: svc.podPort, protocol: "TCP" }],
+        readinessProbe: { path: "/", port: svc.podPort, scheme: "HTTP" },
+        ...(listeners ? { listeners } : {}),
+      };
+    }),
     nodes: t.nodes.map((n) => ({ name: n.name, internalIp: n.internalIp, externalIp: n.externalIp, providerId: `lab://${t.prefix}${n.name}` })),
     ingress: {
       namespace: svc.namespace,
@@ -96,6 +121,19 @@ function healthState(state: string): HealthState {
 }
 
 /**
+ * Why a node has the state it has, from the LB's recent health checks: the last failure of an
+ * UNHEALTHY node ("HTTP 301", "connect ECONNREFUSED 10.213.0.12:30080"); for a HEALTHY node only
+ * when some recent checks failed (it flaps), with how many; undefined when every recent check passed.
+ */
+export function healthDetail(b: LbBackendStatus): string | undefined {
+  const recent = b.recentChecks ?? [];
+  const failed = recent.filter((r) => r !== "ok");
+  if (b.state === "UNHEALTHY") return b.lastCheckError ?? failed[failed.length - 1];
+  if (failed.length === 0) return undefined;
+  return `${failed.length} of the last ${recent.length} health checks failed (last: ${failed[failed.length - 1]})`;
+}
+
+/**
  * The LB side. Backends, their port and their health come from the running LB (what it really
  * targets and what its health checks saw); names and addresses from the topology.
  */
@@ -110,6 +148,7 @@ export function labLoadBalancerModel(t: LabTopology, status: LbStatus | undefine
     ipAddress: b.ip,
     port: b.port,
     state: healthState(b.state),
+    ...(healthDetail(b) ? { detail: healthDetail(b) } : {}),
   }));
   return {
     annotations: ingressAnnotations(t, status),
@@ -151,7 +190,34 @@ export function labLoadBalancerModel(t: LabTopology, status: LbStatus | undefine
       networkTags: [t.networkTag],
     })),
     healthCheckFirewalls: [],
+    healthChecks: [
+      {
+        name: t.lb.healthCheck,
+        type: "HTTP",
+        port: namedPortNumber,
+        portSpecification: "USE_FIXED_PORT",
+        requestPath: status?.healthCheckPath ?? "/",
+        checkIntervalSec: t.lb.healthCheckIntervalMs / 1000,
+        timeoutSec: 1,
+        healthyThreshold: 1,
+        unhealthyThreshold: 2,
+      },
+    ],
   };
+}
+
+/** What each pod's namespace listens on (`ss -Hltn` inside it); undefined for a pod it could not read. */
+async function podListeners(t: LabTopology): Promise<Record<string, ListeningSocket[] | undefined>> {
+  const entries = await Promise.all(
+    t.pods.map(async (pod) => {
+      try {
+        return [pod.name, parseSsListeners((await execInNamespace(pod.namespace, ["ss", "-Hltn"])).stdout)] as const;
+      } catch {
+        return [pod.name, undefined] as const;
+      }
+    }),
+  );
+  return Object.fromEntries(entries);
 }
 
 /** Everything but the requests: LB, Kubernetes and (over SSH) the nodes. Never throws for a lab fault. */
@@ -180,7 +246,10 @@ export async function collectLab(access: LabAccess, progress: Progress): Promise
     }
   }
 
-  const targets = labNodeTargets(t, access.hostKeys);
+  const expected = { servicePort: t.service.port, podPort: t.service.podPort, nodePort: t.service.nodePort, replicas: t.pods.length };
+  const loadBalancer = labLoadBalancerModel(t, status);
+  const kubernetes = labKubernetesModel(t, access.podRunning, status, { externalTrafficPolicy: access.externalTrafficPolicy, podListeners: await podListeners(t) });
+  const targets = labNodeTargets(t, access.hostKeys).map((target) => ({ ...target, probes: planProbes(target.internalIp, loadBalancer, kubernetes, expected) }));
   const nodes = await collectNodes(targets, labSshOptions(t, access.privateKey, access.sshTimeoutMs), progress);
   problems.push(...nodes.problems);
 
@@ -191,10 +260,10 @@ export async function collectLab(access: LabAccess, progress: Progress): Promise
       location: t.lb.zone,
       url: labUrl(t),
       loadBalancerIp: t.lb.publicIp,
-      expected: { servicePort: t.service.port, podPort: t.service.podPort, nodePort: t.service.nodePort, replicas: t.pods.length },
+      expected,
     },
-    loadBalancer: labLoadBalancerModel(t, status),
-    kubernetes: labKubernetesModel(t, access.podRunning, status),
+    loadBalancer,
+    kubernetes,
     nodes: nodes.nodes,
     problems,
   };

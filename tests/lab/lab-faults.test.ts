@@ -1,0 +1,72 @@
+// Every fault of `lab break --list` on a real lab (root): break, verify, and the diagnosis names
+// the hop, the subject and the cause (JSON fields, not prose); `lab repair` between cases puts the
+// lab back, and the repaired lab verifies clean with an empty diagnosis. One lab for the file.
+// Own prefix and address block (giplf-, 10.241).
+import { labDown } from "../../lab/down";
+import { LAB_FAULTS, labBreak, labRepair } from "../../lab/faults";
+import { labTopology } from "../../lab/topology";
+import { labUp } from "../../lab/up";
+import { labVerify } from "../../lab/verify";
+import type { Diagnosis } from "../../verifier/model";
+import { describeWithNamespaces } from "../support/namespaces";
+
+const t = labTopology({ prefix: "giplf-", net: "10.241" });
+jest.setTimeout(120_000);
+
+/** What each fault must be diagnosed as: [hop, subject, cause], the whole diagnosis (nothing unexplained). */
+const EXPECTED: Record<string, [string, string, string][]> = {
+  "health-check-301": [["pod", "pod-1", "health-check-path-not-200"], ["pod", "pod-2", "health-check-path-not-200"]],
+  "health-check-404": [["pod", "pod-1", "health-check-path-not-200"], ["pod", "pod-2", "health-check-path-not-200"]],
+  "pod-wrong-port": [["pod", "pod-1", "pod-listens-on-other-port"], ["pod", "pod-2", "pod-listens-on-other-port"]],
+  "app-on-loopback": [["pod", "pod-1", "app-bound-to-loopback"], ["pod", "pod-2", "app-bound-to-loopback"]],
+  "pod-stopped": [["pod", "pod-2", "pod-not-ready"]],
+  "nat-flushed": [["node-nat", "node-2", "kube-proxy-rules-missing"]],
+  "sep-rule-deleted": [["node-nat", "node-2", "endpoint-rule-missing"]],
+  "external-traffic-policy-local": [["node", "node-2", "no-local-endpoint"], ["service", "default/hello", "external-traffic-policy-local"]],
+  "forward-drop": [["node-forwarding", "node-2", "forward-policy-drop"]],
+  "ip-forward-off": [["node-forwarding", "node-2", "ip-forward-disabled"]],
+};
+
+const fields = (d: Diagnosis[]) => d.map((x) => [x.hop, x.subject, x.cause]);
+
+describeWithNamespaces("lab break <fault>: each diagnosed by hop, subject and cause (giplf-, 10.241)", () => {
+  beforeAll(async () => {
+    await labDown(t);
+    await labUp(t);
+  });
+  afterEach(async () => {
+    await labRepair(t);
+  });
+  afterAll(async () => {
+    expect((await labDown(t)).leftovers).toEqual([]);
+  });
+
+  test("the catalogue and the expectations name the same faults", () => {
+    expect(LAB_FAULTS.map((f) => f.id).sort()).toEqual(Object.keys(EXPECTED).sort());
+  });
+
+  test("the healthy lab has an empty diagnosis", async () => {
+    const outcome = await labVerify(t, { requests: 20 });
+    expect(outcome.results.filter((r) => r.verdict !== "pass").map((r) => `${r.id}: ${r.summary}`)).toEqual([]);
+    expect(outcome.diagnosis).toEqual([]);
+    expect(JSON.parse(outcome.json).diagnosis).toEqual([]);
+  });
+
+  test.each(Object.keys(EXPECTED))("%s", async (id) => {
+    const broken = await labBreak(t, id);
+    expect(broken.shown).toBe(true);
+    const outcome = await labVerify(t, { requests: 20 });
+    expect(outcome.exitCode).toBe(1);
+    const json = JSON.parse(outcome.json) as { diagnosis: Diagnosis[] };
+    expect(fields(json.diagnosis)).toEqual(EXPECTED[id]);
+    // Every failing claim is explained by a named cause.
+    const failed = outcome.results.filter((r) => r.verdict === "fail").map((r) => r.id);
+    const explained = new Set(json.diagnosis.flatMap((d) => d.claims ?? []));
+    expect(failed.filter((c) => !explained.has(c))).toEqual([]);
+    for (const d of json.diagnosis) {
+      expect(d.summary.length).toBeGreaterThan(20);
+      expect(d.fix.length).toBeGreaterThan(10);
+      expect(d.evidence.length).toBeGreaterThan(0);
+    }
+  });
+}, ["sshd", "ssh-keygen", "curl"]);
