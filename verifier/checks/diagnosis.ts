@@ -35,6 +35,28 @@ export function orderAlongPath(causes: Diagnosis[]): Diagnosis[] {
 }
 
 /**
+ * One cause named by both finders (the API side sees the health check fail, the nodes see which
+ * pod answers what): keep the entries at the hop furthest along the path, the most specific, and
+ * give the first of them the other entries' evidence and claims, so nothing is said twice.
+ */
+export function mergeSameCause(causes: Diagnosis[]): Diagnosis[] {
+  const rank = (h: DiagnosisHop) => DIAGNOSIS_HOPS.indexOf(h);
+  const out: Diagnosis[] = [];
+  for (const id of new Set(causes.map((c) => c.cause))) {
+    const same = causes.filter((c) => c.cause === id);
+    const deepest = Math.max(...same.map((c) => rank(c.hop)));
+    const kept = same.filter((c) => rank(c.hop) === deepest).map((c) => ({ ...c, evidence: [...c.evidence], claims: [...(c.claims ?? [])] }));
+    for (const dropped of same.filter((c) => rank(c.hop) !== deepest)) {
+      const first = kept[0]!;
+      for (const e of dropped.evidence) if (!first.evidence.some((k) => k.source === e.source && k.detail === e.detail)) first.evidence.push(e);
+      for (const c of dropped.claims ?? []) if (!first.claims!.includes(c)) first.claims!.push(c);
+    }
+    out.push(...kept);
+  }
+  return out;
+}
+
+/**
  * The diagnosis of a verify run: [] when every claim holds or is only cannot-tell.
  * A failing claim that no cause names in `claims` becomes one "unexplained" entry.
  */
@@ -49,6 +71,7 @@ export function diagnose(model: PathModel, results: CheckResult[]): Diagnosis[] 
       /* its claims stay unexplained below */
     }
   }
+  causes.splice(0, causes.length, ...mergeSameCause(causes));
   const explained = new Set(causes.flatMap((c) => c.claims ?? []));
   for (const r of results) {
     if (r.verdict !== "fail" || explained.has(r.id)) continue;
