@@ -2,7 +2,6 @@
 // source (LB + Kubernetes stand-ins, nodes over real SSH), the requests come from INSIDE the client
 // namespace, and each node's nat counters are read before and after them, so the report shows
 // which KUBE-SEP rule took each new connection.
-import { join } from "node:path";
 import type { CheckResult, PathModel, RequestsModel } from "../verifier/model";
 import { accountNewConnections, type ConnectionAccount } from "../verifier/checks";
 import { renderJson } from "../verifier/report/json";
@@ -12,6 +11,7 @@ import { collectLab, labNodeTargets, labSshOptions } from "../verifier/sources/l
 import { readNatCounters } from "../verifier/sources/ssh";
 import type { Progress } from "../verifier/sources/types";
 import { verifyPath, type ExitCode, type VerifySteps } from "../verifier/verify";
+import { compiledEntry } from "../scripts/repo";
 import { processRunning } from "./host";
 import { lbStatus, setHealthChecksPaused, setLbKeepAlive, type LbStatus } from "./lb-control";
 import { run } from "./netns";
@@ -60,8 +60,6 @@ export interface VerifyOutcome {
   reason: string;
 }
 
-const CLIENT_REQUESTS = join(__dirname, "client-requests.ts");
-const REPO_ROOT = join(__dirname, "..");
 
 export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promise<VerifyOutcome> {
   const log = opts.log ?? (() => undefined);
@@ -136,18 +134,14 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
 
 /** Runs the request step inside the client namespace and reads its JSON answer. */
 async function requestsFromClient(t: LabTopology, count: number, keepAlive: boolean, timeoutMs: number): Promise<RequestsModel> {
-  const tsNode = require.resolve("ts-node/dist/bin.js");
   const { stdout } = await run(
     "ip",
     [
       "netns",
       "exec",
       t.client.namespace,
-      process.execPath,
-      tsNode,
-      "--project",
-      join(REPO_ROOT, "tsconfig.json"),
-      CLIENT_REQUESTS,
+      // compiled JavaScript: a ts-node start-up here cost about a second per lab verify
+      ...compiledEntry("lab/client-requests.ts"),
       labUrl(t),
       String(count),
       keepAlive ? "1" : "0",
