@@ -4,5 +4,9 @@
 // runs as compiled JavaScript, unchanged and still its process's main module.
 "use strict";
 require("./check-node");
+// V8's code cache for every module the CLI loads (its own and node_modules'), kept by Node in the
+// temporary directory: the next start skips compiling them (Node >= 22.1).
+var Module = require("module");
+if (typeof Module.enableCompileCache === "function") Module.enableCompileCache();
 var entry = process.argv[1];
 require("./build").ensureBuilt(entry && /\.m?js$/.test(entry) ? entry : undefined);

@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { formatIssues, parseConfig, type RawConfig } from "../components/config";
+import type { RawConfig } from "../components/config";
 import { REPO_ROOT } from "./repo";
 
 export interface CommandResult {
@@ -215,6 +215,9 @@ export async function checkStackConfig(
   const project: CheckResult = projectId
     ? { name: "gcp:project set", status: "ok", detail: projectId }
     : { name: "gcp:project set", status: "missing", detail: `stack ${stack} has no gcp:project`, fix: `${backendPrefix(backend)}pulumi config set gcp:project <your-project-id>` };
+  // Loaded here: components/config imports @pulumi/pulumi, about 2 s of start-up that --help and the
+  // earlier checks do not need.
+  const { formatIssues, parseConfig } = require("../components/config") as typeof import("../components/config");
   const otherIssues = parseConfig(raw as RawConfig).issues.filter((i) => i.key !== "gcp:project");
   const config: CheckResult =
     otherIssues.length === 0
