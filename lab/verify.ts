@@ -3,6 +3,7 @@
 // namespace, and each node's nat counters are read before and after them, so the report shows
 // which KUBE-SEP rule took each new connection.
 import type { CheckResult, PathModel, RequestsModel } from "../verifier/model";
+import { asRoot } from "../verifier/as-root";
 import { accountNewConnections, type ConnectionAccount } from "../verifier/checks";
 import { renderJson } from "../verifier/report/json";
 import { renderMarkdown } from "../verifier/report/markdown";
@@ -66,9 +67,9 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
   const count = opts.requests ?? 100;
   const keepAlive = opts.keepAlive ?? false;
   const state = readState(t);
-  if (!state?.complete) throw new LabError(`lab "${t.prefix}" is not up${state ? " (its lab up did not finish)" : ""}: run sudo npm run lab -- up`);
+  if (!state?.complete) throw new LabError(`lab "${t.prefix}" is not up${state ? " (its lab up did not finish)" : ""}: run ${asRoot("npm run lab -- up")}`);
   const privateKey = readClientKey(t);
-  if (!privateKey) throw new LabError(`lab "${t.prefix}" has no verifier key in ${t.stateDir}: run sudo npm run lab -- down, then up`);
+  if (!privateKey) throw new LabError(`lab "${t.prefix}" has no verifier key in ${t.stateDir}: run ${asRoot("npm run lab -- down")}, then up`);
   const socket = labPaths(t).lbControlSocket;
   const targets = labNodeTargets(t, state.hostKeys);
   const sshOptions = labSshOptions(t, privateKey);

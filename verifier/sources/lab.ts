@@ -19,6 +19,7 @@ import type {
 import type { NodeTarget, Progress, SshOptions } from "./types";
 import { collectNodes } from "./ssh";
 import { lbStatus, type LbStatus } from "../../lab/lb-control";
+import { asRoot } from "../as-root";
 import { labUrl, type LabTopology } from "../../lab/topology";
 
 export interface LabAccess {
@@ -169,7 +170,7 @@ export async function collectLab(access: LabAccess, progress: Progress): Promise
       source: "lab",
       subject: "load balancer",
       message: (error as Error).message,
-      hint: "the LB process is gone; rebuild with: sudo npm run lab -- down && sudo npm run lab -- up",
+      hint: `the LB process is gone; rebuild with: ${asRoot("npm run lab -- down")} && ${asRoot("npm run lab -- up")}`,
     });
     progress.hop("lab load balancer", "fail", (error as Error).message);
   }
