@@ -61,7 +61,6 @@ export interface VerifyOutcome {
   reason: string;
 }
 
-
 export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promise<VerifyOutcome> {
   const log = opts.log ?? (() => undefined);
   const count = opts.requests ?? 100;
