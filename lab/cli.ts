@@ -6,7 +6,6 @@ import { lbStatus } from "./lb-control";
 import { labPaths, readState } from "./state";
 import { labTopology, labUrl, type LabTopology } from "./topology";
 import { LabError, labUp } from "./up";
-import { labVerify } from "./verify";
 import { unwritableFileProblem } from "../verifier/cli";
 import { asRoot } from "../verifier/as-root";
 
@@ -97,6 +96,9 @@ async function status(t: LabTopology): Promise<number> {
 }
 
 async function verify(t: LabTopology, args: Args): Promise<number> {
+  // Loaded here: the verifier's SSH client and checks are what `lab verify` needs and nothing else
+  // does, so --help and the other commands start without them.
+  const { labVerify } = require("./verify") as typeof import("./verify");
   const outcome = await labVerify(t, {
     requests: args.requests,
     keepAlive: args.keepAlive,
