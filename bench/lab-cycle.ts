@@ -1,7 +1,7 @@
 // Times the lab's whole cycle as a reader runs it: `lab up`, `lab verify` (100 requests), `lab down`,
-// each as its own CLI process (ts-node start-up included). Root only. Uses its own prefix and block
+// each as its own CLI process, started as `npm run lab` starts it (compiled, start-up included). Root only. Uses its own prefix and block
 // (gipbench-, 10.217.0.0/16) so a running lab is not touched, and always tears down.
-//   npx ts-node bench/lab-cycle.ts [rounds=3]
+//   npx ts-node bench/lab-cycle.ts [rounds=3]   (as root)
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 
@@ -9,11 +9,10 @@ const ROUNDS = Number(process.argv[2] ?? 3);
 const TARGET_SECONDS = 30;
 const REPO = join(__dirname, "..");
 const ENV = { ...process.env, LAB_PREFIX: "gipbench-", LAB_NET: "10.217" };
-const TS_NODE = require.resolve("ts-node/dist/bin.js");
 
 function lab(args: string[]): { seconds: number; status: number | null; output: string } {
   const started = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [TS_NODE, join(REPO, "lab/cli.ts"), ...args], { cwd: REPO, env: ENV, encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["-r", join(REPO, "scripts/launch.js"), join(REPO, "dist/lab/cli.js"), ...args], { cwd: REPO, env: ENV, encoding: "utf8" });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { seconds, status: r.status, output: `${r.stdout}${r.stderr}` };
 }
@@ -26,7 +25,7 @@ function stats(values: number[]): string {
 
 function main(): number {
   if (process.getuid?.() !== 0) {
-    console.error("bench/lab-cycle.ts needs root (network namespaces): sudo npx ts-node bench/lab-cycle.ts");
+    console.error('bench/lab-cycle.ts needs root (network namespaces): run it as root, or sudo -E env PATH="$PATH" npx ts-node bench/lab-cycle.ts');
     return 2;
   }
   if (!Number.isInteger(ROUNDS) || ROUNDS < 1) {

@@ -6,7 +6,7 @@
 // Latency: tc netem on both veth ends when the kernel has netem; otherwise a userspace relay
 // (bench/ssh-delay-relay.ts) in each node's namespace delays every chunk by the same amount.
 //
-//   sudo npx ts-node bench/ssh-concurrency.ts [--runs 7] [--delay-ms 50]
+//   npx ts-node bench/ssh-concurrency.ts [--runs 7] [--delay-ms 50]   (as root)
 // Environment: GIPS_BENCH_RANGE (default 10.215.0.0/16), a private /16 used only by this benchmark.
 import { join } from "node:path";
 import { spawnInNamespace, type NamespaceProcess } from "../lab/netns";

@@ -70,9 +70,11 @@ export function parseArgs(argv: string[]): Args {
         if (inline === undefined) i++;
       }
     } else if (a === "--requests") {
-      const text = inline ?? argv[++i];
+      // The next argument is the value unless it is another option: "--requests --json" lacks one.
+      const text = inline ?? (argv[i + 1]?.startsWith("--") ? undefined : argv[++i]);
       const n = Number(text);
-      if (!text || !/^\d+$/.test(text) || n < 1 || n > MAX_REQUESTS) args.errors.push(`--requests must be a whole number 1..${MAX_REQUESTS}, got "${text ?? ""}"`);
+      if (!text) args.errors.push(`--requests needs a value: a whole number 1..${MAX_REQUESTS}`);
+      else if (!/^\d+$/.test(text) || n < 1 || n > MAX_REQUESTS) args.errors.push(`--requests must be a whole number 1..${MAX_REQUESTS}, got "${text}"`);
       else args.requests = n;
     } else if (a.startsWith("-")) args.errors.push(`unknown option ${argv[i]}`);
     else if (!args.command) args.command = a;

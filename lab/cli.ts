@@ -6,10 +6,10 @@ import { lbStatus } from "./lb-control";
 import { labPaths, readState } from "./state";
 import { labTopology, labUrl, type LabTopology } from "./topology";
 import { LabError, labUp } from "./up";
-import { labVerify } from "./verify";
 import { faultList, labBreak, labRepair } from "./faults";
 import { healthDetail } from "./source";
 import { unwritableFileProblem } from "../verifier/cli";
+import { asRoot } from "../verifier/as-root";
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
@@ -24,7 +24,7 @@ async function main(): Promise<number> {
     return 2;
   }
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    console.error(`lab ${args.command} needs root (network namespaces, veth links, iptables): run it with sudo, e.g. sudo -E env PATH="$PATH" npm run lab -- ${args.command}`);
+    console.error(`lab ${args.command} needs root (network namespaces, veth links, iptables): run it as root, or ${asRoot(`npm run lab -- ${args.command}`)} (plain sudo drops the Node on your PATH and LAB_PREFIX / LAB_NET)`);
     return 2;
   }
   let t: LabTopology;
@@ -60,12 +60,12 @@ async function up(t: LabTopology, args: Args): Promise<number> {
   const result = await labUp(t, { keepAlive: args.keepAlive, log: (line) => console.log(line) });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(result.built ? `lab is up in ${seconds} s` : `lab was already up (${seconds} s)`);
-  console.log(`  client namespace: ${t.client.namespace}, try: sudo ip netns exec ${t.client.namespace} curl -s ${labUrl(t)}`);
+  console.log(`  client namespace: ${t.client.namespace}, try: ${asRoot(`ip netns exec ${t.client.namespace} curl -s ${labUrl(t)}`)}`);
   console.log(`  load balancer:    ${labUrl(t)} -> ${t.nodes.map((n) => `${n.internalIp}:${t.service.nodePort}`).join(", ")}`);
   console.log(`  service:          ${t.service.clusterIP}:${t.service.port} (clusterIP, on no interface) -> pods :${t.service.podPort}`);
   for (const pod of t.pods) console.log(`  ${pod.name} on ${pod.nodeName}: ${pod.ip}`);
   console.log(`  nodes (ssh root@):  ${t.nodes.map((n) => `${n.name} ${n.externalIp}`).join(", ")}`);
-  console.log("next: npm run lab -- verify");
+  console.log(`next: ${asRoot("npm run lab -- verify")}`);
   return 0;
 }
 
@@ -128,6 +128,9 @@ async function repair(t: LabTopology): Promise<number> {
 }
 
 async function verify(t: LabTopology, args: Args): Promise<number> {
+  // Loaded here: the verifier's SSH client and checks are what `lab verify` needs and nothing else
+  // does, so --help and the other commands start without them.
+  const { labVerify } = require("./verify") as typeof import("./verify");
   const outcome = await labVerify(t, {
     requests: args.requests,
     keepAlive: args.keepAlive,
@@ -144,7 +147,7 @@ main().then(
   (error: Error) => {
     console.error(error instanceof LabError ? error.message : (error.stack ?? String(error)));
     // Whatever a failed command left half-built, `lab down` finds by the lab's prefix and removes.
-    if (!(error instanceof LabError) || process.argv.includes("up")) console.error("to clean up: sudo npm run lab -- down");
+    if (!(error instanceof LabError) || process.argv.includes("up")) console.error(`to clean up: ${asRoot("npm run lab -- down")}`);
     process.exit(2);
   },
 );

@@ -1,6 +1,7 @@
 // Talks to the lab LB's control socket (see lb-proxy.mts). A unix socket lives on the filesystem,
 // so the root namespace reaches it without any route into the lb namespace.
 import http from "node:http";
+import { asRoot } from "../verifier/as-root";
 
 export type LbHealthState = "UNKNOWN" | "HEALTHY" | "UNHEALTHY";
 
@@ -50,7 +51,7 @@ function call(socketPath: string, method: "GET" | "POST", path: string, timeoutM
     });
     req.on("timeout", () => req.destroy(new Error(`lab LB control socket ${socketPath}: no answer within ${timeoutMs} ms`)));
     req.on("error", (e) =>
-      reject(new Error(`lab LB control socket ${socketPath} unreachable (${e.message}); is the lab up? run: sudo npm run lab -- up`)),
+      reject(new Error(`lab LB control socket ${socketPath} unreachable (${e.message}); is the lab up? run: ${asRoot("npm run lab -- up")}`)),
     );
     req.end();
   });

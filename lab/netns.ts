@@ -476,7 +476,7 @@ export async function preflight(opts: PreflightOptions = {}): Promise<PreflightR
   const problems: string[] = [];
   if (process.platform !== "linux") problems.push(`network namespaces need Linux (this is ${process.platform})`);
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    problems.push("not root: network namespaces, veth links and iptables need root (run with sudo, or in a root CI job)");
+    problems.push('not root: network namespaces, veth links and iptables need root: run the command as root, or prefix it with sudo -E env PATH="$PATH" (plain sudo drops the Node on your PATH and LAB_PREFIX / LAB_NET)');
   }
   if (!existsSync("/proc/self/ns/net")) problems.push("this kernel exposes no network namespaces (/proc/self/ns/net is missing)");
 

@@ -23,6 +23,7 @@ import { collectNodes, parseSsListeners, planProbes } from "../verifier/sources/
 import { lbStatus, type LbBackendStatus, type LbStatus } from "./lb-control";
 import { execInNamespace } from "./netns";
 import { labUrl, type LabTopology } from "./topology";
+import { asRoot } from "../verifier/as-root";
 
 export interface LabAccess {
   topology: LabTopology;
@@ -235,7 +236,7 @@ export async function collectLab(access: LabAccess, progress: Progress): Promise
       source: "lab",
       subject: "load balancer",
       message: (error as Error).message,
-      hint: "the LB process is gone; rebuild with: sudo npm run lab -- down && sudo npm run lab -- up",
+      hint: `the LB process is gone; rebuild with: ${asRoot("npm run lab -- down")} && ${asRoot("npm run lab -- up")}`,
     });
     progress.hop("lab load balancer", "fail", (error as Error).message);
   }

@@ -1,6 +1,7 @@
 // `lab up`: builds the article's path in network namespaces. Idempotent: a lab that is complete and
 // healthy is left as it is; anything else with this prefix (a crashed or half-built lab) is torn
 // down first and built again, so the result never depends on what was there before.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeFilterRules, writeNatRules, type NatRulesSpec } from "../verifier/iptables/kube-proxy-rules";
 import { labDown } from "./down";
@@ -37,9 +38,11 @@ export interface UpResult {
   state: LabState;
 }
 
-const POD_SERVER = join(__dirname, "pod-server.mts");
-const LB_PROXY = join(__dirname, "lb-proxy.mts");
-/** Node runs the .mts scripts directly (type stripping); no project imports in them. */
+/** The compiled .mjs next to this file when running from dist/, else the .mts source (Node strips its types). */
+const script = (name: string) => (existsSync(join(__dirname, `${name}.mjs`)) ? join(__dirname, `${name}.mjs`) : join(__dirname, `${name}.mts`));
+const POD_SERVER = script("pod-server");
+const LB_PROXY = script("lb-proxy");
+/** No project imports in these scripts, so either form runs on its own. */
 const nodeScript = (script: string, ...args: string[]) => [process.execPath, "--no-warnings", script, ...args];
 
 /** Root, netns support, tools, and addresses that stay off the host's: every problem at once. */

@@ -2,8 +2,8 @@
 // source (LB + Kubernetes stand-ins, nodes over real SSH), the requests come from INSIDE the client
 // namespace, and each node's nat counters are read before and after them, so the report shows
 // which KUBE-SEP rule took each new connection.
-import { join } from "node:path";
 import type { CheckResult, Diagnosis, PathModel, RequestsModel } from "../verifier/model";
+import { asRoot } from "../verifier/as-root";
 import { accountNewConnections, type ConnectionAccount } from "../verifier/checks";
 import { renderJson } from "../verifier/report/json";
 import { renderMarkdown } from "../verifier/report/markdown";
@@ -12,6 +12,7 @@ import { collectLab, labNodeTargets, labSshOptions } from "./source";
 import { readNatCounters } from "../verifier/sources/ssh";
 import type { Progress } from "../verifier/sources/types";
 import { verifyPath, type ExitCode, type VerifySteps } from "../verifier/verify";
+import { compiledEntry } from "../scripts/repo";
 import { processRunning } from "./host";
 import { lbStatus, setHealthChecksPaused, setLbKeepAlive, type LbStatus } from "./lb-control";
 import { run } from "./netns";
@@ -64,17 +65,14 @@ export interface VerifyOutcome {
   reason: string;
 }
 
-const CLIENT_REQUESTS = join(__dirname, "client-requests.ts");
-const REPO_ROOT = join(__dirname, "..");
-
 export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promise<VerifyOutcome> {
   const log = opts.log ?? (() => undefined);
   const count = opts.requests ?? 100;
   const keepAlive = opts.keepAlive ?? false;
   const state = readState(t);
-  if (!state?.complete) throw new LabError(`lab "${t.prefix}" is not up${state ? " (its lab up did not finish)" : ""}: run sudo npm run lab -- up`);
+  if (!state?.complete) throw new LabError(`lab "${t.prefix}" is not up${state ? " (its lab up did not finish)" : ""}: run ${asRoot("npm run lab -- up")}`);
   const privateKey = readClientKey(t);
-  if (!privateKey) throw new LabError(`lab "${t.prefix}" has no verifier key in ${t.stateDir}: run sudo npm run lab -- down, then up`);
+  if (!privateKey) throw new LabError(`lab "${t.prefix}" has no verifier key in ${t.stateDir}: run ${asRoot("npm run lab -- down")}, then up`);
   const socket = labPaths(t).lbControlSocket;
   const targets = labNodeTargets(t, state.hostKeys);
   const sshOptions = labSshOptions(t, privateKey);
@@ -141,18 +139,14 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
 
 /** Runs the request step inside the client namespace and reads its JSON answer. */
 async function requestsFromClient(t: LabTopology, count: number, keepAlive: boolean, timeoutMs: number): Promise<RequestsModel> {
-  const tsNode = require.resolve("ts-node/dist/bin.js");
   const { stdout } = await run(
     "ip",
     [
       "netns",
       "exec",
       t.client.namespace,
-      process.execPath,
-      tsNode,
-      "--project",
-      join(REPO_ROOT, "tsconfig.json"),
-      CLIENT_REQUESTS,
+      // compiled JavaScript: a ts-node start-up here cost about a second per lab verify
+      ...compiledEntry("lab/client-requests.ts"),
       labUrl(t),
       String(count),
       keepAlive ? "1" : "0",

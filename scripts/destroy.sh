@@ -3,4 +3,4 @@
 # to `npm run sweep` for anything left behind outside the stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec node_modules/.bin/ts-node scripts/preflight.ts destroy -- "$@"
+exec node -r ./scripts/launch.js dist/scripts/preflight.js destroy -- "$@"

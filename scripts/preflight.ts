@@ -1,9 +1,9 @@
 // Preflight for `npm run up` / `npm run destroy`: checks every prerequisite, reports all that are
 // missing at once (each with the command that fixes it), and only then runs pulumi.
 //
-//   ts-node scripts/preflight.ts                 checks only (npm run preflight)
-//   ts-node scripts/preflight.ts up [-- args]    checks, then `pulumi up args`
-//   ts-node scripts/preflight.ts destroy [-- …]  checks, then `pulumi destroy args`, then suggests `npm run sweep`
+//   npm run preflight                checks only
+//   npm run up [-- args]             checks, then `pulumi up args`
+//   npm run destroy [-- args]        checks, then `pulumi destroy args`, then suggests `npm run sweep`
 //
 // The checks are plain functions over an injected context (command runner, environment, files),
 // so tests drive them without pulumi or gcloud installed.
@@ -11,7 +11,8 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { formatIssues, parseConfig, type RawConfig } from "../components/config";
+import type { RawConfig } from "../components/config";
+import { REPO_ROOT } from "./repo";
 
 export interface CommandResult {
   /** Exit code; undefined when the program could not be started (not installed). */
@@ -214,6 +215,9 @@ export async function checkStackConfig(
   const project: CheckResult = projectId
     ? { name: "gcp:project set", status: "ok", detail: projectId }
     : { name: "gcp:project set", status: "missing", detail: `stack ${stack} has no gcp:project`, fix: `${backendPrefix(backend)}pulumi config set gcp:project <your-project-id>` };
+  // Loaded here: components/config imports @pulumi/pulumi, about 2 s of start-up that --help and the
+  // earlier checks do not need.
+  const { formatIssues, parseConfig } = require("../components/config") as typeof import("../components/config");
   const otherIssues = parseConfig(raw as RawConfig).issues.filter((i) => i.key !== "gcp:project");
   const config: CheckResult =
     otherIssues.length === 0
@@ -357,7 +361,7 @@ state backend: PULUMI_BACKEND_URL, else your \`pulumi login\`, else file://<repo
 exit: 0 all present (and pulumi's own exit code after up/destroy), 1 something is missing`;
 
 async function main(): Promise<number> {
-  const repoDir = path.resolve(__dirname, "..");
+  const repoDir = REPO_ROOT;
   const argv = process.argv.slice(2);
   // Only the bare check takes --help; after up/destroy every flag belongs to pulumi.
   if (argv[0] === "--help" || argv[0] === "-h") {

@@ -3,4 +3,4 @@
 # (PULUMI_BACKEND_URL, else an existing `pulumi login`, else file://<repo>/.pulumi-state).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec node_modules/.bin/ts-node scripts/preflight.ts up -- "$@"
+exec node -r ./scripts/launch.js dist/scripts/preflight.js up -- "$@"

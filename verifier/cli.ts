@@ -2,7 +2,7 @@
 // public IP to a pod. Exit codes: 0 every claim holds, 1 a claim failed, 2 could not verify.
 import { accessSync, constants, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { FlagError, parseArgs } from "./flags";
 import type { Progress } from "./sources/types";
 import { silentProgress } from "./sources/types";
 import { InputError, readStackOutputs, redactSecrets } from "./outputs";
@@ -116,7 +116,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
       },
     }));
   } catch (err) {
-    throw new InputError([`${(err as Error).message}; see --help`], "bad command line");
+    const problems = err instanceof FlagError ? err.problems : [(err as Error).message];
+    throw new InputError(problems.map((p) => `${p}; see --help`), "bad command line");
   }
   const problems: string[] = [];
   const int = (name: string, text: string | undefined, fallback: number, min: number, max: number): number => {

@@ -6,7 +6,6 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { RetryPolicy } from "./sources/gcp";
 import { silentProgress, type Progress } from "./sources/types";
-import { renderSweepJson, renderSweepText, sweepExitCode, sweepProject } from "./sweep";
 
 const usage = `Usage: npm run sweep -- [--project PROJECT] [--uid UID] [--json]
 
@@ -123,6 +122,8 @@ export async function runSweepCli(argv: string[], io: SweepCliIo): Promise<0 | 1
     ? silentProgress
     : { hop: (name, state, detail) => state !== "start" && io.stderr(`  ${state === "ok" ? "ok  " : state}  ${name}${detail ? `: ${detail}` : ""}\n`) };
   if (!args.json) io.stderr(`Listing GKE ingress resources in project ${project}...\n`);
+  // Loaded here so that --help and bad arguments do not wait for the Google API client (about 0.5 s).
+  const { renderSweepJson, renderSweepText, sweepExitCode, sweepProject } = require("./sweep") as typeof import("./sweep");
   const result = await sweepProject(project, { uid: args.uid, rootUrl: io.rootUrl, accessToken: io.accessToken, retry: io.retry, progress });
   io.stdout(args.json ? renderSweepJson(result) : renderSweepText(result));
   return sweepExitCode(result);

@@ -37,8 +37,9 @@ export function parseArgs(argv: string[]): Args {
     if (a === "--json") args.json = true;
     else if (a === "--help" || a === "-h") args.help = true;
     else if (a === "--node-ip" || a.startsWith("--node-ip=")) {
-      const v = a === "--node-ip" ? argv[++i] : a.slice("--node-ip=".length);
-      if (v === undefined || isIP(v) === 0) args.problems.push(`--node-ip needs an IP address, got ${v === undefined ? "nothing" : `"${v}"`}`);
+      // The next argument is the value unless it is another option ("--node-ip --json" lacks one).
+      const v = a === "--node-ip" ? (argv[i + 1]?.startsWith("--") ? undefined : argv[++i]) : a.slice("--node-ip=".length);
+      if (v === undefined || v === "" || isIP(v) === 0) args.problems.push(`--node-ip needs an IP address, got ${v === undefined || v === "" ? "nothing" : `"${v}"`}`);
       else args.nodeIP = v;
     } else if (a.startsWith("-") && a !== "-") args.problems.push(`unknown option "${a}"`);
     else if (args.file === undefined) args.file = a;

@@ -3,11 +3,12 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ROOT, cliArgs } from "../support/cli";
 import { FIXTURES } from "./helpers";
 
-const ROOT = join(__dirname, "..", "..");
+// As `npm run --silent trace` starts it (tests/support/cli.ts), minus npm's own start-up.
 const run = (args: string[], input?: string) =>
-  spawnSync("npm", ["run", "--silent", "trace", "--", ...args], { cwd: ROOT, input, encoding: "utf8", timeout: 60_000 });
+  spawnSync(process.execPath, [...cliArgs("verifier/trace-cli.ts"), ...args], { cwd: ROOT, input, encoding: "utf8", timeout: 60_000 });
 
 describe("trace CLI", () => {
   test.each([

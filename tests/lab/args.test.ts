@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { USAGE, parseArgs } from "../../lab/args";
+import { ROOT, cliArgs } from "../support/cli";
 
-const ROOT = join(__dirname, "..", "..");
 
 describe("lab CLI arguments", () => {
   test("--help and -h ask for the usage, with or without a command", () => {
@@ -42,10 +42,10 @@ describe("npm run lab as a user runs it (no root needed: these stop before any l
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const lab = (...argv: string[]) =>
-    spawnSync(process.execPath, ["-r", "ts-node/register", "lab/cli.ts", ...argv], {
+    spawnSync(process.execPath, [...cliArgs("lab/cli.ts"), ...argv], {
       cwd: ROOT,
       encoding: "utf8",
-      env: { PATH: process.env.PATH, HOME: dir, TS_NODE_PROJECT: join(ROOT, "tsconfig.json") },
+      env: { PATH: process.env.PATH, HOME: dir },
       timeout: 60_000,
     });
 
@@ -61,7 +61,7 @@ describe("npm run lab as a user runs it (no root needed: these stop before any l
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`--markdown ${join(dir, "missing", "r.md")}: cannot write the report there: no directory ${join(dir, "missing")}`);
     expect(r.stderr).toContain('--requests must be a whole number 1..1000, got "0"');
-    // The file name is the option's value, not a stray argument (the CLI runs under ts-node, not jest's transform).
+    // The file name is the option's value, not a stray argument (the CLI runs compiled, not through jest's transform).
     expect(r.stderr).not.toContain("unexpected argument");
     expect(r.stdout).toBe("");
   }, 60_000);

@@ -1,6 +1,7 @@
 // The lab's LB stand-in and pod servers on loopback (no root needed): round robin over healthy
 // backends only, a fresh connection per proxied request unless keep-alive is on, health checks that
-// take a stopped backend out, and pods that answer like hello-app plus their IP.
+// take a stopped backend out, and pods that answer like hello-app plus their IP. pod-a and the LB run
+// their compiled .mjs (as `npm run lab` does), pod-b its .mts source (as the namespace tests do).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
@@ -9,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lbStatus, setHealthChecksPaused, setLbKeepAlive, type LbStatus } from "../../lab/lb-control";
 import { parsePodAnswer } from "../../verifier/requests";
+import { ROOT } from "../support/cli";
 
 const LOOPBACK = "127.0.0.1";
 const children: ChildProcess[] = [];
@@ -25,8 +27,10 @@ function freePort(): Promise<number> {
   });
 }
 
+/** `script` under lab/ (the .mts source, as tests' labUp runs it) or under dist/lab/ (the .mjs build, as `npm run lab` runs it). */
 function startScript(script: string, args: string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--no-warnings", join(__dirname, "../../lab", script), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const path = script.endsWith(".mjs") ? join(ROOT, "dist", "lab", script) : join(ROOT, "lab", script);
+  const child = spawn(process.execPath, ["--no-warnings", path, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   return new Promise((resolve, reject) => {
     let err = "";
@@ -67,7 +71,7 @@ describe("lab LB proxy and pod servers (loopback)", () => {
     dir = mkdtempSync(join(tmpdir(), "lab-lb-test-"));
     socket = join(dir, "lb.sock");
     for (const name of ["a", "b", "dead", "lb"]) ports[name] = await freePort();
-    await startScript("pod-server.mts", ["--name", "pod-a", "--ip", "10.99.0.1", "--port", String(ports.a), "--listen", LOOPBACK]);
+    await startScript("pod-server.mjs", ["--name", "pod-a", "--ip", "10.99.0.1", "--port", String(ports.a), "--listen", LOOPBACK]);
     podB = await startScript("pod-server.mts", ["--name", "pod-b", "--ip", "10.99.0.2", "--port", String(ports.b), "--listen", LOOPBACK]);
     lbPort = ports.lb;
     const config = {
@@ -88,7 +92,7 @@ describe("lab LB proxy and pod servers (loopback)", () => {
       controlSocket: socket,
       requestTimeoutMs: 2000,
     };
-    await startScript("lb-proxy.mts", [JSON.stringify(config)]);
+    await startScript("lb-proxy.mjs", [JSON.stringify(config)]);
   });
 
   afterAll(() => {

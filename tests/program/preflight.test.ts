@@ -12,6 +12,7 @@ import {
   type CommandResult,
   type PreflightContext,
 } from "../../scripts/preflight";
+import { cliArgs } from "../support/cli";
 
 type Script = Record<string, CommandResult>;
 
@@ -191,7 +192,7 @@ test("after destroy, also a failed one, the sweep is named with the project", ()
 
 describe("npm run preflight -- --help", () => {
   test("prints the usage and checks nothing", () => {
-    const out = execFileSync(process.execPath, ["-r", "ts-node/register", "scripts/preflight.ts", "--help"], { encoding: "utf8", env: { ...process.env, PATH: "/nonexistent" } });
+    const out = execFileSync(process.execPath, [...cliArgs("scripts/preflight.ts"), "--help"], { encoding: "utf8", env: { ...process.env, PATH: "/nonexistent" } });
     expect(out).toContain("npm run up [-- <flags>]");
     // with no PATH every check would fail; none ran
     expect(out).not.toContain("[FAIL]");

@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ROOT, cliArgs } from "../support/cli";
 import { validOutputs } from "./fixtures/outputs";
 
-const ROOT = join(__dirname, "..", "..");
-const CLI = ["-r", "ts-node/register", "verifier/cli.ts"];
+const CLI = cliArgs("verifier/cli.ts");
 const isRoot = process.getuid?.() === 0;
 let dir: string;
 
@@ -33,7 +33,6 @@ function isolatedEnv(): NodeJS.ProcessEnv {
     GCE_METADATA_HOST: "127.0.0.1:1",
     METADATA_SERVER_DETECTION: "none",
     NO_COLOR: "1",
-    TS_NODE_PROJECT: join(ROOT, "tsconfig.json"),
   };
   return env;
 }
