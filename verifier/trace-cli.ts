@@ -2,7 +2,7 @@
 // ruleset. With --json, stdout carries exactly one JSON object (design.md "contract: offline trace").
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { detectFormat, toContractJson, traceDump } from "./iptables/trace";
+import { prepareDump, toContractJson, traceDump } from "./iptables/trace";
 import type { TraceResult } from "./iptables/types";
 
 const USAGE = `usage: npm run --silent trace -- <dump-file | -> [--json] [--node-ip IP]
@@ -97,7 +97,7 @@ export function main(argv: string[]): void {
     fail([`cannot read "${args.file}": ${why}; give the path of a saved dump (e.g. iptables-save -t nat > nat.txt)`]);
   }
   if (text.trim() === "") fail([`"${args.file}" is empty; save a dump with \`iptables-save -t nat\`, \`iptables -t nat -nvL\` or \`nft list ruleset\``]);
-  if (detectFormat(text) === undefined) {
+  if (prepareDump(text).format === undefined) {
     fail([`"${args.file}" is not a dump this tool reads: expected iptables-save output ("*nat", "-A CHAIN ..."), \`iptables -L\` output ("Chain X (...)") or \`nft list\` output ("table ip kube-proxy {")`]);
   }
   const result = traceDump(text, { nodeIP: args.nodeIP });

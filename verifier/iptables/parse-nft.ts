@@ -3,6 +3,7 @@
 // chain graph, with the service entries read from the verdict maps.
 import type { Chain, ChainGraph, Rule, ServiceEntry } from "./graph";
 import { parseCidr, singleAddress } from "./graph";
+import { finishIptablesGraph } from "./iptables-services";
 import { parseStatement } from "./nft-rule";
 import { type NftTable, readStructure } from "./nft-structure";
 
@@ -11,6 +12,8 @@ const KUBE_PROXY_TABLE = "kube-proxy";
 export function parseNft(text: string): ChainGraph {
   const warnings: string[] = [];
   const tables = readStructure(text, warnings);
+  const iptablesNat = iptablesNatTable(tables);
+  if (iptablesNat) return readIptablesNft(iptablesNat, warnings);
   const table = pickTable(tables, warnings);
   const chains = new Map<string, Chain>();
   const services: ServiceEntry[] = [];
@@ -18,7 +21,10 @@ export function parseNft(text: string): ChainGraph {
   const nodeIPs: string[] = [];
   if (!table) return { format: "nft", chains, entry, nodeIPs, services, warnings };
 
-  for (const [name, c] of table.chains) chains.set(name, c.chain);
+  for (const [name, c] of table.chains) {
+    c.chain.declared = true;
+    chains.set(name, c.chain);
+  }
   for (const st of table.statements) {
     const chain = chains.get(st.chain);
     if (!chain) continue;
@@ -44,6 +50,32 @@ export function parseNft(text: string): ChainGraph {
   return { format: "nft", chains, entry, nodeIPs, services, warnings };
 }
 
+
+/**
+ * kube-proxy's iptables mode on the nft backend, seen through `nft list ruleset`: iptables-nft's own
+ * `table ip nat` with the KUBE-* chains (and no kube-proxy table, which would mean nftables mode).
+ */
+function iptablesNatTable(tables: NftTable[]): NftTable | undefined {
+  if (tables.some((t) => t.name === KUBE_PROXY_TABLE)) return undefined;
+  return tables.find((t) => t.family === "ip" && t.name === "nat" && [...t.chains.keys()].some((c) => c.startsWith("KUBE-")));
+}
+
+/** The same chains iptables-save would print, read from nft's words, then kube-proxy's entries as for iptables. */
+function readIptablesNft(table: NftTable, warnings: string[]): ChainGraph {
+  warnings.push(...table.warnings);
+  const chains = new Map<string, Chain>();
+  for (const [name, c] of table.chains) {
+    c.chain.declared = true;
+    chains.set(name, c.chain);
+  }
+  for (const st of table.statements) {
+    const chain = chains.get(st.chain);
+    if (!chain) continue;
+    const rules = parseStatement(st.text, st.line, st.chain, table, warnings);
+    if (rules) chain.rules.push(...rules);
+  }
+  return finishIptablesGraph("nft", chains, warnings);
+}
 
 function pickTable(tables: NftTable[], warnings: string[]): NftTable | undefined {
   const kp = tables.find((t) => t.name === KUBE_PROXY_TABLE && t.family === "ip") ?? tables.find((t) => t.name === KUBE_PROXY_TABLE);

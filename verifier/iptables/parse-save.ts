@@ -1,9 +1,10 @@
 // `iptables-save [-c] [-t nat]` (nft or legacy backend) -> chain graph of the nat table.
 // Other tables are skipped; an unreadable line becomes a warning "line N: ..." and is left out.
-import type { Chain, ChainGraph, Rule } from "./graph";
-import { Interner, parseRuleTokens, tokenize } from "./iptables-rule";
+import type { Chain, ChainGraph, Rule, Target } from "./graph";
+import { type ParsedRule, Interner, parseRuleTokens, tokenize } from "./iptables-rule";
 import { scanRule } from "./iptables-scan";
-import { finishIptablesGraph } from "./iptables-services";
+import { finishIptablesGraph, isCutChainName } from "./iptables-services";
+import { ELISION } from "./paste";
 
 const BUILTIN_CHAINS = new Set(["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING", "FORWARD"]);
 const COUNTERS = /^\[(\d+):(\d+)\]\s*/;
@@ -18,6 +19,9 @@ export function parseIptablesSave(text: string): ChainGraph {
   const intern = new Interner();
   let start = 0;
   let last: Chain | undefined;
+  /** chains next to a "..." line: the paste left rules out there */
+  const elided = new Set<string>();
+  let afterElision = false;
   const getChain = (name: string): Chain => {
     // iptables-save groups a chain's rules together: the previous chain is the usual answer
     if (last !== undefined && last.name === name) return last;
@@ -39,6 +43,11 @@ export function parseIptablesSave(text: string): ChainGraph {
     if (line.endsWith("\r")) line = line.slice(0, -1);
     const trimmed = line.trim();
     if (trimmed === "" || trimmed.startsWith("#")) continue;
+    if (trimmed === ELISION) {
+      if (last !== undefined) elided.add(last.name);
+      afterElision = true;
+      continue;
+    }
     const first = trimmed[0];
     if (first === "*") {
       table = trimmed.slice(1).trim();
@@ -68,13 +77,13 @@ export function parseIptablesSave(text: string): ChainGraph {
         warnings.push(`line ${lineNo}: unreadable chain line: ${clip(trimmed)}`);
         continue;
       }
-      getChain(m[1]);
+      getChain(m[1]).declared = true;
       continue;
     }
     if (first === "-" && (trimmed.startsWith("-N ") || trimmed.startsWith("-P "))) {
       // `iptables -S`: -N CHAIN declares a chain, -P CHAIN POLICY sets a hook chain's policy
       const name = trimmed.split(/\s+/)[1];
-      if (name) getChain(name);
+      if (name) getChain(name).declared = true;
       continue;
     }
     let body = trimmed;
@@ -98,25 +107,63 @@ export function parseIptablesSave(text: string): ChainGraph {
     const nameEnd = body.indexOf(" ", 3);
     const chainName = nameEnd < 0 ? body.slice(3) : body.slice(3, nameEnd);
     let parsed = nameEnd < 0 ? undefined : scanRule(body, nameEnd, intern);
+    let error: string | undefined;
     if (!parsed) {
       const tokens = tokenize(body);
-      if (typeof tokens === "string" || tokens.length < 2) {
-        warnings.push(`line ${lineNo}: ${typeof tokens === "string" ? tokens : "rule without chain"}: ${clip(trimmed)}`);
-        continue;
+      if (typeof tokens === "string" || tokens.length < 2) error = typeof tokens === "string" ? tokens : "rule without chain";
+      else {
+        parsed = parseRuleTokens(tokens, 2, intern);
+        error = parsed.error;
       }
-      parsed = parseRuleTokens(tokens, 2, intern);
     }
-    if (parsed.error) {
-      warnings.push(`line ${lineNo}: ${parsed.error}: ${clip(trimmed)}`);
+    if (afterElision) {
+      elided.add(chainName);
+      afterElision = false;
+    }
+    if (error !== undefined || parsed === undefined) {
+      // a rule that stops mid-word at the end of the paste (or of a block of it) is cut, not wrong
+      if (chainName !== "" && (error === "unterminated quote" || endsBlock(text, start))) {
+        const cut = readCut(body);
+        warnings.push(`line ${lineNo}: the line is cut (${error ?? "unreadable"}); the connections it would take are unknown: ${clip(trimmed)}`);
+        getChain(chainName).rules.push({ line: lineNo, chain: chainName, text: body, packets, bytes, comment: cut.comment, conds: cut.conds, target: { k: "cut" } });
+      } else warnings.push(`line ${lineNo}: ${error ?? "unreadable rule"}: ${clip(trimmed)}`);
       continue;
+    }
+    let target: Target = parsed.target;
+    if ((target.k === "jump" || target.k === "goto") && isCutChainName(target.chain)) {
+      warnings.push(`line ${lineNo}: the line is cut (chain name ${target.chain} is shorter than kube-proxy's); the connections it would take are unknown: ${clip(trimmed)}`);
+      target = { k: "cut", chain: target.chain };
     }
     const chain = getChain(chainName);
     // one object shape for every rule (fields always present) keeps property access monomorphic
-    const rule: Rule = { line: lineNo, chain: chain.name, text: body, packets, bytes, comment: parsed.comment, conds: parsed.conds, target: parsed.target };
+    const rule: Rule = { line: lineNo, chain: chain.name, text: body, packets, bytes, comment: parsed.comment, conds: parsed.conds, target };
     chain.rules.push(rule);
+  }
+  for (const name of elided) {
+    const c = chains.get(name);
+    if (c && !c.builtin) c.declared = false;
   }
   if (sawAnyTable && !sawNat) warnings.push("line 1: the dump has no nat table (*nat): save it with `iptables-save -t nat`");
   return finishIptablesGraph("iptables-save", chains, warnings);
+}
+
+/** Only blank lines or a "..." follow position `from`: the line before ends the paste or a block of it. */
+function endsBlock(text: string, from: number): boolean {
+  const nl = text.indexOf("\n", from);
+  const next = (nl < 0 ? text.slice(from) : text.slice(from, nl)).trim();
+  return from >= text.length || next === "" || next === ELISION;
+}
+
+/** The conditions a cut rule shows before the cut: drop words from its end until the rest reads. */
+function readCut(body: string): ParsedRule {
+  const words = body.split(/\s+/);
+  for (let k = words.length - 1; k >= 2; k--) {
+    const tokens = tokenize(words.slice(0, k).join(" "));
+    if (typeof tokens === "string") continue;
+    const parsed = parseRuleTokens(tokens, 2);
+    if (!parsed.error) return parsed;
+  }
+  return { conds: [], target: { k: "continue" } };
 }
 
 export function clip(s: string): string {
