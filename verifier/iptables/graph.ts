@@ -40,10 +40,10 @@ export type Target =
   /** no target, or a non-terminating one (LOG, comment-only rules, nft `counter`, `update @set`) */
   | { k: "continue"; name?: string }
   /**
-   * the line is cut (a paste that stops mid-rule): what reaches it has a fate the dump does not
-   * show; `chain` is the chain it jumps to when that much is readable
+   * the line is cut (a paste that stops mid-rule) or cannot be read: what reaches it has a fate the
+   * dump does not show; `chain` is the chain it jumps to when that much is readable
    */
-  | { k: "cut"; chain?: string };
+  | { k: "cut"; chain?: string; unreadable?: boolean };
 
 export interface Rule {
   line: number;

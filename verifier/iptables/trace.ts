@@ -67,7 +67,7 @@ export function traceDump(raw: string, options: TraceOptions = {}): TraceResult 
   }
   try {
     const result = traceGraph(parseDump(text, format), options);
-    if (pasteWarnings.length > 0) result.warnings = byLine([...pasteWarnings, ...result.warnings]);
+    if (pasteWarnings.length > 0 || result.warnings.length > 1) result.warnings = byLine([...pasteWarnings, ...result.warnings]);
     return result;
   } catch (err) {
     return { format, services: [], warnings: [`line 1: the dump could not be traced: ${(err as Error).message}`] };

@@ -216,7 +216,7 @@ export class Walker {
           w += m;
           break;
         case "cut":
-          this.unresolved(s, t.chain ?? rule.chain, m, `line ${rule.line} is cut`);
+          this.unresolved(s, t.chain ?? rule.chain, m, `line ${rule.line} ${t.unreadable ? "could not be read" : "is cut"}`);
           break;
       }
       s.path.pop();
