@@ -100,7 +100,7 @@ export function main(argv: string[]): void {
   if (prepareDump(text).format === undefined) {
     fail([`"${args.file}" is not a dump this tool reads: expected iptables-save output ("*nat", "-A CHAIN ..."), \`iptables -L\` output ("Chain X (...)") or \`nft list\` output ("table ip kube-proxy {")`]);
   }
-  const result = traceDump(text, { nodeIP: args.nodeIP });
+  const result = traceDump(text, { nodeIP: args.nodeIP, evidence: false });
   process.stdout.write(args.json ? JSON.stringify(toContractJson(result), null, 2) + "\n" : renderTable(result));
 }
 

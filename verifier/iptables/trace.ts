@@ -12,6 +12,8 @@ import { type Packet, type WalkResult, Walker } from "./walk";
 export interface TraceOptions {
   /** the node address NodePort traffic is sent to; default: the first one the rules name, else "a local address" */
   nodeIP?: string;
+  /** false: endpoints carry no `evidence` (the rules walked); the contract JSON never shows it. Default true. */
+  evidence?: boolean;
 }
 
 const NFT_TABLE = /^\s*table\s+(?:ip|ip6|inet|arp|bridge|netdev)\s+\S+\s*\{/m;
@@ -90,7 +92,8 @@ interface ServiceGroup {
 
 export function traceGraph(graph: ChainGraph, options: TraceOptions = {}): TraceResult {
   const warnings = [...graph.warnings];
-  const walker = new Walker(graph, (m) => warnings.push(m));
+  const withEvidence = options.evidence !== false;
+  const walker = new Walker(graph, (m) => warnings.push(m), withEvidence);
   const groups = groupServices(graph.services);
   const nodeIP = options.nodeIP ?? graph.nodeIPs[0];
   const services: TracedService[] = [];
@@ -102,14 +105,14 @@ export function traceGraph(graph: ChainGraph, options: TraceOptions = {}): Trace
     if (g.clusterIP) {
       const from = g.clusterIP.direct ? [g.clusterIP.chain] : graph.entry;
       const r = walker.walk(from, packet(g.protocol, g.clusterIP.ip, false, g.clusterIP.port));
-      endpoints = toEndpoints(r, chains, refs);
+      endpoints = toEndpoints(r, chains, refs, withEvidence);
       unresolved = r.unresolved;
     }
     let nodePortEndpoints: TracedEndpoint[] | null = null;
     let nodePortUnresolved: UnresolvedShare[] | null = null;
     if (g.nodePort) {
       const r = walker.walk(graph.entry, packet(g.protocol, nodeIP, true, g.nodePort.port));
-      nodePortEndpoints = toEndpoints(r, chains, refs);
+      nodePortEndpoints = toEndpoints(r, chains, refs, withEvidence);
       nodePortUnresolved = r.unresolved;
     }
     services.push({
@@ -135,7 +138,7 @@ function packet(protocol: string, dst: string | undefined, dstLocal: boolean, dp
 /** Service chains only (not the shared KUBE-SERVICES / KUBE-NODEPORTS / mark / endpoint chains). */
 const SERVICE_CHAIN = /^(?:KUBE-(?:SVC|SVL|EXT|FW|XLB)-|service-|external-|firewall-)/;
 
-function toEndpoints(r: WalkResult, chains: Set<string>, refs: Map<Rule, RuleRef>): TracedEndpoint[] {
+function toEndpoints(r: WalkResult, chains: Set<string>, refs: Map<Rule, RuleRef>, withEvidence: boolean): TracedEndpoint[] {
   for (const c of r.chains) if (SERVICE_CHAIN.test(c)) chains.add(c);
   // one RuleRef per rule, shared by every path through it
   const refOf = (rule: Rule) => {
@@ -144,7 +147,8 @@ function toEndpoints(r: WalkResult, chains: Set<string>, refs: Map<Rule, RuleRef
     return ref;
   };
   return r.endpoints.map((e) => {
-    const out: TracedEndpoint = { ip: e.ip, port: e.port, share: e.share, chain: e.chain, evidence: e.path.map(refOf) };
+    const out: TracedEndpoint = { ip: e.ip, port: e.port, share: e.share, chain: e.chain };
+    if (withEvidence) out.evidence = e.path.map(refOf);
     if (e.from) out.from = e.from;
     return out;
   });

@@ -49,6 +49,7 @@ export interface WalkResult {
 }
 
 const EPSILON = 1e-12;
+const NO_PATH: Rule[] = [];
 const MAX_DEPTH = 64;
 const INDEX_THRESHOLD = 16;
 
@@ -62,9 +63,11 @@ export class Walker {
   private readonly warnedLines = new Set<number>();
   private warnedMasq = false;
 
+  /** `keepPaths` false: endpoints carry no rule path (the contract JSON has none; a big trace saves the copies) */
   constructor(
     private readonly graph: ChainGraph,
     private readonly warn: (message: string) => void,
+    private readonly keepPaths = true,
   ) {}
 
   /** Reused by every walk of this walker: a big trace makes tens of thousands of walks. */
@@ -147,7 +150,7 @@ export class Walker {
         const key = `${hinted.ip}|${hinted.port}|comment`;
         const seen = s.endpoints.get(key);
         if (seen) seen.share += weight;
-        else s.endpoints.set(key, { ip: hinted.ip, port: hinted.port, share: weight, chain: name, path: [...s.path], from: "comment" });
+        else s.endpoints.set(key, { ip: hinted.ip, port: hinted.port, share: weight, chain: name, path: this.keepPaths ? [...s.path] : NO_PATH, from: "comment" });
         return 0;
       }
       if (caller) this.warnOnce(caller, `jumps to chain ${name}, which is not in the dump; where those connections go is unknown`);
@@ -194,7 +197,7 @@ export class Walker {
           const key = `${t.ip}|${port}`;
           const seen = s.endpoints.get(key);
           if (seen) seen.share += m;
-          else s.endpoints.set(key, { ip: t.ip, port, share: m, chain: rule.chain, path: [...s.path] });
+          else s.endpoints.set(key, { ip: t.ip, port, share: m, chain: rule.chain, path: this.keepPaths ? [...s.path] : NO_PATH });
           break;
         }
         case "return":
