@@ -80,7 +80,8 @@ export interface ServiceEntry {
   name: string | null;
   protocol: "tcp" | "udp" | "sctp";
   ip?: string;
-  port: number;
+  /** null: the dump does not show it (an nft service chain reached by no map names only its port's name) */
+  port: number | null;
   /** the chain the entry dispatches to (KUBE-SVC-..., KUBE-EXT-..., service-..., external-...) */
   chain: string;
   rule: Rule;
@@ -108,6 +109,21 @@ export const MASQ_CHAINS = new Set(["KUBE-MARK-MASQ", "mark-for-masquerade"]);
 export const DROP_CHAINS = new Set(["KUBE-MARK-DROP"]);
 /** kube-proxy's masquerade mark (--masquerade-bit 14) */
 export const MASQ_MARK = 0x4000;
+
+/** Chains reachable from `from` through jumps and gotos (the chains themselves included). */
+export function reachableChains(chains: Map<string, Chain>, from: string[]): Set<string> {
+  const seen = new Set<string>();
+  const todo = [...from];
+  while (todo.length > 0) {
+    const name = todo.pop()!;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    for (const r of chains.get(name)?.rules ?? []) {
+      if ((r.target.k === "jump" || r.target.k === "goto") && !seen.has(r.target.chain)) todo.push(r.target.chain);
+    }
+  }
+  return seen;
+}
 
 export function ruleRef(rule: Rule): RuleRef {
   const ref: RuleRef = { line: rule.line, chain: rule.chain, text: rule.text };

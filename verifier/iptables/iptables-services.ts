@@ -2,7 +2,7 @@
 // `iptables -L` readers: which rules in KUBE-SERVICES / KUBE-NODEPORTS are a service's
 // clusterIP, external IP or nodePort entry, and which node addresses take NodePorts.
 import type { Chain, ChainGraph, Rule, ServiceEntry } from "./graph";
-import { singleAddress } from "./graph";
+import { reachableChains, singleAddress } from "./graph";
 import type { DumpFormat } from "./types";
 
 // kube-proxy hashes are base32 ([A-Z2-7]); hand-written examples use any capital or digit
@@ -93,9 +93,9 @@ export function finishIptablesGraph(format: DumpFormat, chains: Map<string, Chai
     services.push({ kind: "nodePort", key: serviceHashOf(t.chain) ?? name ?? t.chain, name, protocol, port, chain: t.chain, rule });
   }
   assumeNodePortsJump(chains, warnings);
-  services.push(...serviceChainsWithoutEntry(chains, services, warnings));
   const prerouting = chains.get("PREROUTING");
   const entry = prerouting && prerouting.rules.length > 0 ? ["PREROUTING"] : ["KUBE-SERVICES"];
+  services.push(...serviceChainsWithoutEntry(chains, entry, services, warnings));
   return { format, chains, entry, nodeIPs, services, warnings };
 }
 
@@ -127,14 +127,15 @@ function assumeNodePortsJump(chains: Map<string, Chain>, warnings: string[]): vo
  * KUBE-SERVICES rule leads to. Their clusterIP:port is in the chain's own masquerade rule
  * (`! -s podCIDR -d clusterIP -p tcp --dport port -j KUBE-MARK-MASQ`); the trace starts at the chain.
  */
-function serviceChainsWithoutEntry(chains: Map<string, Chain>, found: ServiceEntry[], warnings: string[]): ServiceEntry[] {
-  const reached = new Set(found.map((e) => e.chain));
+function serviceChainsWithoutEntry(chains: Map<string, Chain>, entry: string[], found: ServiceEntry[], warnings: string[]): ServiceEntry[] {
+  const entries = new Set(found.map((e) => e.chain));
   const out: ServiceEntry[] = [];
-  let targets: Set<string> | undefined;
+  let reached: Set<string> | undefined;
   for (const chain of chains.values()) {
-    if (!chain.name.startsWith("KUBE-SVC-") || reached.has(chain.name) || chain.rules.length === 0) continue;
-    targets ??= jumpTargets(chains);
-    if (targets.has(chain.name)) continue;
+    if (!chain.name.startsWith("KUBE-SVC-") || entries.has(chain.name) || chain.rules.length === 0) continue;
+    // only when some service chain is no entry's target (never in a whole dump): is it reached at all?
+    reached ??= reachableChains(chains, [...entry, "KUBE-SERVICES"]);
+    if (reached.has(chain.name)) continue;
     const masq = chain.rules.find((r) => r.target.k === "jump" && r.target.chain === "KUBE-MARK-MASQ" && singleDst(r) !== undefined && singlePort(r) !== undefined);
     const first = chain.rules[0];
     if (!masq) {
@@ -145,14 +146,6 @@ function serviceChainsWithoutEntry(chains: Map<string, Chain>, found: ServiceEnt
     const name = chain.rules.map((r) => serviceNameOf(r.comment)).find((n) => n !== null) ?? null;
     warnings.push(`line ${masq.line}: no rule in the dump leads to ${chain.name}; its clusterIP ${singleDst(masq)}:${singlePort(masq)} is read from its masquerade rule and the trace starts at the chain`);
     out.push({ kind: "clusterIP", key: serviceHashOf(chain.name) ?? chain.name, name, protocol, ip: singleDst(masq), port: singlePort(masq)!, chain: chain.name, rule: masq, direct: true });
-  }
-  return out;
-}
-
-function jumpTargets(chains: Map<string, Chain>): Set<string> {
-  const out = new Set<string>();
-  for (const c of chains.values()) {
-    for (const r of c.rules) if (r.target.k === "jump" || r.target.k === "goto") out.add(r.target.chain);
   }
   return out;
 }

@@ -104,14 +104,14 @@ export function traceGraph(graph: ChainGraph, options: TraceOptions = {}): Trace
     let unresolved: UnresolvedShare[] = [];
     if (g.clusterIP) {
       const from = g.clusterIP.direct ? [g.clusterIP.chain] : graph.entry;
-      const r = walker.walk(from, packet(g.protocol, g.clusterIP.ip, false, g.clusterIP.port));
+      const r = walker.walk(from, packet(g.protocol, g.clusterIP.ip, false, g.clusterIP.port ?? 0));
       endpoints = toEndpoints(r, chains, refs, withEvidence);
       unresolved = r.unresolved;
     }
     let nodePortEndpoints: TracedEndpoint[] | null = null;
     let nodePortUnresolved: UnresolvedShare[] | null = null;
     if (g.nodePort) {
-      const r = walker.walk(graph.entry, packet(g.protocol, nodeIP, true, g.nodePort.port));
+      const r = walker.walk(graph.entry, packet(g.protocol, nodeIP, true, g.nodePort.port ?? 0));
       nodePortEndpoints = toEndpoints(r, chains, refs, withEvidence);
       nodePortUnresolved = r.unresolved;
     }
