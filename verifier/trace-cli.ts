@@ -2,7 +2,7 @@
 // ruleset. With --json, stdout carries exactly one JSON object (design.md "contract: offline trace").
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { prepareDump, toContractJson, traceDump } from "./iptables/trace";
+import { prepareDump, toContractJson, tracePrepared } from "./iptables/trace";
 import type { TraceResult } from "./iptables/types";
 
 const USAGE = `usage: npm run --silent trace -- <dump-file | -> [--json] [--node-ip IP]
@@ -104,10 +104,11 @@ export function main(argv: string[]): void {
     fail([`cannot read "${args.file}": ${why}; give the path of a saved dump (e.g. iptables-save -t nat > nat.txt)`]);
   }
   if (text.trim() === "") fail([`"${args.file}" is empty; save a dump with \`iptables-save -t nat\`, \`iptables -t nat -nvL\` or \`nft list ruleset\``]);
-  if (prepareDump(text).format === undefined) {
+  const prepared = prepareDump(text);
+  if (prepared.format === undefined) {
     fail([`"${args.file}" is not a dump this tool reads: expected iptables-save output ("*nat", "-A CHAIN ..."), \`iptables -L\` output ("Chain X (...)") or \`nft list\` output ("table ip kube-proxy {")`]);
   }
-  const result = traceDump(text, { nodeIP: args.nodeIP, evidence: false });
+  const result = tracePrepared(prepared, { nodeIP: args.nodeIP, evidence: false });
   process.stdout.write(args.json ? JSON.stringify(toContractJson(result), null, 2) + "\n" : renderTable(result));
 }
 

@@ -55,7 +55,12 @@ export function prepareDump(raw: string): { text: string; format: DumpFormat | u
 
 /** Never throws: an unreadable dump gives no services and says why in `warnings`. */
 export function traceDump(raw: string, options: TraceOptions = {}): TraceResult {
-  const { text, format, warnings: pasteWarnings } = prepareDump(raw);
+  return tracePrepared(prepareDump(raw), options);
+}
+
+/** traceDump on the result of prepareDump (a caller that checked the format first does not prepare twice). */
+export function tracePrepared(prepared: ReturnType<typeof prepareDump>, options: TraceOptions = {}): TraceResult {
+  const { text, format, warnings: pasteWarnings } = prepared;
   if (format === undefined) {
     return {
       format: "iptables-save",
