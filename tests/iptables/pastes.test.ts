@@ -160,6 +160,17 @@ describe("notes artefacts", () => {
     ]);
   });
 
+  test("'...' inside an nft chain: the chain may hold more, so what falls off its end is unknown", () => {
+    const table = readFixture("kube-proxy-nftables-overall.nft-table.nft").replace(/^(\s*)meta l4proto tcp dnat to 10\.180\.0\.1:80$/m, "$1...");
+    expect(table).not.toContain("dnat to 10.180.0.1:80");
+    const r = traceDump(table);
+    expect(contract(r, (s) => s.clusterIP === "172.30.0.41")).toMatchObject({
+      endpoints: [],
+      unresolved: [{ chain: "endpoint-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80", share: 1, reason: "the rest of the chain is not in the dump" }],
+    });
+    expect(r.warnings.some((w) => /^line \d+: skipped: "\.\.\." stands for left-out lines/.test(w))).toBe(true);
+  });
+
   test("an `iptables -L` listing whose first chain has no Chain line: read as KUBE-SERVICES, with a warning", () => {
     const r = traceDump(paste("p09-list-without-chain-line.txt"));
     expect(r.format).toBe("iptables-list");

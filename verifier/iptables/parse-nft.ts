@@ -22,7 +22,7 @@ export function parseNft(text: string): ChainGraph {
   if (!table) return { format: "nft", chains, entry, nodeIPs, services, warnings };
 
   for (const [name, c] of table.chains) {
-    c.chain.declared = true;
+    c.chain.declared = !table.partialChains.has(name);
     chains.set(name, c.chain);
   }
   for (const st of table.statements) {
@@ -96,7 +96,7 @@ function readIptablesNft(table: NftTable, warnings: string[]): ChainGraph {
   warnings.push(...table.warnings);
   const chains = new Map<string, Chain>();
   for (const [name, c] of table.chains) {
-    c.chain.declared = true;
+    c.chain.declared = !table.partialChains.has(name);
     chains.set(name, c.chain);
   }
   for (const st of table.statements) {
