@@ -59,7 +59,7 @@ function realDump(services: number): string {
 }
 
 const FLOOR = `
-const text = require("node:fs").readFileSync(process.argv[1], "utf8");
+const text = require("node:fs").readFileSync(process.argv[2], "utf8");
 const lines = text.split("\\n");
 const byChain = new Map();
 for (let i = 0; i < lines.length; i++) {
@@ -147,6 +147,10 @@ function main(): number {
     const dump = realDump(services);
     const text = readFileSync(dump, "utf8");
     const rules = text.split("\n").filter((l) => l.startsWith("-A ")).length;
+    // the floor must really read this dump: as many chains as iptables-save declares
+    const chains = Number(/^(\d+) chains/.exec(execFileSync("node", [floorFile, dump], { encoding: "utf8" }))?.[1] ?? 0);
+    const declared = text.split("\n").filter((l) => l.startsWith(":KUBE-")).length;
+    if (chains < declared * 0.9) throw new Error(`the floor indexed ${chains} chains, the dump declares ${declared}`);
     const trace: Run[] = [];
     const floor: Run[] = [];
     const inproc: InProcess[] = [];
