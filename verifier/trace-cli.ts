@@ -2,17 +2,19 @@
 // ruleset. With --json, stdout carries exactly one JSON object (design.md "contract: offline trace").
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { detectFormat, toContractJson, traceDump } from "./iptables/trace";
+import { prepareDump, toContractJson, tracePrepared } from "./iptables/trace";
 import type { TraceResult } from "./iptables/types";
 
 const USAGE = `usage: npm run --silent trace -- <dump-file | -> [--json] [--node-ip IP]
 
-Reads a saved nat ruleset and shows, for every service, where a new connection to
-clusterIP:port and to nodeIP:nodePort goes, with each endpoint's share.
+Reads a saved nat ruleset, whole or as pasted (Markdown notes, grep output, one chain at a
+time, cut lines), and shows, for every service, where a new connection to clusterIP:port and
+to nodeIP:nodePort goes, with each endpoint's share, and the share the dump does not show.
 
   <dump-file>    output of one of:
                    iptables-save [-c] [-t nat]        (nft or legacy backend)
                    iptables -t nat -nvL   (or -nL, -L, --line-numbers, -x)
+                   iptables -t nat -S [CHAIN]
                    nft list table ip kube-proxy  |  nft list ruleset
                  "-" reads the dump from stdin
   --json         print one JSON object: { format, services: [...], warnings: [...] }
@@ -67,13 +69,18 @@ export function renderTable(result: TraceResult): string {
     const cip = s.clusterIP !== null ? `clusterIP ${s.clusterIP}:${s.port}` : "no clusterIP rule";
     const np = s.nodePort !== null ? `nodePort ${s.nodePort}` : "no nodePort";
     lines.push(`${head}  ${cip}  ${np}`);
-    const row = (label: string, eps: TraceResult["services"][number]["endpoints"] | null) => {
+    type Service = TraceResult["services"][number];
+    const row = (label: string, eps: Service["endpoints"] | null, unknown: Service["unresolved"] | null) => {
       if (eps === null) return;
-      if (eps.length === 0) lines.push(`  ${label}: (none: new connections are not forwarded)`);
-      for (const e of eps) lines.push(`  ${label}: ${`${e.ip}:${e.port}`.padEnd(22)} ${(e.share * 100).toFixed(2).padStart(6)}%  via ${e.chain ?? "?"}`);
+      const pct = (x: number) => `${(x * 100).toFixed(2).padStart(6)}%`;
+      if (eps.length === 0 && (unknown ?? []).length === 0) lines.push(`  ${label}: (none: new connections are not forwarded)`);
+      for (const e of eps) {
+        lines.push(`  ${label}: ${`${e.ip}:${e.port}`.padEnd(22)} ${pct(e.share)}  via ${e.chain ?? "?"}${e.from === "comment" ? " (not in the dump: address from its comment only)" : ""}`);
+      }
+      for (const u of unknown ?? []) lines.push(`  ${label}: ${"unknown".padEnd(22)} ${pct(u.share)}  at ${u.chain}: ${u.reason}`);
     };
-    row("clusterIP", s.clusterIP !== null ? s.endpoints : null);
-    row("nodePort ", s.nodePortEndpoints);
+    row("clusterIP", s.clusterIP !== null || s.endpoints.length > 0 || s.unresolved.length > 0 ? s.endpoints : null, s.unresolved);
+    row("nodePort ", s.nodePortEndpoints, s.nodePortUnresolved);
   }
   if (result.warnings.length > 0) {
     lines.push("", `warnings (${result.warnings.length}):`);
@@ -98,10 +105,11 @@ export function main(argv: string[]): void {
     fail([`cannot read "${args.file}": ${why}; give the path of a saved dump (e.g. iptables-save -t nat > nat.txt)`]);
   }
   if (text.trim() === "") fail([`"${args.file}" is empty; save a dump with \`iptables-save -t nat\`, \`iptables -t nat -nvL\` or \`nft list ruleset\``]);
-  if (detectFormat(text) === undefined) {
+  const prepared = prepareDump(text);
+  if (prepared.format === undefined) {
     fail([`"${args.file}" is not a dump this tool reads: expected iptables-save output ("*nat", "-A CHAIN ..."), \`iptables -L\` output ("Chain X (...)") or \`nft list\` output ("table ip kube-proxy {")`]);
   }
-  const result = traceDump(text, { nodeIP: args.nodeIP });
+  const result = tracePrepared(prepared, { nodeIP: args.nodeIP, evidence: false });
   process.stdout.write(args.json ? JSON.stringify(toContractJson(result), null, 2) + "\n" : renderTable(result));
 }
 

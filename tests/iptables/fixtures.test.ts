@@ -2,6 +2,7 @@
 // and to what the ruleset means (kube-proxy's own test expectations, or the writer's spec).
 import { readdirSync } from "node:fs";
 import { toContractJson, traceDump } from "../../verifier/iptables/trace";
+import type { TracedEndpoint, TracedService } from "../../verifier/iptables/types";
 import { articleSpec, nodeIPsSpec } from "../fixtures/writer-specs";
 import { type ExpectedService, expectTraceMatches, expectedFromSpec, readFixture, FIXTURES } from "./helpers";
 
@@ -9,6 +10,7 @@ const fixturesOf = (source: string) =>
   readdirSync(FIXTURES).filter((f) => f.startsWith(`${source}.`) && /\.(txt|nft)$/.test(f) && !f.includes("counters") && !f.includes("iptables-nft-ruleset"));
 
 const ep = (ip: string, port: number, share: number) => ({ ip, port, share });
+const sortEp = (l: TracedEndpoint[]) => l.map((e) => ({ ip: e.ip, port: e.port, share: Number(e.share.toFixed(6)) })).sort((a, b) => `${a.ip}:${a.port}`.localeCompare(`${b.ip}:${b.port}`));
 
 // from TestOverallIPTablesRules / TestOverallNFTablesRules in kube-proxy (see tests/fixtures/README.md)
 const kubeProxyOverall: ExpectedService[] = [
@@ -125,7 +127,7 @@ describe("evidence", () => {
   test("toContractJson keeps exactly the contract's fields", () => {
     const json = toContractJson(traceDump(text));
     expect(Object.keys(json)).toEqual(["format", "services", "warnings"]);
-    expect(Object.keys(json.services[0])).toEqual(["service", "protocol", "clusterIP", "port", "nodePort", "endpoints", "nodePortEndpoints"]);
+    expect(Object.keys(json.services[0])).toEqual(["service", "protocol", "clusterIP", "port", "nodePort", "endpoints", "unresolved", "nodePortEndpoints", "nodePortUnresolved"]);
     expect(Object.keys(json.services[0].endpoints[0])).toEqual(["ip", "port", "share"]);
   });
 });
@@ -139,11 +141,23 @@ describe("node addresses and other dumps", () => {
     expect(second.nodePortEndpoints).toHaveLength(4);
   });
 
-  test("an nft ruleset that holds iptables-nft rules says to use iptables-save", () => {
-    const r = traceDump(readFixture("writer-article.iptables-nft-ruleset.nft"));
+  // iptables-nft's tables listed by `nft list ruleset` (real iptables-nft + nft, see tests/fixtures/README.md):
+  // no comments, so no names; `meta random & 2147483647 < N` probabilities; `fib daddr type local`
+  test.each([
+    ["writer-article", expectedFromSpec(articleSpec)],
+    ["writer-nodeips", expectedFromSpec(nodeIPsSpec)],
+    ["kube-proxy-iptables-overall", kubeProxyOverall],
+    ["kube-proxy-1.20-era", era120],
+  ] as const)("iptables-nft rules of %s seen through `nft list ruleset` trace like iptables-save's", (source, expected) => {
+    const r = traceDump(readFixture(`${source}.iptables-nft-ruleset.nft`));
     expect(r.format).toBe("nft");
-    expect(r.services).toEqual([]);
-    expect(r.warnings).toEqual([expect.stringMatching(/^line 1: .*iptables-save -t nat/)]);
+    // the only guess: which `-m recent` option an `xt match recent` hides
+    for (const w of r.warnings) expect(w).toMatch(/^line \d+: "xt match recent" hides its option/);
+    const save = traceDump(readFixture(`${source}.iptables-save.txt`));
+    const key = (s: { protocol: string; clusterIP: string | null; port: number | null; nodePort: number | null }) => `${s.protocol} ${s.clusterIP}:${s.port} ${s.nodePort}`;
+    const strip = (s: TracedService) => ({ key: key(s), endpoints: sortEp(s.endpoints), unresolved: s.unresolved, nodePortEndpoints: s.nodePortEndpoints && sortEp(s.nodePortEndpoints), nodePortUnresolved: s.nodePortUnresolved });
+    expect(r.services.map(strip).sort((a, b) => a.key.localeCompare(b.key))).toEqual(save.services.map(strip).sort((a, b) => a.key.localeCompare(b.key)));
+    expect(r.services).toHaveLength(expected.length);
   });
 
   test("unreadable lines become warnings with their line number, the rest is still traced", () => {
@@ -154,12 +168,13 @@ describe("node addresses and other dumps", () => {
     const r = traceDump(text.join("\n"));
     expect(r.warnings).toEqual([
       expect.stringMatching(/^line 4: text outside a "\*table ... COMMIT" block|^line 4: /),
-      expect.stringMatching(new RegExp(`^line ${idx + 2}: DNAT destination "nowhere"`)),
+      expect.stringMatching(new RegExp(`^line ${idx + 2}: DNAT destination "nowhere".*the connections it would take are unknown`)),
     ]);
     const hello = r.services.find((s) => s.service === "default/hello")!;
-    // the SEP chain without its DNAT returns to KUBE-SVC, whose last rule then takes that share too
+    // the SEP chain's unreadable DNAT: its share is unknown, not handed to the next endpoint
     expect(hello.endpoints.map((e) => e.ip)).toEqual(["10.244.3.5"]);
-    expect(hello.endpoints[0].share).toBeCloseTo(1, 9);
+    expect(hello.endpoints[0].share).toBeCloseTo(0.5, 9);
+    expect(hello.unresolved).toEqual([{ chain: "KUBE-SEP-Y2P56AGJH432KIPI", share: 0.5, reason: `line ${idx + 2} could not be read` }]);
   });
 
   test("other nft tables in a ruleset are skipped, whatever they hold", () => {

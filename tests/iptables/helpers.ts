@@ -45,8 +45,15 @@ export function expectTraceMatches(result: TraceResult, expected: ExpectedServic
     if (!got) continue;
     expect({ clusterIP: got.clusterIP, port: got.port, nodePort: got.nodePort }).toEqual({ clusterIP: e.clusterIP, port: e.port, nodePort: e.nodePort });
     expectEndpoints(got.endpoints, e.endpoints);
-    if (e.nodePortEndpoints === null) expect(got.nodePortEndpoints).toBeNull();
-    else expectEndpoints(got.nodePortEndpoints ?? undefined, e.nodePortEndpoints);
+    // whole dumps: every connection's fate is shown
+    expect(got.unresolved).toEqual([]);
+    if (e.nodePortEndpoints === null) {
+      expect(got.nodePortEndpoints).toBeNull();
+      expect(got.nodePortUnresolved).toBeNull();
+    } else {
+      expectEndpoints(got.nodePortEndpoints ?? undefined, e.nodePortEndpoints);
+      expect(got.nodePortUnresolved).toEqual([]);
+    }
   }
 }
 

@@ -77,12 +77,34 @@ function traceWarnings(v: NodeView): Evidence[] {
   return warnings.length === 0 ? [] : [{ source: v.dumpSource, detail: `tracer warnings: ${warnings.slice(0, 3).join("; ")}${warnings.length > 3 ? ` (+${warnings.length - 3} more)` : ""}` }];
 }
 
+/**
+ * The share of new connections whose fate this node's dump does not show (the trace reached a
+ * chain that is not in it, or a cut or unreadable line), and endpoints known only from kube-proxy's
+ * comments: never a pass, never a fail, but "cannot tell", naming where the dump stops.
+ */
+function unknownShare(v: NodeView, side: "clusterIP" | "nodePort", target: string): NodePart | undefined {
+  const traced = v.traced;
+  if (!traced) return undefined;
+  const unresolved = (side === "clusterIP" ? traced.unresolved : traced.nodePortUnresolved) ?? [];
+  const hinted = ((side === "clusterIP" ? traced.endpoints : traced.nodePortEndpoints) ?? []).filter((e) => e.from === "comment");
+  if (unresolved.length === 0 && hinted.length === 0) return undefined;
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const evidence: Evidence[] = [
+    ...unresolved.map((u) => ({ source: v.dumpSource, detail: `${pct(u.share)} of new connections to ${target} reach ${u.chain}: ${u.reason}` })),
+    ...hinted.map((e) => ({ source: v.dumpSource, detail: `${pct(e.share)} of new connections to ${target} jump to ${e.chain ?? "a chain"}, which is not in the dump; ${endpointKey(e.ip, e.port)} is only named by its comment` })),
+    ...traceWarnings(v),
+  ];
+  const total = unresolved.reduce((a, u) => a + u.share, 0) + hinted.reduce((a, e) => a + e.share, 0);
+  const where = [...unresolved.map((u) => `${u.chain} ${u.reason}`), ...hinted.map((e) => `${e.chain ?? "?"} not in the dump`)];
+  return { verdict: "cannot-tell", evidence, reason: `${v.name}: cannot tell where ${pct(total)} of new connections to ${target} go (${where.join("; ")})` };
+}
+
 export function checkC2(ctx: CheckContext): CheckResult {
   const early = dataplaneV2Result("C2", ctx) ?? needsService("C2", ctx, false);
   if (early) return early;
   const target = `${ctx.clusterIP}:${ctx.port!.port}`;
   return perNode("C2", CLAIMS.C2, ctx, `Every node (${ctx.nodes.length}) has nat rules that send ${target} to the pods.`, (v) => {
-    const missing = noDump(ctx, v);
+    const missing = noDump(ctx, v) ?? unknownShare(v, "clusterIP", target);
     if (missing) return missing;
     const first = v.traced?.endpoints[0];
     if (!v.traced || !first) {
@@ -101,7 +123,7 @@ export function checkC3(ctx: CheckContext): CheckResult {
   const podless = ctx.nodes.filter((v) => v.pods.length === 0).map((v) => v.name);
   const pass = `All ${ctx.nodes.length} nodes have a rule for nodePort ${nodePort}${podless.length ? `, including ${podless.join(", ")} with no pod` : ""}.`;
   return perNode("C3", CLAIMS.C3, ctx, pass, (v) => {
-    const missing = noDump(ctx, v);
+    const missing = noDump(ctx, v) ?? unknownShare(v, "nodePort", `${v.internalIp ?? v.name}:${nodePort}`);
     if (missing) return missing;
     const eps = v.traced?.nodePortEndpoints;
     if (!v.traced || eps === null || eps === undefined) {
@@ -162,7 +184,7 @@ export function checkC6(ctx: CheckContext): CheckResult {
   const target = `${ctx.clusterIP}:${ctx.port!.port}`;
   let chainSeen: string | undefined;
   const res = perNode("C6", CLAIMS.C6, ctx, "", (v) => {
-    const missing = noDump(ctx, v);
+    const missing = noDump(ctx, v) ?? unknownShare(v, "nodePort", `${v.internalIp ?? v.name}:${nodePort}`) ?? unknownShare(v, "clusterIP", target);
     if (missing) return missing;
     const viaNodePort = v.traced?.nodePortEndpoints?.[0];
     const viaClusterIp = v.traced?.endpoints[0];
@@ -213,7 +235,7 @@ export function checkC7(ctx: CheckContext): CheckResult {
   const podPort = ctx.model.target.expected?.podPort;
   let shares = "";
   const res = perNode("C7", CLAIMS.C7, ctx, "", (v) => {
-    const missing = noDump(ctx, v);
+    const missing = noDump(ctx, v) ?? unknownShare(v, "clusterIP", `${ctx.clusterIP}:${ctx.port!.port}`);
     if (missing) return missing;
     const eps = v.traced?.endpoints ?? [];
     const evidence: Evidence[] = eps.map((e) => {

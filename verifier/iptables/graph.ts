@@ -38,7 +38,12 @@ export type Target =
   | { k: "nat-done"; name: string }
   | { k: "mark"; op: "or" | "xor" | "set" | "and"; value: number; mask: number }
   /** no target, or a non-terminating one (LOG, comment-only rules, nft `counter`, `update @set`) */
-  | { k: "continue"; name?: string };
+  | { k: "continue"; name?: string }
+  /**
+   * the line is cut (a paste that stops mid-rule) or cannot be read: what reaches it has a fate the
+   * dump does not show; `chain` is the chain it jumps to when that much is readable
+   */
+  | { k: "cut"; chain?: string; unreadable?: boolean };
 
 export interface Rule {
   line: number;
@@ -59,6 +64,12 @@ export interface Chain {
   /** a hook chain (PREROUTING...) whose end applies the policy instead of returning */
   builtin: boolean;
   rules: Rule[];
+  /**
+   * the dump declares the chain (`:X` / `-N X` / `Chain X (...)` / nft `chain X {`), so its rules
+   * are all there; a chain seen only through its `-A` lines (a grep'ed paste) may hold more, and
+   * what falls off its end is not known. Absent = false.
+   */
+  declared?: boolean;
 }
 
 /** Where a service's traffic enters the rules: one clusterIP / nodePort / external entry. */
@@ -69,10 +80,16 @@ export interface ServiceEntry {
   name: string | null;
   protocol: "tcp" | "udp" | "sctp";
   ip?: string;
-  port: number;
+  /** null: the dump does not show it (an nft service chain reached by no map names only its port's name) */
+  port: number | null;
   /** the chain the entry dispatches to (KUBE-SVC-..., KUBE-EXT-..., service-..., external-...) */
   chain: string;
   rule: Rule;
+  /**
+   * no entry rule leads here in the dump (a fragment of service chains): the trace starts at
+   * `chain` itself; the clusterIP was read from the chain's own masquerade rule
+   */
+  direct?: boolean;
 }
 
 export interface ChainGraph {
@@ -84,6 +101,28 @@ export interface ChainGraph {
   nodeIPs: string[];
   services: ServiceEntry[];
   warnings: string[];
+}
+
+/** kube-proxy's helper chains, by what kube-proxy means by them (pkg/proxy/iptables/proxier.go, nftables/proxier.go). */
+export const MASQ_CHAINS = new Set(["KUBE-MARK-MASQ", "mark-for-masquerade"]);
+/** marks for the filter table's KUBE-FIREWALL to drop: ends the path as dropped, whatever later nat rules say */
+export const DROP_CHAINS = new Set(["KUBE-MARK-DROP"]);
+/** kube-proxy's masquerade mark (--masquerade-bit 14) */
+export const MASQ_MARK = 0x4000;
+
+/** Chains reachable from `from` through jumps and gotos (the chains themselves included). */
+export function reachableChains(chains: Map<string, Chain>, from: string[]): Set<string> {
+  const seen = new Set<string>();
+  const todo = [...from];
+  while (todo.length > 0) {
+    const name = todo.pop()!;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    for (const r of chains.get(name)?.rules ?? []) {
+      if ((r.target.k === "jump" || r.target.k === "goto") && !seen.has(r.target.chain)) todo.push(r.target.chain);
+    }
+  }
+  return seen;
 }
 
 export function ruleRef(rule: Rule): RuleRef {

@@ -2,10 +2,19 @@
 // `iptables -L` readers: which rules in KUBE-SERVICES / KUBE-NODEPORTS are a service's
 // clusterIP, external IP or nodePort entry, and which node addresses take NodePorts.
 import type { Chain, ChainGraph, Rule, ServiceEntry } from "./graph";
-import { singleAddress } from "./graph";
+import { reachableChains, singleAddress } from "./graph";
 import type { DumpFormat } from "./types";
 
-const SERVICE_CHAIN = /^KUBE-(?:SVC|SVL|EXT|FW|XLB)-([A-Z2-7]{16})$/;
+// kube-proxy hashes are base32 ([A-Z2-7]); hand-written examples use any capital or digit
+const SERVICE_CHAIN = /^KUBE-(?:SVC|SVL|EXT|FW|XLB)-([A-Z0-9]{16})$/;
+const HASHED_CHAIN_PREFIX = /^KUBE-(?:SVC|SVL|EXT|FW|XLB|SEP)-/;
+
+/** A kube-proxy chain name whose 16-character hash is shorter: the line was cut there. */
+export function isCutChainName(name: string): boolean {
+  if (name.length >= 25 || name.charCodeAt(0) !== 75 /* K */ || !HASHED_CHAIN_PREFIX.test(name)) return false;
+  const hash = name.slice(name.indexOf("-", 5) + 1);
+  return hash.length < 16 && /^[A-Z0-9]*$/.test(hash);
+}
 
 /** kube-proxy's hash of a service port, shared by its SVC/SVL/EXT/FW/XLB chains. */
 export function serviceHashOf(chain: string): string | undefined {
@@ -83,7 +92,67 @@ export function finishIptablesGraph(format: DumpFormat, chains: Map<string, Chai
     const { name } = splitServiceComment(rule.comment);
     services.push({ kind: "nodePort", key: serviceHashOf(t.chain) ?? name ?? t.chain, name, protocol, port, chain: t.chain, rule });
   }
+  assumeNodePortsJump(chains, warnings);
   const prerouting = chains.get("PREROUTING");
   const entry = prerouting && prerouting.rules.length > 0 ? ["PREROUTING"] : ["KUBE-SERVICES"];
+  services.push(...serviceChainsWithoutEntry(chains, entry, services, warnings));
   return { format, chains, entry, nodeIPs, services, warnings };
+}
+
+const NODEPORTS_COMMENT = "kubernetes service nodeports; NOTE: this must be the last rule in this chain";
+
+/**
+ * kube-proxy always ends KUBE-SERVICES with `-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS`
+ * (or `-d nodeIP` rules with --nodeport-addresses; pkg/proxy/iptables/proxier.go). A paste that
+ * shows KUBE-NODEPORTS but not KUBE-SERVICES whole lacks it; assume it, with a warning. A dump that
+ * declares KUBE-SERVICES and has no such rule really lacks it: that is a finding, not a gap.
+ */
+function assumeNodePortsJump(chains: Map<string, Chain>, warnings: string[]): void {
+  const nodePorts = chains.get("KUBE-NODEPORTS");
+  if (!nodePorts || nodePorts.rules.length === 0) return;
+  let services = chains.get("KUBE-SERVICES");
+  if (services?.declared) return;
+  for (const r of services?.rules ?? []) {
+    if ((r.target.k === "jump" || r.target.k === "goto") && r.target.chain === "KUBE-NODEPORTS") return;
+  }
+  if (!services) chains.set("KUBE-SERVICES", (services = { name: "KUBE-SERVICES", builtin: false, rules: [] }));
+  const line = nodePorts.rules[0].line;
+  const text = `-A KUBE-SERVICES -m comment --comment "${NODEPORTS_COMMENT}" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS`;
+  warnings.push(`line ${line}: no rule in the paste leads to KUBE-NODEPORTS; assumed kube-proxy's last KUBE-SERVICES rule: ${text}`);
+  services.rules.push({ line, chain: "KUBE-SERVICES", text: `${text} (assumed: not in the dump)`, comment: NODEPORTS_COMMENT, conds: [{ k: "dstLocal", neg: false }], target: { k: "jump", chain: "KUBE-NODEPORTS" } });
+}
+
+/**
+ * A fragment (`iptables -t nat -S KUBE-SVC-X` and its KUBE-SEP chains) has service chains that no
+ * KUBE-SERVICES rule leads to. Their clusterIP:port is in the chain's own masquerade rule
+ * (`! -s podCIDR -d clusterIP -p tcp --dport port -j KUBE-MARK-MASQ`); the trace starts at the chain.
+ */
+function serviceChainsWithoutEntry(chains: Map<string, Chain>, entry: string[], found: ServiceEntry[], warnings: string[]): ServiceEntry[] {
+  const entries = new Set(found.map((e) => e.chain));
+  const out: ServiceEntry[] = [];
+  let reached: Set<string> | undefined;
+  for (const chain of chains.values()) {
+    if (!chain.name.startsWith("KUBE-SVC-") || entries.has(chain.name) || chain.rules.length === 0) continue;
+    // only when some service chain is no entry's target (never in a whole dump): is it reached at all?
+    reached ??= reachableChains(chains, [...entry, "KUBE-SERVICES"]);
+    if (reached.has(chain.name)) continue;
+    const masq = chain.rules.find((r) => r.target.k === "jump" && r.target.chain === "KUBE-MARK-MASQ" && singleDst(r) !== undefined && singlePort(r) !== undefined);
+    const first = chain.rules[0];
+    if (!masq) {
+      warnings.push(`line ${first.line}: no rule in the dump leads to ${chain.name} and it names no clusterIP (no masquerade rule with -d and --dport); not traced`);
+      continue;
+    }
+    const protocol = protocolOf(masq) ?? "tcp";
+    const name = chain.rules.map((r) => serviceNameOf(r.comment)).find((n) => n !== null) ?? null;
+    warnings.push(`line ${masq.line}: no rule in the dump leads to ${chain.name}; its clusterIP ${singleDst(masq)}:${singlePort(masq)} is read from its masquerade rule and the trace starts at the chain`);
+    out.push({ kind: "clusterIP", key: serviceHashOf(chain.name) ?? chain.name, name, protocol, ip: singleDst(masq), port: singlePort(masq)!, chain: chain.name, rule: masq, direct: true });
+  }
+  return out;
+}
+
+/** The service named by any of kube-proxy's comments: "ns/svc:p cluster IP", "ns/svc:p -> ip:port", "ns/svc:p". */
+function serviceNameOf(comment: string | undefined): string | null {
+  if (comment === undefined) return null;
+  const arrow = comment.indexOf(" -> ");
+  return splitServiceComment(arrow >= 0 ? comment.slice(0, arrow) : comment).name;
 }

@@ -62,6 +62,7 @@ export function parseStatement(text: string, line: number, chain: string, table:
   let target: Target = { k: "continue" };
   /** alternatives replacing `target` (vmap lookups, numgen cascades) */
   let branches: { conds: Cond[]; target: Target; dispatch?: Rule["dispatch"] }[] | undefined;
+  let xtRecent = false;
   const fail = (why: string) => {
     warnings.push(`line ${line}: ${why}: ${clip(text)}`);
     return undefined;
@@ -216,6 +217,26 @@ export function parseStatement(text: string, line: number, chain: string, table:
       i = k + 1;
       continue;
     }
+    if (a === "meta" && w(i + 1) === "random") {
+      // iptables-nft's `-m statistic --mode random --probability p`: meta random & 0x7fffffff < p * 2^31
+      const mask = parseNumber(w(i + 3) ?? "");
+      const bound = parseNumber(w(i + 5) ?? "");
+      if (w(i + 2) !== "&" || w(i + 4) !== "<" || mask === undefined || bound === undefined) return fail("unreadable meta random expression");
+      conds.push({ k: "probability", p: Math.min(1, bound / (mask + 1)) });
+      i += 6;
+      continue;
+    }
+    if (a === "xt") {
+      // an iptables match or target nft cannot print: `xt match recent` is session affinity.
+      // kube-proxy writes `-m recent --rcheck` on the service chain's jumps (never true for a new
+      // client) and `-m recent --set` next to the DNAT (always true); the listing hides which.
+      const kind = w(i + 1);
+      const name = w(i + 2) ?? "";
+      if (kind === "match" && name === "recent") xtRecent = true;
+      else conds.push({ k: "unknown", text: `xt ${kind ?? ""} ${name}` });
+      i += 3;
+      continue;
+    }
     if (a === "numgen") {
       // numgen random mod N [offset K] vmap { i : verdict, ... }
       if (w(i + 1) !== "random" || w(i + 2) !== "mod") return fail("only `numgen random mod N` is understood");
@@ -292,6 +313,13 @@ export function parseStatement(text: string, line: number, chain: string, table:
     break;
   }
 
+  if (xtRecent) {
+    const setsAffinity = target.k === "dnat";
+    warnings.push(
+      `line ${line}: "xt match recent" hides its option; read as kube-proxy's session affinity ${setsAffinity ? "--set next to the DNAT (always matches)" : "--rcheck on the jump (a new client is in no list: never matches)"}`,
+    );
+    if (!setsAffinity) conds.push({ k: "never", why: "session affinity (xt match recent, --rcheck) does not match a new client" });
+  }
   const base: Omit<Rule, "conds" | "target"> = { line, chain, text };
   if (packets !== undefined) Object.assign(base, { packets, bytes });
   if (comment !== undefined) Object.assign(base, { comment });

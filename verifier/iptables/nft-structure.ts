@@ -3,6 +3,7 @@
 // parsed later (nft-rule.ts), once every set and map is known.
 import type { Chain } from "./graph";
 import { clip } from "./parse-save";
+import { ELISION } from "./paste";
 
 const BLOCK_OPENER = /^(?:table\s+\S+|chain|set|map|flowtable|counter|quota|limit|ct\s+\S+|secmark|synproxy)\s+\S+\s*\{$/;
 
@@ -21,6 +22,8 @@ export interface NftTable {
   statements: { chain: string; text: string; line: number }[];
   /** problems inside this table (reported only for the table that is traced) */
   warnings: string[];
+  /** chains with a "..." among their rules: not all their rules are shown */
+  partialChains: Set<string>;
 }
 
 export function readStructure(text: string, warnings: string[]): NftTable[] {
@@ -29,7 +32,7 @@ export function readStructure(text: string, warnings: string[]): NftTable[] {
   const getTable = (family: string, name: string): NftTable => {
     let t = tables.find((x) => x.family === family && x.name === name);
     if (!t) {
-      t = { family, name, sets: new Map(), chains: new Map(), statements: [], warnings: [] };
+      t = { family, name, sets: new Map(), chains: new Map(), statements: [], warnings: [], partialChains: new Set() };
       tables.push(t);
     }
     return t;
@@ -43,6 +46,7 @@ export function readStructure(text: string, warnings: string[]): NftTable[] {
     return t.sets.get(name)!;
   };
 
+  const elided: { table: NftTable; chain: string }[] = [];
   let table: NftTable | undefined;
   let block: { kind: "chain" | "set" | "other"; name: string } | undefined;
   let i = 0;
@@ -56,6 +60,11 @@ export function readStructure(text: string, warnings: string[]): NftTable[] {
       i++;
     }
     if (stmt === "") continue;
+    if (stmt === ELISION) {
+      // left-out rules (the paste reader warned): the chain may hold more than it shows
+      if (table && block?.kind === "chain") elided.push({ table, chain: block.name });
+      continue;
+    }
 
     // the script form: add table|chain|set|map|rule|element <family> <table> ...
     const script = /^(?:add|create|insert)\s+(table|chain|set|map|rule|element)\s+(ip6?|inet|arp|bridge|netdev)\s+(\S+)\s*(.*)$/.exec(stmt);
@@ -124,6 +133,7 @@ export function readStructure(text: string, warnings: string[]): NftTable[] {
     if (/^comment\s+"[^"]*"$/.test(stmt) || /^devices\s/.test(stmt)) continue;
     table.statements.push({ chain: block.name, text: stmt, line: lineNo });
   }
+  for (const e of elided) e.table.partialChains.add(e.chain);
   return tables;
 }
 

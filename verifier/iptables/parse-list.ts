@@ -5,7 +5,8 @@
 import type { Chain, ChainGraph, Cond, Rule } from "./graph";
 import { parseCidr, parseNumber, parsePortRanges } from "./graph";
 import { Interner, targetFromName } from "./iptables-rule";
-import { finishIptablesGraph } from "./iptables-services";
+import { finishIptablesGraph, isCutChainName } from "./iptables-services";
+import { ELISION } from "./paste";
 import { clip } from "./parse-save";
 
 const CHAIN_LINE = /^Chain (\S+) \((policy (\S+)(?: (\S+) packets, (\S+) bytes)?|(\d+) references?)\)/;
@@ -23,23 +24,37 @@ export function parseIptablesList(text: string): ChainGraph {
   let columns: Columns | undefined;
   const pending: { rule: Rule; targetName: string; isGoto: boolean; words: ListWords }[] = [];
   const intern = new Interner();
+  const elided = new Set<string>();
+  const headless: Chain = { name: HEADLESS, builtin: false, rules: [] };
 
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     let line = lines[i];
     if (line.endsWith("\r")) line = line.slice(0, -1);
     if (line.trim() === "") continue;
+    if (line.trim() === ELISION) {
+      if (chain) elided.add(chain.name);
+      continue;
+    }
     const chainMatch = line.startsWith("Chain ") ? CHAIN_LINE.exec(line) : null;
     if (chainMatch) {
       const name = chainMatch[1];
       chain = chains.get(name) ?? { name, builtin: chainMatch[3] !== undefined, rules: [] };
+      chain.declared = true;
       chains.set(name, chain);
       columns = undefined;
       continue;
     }
     if (!chain) {
-      warnings.push(`line ${lineNo}: text before the first "Chain" line: ${clip(line.trim())}`);
-      continue;
+      // a listing pasted without its "Chain X (...)" line: its column header or rules come first
+      const words = line.trim().split(/\s+/);
+      if ((words.includes("target") && words.includes("prot")) || guessColumns(words) !== undefined) {
+        chain = headless;
+        chains.set(headless.name, headless);
+      } else {
+        warnings.push(`line ${lineNo}: skipped: text before the first "Chain" line: ${clip(line.trim())}`);
+        continue;
+      }
     }
     if (!columns) {
       const words = line.trim().split(/\s+/);
@@ -48,12 +63,15 @@ export function parseIptablesList(text: string): ChainGraph {
         columns = { lineNumbers: words[0] === "num", verbose: words.includes("pkts") };
         continue;
       }
-      warnings.push(`line ${lineNo}: expected the column header ("target prot opt ...") of chain ${chain.name}`);
-      columns = guessColumns(words);
+      if (chain !== headless) warnings.push(`line ${lineNo}: expected the column header ("target prot opt ...") of chain ${chain.name}`);
+      columns = guessColumns(words) ?? { lineNumbers: false, verbose: false };
     }
     const parsed = parseListRule(line, columns, intern);
     if (typeof parsed === "string") {
-      warnings.push(`line ${lineNo}: ${parsed}: ${clip(line.trim())}`);
+      if (endsBlock(lines, i)) {
+        warnings.push(`line ${lineNo}: the line is cut (${parsed}); the connections it would take are unknown: ${clip(line.trim())}`);
+        chain.rules.push({ line: lineNo, chain: chain.name, text: line.trim(), conds: [], target: { k: "cut" } });
+      } else warnings.push(`line ${lineNo}: ${parsed}: ${clip(line.trim())}`);
       continue;
     }
     const rule: Rule = { line: lineNo, chain: chain.name, text: line.trim(), packets: parsed.packets, bytes: parsed.bytes, comment: parsed.words.comment, conds: parsed.conds, target: CONTINUE };
@@ -63,6 +81,11 @@ export function parseIptablesList(text: string): ChainGraph {
 
   // targets are resolved once every chain is known: a name that is a chain is a jump
   for (const p of pending) {
+    if (isCutChainName(p.targetName)) {
+      warnings.push(`line ${p.rule.line}: the line is cut (chain name ${p.targetName} is shorter than kube-proxy's); the connections it would take are unknown: ${clip(p.rule.text)}`);
+      p.rule.target = { k: "cut", chain: p.targetName };
+      continue;
+    }
     const t = chains.has(p.targetName)
       ? p.isGoto
         ? ({ k: "goto", chain: p.targetName } as const)
@@ -76,12 +99,50 @@ export function parseIptablesList(text: string): ChainGraph {
     }
     p.rule.target = t;
   }
+  for (const name of elided) {
+    const c = chains.get(name);
+    if (c && !c.builtin) c.declared = false;
+  }
+  if (chains.has(HEADLESS)) nameHeadless(chains, headless, warnings);
   return finishIptablesGraph("iptables-list", chains, warnings);
 }
 
-function guessColumns(words: string[]): Columns {
+/** The chain of rules listed without their "Chain X (...)" line, until the name is guessed. */
+const HEADLESS = "(no Chain line)";
+
+/**
+ * Rules listed without their chain's name: they are KUBE-SERVICES when they send clusterIPs to
+ * service chains, KUBE-NODEPORTS when they send bare ports there; otherwise they cannot be placed.
+ */
+function nameHeadless(chains: Map<string, Chain>, headless: Chain, warnings: string[]): void {
+  chains.delete(HEADLESS);
+  const first = headless.rules[0]?.line ?? 1;
+  const toService = headless.rules.filter((r) => (r.target.k === "jump" || r.target.k === "goto") && /^KUBE-(?:SVC|EXT|FW|XLB|SVL)-/.test(r.target.chain));
+  const withDst = toService.filter((r) => r.conds.some((c) => c.k === "dst" && !c.neg));
+  const name = toService.length === 0 ? undefined : withDst.length > 0 ? "KUBE-SERVICES" : "KUBE-NODEPORTS";
+  if (name === undefined || chains.has(name)) {
+    warnings.push(`line ${first}: skipped: ${headless.rules.length} listed rules have no "Chain X (...)" line and their chain cannot be told; list with \`iptables -t nat -L CHAIN\``);
+    return;
+  }
+  warnings.push(`line ${first}: rules listed without their "Chain X (...)" line; read as chain ${name} (guessed: they send ${withDst.length > 0 ? "service addresses" : "bare ports"} to service chains) and as possibly incomplete`);
+  const chain: Chain = { name, builtin: false, rules: headless.rules.map((r) => ({ ...r, chain: name })) };
+  chains.set(name, chain);
+}
+
+/** Only blank lines or a "..." follow line index `i`: the line ends the paste or a block of it. */
+function endsBlock(lines: string[], i: number): boolean {
+  const next = lines[i + 1]?.trim();
+  return next === undefined || next === "" || next === ELISION;
+}
+
+/** The columns of a rule line read without its header; undefined when the line has no prot/opt columns. */
+function guessColumns(words: string[]): Columns | undefined {
   const lineNumbers = /^\d+$/.test(words[0] ?? "") && !/^\d+[KMGT]?$/.test(words[1] ?? "x");
-  return { lineNumbers, verbose: /^\d+[KMGT]?$/.test(words[lineNumbers ? 1 : 0] ?? "") && /^\d+[KMGT]?$/.test(words[lineNumbers ? 2 : 1] ?? "") };
+  const verbose = /^\d+[KMGT]?$/.test(words[lineNumbers ? 1 : 0] ?? "") && /^\d+[KMGT]?$/.test(words[lineNumbers ? 2 : 1] ?? "");
+  const at = (lineNumbers ? 1 : 0) + (verbose ? 2 : 0);
+  // target (may be empty) prot opt
+  if (OPT_COLUMN.test(words[at + 2] ?? "") || OPT_COLUMN.test(words[at + 1] ?? "")) return { lineNumbers, verbose };
+  return undefined;
 }
 
 const OPT_COLUMN = /^(--|-f|!f)$/;

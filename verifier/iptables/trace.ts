@@ -5,17 +5,22 @@ import { ruleRef } from "./graph";
 import { parseIptablesList } from "./parse-list";
 import { parseNft } from "./parse-nft";
 import { parseIptablesSave } from "./parse-save";
-import type { DumpFormat, RuleRef, TraceResult, TracedEndpoint, TracedService } from "./types";
+import { cleanPaste } from "./paste";
+import type { DumpFormat, RuleRef, TraceResult, TracedEndpoint, TracedService, UnresolvedShare } from "./types";
 import { type Packet, type WalkResult, Walker } from "./walk";
 
 export interface TraceOptions {
   /** the node address NodePort traffic is sent to; default: the first one the rules name, else "a local address" */
   nodeIP?: string;
+  /** false: endpoints carry no `evidence` (the rules walked); the contract JSON never shows it. Default true. */
+  evidence?: boolean;
 }
 
 const NFT_TABLE = /^\s*table\s+(?:ip|ip6|inet|arp|bridge|netdev)\s+\S+\s*\{/m;
 const NFT_SCRIPT = /^\s*add\s+(?:table|chain|rule|element)\s+(?:ip|ip6|inet)\s+\S+/m;
 const LIST_CHAIN = /^Chain \S+ \((?:policy \S+|\d+ references?)/m;
+/** a listing pasted without its "Chain X (...)" line still has its column header */
+const LIST_HEADER = /^\s*(?:num\s+)?(?:pkts\s+bytes\s+)?target\s+prot\s+opt\s+(?:in\s+out\s+)?source\s+destination/m;
 const SAVE_TABLE = /^\*(?:nat|filter|mangle|raw|security)\s*$/m;
 const SAVE_RULE = /^(?:\[\d+:\d+\]\s*)?-A \S+/m;
 
@@ -23,7 +28,7 @@ export function detectFormat(text: string): DumpFormat | undefined {
   // a window is enough to recognise a format and keeps detection cheap on 100k-rule dumps
   const head = text.length > 65536 ? text.slice(0, 65536) : text;
   if (NFT_TABLE.test(head) || NFT_SCRIPT.test(head)) return "nft";
-  if (LIST_CHAIN.test(head)) return "iptables-list";
+  if (LIST_CHAIN.test(head) || LIST_HEADER.test(head)) return "iptables-list";
   if (SAVE_TABLE.test(head) || SAVE_RULE.test(head)) return "iptables-save";
   return undefined;
 }
@@ -39,9 +44,23 @@ export function parseDump(text: string, format: DumpFormat): ChainGraph {
   }
 }
 
+/**
+ * A paste read into the dump it quotes (see paste.ts), with its format; `format` undefined = not a
+ * dump. `warnings` name every line skipped or changed.
+ */
+export function prepareDump(raw: string): { text: string; format: DumpFormat | undefined; warnings: string[] } {
+  const cleaned = cleanPaste(raw);
+  return { text: cleaned.text, format: detectFormat(cleaned.text), warnings: cleaned.warnings };
+}
+
 /** Never throws: an unreadable dump gives no services and says why in `warnings`. */
-export function traceDump(text: string, options: TraceOptions = {}): TraceResult {
-  const format = detectFormat(text);
+export function traceDump(raw: string, options: TraceOptions = {}): TraceResult {
+  return tracePrepared(prepareDump(raw), options);
+}
+
+/** traceDump on the result of prepareDump (a caller that checked the format first does not prepare twice). */
+export function tracePrepared(prepared: ReturnType<typeof prepareDump>, options: TraceOptions = {}): TraceResult {
+  const { text, format, warnings: pasteWarnings } = prepared;
   if (format === undefined) {
     return {
       format: "iptables-save",
@@ -54,10 +73,18 @@ export function traceDump(text: string, options: TraceOptions = {}): TraceResult
     };
   }
   try {
-    return traceGraph(parseDump(text, format), options);
+    const result = traceGraph(parseDump(text, format), options);
+    if (pasteWarnings.length > 0 || result.warnings.length > 1) result.warnings = byLine([...pasteWarnings, ...result.warnings]);
+    return result;
   } catch (err) {
     return { format, services: [], warnings: [`line 1: the dump could not be traced: ${(err as Error).message}`] };
   }
+}
+
+/** Warnings in the order of the lines they name (stable: one line's warnings keep their order). */
+function byLine(warnings: string[]): string[] {
+  const line = (w: string) => Number(/^line (\d+):/.exec(w)?.[1] ?? 0);
+  return warnings.map((w, i) => ({ w, i, n: line(w) })).sort((a, b) => a.n - b.n || a.i - b.i).map((x) => x.w);
 }
 
 interface ServiceGroup {
@@ -70,7 +97,8 @@ interface ServiceGroup {
 
 export function traceGraph(graph: ChainGraph, options: TraceOptions = {}): TraceResult {
   const warnings = [...graph.warnings];
-  const walker = new Walker(graph, (m) => warnings.push(m));
+  const withEvidence = options.evidence !== false;
+  const walker = new Walker(graph, (m) => warnings.push(m), withEvidence);
   const groups = groupServices(graph.services);
   const nodeIP = options.nodeIP ?? graph.nodeIPs[0];
   const services: TracedService[] = [];
@@ -78,14 +106,19 @@ export function traceGraph(graph: ChainGraph, options: TraceOptions = {}): Trace
   for (const g of groups) {
     const chains = new Set<string>();
     let endpoints: TracedEndpoint[] = [];
+    let unresolved: UnresolvedShare[] = [];
     if (g.clusterIP) {
-      const r = walker.walk(graph.entry, packet(g.protocol, g.clusterIP.ip, false, g.clusterIP.port));
-      endpoints = toEndpoints(r, chains, refs);
+      const from = g.clusterIP.direct ? [g.clusterIP.chain] : graph.entry;
+      const r = walker.walk(from, packet(g.protocol, g.clusterIP.ip, false, g.clusterIP.port ?? 0));
+      endpoints = toEndpoints(r, chains, refs, withEvidence);
+      unresolved = r.unresolved;
     }
     let nodePortEndpoints: TracedEndpoint[] | null = null;
+    let nodePortUnresolved: UnresolvedShare[] | null = null;
     if (g.nodePort) {
-      const r = walker.walk(graph.entry, packet(g.protocol, nodeIP, true, g.nodePort.port));
-      nodePortEndpoints = toEndpoints(r, chains, refs);
+      const r = walker.walk(graph.entry, packet(g.protocol, nodeIP, true, g.nodePort.port ?? 0));
+      nodePortEndpoints = toEndpoints(r, chains, refs, withEvidence);
+      nodePortUnresolved = r.unresolved;
     }
     services.push({
       service: g.name,
@@ -94,7 +127,9 @@ export function traceGraph(graph: ChainGraph, options: TraceOptions = {}): Trace
       port: g.clusterIP?.port ?? null,
       nodePort: g.nodePort?.port ?? null,
       endpoints,
+      unresolved,
       nodePortEndpoints,
+      nodePortUnresolved,
       chains: [...chains].sort(),
     });
   }
@@ -108,7 +143,7 @@ function packet(protocol: string, dst: string | undefined, dstLocal: boolean, dp
 /** Service chains only (not the shared KUBE-SERVICES / KUBE-NODEPORTS / mark / endpoint chains). */
 const SERVICE_CHAIN = /^(?:KUBE-(?:SVC|SVL|EXT|FW|XLB)-|service-|external-|firewall-)/;
 
-function toEndpoints(r: WalkResult, chains: Set<string>, refs: Map<Rule, RuleRef>): TracedEndpoint[] {
+function toEndpoints(r: WalkResult, chains: Set<string>, refs: Map<Rule, RuleRef>, withEvidence: boolean): TracedEndpoint[] {
   for (const c of r.chains) if (SERVICE_CHAIN.test(c)) chains.add(c);
   // one RuleRef per rule, shared by every path through it
   const refOf = (rule: Rule) => {
@@ -116,7 +151,12 @@ function toEndpoints(r: WalkResult, chains: Set<string>, refs: Map<Rule, RuleRef
     if (!ref) refs.set(rule, (ref = ruleRef(rule)));
     return ref;
   };
-  return r.endpoints.map((e) => ({ ip: e.ip, port: e.port, share: e.share, chain: e.chain, evidence: e.path.map(refOf) }));
+  return r.endpoints.map((e) => {
+    const out: TracedEndpoint = { ip: e.ip, port: e.port, share: e.share, chain: e.chain };
+    if (withEvidence) out.evidence = e.path.map(refOf);
+    if (e.from) out.from = e.from;
+    return out;
+  });
 }
 
 function groupServices(entries: ServiceEntry[]): ServiceGroup[] {
@@ -147,6 +187,8 @@ function compareNullableName(a: string | null, b: string | null): number {
   return a < b ? -1 : 1;
 }
 
+type ContractEndpoint = { ip: string; port: number; share: number; from?: "comment" };
+
 /** The offline trace contract of design.md: no evidence, no chains, fixed key order. */
 export function toContractJson(result: TraceResult): {
   format: DumpFormat;
@@ -156,12 +198,15 @@ export function toContractJson(result: TraceResult): {
     clusterIP: string | null;
     port: number | null;
     nodePort: number | null;
-    endpoints: { ip: string; port: number; share: number }[];
-    nodePortEndpoints: { ip: string; port: number; share: number }[] | null;
+    endpoints: ContractEndpoint[];
+    unresolved: UnresolvedShare[];
+    nodePortEndpoints: ContractEndpoint[] | null;
+    nodePortUnresolved: UnresolvedShare[] | null;
   }[];
   warnings: string[];
 } {
-  const strip = (e: TracedEndpoint) => ({ ip: e.ip, port: e.port, share: e.share });
+  const strip = (e: TracedEndpoint): ContractEndpoint => (e.from ? { ip: e.ip, port: e.port, share: e.share, from: e.from } : { ip: e.ip, port: e.port, share: e.share });
+  const unres = (u: UnresolvedShare): UnresolvedShare => ({ chain: u.chain, share: u.share, reason: u.reason });
   return {
     format: result.format,
     services: result.services.map((s) => ({
@@ -171,7 +216,9 @@ export function toContractJson(result: TraceResult): {
       port: s.port,
       nodePort: s.nodePort,
       endpoints: s.endpoints.map(strip),
+      unresolved: s.unresolved.map(unres),
       nodePortEndpoints: s.nodePortEndpoints === null ? null : s.nodePortEndpoints.map(strip),
+      nodePortUnresolved: s.nodePortUnresolved === null ? null : s.nodePortUnresolved.map(unres),
     })),
     warnings: [...result.warnings],
   };

@@ -17,12 +17,29 @@ export interface RuleRef {
 export interface TracedEndpoint {
   ip: string;
   port: number;
-  /** fraction of new connections that reach this endpoint; the shares of one list sum to 1 */
+  /**
+   * fraction of new connections that reach this endpoint; endpoint shares plus unresolved shares
+   * are at most 1, the rest is dropped or rejected
+   */
   share: number;
+  /**
+   * "comment": the address is read only from kube-proxy's `"ns/svc -> ip:port"` comment on the
+   * jump, because the KUBE-SEP chain that would DNAT is not in the dump (a hint, not a fact)
+   */
+  from?: "comment";
   /** the KUBE-SEP-* chain (or nft chain) that DNATs to it */
   chain?: string;
   /** the rules walked from the entry to the DNAT, in order */
   evidence?: RuleRef[];
+}
+
+/** A share of new connections whose fate the dump does not show. */
+export interface UnresolvedShare {
+  /** the chain where the dump stops: a chain that is not in it, or one whose end is not */
+  chain: string;
+  share: number;
+  /** e.g. "not in the dump", "the rest of the chain is not in the dump", "line 7 is cut" */
+  reason: string;
 }
 
 export interface TracedService {
@@ -32,8 +49,12 @@ export interface TracedService {
   port: number | null;
   nodePort: number | null;
   endpoints: TracedEndpoint[];
-  /** null when the service has no nodePort; [] when nodePort traffic is dropped */
+  /** what the dump does not show for clusterIP:port; [] with no endpoints = dropped */
+  unresolved: UnresolvedShare[];
+  /** null when the service has no nodePort; [] (with nodePortUnresolved []) when nodePort traffic is dropped */
   nodePortEndpoints: TracedEndpoint[] | null;
+  /** null when the service has no nodePort */
+  nodePortUnresolved: UnresolvedShare[] | null;
   /** KUBE-SVC-* / KUBE-EXT-* / KUBE-XLB-* chains involved */
   chains?: string[];
 }

@@ -3,7 +3,7 @@
 // sends that fraction of what reaches it to its target and lets the rest fall through, so a
 // kube-proxy cascade 1/n, 1/(n-1), ..., 1 gives each endpoint 1/n. Pure: no I/O.
 import type { ChainGraph, Cond, Rule } from "./graph";
-import { cidrContains, ipv4ToNumber, singleAddress } from "./graph";
+import { DROP_CHAINS, MASQ_CHAINS, MASQ_MARK, cidrContains, ipv4ToNumber, parseHostPort, singleAddress } from "./graph";
 
 /** A new connection arriving from outside the node. */
 export interface Packet {
@@ -26,6 +26,14 @@ export interface WalkEndpoint {
   chain: string;
   /** rules from the entry to the DNAT, in order (first path found) */
   path: Rule[];
+  /** "comment": read from the jump's kube-proxy comment, the KUBE-SEP chain is not in the dump */
+  from?: "comment";
+}
+
+export interface WalkUnresolved {
+  chain: string;
+  share: number;
+  reason: string;
 }
 
 export interface WalkResult {
@@ -34,13 +42,14 @@ export interface WalkResult {
   dropped: number;
   /** share left un-DNATed (policy ACCEPT, RETURN from the hook, SNAT...) */
   notTranslated: number;
-  /** share lost to missing chains or loops */
-  lost: number;
+  /** share whose fate the dump does not show (missing chains, ends of undeclared chains, cut lines, loops) */
+  unresolved: WalkUnresolved[];
   /** every chain entered */
   chains: Set<string>;
 }
 
 const EPSILON = 1e-12;
+const NO_PATH: Rule[] = [];
 const MAX_DEPTH = 64;
 const INDEX_THRESHOLD = 16;
 
@@ -52,10 +61,13 @@ interface ChainIndex {
 export class Walker {
   private readonly indexes = new Map<string, ChainIndex>();
   private readonly warnedLines = new Set<number>();
+  private warnedMasq = false;
 
+  /** `keepPaths` false: endpoints carry no rule path (the contract JSON has none; a big trace saves the copies) */
   constructor(
     private readonly graph: ChainGraph,
     private readonly warn: (message: string) => void,
+    private readonly keepPaths = true,
   ) {}
 
   /** Reused by every walk of this walker: a big trace makes tens of thousands of walks. */
@@ -63,7 +75,7 @@ export class Walker {
     endpoints: new Map(),
     dropped: 0,
     notTranslated: 0,
-    lost: 0,
+    unresolved: new Map(),
     chains: new Set(),
     stack: new Set(),
     path: [],
@@ -76,7 +88,8 @@ export class Walker {
     state.chains.clear();
     state.stack.clear();
     state.path.length = 0;
-    state.dropped = state.notTranslated = state.lost = 0;
+    state.unresolved.clear();
+    state.dropped = state.notTranslated = 0;
     let weight = 1;
     const dstNum = packet.dst !== undefined ? ipv4ToNumber(packet.dst) : undefined;
     for (const chain of entry) {
@@ -90,27 +103,63 @@ export class Walker {
       weight = passed;
     }
     state.notTranslated += weight;
+    const endpoints: WalkEndpoint[] = [];
+    for (const e of state.endpoints.values()) {
+      const out: WalkEndpoint = { ip: e.ip, port: e.port, share: round(e.share), chain: e.chain, path: e.path };
+      if (e.from) out.from = e.from;
+      endpoints.push(out);
+    }
     return {
-      endpoints: [...state.endpoints.values()].map((e) => ({ ip: e.ip, port: e.port, share: round(e.share), chain: e.chain, path: e.path })),
+      endpoints,
       dropped: round(state.dropped),
       notTranslated: round(state.notTranslated),
-      lost: round(state.lost),
+      unresolved: [...state.unresolved.values()].map((u) => ({ chain: u.chain, share: round(u.share), reason: u.reason })),
       chains: state.chains,
     };
   }
 
+  private unresolved(s: WalkState, chain: string, share: number, reason: string): void {
+    const key = `${chain}|${reason}`;
+    const seen = s.unresolved.get(key);
+    if (seen) seen.share += share;
+    else s.unresolved.set(key, { chain, share, reason });
+  }
+
   /** Returns the weight that comes back to the caller (fell off the end, or RETURN). */
   private walkChain(name: string, pkt: Packet, weight: number, s: WalkState, depth: number): number {
-    const chain = this.graph.chains.get(name);
     const caller = s.path[s.path.length - 1];
-    if (!chain) {
-      if (caller) this.warnOnce(caller, `jumps to chain ${name}, which is not in the dump; the trace stops there`);
-      s.lost += weight;
+    // kube-proxy's helper chains mean what kube-proxy means by them, declared in the dump or not
+    if (DROP_CHAINS.has(name)) {
+      s.chains.add(name);
+      s.dropped += weight;
+      return 0;
+    }
+    const chain = this.graph.chains.get(name);
+    if (!chain || (chain.rules.length === 0 && !chain.declared)) {
+      if (MASQ_CHAINS.has(name)) {
+        if (!this.warnedMasq && caller) {
+          this.warnedMasq = true;
+          this.warn(`line ${caller.line}: chain ${name} is not in the dump; assumed as kube-proxy writes it (set mark ${"0x" + MASQ_MARK.toString(16)} for masquerading and go on), here and for every other jump to it`);
+        }
+        pkt.mark = (pkt.mark | MASQ_MARK) >>> 0;
+        return weight;
+      }
+      const hinted = caller && name.startsWith("KUBE-SEP-") ? endpointFromComment(caller.comment) : undefined;
+      if (hinted) {
+        if (caller) this.warnOnce(caller, `jumps to chain ${name}, which is not in the dump; its endpoint ${hinted.ip}:${hinted.port} is read from the rule's comment only`);
+        const key = `${hinted.ip}|${hinted.port}|comment`;
+        const seen = s.endpoints.get(key);
+        if (seen) seen.share += weight;
+        else s.endpoints.set(key, { ip: hinted.ip, port: hinted.port, share: weight, chain: name, path: this.keepPaths ? [...s.path] : NO_PATH, from: "comment" });
+        return 0;
+      }
+      if (caller) this.warnOnce(caller, `jumps to chain ${name}, which is not in the dump; where those connections go is unknown`);
+      this.unresolved(s, name, weight, "not in the dump");
       return 0;
     }
     if (depth >= MAX_DEPTH || s.stack.has(name)) {
       if (caller) this.warnOnce(caller, `jump to ${name} loops; the trace stops there`);
-      s.lost += weight;
+      this.unresolved(s, name, weight, "the jump loops");
       return 0;
     }
     s.chains.add(name);
@@ -148,7 +197,7 @@ export class Walker {
           const key = `${t.ip}|${port}`;
           const seen = s.endpoints.get(key);
           if (seen) seen.share += m;
-          else s.endpoints.set(key, { ip: t.ip, port, share: m, chain: rule.chain, path: [...s.path] });
+          else s.endpoints.set(key, { ip: t.ip, port, share: m, chain: rule.chain, path: this.keepPaths ? [...s.path] : NO_PATH });
           break;
         }
         case "return":
@@ -169,10 +218,18 @@ export class Walker {
         case "continue":
           w += m;
           break;
+        case "cut":
+          this.unresolved(s, t.chain ?? rule.chain, m, `line ${rule.line} ${t.unreadable ? "could not be read" : "is cut"}`);
+          break;
       }
       s.path.pop();
     }
     s.stack.delete(name);
+    if (!chain.builtin && !chain.declared && w > EPSILON) {
+      // a chain seen only through its -A lines: its end, and any rule after the last shown, is unknown
+      this.unresolved(s, name, w, "the rest of the chain is not in the dump");
+      w = 0;
+    }
     if (chain.builtin) {
       // end of a hook chain (or RETURN in it): the policy applies, no translation
       s.notTranslated += w + returned;
@@ -229,7 +286,7 @@ interface WalkState {
   endpoints: Map<string, WalkEndpoint>;
   dropped: number;
   notTranslated: number;
-  lost: number;
+  unresolved: Map<string, WalkUnresolved>;
   chains: Set<string>;
   stack: Set<string>;
   path: Rule[];
@@ -330,6 +387,15 @@ function applyMark(mark: number, op: "or" | "xor" | "set" | "and", value: number
     case "set":
       return ((mark & ~mask) ^ value) >>> 0;
   }
+}
+
+/** kube-proxy's per-endpoint comment "ns/svc:port -> 10.244.1.3:8080" (absent in large-cluster mode). */
+export function endpointFromComment(comment: string | undefined): { ip: string; port: number } | undefined {
+  if (comment === undefined) return undefined;
+  const arrow = comment.lastIndexOf(" -> ");
+  if (arrow < 0) return undefined;
+  const hp = parseHostPort(comment.slice(arrow + 4).trim());
+  return hp && hp.port !== undefined ? { ip: hp.ip, port: hp.port } : undefined;
 }
 
 export function round(x: number): number {
