@@ -308,14 +308,21 @@ export function gcloudSshArgv(spec: GcloudSshSpec): string[] {
 }
 
 /**
- * One POSIX-sh script running every command in turn, each output framed by markers carrying a
- * random tag and the exit status, so one IAP session returns all results.
+ * One POSIX-sh script running every command in turn, each framed by markers carrying a random tag:
+ * `begin i`, the command's stdout, `stderr i`, its stderr, `end i <exit status>`. One IAP session
+ * returns all results over one stdout. Stderr is kept (captured in a shell variable, so nothing is
+ * written on the node) because the hints need it: "sudo: a password is required" and friends.
  */
 export function combinedScript(commands: string[], tag: string): string {
-  return commands
-    // Each command in a subshell: an `exit` in one can't end the script before the others ran.
-    .map((command, i) => `printf '@@${tag} begin ${i}@@\\n'; ( ${command} ) 2>/dev/null; rc=$?; printf '\\n@@${tag} end ${i} %d@@\\n' "$rc"`)
-    .join("\n");
+  // fd 3 = the session's stdout. Inside $( ): stderr goes to the substitution, stdout to fd 3.
+  // The subshell keeps an `exit` in one command from ending the script; the assignment's status
+  // is the command's.
+  const body = commands.map(
+    (command, i) =>
+      `printf '@@${tag} begin ${i}@@\\n'; err=$( ( ${command} ) 2>&1 1>&3 3>&- ); rc=$?; ` +
+      `printf '\\n@@${tag} stderr ${i}@@\\n%s' "$err"; printf '\\n@@${tag} end ${i} %d@@\\n' "$rc"`,
+  );
+  return ["exec 3>&1", ...body].join("\n");
 }
 
 /** Splits the combined script's output back into one result per command (missing ones: code null). */
@@ -324,13 +331,20 @@ export function splitCombinedOutput(output: string, count: number, tag: string):
   for (let i = 0; i < count; i++) {
     const begin = `@@${tag} begin ${i}@@\n`;
     const start = output.indexOf(begin);
-    const endMatch = new RegExp(`\\n@@${tag} end ${i} (\\d+)@@`).exec(start >= 0 ? output.slice(start) : "");
+    const rest = start >= 0 ? output.slice(start) : "";
+    const endMatch = new RegExp(`\\n@@${tag} end ${i} (\\d+)@@`).exec(rest);
     if (start < 0 || !endMatch) {
       results.push({ code: null, stdout: "", stderr: "no output (the session ended early)" });
       continue;
     }
-    const body = output.slice(start + begin.length, start + endMatch.index);
-    results.push({ code: Number(endMatch[1]), stdout: body, stderr: "" });
+    const framed = rest.slice(begin.length, endMatch.index);
+    const stderrMarker = `\n@@${tag} stderr ${i}@@\n`;
+    const split = framed.lastIndexOf(stderrMarker);
+    results.push(
+      split >= 0
+        ? { code: Number(endMatch[1]), stdout: framed.slice(0, split), stderr: framed.slice(split + stderrMarker.length) }
+        : { code: Number(endMatch[1]), stdout: framed, stderr: "" },
+    );
   }
   return results;
 }
