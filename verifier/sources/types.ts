@@ -1,6 +1,7 @@
 // What the verifier's sources take and give. Each source fills its part of the PathModel and
 // reports what it could not read as Problems instead of throwing, so the other hops still show.
 import type { KubernetesModel, LoadBalancerModel, NodeModel, Problem } from "../model";
+import type { HostKeySource } from "./host-keys";
 
 /** The stack outputs of design.md ("contract: stack outputs"), as the verifier reads them. */
 export interface StackOutputs {
@@ -64,6 +65,10 @@ export interface NodeTarget {
   zone?: string;
   /** accepted host public keys, OpenSSH format ("ssh-ed25519 AAAA..."); empty = cannot verify = refuse */
   hostKeys: string[];
+  /** accepted host key fingerprints ("SHA256:...", or MD5 hex pairs), e.g. from the serial console */
+  hostKeyFingerprints?: string[];
+  /** where hostKeys / hostKeyFingerprints came from, for the report */
+  hostKeySource?: HostKeySource;
 }
 
 export interface SshOptions {
@@ -75,6 +80,11 @@ export interface SshOptions {
   project?: string;
   /** per-node connect + command timeout */
   timeoutMs: number;
+  /**
+   * Connect to a node with no known key or fingerprint anyway, accepting the key it offers (and
+   * only that key for the rest of the run); each such node gets a Problem naming the fingerprint.
+   */
+  trustHostKeyOnFirstUse?: boolean;
 }
 
 export type NodesResult = { nodes: NodeModel[]; problems: Problem[] };
