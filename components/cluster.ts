@@ -5,6 +5,7 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import * as time from "@pulumiverse/time";
 
 /**
  * What the node VMs may do with their service account, and nothing more (GKE's least-privilege
@@ -27,6 +28,15 @@ export const legacyDatapath = "LEGACY_DATAPATH";
  * missing and every node would then be refused. kube-proxy's iptables path is the same on both.
  */
 export const nodeImageType = "UBUNTU_CONTAINERD";
+
+/**
+ * How long the program waits, once, after creating the node service account and its role grants,
+ * before GKE is told to use it. IAM reads are eventually consistent: Google's "Create service
+ * accounts" page says to wait 60 seconds or more before using a new account, and GKE refuses one
+ * it cannot see yet ("Failed precondition ... Verify if principal exists and is valid", reported by
+ * users of terraform-google-kubernetes-engine about 30 s after creating the account).
+ */
+export const nodeServiceAccountPropagation = "60s";
 
 export interface ClusterArgs {
   project: string;
@@ -53,6 +63,8 @@ export class Cluster extends pulumi.ComponentResource {
   readonly nodePool: gcp.container.NodePool;
   readonly nodeServiceAccount: gcp.serviceaccount.Account;
   readonly nodeRoleBindings: gcp.projects.IAMMember[];
+  /** Waits nodeServiceAccountPropagation after the account and its grants; cluster and pool depend on it. */
+  readonly nodeServiceAccountVisible: time.Sleep;
   readonly sshKey: tls.PrivateKey;
   /** Authenticates with gke-gcloud-auth-plugin (exec). Secret. */
   readonly kubeconfig: pulumi.Output<string>;
@@ -78,6 +90,15 @@ export class Cluster extends pulumi.ComponentResource {
           child,
         ),
     );
+
+    // Created once (and again only if the account is replaced: the trigger), so a second `pulumi up`
+    // waits for nothing. Not a retry: the provider's create call would fail, not wait.
+    this.nodeServiceAccountVisible = new time.Sleep(
+      `${name}-nodes-visible`,
+      { createDuration: nodeServiceAccountPropagation, triggers: { email: this.nodeServiceAccount.email } },
+      { parent: this, dependsOn: [this.nodeServiceAccount, ...this.nodeRoleBindings] },
+    );
+    const afterServiceAccount = [...this.nodeRoleBindings, this.nodeServiceAccountVisible];
 
     // A resource, not a key generated while the program runs: the same key on every `pulumi up`
     // keeps node metadata, and so the node pool, unchanged.
@@ -112,7 +133,7 @@ export class Cluster extends pulumi.ComponentResource {
         addonsConfig: { httpLoadBalancing: { disabled: false } },
         resourceLabels: args.labels,
       },
-      { parent: this, dependsOn: this.nodeRoleBindings, ignoreChanges: ["nodeConfig"] },
+      { parent: this, dependsOn: afterServiceAccount, ignoreChanges: ["nodeConfig"] },
     );
 
     this.nodePool = new gcp.container.NodePool(
@@ -148,7 +169,7 @@ export class Cluster extends pulumi.ComponentResource {
           },
         },
       },
-      { parent: this, dependsOn: this.nodeRoleBindings },
+      { parent: this, dependsOn: afterServiceAccount },
     );
 
     this.kubeconfig = pulumi.secret(

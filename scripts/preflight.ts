@@ -29,9 +29,15 @@ export interface PreflightContext {
   repoDir: string;
   homeDir: string;
   readFile(file: string): string | undefined;
+  /**
+   * POSTs JSON with a bearer token and returns status and parsed body (undefined: no answer). Used
+   * only for Resource Manager's projects.testIamPermissions; absent = that check is not run.
+   */
+  postJson?(url: string, token: string, body: unknown): Promise<{ status: number; body: unknown } | undefined>;
 }
 
-export type CheckStatus = "ok" | "missing" | "blocked";
+/** "warn": needed by `npm run verify` over IAP, not by `pulumi up`, so it does not stop `up`. */
+export type CheckStatus = "ok" | "missing" | "blocked" | "warn";
 
 export interface CheckResult {
   name: string;
@@ -226,7 +232,7 @@ export async function checkStackConfig(
   return { project, config, projectId };
 }
 
-export async function checkApis(ctx: PreflightContext, projectId: string): Promise<CheckResult> {
+export async function checkApis(ctx: PreflightContext, projectId: string): Promise<CheckResult & { enabled?: Set<string> }> {
   const name = "Google APIs enabled";
   const result = await ctx.run("gcloud", ["services", "list", "--enabled", "--project", projectId, "--format=value(config.name)"], ctx.env);
   if (result.code !== 0) {
@@ -240,8 +246,94 @@ export async function checkApis(ctx: PreflightContext, projectId: string): Promi
   const enabled = new Set(result.stdout.split(/\s+/).filter(Boolean));
   const missing = requiredApis.filter((api) => !enabled.has(api));
   return missing.length === 0
-    ? { name, status: "ok", detail: requiredApis.join(", ") }
-    : { name, status: "missing", detail: `not enabled: ${missing.join(", ")}`, fix: `gcloud services enable ${missing.join(" ")} --project ${projectId}` };
+    ? { name, status: "ok", detail: requiredApis.join(", "), enabled }
+    : { name, status: "missing", detail: `not enabled: ${missing.join(", ")}`, fix: `gcloud services enable ${missing.join(" ")} --project ${projectId}`, enabled };
+}
+
+// ---------------------------------------------------------------- verify over IAP
+
+/** The API the verifier's default transport needs (gcloud compute ssh --tunnel-through-iap). */
+export const iapApi = "iap.googleapis.com";
+
+/**
+ * Permissions `npm run verify` needs, per identity. The IAP tunnel runs under the gcloud CLI's own
+ * login (gcloud auth login), not Application Default Credentials: it needs to open the tunnel and
+ * read the project and instance (gcloud compute ssh does both). The verifier's own Compute calls run
+ * under ADC: the nodes' host keys from guest attributes, else from the serial console.
+ */
+export const iapPermissions = {
+  gcloudLogin: ["iap.tunnelInstances.accessViaIAP", "compute.projects.get", "compute.instances.get"],
+  applicationDefault: ["compute.instances.getGuestAttributes", "compute.instances.getSerialPortOutput"],
+} as const;
+
+const notCheckable =
+  "not checked here: grants on single instances (only project-level grants are tested), organization policies " +
+  "(constraints/compute.disableSerialPortLogging, constraints/compute.requireOsLogin), and the IAP firewall rule (the program creates it)";
+
+/** Project-level testIamPermissions for one token; the permissions it lacks, or why it could not tell. */
+async function lackingPermissions(ctx: PreflightContext, projectId: string, token: string, wanted: readonly string[]): Promise<string[] | string> {
+  const url = `https://cloudresourcemanager.googleapis.com/v1/projects/${encodeURIComponent(projectId)}:testIamPermissions`;
+  const answer = await ctx.postJson!(url, token, { permissions: wanted }).catch(() => undefined);
+  if (!answer) return "no answer from the Resource Manager API";
+  if (answer.status !== 200) return `testIamPermissions answered HTTP ${answer.status}`;
+  const held = new Set(((answer.body as { permissions?: unknown }).permissions as string[] | undefined) ?? []);
+  return wanted.filter((p) => !held.has(p));
+}
+
+/**
+ * What `npm run verify` needs for its default IAP transport: gcloud's own login, the IAP API and
+ * the permissions above. Results are "warn" (not "missing"): `pulumi up` does not need them.
+ */
+export async function checkIapPrerequisites(ctx: PreflightContext, projectId: string, enabledApis: Set<string> | undefined): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const loginName = "gcloud login (verify over IAP)";
+  // The token is only handed to the permission test, never printed.
+  const login = await ctx.run("gcloud", ["auth", "print-access-token", "--quiet"], ctx.env);
+  const gcloudToken = login.code === 0 ? login.stdout.trim() : "";
+  results.push(
+    gcloudToken
+      ? { name: loginName, status: "ok", detail: "gcloud has an active account (IAP uses it, not Application Default Credentials)" }
+      : { name: loginName, status: "warn", detail: `gcloud has no usable login: ${firstLine(login.stderr) || "no token"}; IAP tunnels use gcloud's own login, not ADC`, fix: "gcloud auth login" },
+  );
+  const apiName = "IAP API enabled (verify over IAP)";
+  if (enabledApis === undefined) results.push(blocked(apiName, "the list of enabled APIs"));
+  else if (enabledApis.has(iapApi)) results.push({ name: apiName, status: "ok", detail: iapApi });
+  else results.push({ name: apiName, status: "warn", detail: `${iapApi} is not enabled`, fix: `gcloud services enable ${iapApi} --project ${projectId}` });
+
+  const permName = "permissions (verify over IAP)";
+  if (!ctx.postJson) {
+    results.push({ name: permName, status: "blocked", detail: "not checked: no HTTP client in this context" });
+    return results;
+  }
+  const adc = await ctx.run("gcloud", ["auth", "application-default", "print-access-token", "--quiet"], ctx.env);
+  const adcToken = adc.code === 0 ? adc.stdout.trim() : "";
+  const lacking: string[] = [];
+  const unknown: string[] = [];
+  for (const [who, token, wanted] of [
+    ["gcloud login", gcloudToken, iapPermissions.gcloudLogin],
+    ["application-default credentials", adcToken, iapPermissions.applicationDefault],
+  ] as const) {
+    if (!token) {
+      unknown.push(`${who}: no token, so ${wanted.join(", ")} not tested`);
+      continue;
+    }
+    const got = await lackingPermissions(ctx, projectId, token, wanted);
+    if (typeof got === "string") unknown.push(`${who}: ${got}, so ${wanted.join(", ")} not tested`);
+    else lacking.push(...got.map((p) => `${p} (${who})`));
+  }
+  if (lacking.length > 0) {
+    results.push({
+      name: permName,
+      status: "warn",
+      detail: `missing on project ${projectId}: ${lacking.join(", ")}${unknown.length ? `; cannot tell: ${unknown.join("; ")}` : ""}; ${notCheckable}`,
+      fix: `gcloud projects add-iam-policy-binding ${projectId} --member user:<you> --role roles/iap.tunnelResourceAccessor   (and a role with the compute.* ones, e.g. roles/compute.instanceAdmin.v1)`,
+    });
+  } else if (unknown.length > 0) {
+    results.push({ name: permName, status: "blocked", detail: `cannot tell: ${unknown.join("; ")}; ${notCheckable}` });
+  } else {
+    results.push({ name: permName, status: "ok", detail: `held on project ${projectId}: ${[...iapPermissions.gcloudLogin, ...iapPermissions.applicationDefault].join(", ")}; ${notCheckable}` });
+  }
+  return results;
 }
 
 function blocked(name: string, needs: string): CheckResult {
@@ -283,32 +375,45 @@ export async function runChecks(
   }
 
   if (gcloud !== undefined) {
+    const iapNames = ["gcloud login (verify over IAP)", "IAP API enabled (verify over IAP)", "permissions (verify over IAP)"];
     if (gcloud.status !== "ok") {
-      results.push(blocked("Google APIs enabled", "the gcloud CLI"));
+      results.push(blocked("Google APIs enabled", "the gcloud CLI"), ...iapNames.map((n) => blocked(n, "the gcloud CLI")));
     } else if (projectId === undefined) {
-      results.push(blocked("Google APIs enabled", "gcp:project"));
+      results.push(blocked("Google APIs enabled", "gcp:project"), ...iapNames.map((n) => blocked(n, "gcp:project")));
     } else {
-      results.push(await checkApis(ctx, projectId));
+      const { enabled, ...apis } = await checkApis(ctx, projectId);
+      results.push(apis, ...(await checkIapPrerequisites(ctx, projectId, enabled)));
     }
   }
   return { results, backend, stack, projectId };
 }
 
+/**
+ * Whether the results stop `up` / `destroy`: anything missing or not checked, except what only
+ * `npm run verify` over IAP needs (warnings, and those checks when they could not run).
+ */
+export function stopsOperation(results: CheckResult[]): boolean {
+  const verifyOnly = (r: CheckResult) => r.status === "warn" || (r.status === "blocked" && r.name.endsWith("(verify over IAP)"));
+  return results.some((r) => r.status !== "ok" && !verifyOnly(r));
+}
+
 export function renderChecks(results: CheckResult[], backend: Backend): string {
-  const mark: Record<CheckStatus, string> = { ok: "ok  ", missing: "FAIL", blocked: "--  " };
+  const mark: Record<CheckStatus, string> = { ok: "ok  ", missing: "FAIL", blocked: "--  ", warn: "warn" };
   const lines = [`state backend: ${backend.url ?? "the current `pulumi login`"} (${backend.source})`];
   for (const r of results) {
     lines.push(`[${mark[r.status]}] ${r.name}: ${r.detail.replace(/\n/g, "\n         ")}`);
-    if (r.status === "missing" && r.fix) {
+    if ((r.status === "missing" || r.status === "warn") && r.fix) {
       lines.push(`       fix: ${r.fix}`);
     }
   }
   const missing = results.filter((r) => r.status === "missing").length;
   const notChecked = results.filter((r) => r.status === "blocked").length;
+  const warnings = results.filter((r) => r.status === "warn").length;
+  const forVerify = warnings > 0 ? `; ${warnings} warning(s) for \`npm run verify\` over IAP (they do not stop \`up\`)` : "";
   lines.push(
     missing === 0 && notChecked === 0
-      ? "preflight: all prerequisites present"
-      : `preflight: ${missing} missing${notChecked > 0 ? `, ${notChecked} not checked until those are fixed` : ""}; fix them and run again`,
+      ? `preflight: all prerequisites present${forVerify}`
+      : `preflight: ${missing} missing${notChecked > 0 ? `, ${notChecked} not checked until those are fixed` : ""}${forVerify}; fix them and run again`,
   );
   return lines.join("\n");
 }
@@ -335,7 +440,21 @@ function readFileOrUndefined(file: string): string | undefined {
 }
 
 export function systemContext(repoDir: string): PreflightContext {
-  return { run: systemRunner, env: process.env, repoDir, homeDir: os.homedir(), readFile: readFileOrUndefined };
+  return { run: systemRunner, env: process.env, repoDir, homeDir: os.homedir(), readFile: readFileOrUndefined, postJson };
+}
+
+async function postJson(url: string, token: string, body: unknown): Promise<{ status: number; body: unknown } | undefined> {
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+    return { status: response.status, body: await response.json().catch(() => ({})) };
+  } catch {
+    return undefined;
+  }
 }
 
 function runInteractive(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -377,7 +496,7 @@ async function main(): Promise<number> {
   }
   const { results, stack, projectId } = await runChecks(ctx, operation);
   console.log(renderChecks(results, backend));
-  if (results.some((r) => r.status !== "ok")) {
+  if (stopsOperation(results)) {
     return 1;
   }
   if (operation === "check") {

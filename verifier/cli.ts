@@ -24,6 +24,10 @@ Options:
                       --tunnel-through-iap\`, which the default sshSourceRanges allow) or direct
                       (their external IPs; add your address to sshSourceRanges first)
   --timeout SECONDS   per SSH session and per request (default 20, max 600)
+  --trust-host-key-on-first-use
+                      for a node whose host key is neither in its guest attributes nor on its
+                      serial console: connect anyway, accept the key it offers and report its
+                      fingerprint as NOT verified (compare it yourself). Off by default.
   --json              print one JSON object (no progress lines) instead of the table
   --include-dumps     with --json: keep the nodes' raw nat dumps in the model
   --markdown FILE     also write a Markdown report with a Mermaid diagram of the path
@@ -51,6 +55,7 @@ export interface CliOptions {
   keepAlive: boolean;
   transport: "direct" | "iap";
   timeoutMs: number;
+  trustHostKeyOnFirstUse: boolean;
   json: boolean;
   includeDumps: boolean;
   markdown?: string;
@@ -101,6 +106,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
         "keep-alive": { type: "boolean" },
         transport: { type: "string" },
         timeout: { type: "string" },
+        "trust-host-key-on-first-use": { type: "boolean" },
         json: { type: "boolean" },
         "include-dumps": { type: "boolean" },
         markdown: { type: "string" },
@@ -152,6 +158,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
     keepAlive: values["keep-alive"] === true,
     transport: transport as "direct" | "iap",
     timeoutMs: timeout * 1000,
+    trustHostKeyOnFirstUse: values["trust-host-key-on-first-use"] === true,
     json: values.json === true,
     includeDumps: values["include-dumps"] === true,
     markdown: values.markdown as string | undefined,
@@ -206,7 +213,7 @@ export async function main(argv: string[]): Promise<number> {
     const { renderJson } = require("./report/json") as typeof import("./report/json");
     const { renderMarkdown } = require("./report/markdown") as typeof import("./report/markdown");
     const accessToken = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || undefined;
-    const outcome = await verifyGke(outputs, { requests: opts.requests, keepAlive: opts.keepAlive, transport: opts.transport, timeoutMs: opts.timeoutMs, accessToken }, progress);
+    const outcome = await verifyGke(outputs, { requests: opts.requests, keepAlive: opts.keepAlive, transport: opts.transport, timeoutMs: opts.timeoutMs, trustHostKeyOnFirstUse: opts.trustHostKeyOnFirstUse, accessToken }, progress);
     if (opts.markdown) writeFileSync(opts.markdown, renderMarkdown(outcome.model, outcome.results));
     if (opts.json) {
       process.stdout.write(renderJson(outcome.model, outcome.results, { includeDumps: opts.includeDumps, outcome: { exitCode: outcome.exitCode, reason: outcome.reason } }));

@@ -332,6 +332,10 @@ export interface NodeModel {
   transport: "direct" | "iap" | "lab" | "snapshot";
   reachable: boolean;
   hostKeyVerified?: boolean;
+  /** where the key the node was checked against came from; "first-use" = not verified, only trusted */
+  hostKeySource?: "guest-attributes" | "serial-console" | "first-use";
+  /** "<type> SHA256:..." of the host key the node offered */
+  hostKeyFingerprint?: string;
   nat?: NatDump;
   addresses?: InterfaceAddress[];
   listeners?: ListeningSocket[];

@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import type { RetryPolicy } from "./sources/gcp";
 import { silentProgress, type Progress } from "./sources/types";
 
-const usage = `Usage: npm run sweep -- [--project PROJECT] [--uid UID] [--json]
+const usage = `Usage: npm run sweep -- [--project PROJECT] [--uid UID [--provider-uid UID]] [--json]
 
 Lists every resource the GKE ingress controller created and left behind in the project (forwarding
 rules, target HTTP(S) proxies, URL maps, backend services, health checks, instance groups in all
@@ -19,6 +19,10 @@ zones, NEGs, firewall rules), and prints the gcloud delete commands in dependenc
                      -o jsonpath='{.data.uid}'; read it before destroying the cluster) or the 8-char
                      hash in its k8s2-* names. Without it, every resource named like the controller's
                      is listed and flagged "possibly another cluster's".
+  --provider-uid UID the same ConfigMap's provider-uid (-o jsonpath='{.data.provider-uid}'): the
+                     controller names its firewall rule k8s-fw-l7--<provider-uid>, which can differ
+                     from the uid. Without it, with --uid, an L7 firewall rule not named after the
+                     uid is listed as "owner unknown", not taken for another cluster's.
   --json             one JSON object on stdout
   --help             this text
 
@@ -29,6 +33,7 @@ Credentials: Application Default Credentials (gcloud auth application-default lo
 export interface SweepArgs {
   project?: string;
   uid?: string;
+  providerUid?: string;
   json: boolean;
   help: boolean;
 }
@@ -66,10 +71,18 @@ export function parseSweepArgs(argv: string[]): SweepArgs | string {
         else args.uid = v;
         break;
       }
+      case "--provider-uid": {
+        const v = value();
+        if (!v) problems.push("--provider-uid needs a value: the ingress-uid ConfigMap's provider-uid (kubectl -n kube-system get configmap ingress-uid -o jsonpath='{.data.provider-uid}')");
+        else if (!/^[0-9a-z]{5,32}$/.test(v)) problems.push(`--provider-uid "${v}" is not an ingress uid (lowercase letters and digits, e.g. 5d2c8f3a91b04e76)`);
+        else args.providerUid = v;
+        break;
+      }
       default:
         problems.push(`unknown argument "${arg}"`);
     }
   }
+  if (args.providerUid && !args.uid) problems.push("--provider-uid only narrows --uid: give --uid too (the ingress-uid ConfigMap's uid)");
   return problems.length > 0 ? problems.join("\n") : args;
 }
 
@@ -124,7 +137,7 @@ export async function runSweepCli(argv: string[], io: SweepCliIo): Promise<0 | 1
   if (!args.json) io.stderr(`Listing GKE ingress resources in project ${project}...\n`);
   // Loaded here so that --help and bad arguments do not wait for the Google API client (about 0.5 s).
   const { renderSweepJson, renderSweepText, sweepExitCode, sweepProject } = require("./sweep") as typeof import("./sweep");
-  const result = await sweepProject(project, { uid: args.uid, rootUrl: io.rootUrl, accessToken: io.accessToken, retry: io.retry, progress });
+  const result = await sweepProject(project, { uid: args.uid, providerUid: args.providerUid, rootUrl: io.rootUrl, accessToken: io.accessToken, retry: io.retry, progress });
   io.stdout(args.json ? renderSweepJson(result) : renderSweepText(result));
   return sweepExitCode(result);
 }

@@ -3,8 +3,10 @@
 // cleaned up (finalizer skipped, destroy interrupted), these resources stay and keep costing.
 //
 // Which names belong to a cluster (ingress-gce pkg/utils/namer):
-//   v1:  k8s-be-<port>--<uid>, k8s-ig--<uid>, k8s-fw-l7--<uid>, k8s-{fw,fws,tp,tps,um}-<lb>--<uid>
+//   v1:  k8s-be-<port>--<uid>, k8s-ig--<uid>, k8s-{fw,fws,tp,tps,um}-<lb>--<uid>
 //        (<uid> = kube-system/ingress-uid "uid"; cut to fit 63 chars, sometimes with a trailing "0")
+//   the L7 firewall rule: k8s-fw-l7--<provider-uid>, named after the same ConfigMap's "provider-uid"
+//        (cmd/glbc/app/namer.go getFirewallName: defaults to the uid, but may differ from it)
 //   NEG: k8s1-<uid first 8>-<ns>-<svc>-<port>-<hash8> (NEGs, their backend services, health checks)
 //   v2:  k8s2-{fr,fs,tp,ts,um,rm,cr}-<hash8>-<ns>-<ingress>-<hash8>, where <hash8> is a hash of the
 //        kube-system namespace UID, not the ingress uid: these are tied to the cluster by following
@@ -44,6 +46,8 @@ export type LeftoverMatch =
   | "uid"
   /** a v2 frontend whose links lead to a resource carrying the uid, or sharing such a frontend's hash */
   | "linked"
+  /** the L7 firewall rule named after the given --provider-uid */
+  | "provider-uid"
   /** no --uid given: named like the GKE ingress controller's resources, owner unknown */
   | "naming-scheme";
 
@@ -60,6 +64,8 @@ export interface Leftover {
 export interface SweepResult {
   project: string;
   uid?: string;
+  /** kube-system/ingress-uid "provider-uid", when given */
+  providerUid?: string;
   leftovers: Leftover[];
   /** resources named like the controller's but belonging to other clusters (only with --uid) */
   otherClusters: number;
@@ -113,7 +119,7 @@ export function carriesUid(name: string, uid: string): boolean {
  * Pure: which listed resources are leftovers of the cluster with `uid` (or, without a uid, every
  * resource named like the controller's, flagged as possibly another cluster's).
  */
-export function classifyLeftovers(resources: ListedResource[], uid: string | undefined): { leftovers: Leftover[]; otherClusters: number } {
+export function classifyLeftovers(resources: ListedResource[], uid: string | undefined, providerUid?: string): { leftovers: Leftover[]; otherClusters: number } {
   const named = resources.filter((r) => namedLikeIngressController(r.name));
   const sorted = (items: Leftover[]) =>
     items.sort((a, b) => deletionOrder.indexOf(a.kind) - deletionOrder.indexOf(b.kind) || byCodePoint(a.zone ?? "", b.zone ?? "") || byCodePoint(a.name, b.name));
@@ -125,6 +131,7 @@ export function classifyLeftovers(resources: ListedResource[], uid: string | und
   }
   const matched = new Map<ListedResource, LeftoverMatch>();
   for (const r of named) if (carriesUid(r.name, uid)) matched.set(r, "uid");
+  for (const r of named) if (providerUid && !matched.has(r) && isL7Firewall(r) && carriesUid(r.name, providerUid)) matched.set(r, "provider-uid");
   // follow links backwards until nothing changes: URL maps pointing at our backend services,
   // proxies pointing at those URL maps, forwarding rules pointing at those proxies
   const matchedNames = () => new Set([...matched.keys()].map((r) => `${r.kind}:${r.name}`));
@@ -152,8 +159,16 @@ export function classifyLeftovers(resources: ListedResource[], uid: string | und
     const hash = v2Frontend.exec(r.name)?.[2];
     if (!matched.has(r) && hash && hashes.has(hash)) matched.set(r, "linked");
   }
-  const leftovers = [...matched].map(([r, match]) => ({ kind: r.kind, name: r.name, zone: r.zone, match, possiblyOtherCluster: false }));
-  return { leftovers: sorted(leftovers), otherClusters: named.length - matched.size };
+  const leftovers: Leftover[] = [...matched].map(([r, match]) => ({ kind: r.kind, name: r.name, zone: r.zone, match, possiblyOtherCluster: false }));
+  // Without --provider-uid an L7 firewall rule not named after the uid cannot be placed: its name
+  // follows provider-uid, which may differ. Listed as unknown, never called another cluster's.
+  const unplaced = providerUid ? [] : named.filter((r) => !matched.has(r) && isL7Firewall(r));
+  for (const r of unplaced) leftovers.push({ kind: r.kind, name: r.name, zone: r.zone, match: "naming-scheme", possiblyOtherCluster: true });
+  return { leftovers: sorted(leftovers), otherClusters: named.length - matched.size - unplaced.length };
+}
+
+function isL7Firewall(r: ListedResource): boolean {
+  return r.kind === "firewall" && r.name.startsWith("k8s-fw-l7--");
 }
 
 /** gcloud delete commands in dependency order (forwarding rule first, firewall last). */
@@ -186,6 +201,8 @@ export function sweepExitCode(result: SweepResult): 0 | 1 | 2 {
 export interface SweepOptions {
   /** this cluster's ingress uid (kube-system/ingress-uid), or the 8-char hash of its k8s2- names */
   uid?: string;
+  /** the same ConfigMap's "provider-uid", which names the L7 firewall rule */
+  providerUid?: string;
   rootUrl?: string;
   accessToken?: string;
   retry?: RetryPolicy;
@@ -334,11 +351,11 @@ export async function sweepProject(project: string, opts: SweepOptions): Promise
     api = await computeClient(opts);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return { project, uid: opts.uid, leftovers: [], otherClusters: 0, complete: false, problems: [{ source: "gcp", subject: "credentials", message, hint: "run `gcloud auth application-default login` and re-run" }] };
+    return { project, uid: opts.uid, providerUid: opts.providerUid, leftovers: [], otherClusters: 0, complete: false, problems: [{ source: "gcp", subject: "credentials", message, hint: "run `gcloud auth application-default login` and re-run" }] };
   }
   const { resources, problems } = await listIngressResources(api, project, opts.progress);
-  const { leftovers, otherClusters } = classifyLeftovers(resources, opts.uid);
-  return { project, uid: opts.uid, leftovers, otherClusters, complete: problems.length === 0, problems };
+  const { leftovers, otherClusters } = classifyLeftovers(resources, opts.uid, opts.providerUid);
+  return { project, uid: opts.uid, providerUid: opts.providerUid, leftovers, otherClusters, complete: problems.length === 0, problems };
 }
 
 // ---------------------------------------------------------------- rendering
@@ -357,7 +374,7 @@ const kindLabels: Record<LeftoverKind, string> = {
 
 export function renderSweepText(result: SweepResult): string {
   const lines: string[] = [];
-  const scope = result.uid ? `ingress uid ${result.uid}` : "any cluster (no --uid given)";
+  const scope = result.uid ? `ingress uid ${result.uid}${result.providerUid && result.providerUid !== result.uid ? ` (provider-uid ${result.providerUid})` : ""}` : "any cluster (no --uid given)";
   if (result.leftovers.length === 0) {
     lines.push(
       result.complete
@@ -369,8 +386,24 @@ export function renderSweepText(result: SweepResult): string {
     const width = Math.max(...result.leftovers.map((l) => kindLabels[l.kind].length));
     for (const l of result.leftovers) {
       const where = l.zone ? ` (${l.zone})` : "";
-      const flag = l.possiblyOtherCluster ? "  [possibly another cluster's]" : l.match === "linked" ? "  [linked to this cluster's backends]" : "";
+      const flag = l.possiblyOtherCluster
+        ? result.uid && l.kind === "firewall"
+          ? "  [owner unknown: named after a provider-uid; see below]"
+          : "  [possibly another cluster's]"
+        : l.match === "linked"
+          ? "  [linked to this cluster's backends]"
+          : l.match === "provider-uid"
+            ? "  [named after this cluster's provider-uid]"
+            : "";
       lines.push(`  ${kindLabels[l.kind].padEnd(width)}  ${l.name}${where}${flag}`);
+    }
+    if (result.uid && result.leftovers.some((l) => l.possiblyOtherCluster && l.kind === "firewall")) {
+      lines.push(
+        "",
+        "The controller names its firewall rule k8s-fw-l7--<provider-uid> (the ingress-uid ConfigMap's provider-uid,",
+        "which can differ from uid). Pass --provider-uid to tell this cluster's rule from others'; until then, check",
+        "that no other cluster in the project uses one listed here before deleting it.",
+      );
     }
     if (!result.uid) {
       lines.push("", "Without --uid every resource named like the GKE ingress controller's is listed; another cluster in this", "project may still use some. Pass --uid <kube-system/ingress-uid> to list only this cluster's.");

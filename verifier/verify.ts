@@ -118,6 +118,8 @@ export interface GkeSources {
   collectKubernetes(access: KubeAccess, names: KubeNames, progress: Progress): Promise<KubernetesResult>;
   collectLoadBalancer(project: string, ingressAnnotations: Record<string, string>, opts: GcpCallOptions): Promise<LoadBalancerResult>;
   fetchHostKeys(project: string, instances: { name: string; zone: string }[], opts: GcpCallOptions): Promise<Map<string, string[]>>;
+  /** the second source: host keys the nodes printed on their serial consoles (serial-console.ts); optional for stand-ins */
+  fetchConsoleHostKeys?(project: string, instances: { name: string; zone: string }[], opts: GcpCallOptions): Promise<Map<string, { keys: string[]; fingerprints: { fingerprint: string }[] }>>;
   collectNodes(targets: NodeTarget[], opts: SshOptions, progress: Progress): Promise<NodesResult>;
   readNatCounters(targets: NodeTarget[], opts: SshOptions): Promise<Map<string, NatDump | Problem>>;
   sendRequests(url: string, count: number, opts: { keepAlive?: boolean; timeoutMs: number }): Promise<RequestsModel>;
@@ -129,6 +131,7 @@ export async function loadLiveSources(): Promise<GkeSources> {
   const k8s = require("./sources/k8s") as typeof import("./sources/k8s");
   const gcp = require("./sources/gcp") as typeof import("./sources/gcp");
   const ssh = require("./sources/ssh") as typeof import("./sources/ssh");
+  const serialConsole = require("./sources/serial-console") as typeof import("./sources/serial-console");
   const requests = require("./requests") as typeof import("./requests");
   return {
     googleAccessToken: gcp.googleAccessToken,
@@ -136,6 +139,7 @@ export async function loadLiveSources(): Promise<GkeSources> {
     collectKubernetes: k8s.collectKubernetes,
     collectLoadBalancer: gcp.collectLoadBalancer,
     fetchHostKeys: gcp.fetchHostKeys,
+    fetchConsoleHostKeys: serialConsole.fetchConsoleHostKeys,
     collectNodes: ssh.collectNodes,
     readNatCounters: ssh.readNatCounters,
     sendRequests: requests.sendRequests,
@@ -151,6 +155,8 @@ export interface GkeVerifyOptions {
   timeoutMs: number;
   /** a Google OAuth access token to use instead of Application Default Credentials */
   accessToken?: string;
+  /** --trust-host-key-on-first-use: nodes with no known key are read anyway, each reported as not verified */
+  trustHostKeyOnFirstUse?: boolean;
 }
 
 /** Node targets: the LB's instances (zone, IPs), else Kubernetes' nodes (providerId gce://project/zone/name). */
@@ -187,9 +193,20 @@ function notMadeHint(kube: KubernetesModel): string {
   return "no Warning event from the controller: right after `pulumi up` it takes a few minutes; `kubectl describe ingress` shows its progress";
 }
 
+/** "2 guest attributes, 1 serial console, 1 none": which host-key source served how many nodes. */
+export function hostKeySourceSummary(targets: NodeTarget[]): string {
+  const count = (source: string | undefined) => targets.filter((t) => t.hostKeySource === source).length;
+  const parts = [
+    [count("guest-attributes"), "guest attributes"],
+    [count("serial-console"), "serial console"],
+    [count(undefined), "none"],
+  ].filter(([n]) => (n as number) > 0);
+  return parts.map(([n, what]) => `${n} ${what}`).join(", ");
+}
+
 /** The collection steps of a GKE stack, from its outputs. */
 export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sources: GkeSources): VerifySteps {
-  const ssh: SshOptions = { user: outputs.sshUser, privateKey: outputs.sshPrivateKey, transport: options.transport, project: outputs.project, timeoutMs: options.timeoutMs };
+  const ssh: SshOptions = { user: outputs.sshUser, privateKey: outputs.sshPrivateKey, transport: options.transport, project: outputs.project, timeoutMs: options.timeoutMs, trustHostKeyOnFirstUse: options.trustHostKeyOnFirstUse };
   let targets: NodeTarget[] = [];
 
   return {
@@ -260,9 +277,25 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
         // would be lost, leaving only SSH's generic "no host keys known".
         const keyProblems: Problem[] = [];
         const keys = await guarded("gcp", "reading the nodes' SSH host keys (guest attributes)", model, () => sources.fetchHostKeys(outputs.project, planned.targets.filter((t) => t.zone).map((t) => ({ name: t.name, zone: t.zone! })), { accessToken: token, progress, problems: keyProblems }), outputs);
+        planned.targets.forEach((t) => {
+          t.hostKeys = keys?.get(t.name) ?? [];
+          if (t.hostKeys.length > 0) t.hostKeySource = "guest-attributes";
+        });
+        // The second, independent source for nodes whose guest attributes gave nothing.
+        const missing = planned.targets.filter((t) => t.hostKeys.length === 0 && t.zone);
+        if (missing.length > 0 && sources.fetchConsoleHostKeys) {
+          const fromConsole = await guarded("gcp", "reading the nodes' SSH host keys (serial console)", model, () => sources.fetchConsoleHostKeys!(outputs.project, missing.map((t) => ({ name: t.name, zone: t.zone! })), { accessToken: token, progress, problems: keyProblems }), outputs);
+          for (const t of missing) {
+            const found = fromConsole?.get(t.name);
+            if (!found || (found.keys.length === 0 && found.fingerprints.length === 0)) continue;
+            t.hostKeys = found.keys;
+            t.hostKeyFingerprints = found.fingerprints.map((f) => f.fingerprint);
+            t.hostKeySource = "serial-console";
+          }
+        }
         keep(keyProblems);
-        planned.targets.forEach((t) => (t.hostKeys = keys?.get(t.name) ?? []));
-        progress.hop("node host keys", keys ? "ok" : "fail", keys ? `${[...keys.values()].filter((k) => k.length > 0).length}/${planned.targets.length} nodes` : undefined);
+        const known = planned.targets.filter((t) => t.hostKeySource).length;
+        progress.hop("node host keys", known === planned.targets.length ? "ok" : "fail", `${known}/${planned.targets.length} nodes (${hostKeySourceSummary(planned.targets)})`);
       }
       targets = planned.targets;
       targets.forEach((t) => (t.probes = planProbes(t.internalIp, lb, kube, model.target.expected)));

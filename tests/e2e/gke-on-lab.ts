@@ -114,5 +114,9 @@ export async function sourcesAgainst(computeUrl: string): Promise<GkeSources & {
       computeCalls.push("fetchHostKeys");
       return live.fetchHostKeys(project, instances, { ...opts, rootUrl });
     },
+    fetchConsoleHostKeys: (project, instances, opts) => {
+      computeCalls.push("fetchConsoleHostKeys");
+      return live.fetchConsoleHostKeys!(project, instances, { ...opts, rootUrl });
+    },
   };
 }

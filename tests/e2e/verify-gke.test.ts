@@ -21,6 +21,7 @@ import { verifyGke, type VerifyOutcome } from "../../verifier/verify";
 import type { StandinRequest } from "../support/rest-standins/http";
 import { withNegBackend, type GkeWorld } from "../support/rest-standins/world";
 import { describeWithNamespaces } from "../support/namespaces";
+import { firstBootConsole } from "../support/serial-console";
 import { outputsFor, sourcesAgainst, startStandins, worldOnLab } from "./gke-on-lab";
 
 const t = labTopology({ prefix: "gipe-", net: "10.218" });
@@ -226,11 +227,37 @@ describeWithNamespaces("npm run verify, live sources, against namespaced nodes a
     const aboutNode2 = outcome.model.problems.filter((p) => p.subject === "node-2");
     expect(aboutNode2).toEqual([
       expect.objectContaining({ source: "gcp", message: expect.stringContaining("host keys of node-2"), hint: expect.stringContaining("enable-guest-attributes=TRUE") }),
-      expect.objectContaining({ source: "ssh", message: "no host keys known for this node; refusing to connect without verifying it" }),
+      // The second source was asked too: its serial console holds no host key block here.
+      expect.objectContaining({ source: "gcp", message: expect.stringContaining("node-2 printed no SSH host keys on its serial console"), hint: expect.stringContaining("get-serial-port-output node-2") }),
+      expect.objectContaining({ source: "ssh", message: "no host keys known for this node; refusing to connect without verifying it", hint: expect.stringContaining("--trust-host-key-on-first-use") }),
     ]);
+    expect(run.computeCalls).toEqual(["collectLoadBalancer", "fetchHostKeys", "fetchConsoleHostKeys"]);
     expect(byId(outcome, "C3").verdict).toBe("cannot-tell");
     expect(outcome.exitCode).toBe(2);
     expect(run.reports.markdown).toContain("enable-guest-attributes=TRUE");
+    expectNoSecrets(run);
+  });
+
+  test("a node without guest attributes but with its first boot on the serial console is verified from there; the report says which source", async () => {
+    const world = worldOnLab(t, hostKeys);
+    world.compute.instances[1].metadata = { items: [] }; // node-2 publishes no guest attributes
+    // node-2's serial console as cloud-init prints it, for the key its sshd really has.
+    world.compute.serialPorts = { "node-2": { contents: firstBootConsole([hostKeys["node-2"]]) } };
+    const run = await verify(world, REQUESTS);
+    const { outcome } = run;
+    expect(outcome.results.filter((r) => r.verdict !== "pass").map((r) => `${r.id} ${r.verdict}`)).toEqual([]);
+    expect(outcome.exitCode).toBe(0);
+    expect(outcome.model.nodes.map((n) => [n.name, n.hostKeySource, n.hostKeyVerified])).toEqual([
+      ["node-1", "guest-attributes", true],
+      ["node-2", "serial-console", true],
+      ["node-3", "guest-attributes", true],
+    ]);
+    expect(outcome.model.nodes[1]?.hostKeyFingerprint).toBe(`ssh-ed25519 ${fingerprint(keyBlob(hostKeys["node-2"]))}`);
+    // Only node-2's console was read; the guest attributes' silence stays on record.
+    expect(run.computeRequests.filter((r) => r.path.endsWith("/serialPort")).map((r) => r.path.split("/")[8])).toEqual(["node-2"]);
+    expect(outcome.model.problems.map((p) => `${p.subject}: ${p.message}`)).toEqual([expect.stringContaining("node-2: host keys of node-2")]);
+    expect(run.hops).toContain("node host keys:ok 3/3 nodes (2 guest attributes, 1 serial console)");
+    expect(JSON.parse(run.reports.json).model.nodes[1]).toMatchObject({ name: "node-2", hostKeySource: "serial-console" });
     expectNoSecrets(run);
   });
 }, ["sshd", "ssh-keygen"]);

@@ -214,6 +214,20 @@ describe("Cluster", () => {
     expectAllCustomOnProvider(built.children, gcpProviderUrn, "gcp");
   });
 
+  test("cluster and node pool wait 60 s after the node service account and its grants (IAM is eventually consistent)", () => {
+    const sleep = child(built.children, "time:index/sleep:Sleep");
+    const account = child(built.children, "gcp:serviceaccount/account:Account");
+    const bindings = built.children.filter((r) => r.type === "gcp:projects/iAMMember:IAMMember");
+    expect(sleep.inputs.createDuration).toBe("60s");
+    // Re-created (so waited for again) only when the account is: a second `up` waits for nothing.
+    expect(sleep.inputs.triggers).toEqual({ email: "gip-t-nodes@demo-project-1.iam.gserviceaccount.com" });
+    expect(sleep.inputs.destroyDuration).toBeUndefined();
+    expect(sleep.dependencies).toEqual(expect.arrayContaining([account.urn, ...bindings.map((b) => b.urn)]));
+    for (const type of ["gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool"]) {
+      expect(child(built.children, type).dependencies).toContain(sleep.urn);
+    }
+  });
+
   test("a regional pool gets the per-zone count it is given", async () => {
     const regional = await build(() => new Cluster("cl-r", { ...args, location: "us-central1", nodesPerZone: 1 }, { providers: [gcpProvider] }));
     expect(child(regional.children, "gcp:container/nodePool:NodePool").inputs).toMatchObject({ location: "us-central1", nodeCount: 1 });

@@ -66,4 +66,5 @@ test("a valid config exports exactly the contract outputs, kubeconfig and sshPri
   await valueOf(exported.url as pulumi.Output<string>);
   await mocks.settle();
   expect(mocks.registrations.length).toBeGreaterThan(10);
-});
+  // Loads every provider SDK afresh (isolateModules): several seconds on a busy 2-core machine.
+}, 30_000);

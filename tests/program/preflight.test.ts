@@ -9,6 +9,8 @@ import {
   renderChecks,
   requiredApis,
   runChecks,
+  stopsOperation,
+  iapPermissions,
   type CommandResult,
   type PreflightContext,
 } from "../../scripts/preflight";
@@ -27,13 +29,30 @@ function healthyScript(): Script {
     "gke-gcloud-auth-plugin --version": ok("Kubernetes v1.30.0\n"),
     "pulumi stack --show-name --non-interactive": ok("dev\n"),
     "pulumi config --json --stack dev": ok(JSON.stringify({ "gcp:project": { value: "demo-project-1", secret: false }, "gke-ingress-path:nodeCount": { value: "3", secret: false } })),
-    "gcloud services list --enabled --project demo-project-1 --format=value(config.name)": ok(`${requiredApis.join("\n")}\nstorage.googleapis.com\n`),
+    "gcloud services list --enabled --project demo-project-1 --format=value(config.name)": ok(`${requiredApis.join("\n")}\niap.googleapis.com\nstorage.googleapis.com\n`),
+    "gcloud auth print-access-token --quiet": ok("ya29.gcloud-login-token\n"),
+    "gcloud auth application-default print-access-token --quiet": ok("ya29.adc-token\n"),
   };
 }
 
-function context(script: Script, env: NodeJS.ProcessEnv, files: Record<string, string> = {}) {
+/** Resource Manager's testIamPermissions: each token holds the permissions listed for it. */
+type Grants = Record<string, string[]>;
+const allGranted: Grants = {
+  "ya29.gcloud-login-token": [...iapPermissions.gcloudLogin],
+  "ya29.adc-token": [...iapPermissions.applicationDefault],
+};
+
+function context(script: Script, env: NodeJS.ProcessEnv, files: Record<string, string> = {}, grants: Grants = allGranted) {
   const calls: { line: string; env: NodeJS.ProcessEnv }[] = [];
+  const posts: { url: string; token: string; body: any }[] = [];
   const ctx: PreflightContext = {
+    postJson: async (url, token, body: any) => {
+      posts.push({ url, token, body });
+      const held = grants[token];
+      if (!held) return { status: 401, body: { error: { code: 401 } } };
+      // The real API answers with the subset of the asked permissions the caller holds.
+      return { status: 200, body: { permissions: body.permissions.filter((p: string) => held.includes(p)) } };
+    },
     env,
     repoDir: "/repo",
     homeDir: "/home/u",
@@ -45,7 +64,7 @@ function context(script: Script, env: NodeJS.ProcessEnv, files: Record<string, s
       return script[line] ?? { code: undefined, stdout: "", stderr: "" };
     },
   };
-  return { ctx, calls };
+  return { ctx, calls, posts };
 }
 
 const adcFile = "/home/u/.config/gcloud/application_default_credentials.json";
@@ -65,6 +84,9 @@ test("all present: every check ok, the local backend is used and passed to pulum
     ["gcp:project set", "ok"],
     ["stack config valid", "ok"],
     ["Google APIs enabled", "ok"],
+    ["gcloud login (verify over IAP)", "ok"],
+    ["IAP API enabled (verify over IAP)", "ok"],
+    ["permissions (verify over IAP)", "ok"],
   ]);
   expect(stack).toBe("dev");
   expect(projectId).toBe("demo-project-1");
@@ -80,13 +102,16 @@ test("nothing installed (this CI machine): every missing piece reported at once,
   const missing = results.filter((r) => r.status === "missing");
   expect(missing.map((r) => r.name)).toEqual(["pulumi CLI", "gcloud CLI", "gke-gcloud-auth-plugin", "application-default credentials", "secrets passphrase"]);
   for (const r of missing) expect(r.fix).toBeTruthy();
-  expect(results.filter((r) => r.status === "blocked").map((r) => r.name)).toEqual(["stack selected", "gcp:project set", "stack config valid", "Google APIs enabled"]);
+  expect(results.filter((r) => r.status === "blocked").map((r) => r.name)).toEqual([
+    "stack selected", "gcp:project set", "stack config valid", "Google APIs enabled",
+    "gcloud login (verify over IAP)", "IAP API enabled (verify over IAP)", "permissions (verify over IAP)",
+  ]);
   const text = renderChecks(results, backend);
   expect(text).toMatch(/fix: curl -fsSL https:\/\/get.pulumi.com/);
   expect(text).toMatch(/fix: gcloud auth application-default login/);
   expect(text).toMatch(/fix: gcloud components install gke-gcloud-auth-plugin/);
   expect(text).toMatch(/PULUMI_CONFIG_PASSPHRASE_FILE/);
-  expect(text).toMatch(/preflight: 5 missing, 4 not checked/);
+  expect(text).toMatch(/preflight: 5 missing, 7 not checked/);
 });
 
 test("no stack, then no gcp:project: the fix names the backend the user must use", async () => {
@@ -112,7 +137,50 @@ test("a stack that cannot read its config without the passphrase: config checks 
     ["gcp:project set", "blocked"],
     ["stack config valid", "blocked"],
     ["Google APIs enabled", "blocked"],
+    ["gcloud login (verify over IAP)", "blocked"],
+    ["IAP API enabled (verify over IAP)", "blocked"],
+    ["permissions (verify over IAP)", "blocked"],
   ]);
+});
+
+test("verify over IAP: gcloud's own login, the IAP API and the permissions of each identity are checked; they warn, they do not stop up", async () => {
+  // ADC is there, gcloud's own login is not; IAP API off.
+  const script = healthyScript();
+  script["gcloud auth print-access-token --quiet"] = failed("ERROR: (gcloud.auth.print-access-token) You do not currently have an active account selected.");
+  script["gcloud services list --enabled --project demo-project-1 --format=value(config.name)"] = ok(requiredApis.join("\n"));
+  const noLogin = context(script, healthyEnv, healthyFiles, { "ya29.adc-token": ["compute.instances.getGuestAttributes"] });
+  const { results, backend } = await runChecks(noLogin.ctx, "up");
+  const iap = results.filter((r) => r.name.endsWith("(verify over IAP)"));
+  expect(iap.map((r) => [r.name, r.status])).toEqual([
+    ["gcloud login (verify over IAP)", "warn"],
+    ["IAP API enabled (verify over IAP)", "warn"],
+    ["permissions (verify over IAP)", "warn"],
+  ]);
+  expect(iap[0]?.fix).toBe("gcloud auth login");
+  expect(iap[1]?.fix).toBe("gcloud services enable iap.googleapis.com --project demo-project-1");
+  // What could be tested is, what could not is said.
+  expect(iap[2]?.detail).toMatch(/missing on project demo-project-1: compute\.instances\.getSerialPortOutput \(application-default credentials\)/);
+  expect(iap[2]?.detail).toMatch(/cannot tell: gcloud login: no token, so iap\.tunnelInstances\.accessViaIAP, compute\.projects\.get, compute\.instances\.get not tested/);
+  expect(iap[2]?.detail).toMatch(/grants on single instances/);
+  expect(noLogin.posts.map((p) => [p.url, p.token, p.body.permissions])).toEqual([
+    ["https://cloudresourcemanager.googleapis.com/v1/projects/demo-project-1:testIamPermissions", "ya29.adc-token", [...iapPermissions.applicationDefault]],
+  ]);
+  expect(stopsOperation(results)).toBe(false);
+  const text = renderChecks(results, backend);
+  expect(text).toMatch(/\[warn\] gcloud login \(verify over IAP\)/);
+  expect(text).toContain("3 warning(s) for `npm run verify` over IAP (they do not stop `up`)");
+  expect(text).not.toContain("ya29.");
+
+  // With gcloud logged in, its token is tested for the tunnel's permissions.
+  const lacking = context(healthyScript(), healthyEnv, healthyFiles, { ...allGranted, "ya29.gcloud-login-token": ["compute.projects.get", "compute.instances.get"] });
+  const second = await runChecks(lacking.ctx, "up");
+  const perms = second.results.find((r) => r.name === "permissions (verify over IAP)")!;
+  expect(perms.status).toBe("warn");
+  expect(perms.detail).toMatch(/missing on project demo-project-1: iap\.tunnelInstances\.accessViaIAP \(gcloud login\);/);
+  expect(perms.fix).toMatch(/roles\/iap\.tunnelResourceAccessor/);
+
+  // Anything else not ok still stops `up`.
+  expect(stopsOperation([...second.results, { name: "pulumi CLI", status: "missing", detail: "x" }])).toBe(true);
 });
 
 test("invalid stack config is reported by the same rules as the program", async () => {

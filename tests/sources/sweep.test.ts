@@ -1,7 +1,7 @@
 // The sweep against the Compute stand-in: a project after `pulumi destroy` where the controller's
 // resources stayed, next to another cluster's and to resources the controller never made.
 import { runSweepCli, parseSweepArgs } from "../../verifier/sweep-cli";
-import { carriesUid, classifyLeftovers, deleteCommands, deletionOrder, sweepExitCode, sweepProject } from "../../verifier/sweep";
+import { carriesUid, classifyLeftovers, deleteCommands, deletionOrder, renderSweepText, sweepExitCode, sweepProject } from "../../verifier/sweep";
 import { silentProgress } from "../../verifier/sources/types";
 import { startComputeStandin, type ComputeStandin, type ComputeStandinOptions } from "../support/rest-standins/compute";
 import { buildWorld, selfLink, withNegBackend, type GkeWorld } from "../support/rest-standins/world";
@@ -46,15 +46,16 @@ async function serve(world: GkeWorld, extra: Partial<ComputeStandinOptions> = {}
   return standin;
 }
 
-function sweepOpts(world: GkeWorld, standin: ComputeStandin, uid?: string) {
-  return { uid, rootUrl: `${standin.url}/`, accessToken: world.token, retry: fastRetry, progress: silentProgress };
+function sweepOpts(world: GkeWorld, standin: ComputeStandin, uid?: string, providerUid?: string) {
+  return { uid, providerUid, rootUrl: `${standin.url}/`, accessToken: world.token, retry: fastRetry, progress: silentProgress };
 }
 
 describe("sweepProject", () => {
   test("with --uid: exactly this cluster's leftovers, in deletion order, frontends tied through their links", async () => {
     const world = afterDestroy(withNegBackend(buildWorld()));
     const standin = await serve(world);
-    const result = await sweepProject(world.project, sweepOpts(world, standin, world.ingressUid));
+    // provider-uid = uid: the controller's default (cmd/glbc/app/namer.go getFirewallName)
+    const result = await sweepProject(world.project, sweepOpts(world, standin, world.ingressUid, world.ingressUid));
     const neg = world.compute.networkEndpointGroups[0].name!;
     expect(result.problems).toEqual([]);
     expect(result.complete).toBe(true);
@@ -92,6 +93,35 @@ describe("sweepProject", () => {
     expect(position("url-maps")).toBeLessThan(position("backend-services"));
     expect(position("backend-services")).toBeLessThan(position("health-checks"));
     expect(position("health-checks")).toBeLessThan(position("instance-groups"));
+  });
+
+  test("provider-uid differs from uid: --uid alone lists the L7 firewall rules as owner unknown; with --provider-uid, ours is ours", async () => {
+    const providerUid = "c0ffee5ba11ad042";
+    const world = afterDestroy(buildWorld());
+    const ours = world.compute.firewalls.find((f) => f.name === world.names.firewall)!;
+    ours.name = `k8s-fw-l7--${providerUid}`;
+    ours.selfLink = selfLink(world.project, `global/firewalls/${ours.name}`);
+    const standin = await serve(world);
+
+    const uidOnly = await sweepProject(world.project, sweepOpts(world, standin, world.ingressUid));
+    const firewalls = uidOnly.leftovers.filter((l) => l.kind === "firewall");
+    // Not taken for another cluster's: both listed, owner unknown.
+    expect(firewalls.map((l) => [l.name, l.match, l.possiblyOtherCluster]).sort()).toEqual([
+      [`k8s-fw-l7--${otherUid}`, "naming-scheme", true],
+      [`k8s-fw-l7--${providerUid}`, "naming-scheme", true],
+    ]);
+    expect(uidOnly.otherClusters).toBe(6);
+    const text = renderSweepText(uidOnly);
+    expect(text).toContain(`k8s-fw-l7--${providerUid}  [owner unknown: named after a provider-uid; see below]`);
+    expect(text).toMatch(/Pass --provider-uid/);
+
+    const both = await sweepProject(world.project, sweepOpts(world, standin, world.ingressUid, providerUid));
+    expect(both.leftovers.filter((l) => l.kind === "firewall").map((l) => [l.name, l.match, l.possiblyOtherCluster])).toEqual([
+      [`k8s-fw-l7--${providerUid}`, "provider-uid", false],
+    ]);
+    expect(both.otherClusters).toBe(7);
+    expect(renderSweepText(both)).toContain(`(provider-uid ${providerUid})`);
+    expect(deleteCommands(world.project, both.leftovers).at(-1)).toBe(`gcloud compute firewall-rules delete k8s-fw-l7--${providerUid} --project ${world.project}`);
   });
 
   test("without --uid: everything named like the controller's, flagged as possibly another cluster's", async () => {
@@ -181,10 +211,11 @@ describe("sweep CLI", () => {
     const world = afterDestroy(buildWorld());
     const standin = await serve(world);
     const { out, io } = capture();
-    const code = await runSweepCli(["--project", world.project, "--uid", world.ingressUid, "--json"], { ...io, rootUrl: `${standin.url}/`, accessToken: world.token, retry: fastRetry });
+    const code = await runSweepCli(["--project", world.project, "--uid", world.ingressUid, "--provider-uid", world.ingressUid, "--json"], { ...io, rootUrl: `${standin.url}/`, accessToken: world.token, retry: fastRetry });
     expect(code).toBe(1);
     const parsed = JSON.parse(out.join(""));
     expect(parsed.exitCode).toBe(1);
+    expect(parsed.providerUid).toBe(world.ingressUid);
     expect(parsed.leftovers).toHaveLength(9);
     expect(parsed.commands[0]).toMatch(/^gcloud compute forwarding-rules delete k8s2-fr-/);
   });
@@ -222,6 +253,9 @@ describe("sweep CLI", () => {
       'sweep: unknown argument "--zone"',
     ]);
     expect(parseSweepArgs(["--project", "--json"])).toBe("--project needs a value, e.g. --project my-project-123");
+    expect(parseSweepArgs(["--uid", "5d2c8f3a91b04e76", "--provider-uid", "c0ffee5ba11ad042"])).toMatchObject({ uid: "5d2c8f3a91b04e76", providerUid: "c0ffee5ba11ad042" });
+    expect(parseSweepArgs(["--provider-uid", "c0ffee5ba11ad042"])).toMatch(/--provider-uid only narrows --uid/);
+    expect(parseSweepArgs(["--uid", "5d2c8f3a91b04e76", "--provider-uid", "NOPE"])).toMatch(/--provider-uid "NOPE" is not an ingress uid/);
     const help = capture();
     expect(await runSweepCli(["--help"], help.io)).toBe(0);
     expect(help.out.join("")).toContain("Exit codes: 0 nothing left, 1 leftovers found, 2 could not check.");

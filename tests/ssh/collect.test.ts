@@ -1,13 +1,13 @@
 // The SSH source against real sshd instances in network namespaces whose nat tables hold
 // kube-proxy rules. Needs root; skips loudly otherwise.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execInNamespace, spawnInNamespace, tryExecInNamespace } from "../../lab/netns";
 import { generateClientKeyPair, waitForListener } from "../../lab/sshd";
 import type { NodeModel, NatDump, Problem } from "../../verifier/model";
 import { writeNatRules } from "../../verifier/iptables/kube-proxy-rules";
-import { collectNodes, gcloudSshArgv, hostKeyAliasOf, knownHostsText, parseHostKey, readNatCounters } from "../../verifier/sources/ssh";
+import { collectNodes, fingerprint, gcloudSshArgv, hostKeyAliasOf, knownHostsScriptText, knownHostsText, parseHostKey, readNatCounters } from "../../verifier/sources/ssh";
 import type { NodeTarget, Progress, SshOptions } from "../../verifier/sources/types";
 import { describeWithNamespaces } from "../support/namespaces";
 import { NodeLab, sshTestCommands, type TestNode } from "./node-lab";
@@ -242,6 +242,84 @@ describeWithNamespaces("collectNodes over SSH to namespaced nodes", () => {
       expect(bad.code).toBe(255);
       expect(bad.stdout).toBe("");
       expect(bad.stderr).toMatch(/Host key verification failed/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // The serial console's fingerprints (host-keys.ts) and --trust-host-key-on-first-use, against the real sshd.
+  const fingerprintOf = (line: string) => fingerprint(Buffer.from(parseHostKey(line)!.blob, "base64"));
+
+  test("a node known only by its serial console's fingerprint is read, and its offered key is named", async () => {
+    const fp = fingerprintOf(nodeA.sshd!.hostPublicKey);
+    const t = { ...target(nodeA, []), hostKeyFingerprints: [fp], hostKeySource: "serial-console" as const };
+    const got = await collectNodes([t], opts, progress);
+    expect(got.problems).toEqual([]);
+    expect(got.nodes[0]).toMatchObject({ reachable: true, hostKeyVerified: true, hostKeySource: "serial-console" });
+    expect(got.nodes[0]?.hostKeyFingerprint).toBe(`${parseHostKey(nodeA.sshd!.hostPublicKey)!.type} ${fp}`);
+    expect(got.nodes[0]?.nat?.text).toContain("KUBE-NODEPORTS");
+    // Pinned for the rest of the run: the counters' session meets this very key.
+    expect(t.hostKeys).toEqual([parseHostKey(nodeA.sshd!.hostPublicKey)!].map((k) => `${k.type} ${k.blob}`));
+  });
+
+  test("a fingerprint of another key is refused before logging in, naming both", async () => {
+    const wrongFp = fingerprintOf(other.publicKey);
+    const got = await collectNodes([{ ...target(nodeA, []), hostKeyFingerprints: [wrongFp] }], opts, progress);
+    expect(got.nodes[0]).toMatchObject({ reachable: false, hostKeyVerified: false });
+    expect(got.problems[0]?.message).toContain(`offered ssh-ed25519 ${fingerprintOf(nodeA.sshd!.hostPublicKey)}, expected one of ${wrongFp}`);
+  });
+
+  test("--trust-host-key-on-first-use: read, but reported as NOT verified with the fingerprint; counters then pin that key", async () => {
+    const t = target(nodeA, []);
+    const got = await collectNodes([t], { ...opts, trustHostKeyOnFirstUse: true }, progress);
+    const fp = `${parseHostKey(nodeA.sshd!.hostPublicKey)!.type} ${fingerprintOf(nodeA.sshd!.hostPublicKey)}`;
+    expect(got.nodes[0]).toMatchObject({ reachable: true, hostKeyVerified: false, hostKeySource: "first-use", hostKeyFingerprint: fp });
+    expect(got.problems).toHaveLength(1);
+    expect(got.problems[0]?.message).toBe(`host key NOT verified: trusted on first use (--trust-host-key-on-first-use): the node offered ${fp}`);
+    expect(t.hostKeys).toHaveLength(1);
+    const counters = await readNatCounters([t], opts);
+    expect((counters.get("node-a") as NatDump).command).toBe("iptables-save -c");
+    // The flag never overrides a known key that does not match.
+    const mismatch = await collectNodes([target(nodeA, [other.publicKey])], { ...opts, trustHostKeyOnFirstUse: true }, progress);
+    expect(mismatch.nodes[0]?.reachable).toBe(false);
+    expect(mismatch.problems[0]?.message).toMatch(/host key mismatch/);
+  });
+
+  test("IAP with fingerprints only: OpenSSH's KnownHostsCommand lets in the key with that fingerprint and no other", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gips-iapfp-"));
+    try {
+      const keyFile = join(dir, "id");
+      writeFileSync(keyFile, client.privateKey, { mode: 0o600 });
+      const sshWith = async (fingerprints: string[], firstUse = false) => {
+        const alias = hostKeyAliasOf("node-a");
+        const knownHostsFile = join(dir, "known_hosts");
+        writeFileSync(knownHostsFile, "");
+        const fingerprintFile = join(dir, "fingerprints");
+        writeFileSync(fingerprintFile, fingerprints.map((f) => `${f}\n`).join(""));
+        const seenFile = join(dir, "offered");
+        rmSync(seenFile, { force: true });
+        const script = join(dir, "known_hosts_command.sh");
+        writeFileSync(script, knownHostsScriptText(alias, fingerprintFile, seenFile, firstUse), { mode: 0o700 });
+        const argv = gcloudSshArgv({
+          node: "node-a", zone: "us-central1-a", project: "my-study-123", user: "root", keyFile, knownHostsFile,
+          hostKeyAlias: alias, knownHostsScript: script, remoteCommand: "unused", connectTimeoutSeconds: 5,
+        });
+        const sshOptions = argv.slice(argv.indexOf("--") + 1);
+        const run = await tryExecInNamespace(nodeA.namespace, ["ssh", ...sshOptions, `root@${nodeA.nodeIp}`, "echo verified-$((6*7))"]);
+        const seen = existsSync(seenFile) ? readFileSync(seenFile, "utf8") : "";
+        return { ...run, seen };
+      };
+      const good = await sshWith([fingerprintOf(other.publicKey), fingerprintOf(nodeA.sshd!.hostPublicKey)]);
+      expect(good.stdout.trim()).toBe("verified-42");
+      expect(good.seen).toContain(parseHostKey(nodeA.sshd!.hostPublicKey)!.blob);
+      const bad = await sshWith([fingerprintOf(other.publicKey)]);
+      expect(bad.code).toBe(255);
+      expect(bad.stdout).toBe("");
+      expect(bad.stderr).toMatch(/Host key verification failed/);
+      // What the node offered is still recorded, so the refusal can name it.
+      expect(bad.seen).toContain(parseHostKey(nodeA.sshd!.hostPublicKey)!.blob);
+      const firstUse = await sshWith([], true);
+      expect(firstUse.stdout.trim()).toBe("verified-42");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -105,6 +105,27 @@ describe("IAP transport through a stand-in gcloud", () => {
     }
   });
 
+  test("a command's stderr survives the IAP session: a user without passwordless sudo gets the sudo hint", async () => {
+    // A sudo that asks for a password, as `sudo -n` says when the user has none to skip it.
+    const sudoDir = mkdtempSync(join(tmpdir(), "gips-iap-sudo-"));
+    writeFileSync(join(sudoDir, "sudo"), "#!/bin/sh\necho 'sudo: a password is required' >&2\nexit 1\n");
+    chmodSync(join(sudoDir, "sudo"), 0o755);
+    const before = process.env.PATH;
+    process.env.PATH = `${sudoDir}:${before}`;
+    try {
+      const result = await collectNodes(targets.slice(0, 1), { ...opts, user: "pathcheck" }, silentProgress);
+      expect(result.nodes[0]).toMatchObject({ reachable: true, hostKeyVerified: true });
+      const nat = result.problems.find((p) => /nat table/.test(p.message));
+      expect(nat?.message).toMatch(/sudo -n iptables-save: sudo: a password is required/);
+      expect(nat?.hint).toMatch(/passwordless sudo/);
+      const ss = result.problems.find((p) => /ss -Hltnp/.test(p.message));
+      expect(ss?.message).toMatch(/exit 1\): sudo: a password is required/);
+    } finally {
+      process.env.PATH = before;
+      rmSync(sudoDir, { recursive: true, force: true });
+    }
+  });
+
   test("a node without a zone is reported, the other is still read", async () => {
     const result = await collectNodes([{ ...targets[0]!, zone: undefined }, targets[1]!], opts, silentProgress);
     expect(result.nodes.map((n) => n.reachable)).toEqual([false, true]);

@@ -269,13 +269,33 @@ describe("combined script for one IAP session", () => {
     const tag = "gipTEST01";
     const commands = ["printf 'a\\nb\\n'", "printf 'no newline'", "echo '@@gipTEST01 end 9 0@@'; exit 3", "nonexistent-command-xyz", "printf ''"];
     const output = execFileSync("sh", ["-c", combinedScript(commands, tag)], { encoding: "utf8" });
-    expect(splitCombinedOutput(output, commands.length, tag)).toEqual([
+    const results = splitCombinedOutput(output, commands.length, tag);
+    expect(results.map((r) => ({ ...r, stderr: r.stderr.replace(/^.*nonexistent-command-xyz.*not found$/, "NOT FOUND") }))).toEqual([
       { code: 0, stdout: "a\nb\n", stderr: "" },
       { code: 0, stdout: "no newline", stderr: "" },
       { code: 3, stdout: "@@gipTEST01 end 9 0@@\n", stderr: "" },
-      { code: 127, stdout: "", stderr: "" },
+      { code: 127, stdout: "", stderr: "NOT FOUND" },
       { code: 0, stdout: "", stderr: "" },
     ]);
+  });
+
+  test("each command's stderr comes back inside its own markers, apart from its stdout, so the sudo hint fires", () => {
+    const tag = "gipTEST03";
+    const commands = [
+      "echo 'sudo: a password is required' >&2; exit 1",
+      "echo to-out; echo to-err >&2; echo more-out; echo more-err >&2",
+      "echo 'iptables v1.8.7 (nf_tables): Permission denied (you must be root)' >&2; exit 4",
+    ];
+    const output = execFileSync("sh", ["-c", combinedScript(commands, tag)], { encoding: "utf8" });
+    const results = splitCombinedOutput(output, commands.length, tag);
+    expect(results).toEqual([
+      { code: 1, stdout: "", stderr: "sudo: a password is required" },
+      { code: 0, stdout: "to-out\nmore-out\n", stderr: "to-err\nmore-err" },
+      { code: 4, stdout: "", stderr: "iptables v1.8.7 (nf_tables): Permission denied (you must be root)" },
+    ]);
+    const candidates = [{ command: "sudo -n iptables-save" }, { command: "sudo -n iptables-legacy-save", backend: "legacy" as const }];
+    expect(chooseNatDump(candidates, [results[0]!, results[2]!]).problem?.hint).toMatch(/passwordless sudo/);
+    expect(chooseNatDump(candidates.slice(1), [results[2]!]).problem?.hint).toMatch(/needs root/);
   });
 
   test("a session cut short leaves the missing commands as not run", () => {

@@ -65,7 +65,7 @@ async function closedPort(): Promise<number> {
 test("--help documents every flag and exits 0", async () => {
   const r = await run(["--help"]);
   expect(r.code).toBe(0);
-  for (const flag of ["--outputs FILE", "--stack NAME", "--requests N", "--keep-alive", "--transport T", "--timeout SECONDS", "--json", "--include-dumps", "--markdown FILE", "--no-color", "--help"]) {
+  for (const flag of ["--outputs FILE", "--stack NAME", "--requests N", "--keep-alive", "--transport T", "--timeout SECONDS", "--json", "--include-dumps", "--markdown FILE", "--no-color", "--trust-host-key-on-first-use", "--help"]) {
     expect(r.stdout).toContain(flag);
   }
   expect(r.stdout).toContain("Exit codes: 0");

@@ -11,12 +11,13 @@
 // `gcloud compute ssh --tunnel-through-iap --plain` per node (ssh checking the host key against
 // the same accepted keys) with all commands in one remote script, outputs separated by markers.
 import { spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, utils as sshUtils, type ConnectConfig } from "ssh2";
 import type { ForwardingModel, InterfaceAddress, KubernetesModel, LoadBalancerModel, ListeningSocket, NatDump, NodeModel, NodeProbe, ProbeOutcome, Problem } from "../model";
+import { fingerprint, fingerprintMatches, normalizeFingerprint, parseHostKey, wireKeyType, type HostKey } from "./host-keys";
 import type { NodeTarget, NodesResult, ProbeRequest, Progress, SshOptions } from "./types";
 
 // ---------------------------------------------------------------- commands
@@ -299,32 +300,27 @@ const firstLine = (text: string | undefined) => (text ?? "").trim().split("\n")[
 
 // ---------------------------------------------------------------- host keys (pure)
 
-export interface HostKey {
-  type: string;
-  /** base64 of the SSH wire-format key blob */
-  blob: string;
+// Key lines and fingerprints are host-keys.ts's; re-exported for the SSH source's users.
+export { fingerprint, parseHostKey, wireKeyType, type HostKey } from "./host-keys";
+
+/**
+ * What a node's host key is checked against: full keys (guest attributes, or the serial console's
+ * keys block), fingerprints (the serial console's fingerprints block), or nothing but the user's
+ * explicit --trust-host-key-on-first-use.
+ */
+export interface AcceptedHostKeys {
+  keys: HostKey[];
+  /** normalized "SHA256:..." / "MD5:..." */
+  fingerprints: string[];
+  firstUse: boolean;
 }
 
-/** "ssh-ed25519 AAAA... comment" -> {type, blob}; undefined when it isn't an OpenSSH public key line. */
-export function parseHostKey(line: string): HostKey | undefined {
-  const [type, blob] = line.trim().split(/\s+/);
-  if (!type || !blob || !/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return undefined;
-  const inner = wireKeyType(Buffer.from(blob, "base64"));
-  // The type is written both in front and inside the blob; a line where they differ is corrupt.
-  return inner === type ? { type, blob } : undefined;
-}
-
-/** The key type written at the start of an SSH wire-format public key blob. */
-export function wireKeyType(blob: Buffer): string | undefined {
-  if (blob.length < 4) return undefined;
-  const length = blob.readUInt32BE(0);
-  if (length === 0 || length > 64 || blob.length < 4 + length) return undefined;
-  return blob.subarray(4, 4 + length).toString("latin1");
-}
-
-/** OpenSSH's "SHA256:..." fingerprint of a key blob. */
-export function fingerprint(blob: Buffer): string {
-  return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
+/** How the offered key passed, or undefined when it did not. */
+export function offeredKeyAccepted(offered: Buffer, accepted: AcceptedHostKeys): "key" | "fingerprint" | "first-use" | undefined {
+  if (hostKeyAccepted(offered, accepted.keys)) return "key";
+  if (fingerprintMatches(offered, accepted.fingerprints)) return "fingerprint";
+  if (accepted.firstUse && accepted.keys.length === 0 && accepted.fingerprints.length === 0) return "first-use";
+  return undefined;
 }
 
 /** Whether the key the server offered is one of the accepted ones (same type and same blob). */
@@ -372,6 +368,12 @@ export interface GcloudSshSpec {
   /** known_hosts file holding the node's accepted keys under hostKeyAlias */
   knownHostsFile: string;
   hostKeyAlias: string;
+  /**
+   * For nodes known only by fingerprints (or trusted on first use): a script (absolute path) that
+   * OpenSSH (>= 8.5) runs as KnownHostsCommand with the offered key, and that prints a known_hosts
+   * line only for a key it accepts (knownHostsScript).
+   */
+  knownHostsScript?: string;
   remoteCommand: string;
   connectTimeoutSeconds: number;
 }
@@ -389,6 +391,25 @@ export function knownHostsText(alias: string, keys: HostKey[]): string {
   return keys.map((k) => `${alias} ${k.type} ${k.blob}\n`).join("");
 }
 
+/**
+ * The KnownHostsCommand script for one node (POSIX sh; args: %I %f %t %K). It appends every key
+ * ssh is offered to `seenFile` (so the verifier can name it), and prints "<alias> <type> <key>",
+ * the line that lets ssh accept the key, only when the key's SHA256 fingerprint is a line of
+ * `fingerprintFile`, or for any key when `firstUse` is set. ssh calls it once without a key (%I =
+ * ORDER, to order its algorithms): nothing is printed then.
+ */
+export function knownHostsScriptText(alias: string, fingerprintFile: string, seenFile: string, firstUse: boolean): string {
+  return [
+    "#!/bin/sh",
+    '[ -n "$4" ] || exit 0',
+    `printf '%s %s\\n' "$3" "$4" >> '${seenFile}'`,
+    firstUse
+      ? `printf '${alias} %s %s\\n' "$3" "$4"`
+      : `if grep -qxF -- "$2" '${fingerprintFile}'; then printf '${alias} %s %s\\n' "$3" "$4"; fi`,
+    "",
+  ].join("\n");
+}
+
 /** The argv (after "gcloud") for one IAP-tunnelled command; names are checked so none can pose as a flag. */
 export function gcloudSshArgv(spec: GcloudSshSpec): string[] {
   const bad: string[] = [];
@@ -398,6 +419,7 @@ export function gcloudSshArgv(spec: GcloudSshSpec): string[] {
   if (!UNIX_USER.test(spec.user)) bad.push(`user "${spec.user}" is not a valid login name`);
   if (!PLAIN_PATH.test(spec.keyFile)) bad.push(`key file "${spec.keyFile}" must be an absolute path without spaces`);
   if (!PLAIN_PATH.test(spec.knownHostsFile)) bad.push(`known_hosts file "${spec.knownHostsFile}" must be an absolute path without spaces`);
+  if (spec.knownHostsScript !== undefined && !PLAIN_PATH.test(spec.knownHostsScript)) bad.push(`known-hosts script "${spec.knownHostsScript}" must be an absolute path without spaces`);
   if (!/^[A-Za-z0-9._-]+$/.test(spec.hostKeyAlias)) bad.push(`host key alias "${spec.hostKeyAlias}" must be letters, digits, ".", "_" or "-"`);
   if (bad.length > 0) throw new Error(`cannot build the gcloud compute ssh command: ${bad.join("; ")}`);
   const sshOption = (option: string) => ["-o", option];
@@ -420,6 +442,8 @@ export function gcloudSshArgv(spec: GcloudSshSpec): string[] {
     spec.keyFile,
     ...sshOption("IdentitiesOnly=yes"),
     ...sshOption(`UserKnownHostsFile=${spec.knownHostsFile}`),
+    // %I why ssh asks, %f the offered key's SHA256 fingerprint, %t its type, %K its base64 blob.
+    ...(spec.knownHostsScript ? sshOption(`KnownHostsCommand=/bin/sh ${spec.knownHostsScript} %I %f %t %K`) : []),
     ...sshOption("GlobalKnownHostsFile=/dev/null"),
     ...sshOption(`HostKeyAlias=${spec.hostKeyAlias}`),
     ...sshOption("StrictHostKeyChecking=yes"),
@@ -430,14 +454,21 @@ export function gcloudSshArgv(spec: GcloudSshSpec): string[] {
 }
 
 /**
- * One POSIX-sh script running every command in turn, each output framed by markers carrying a
- * random tag and the exit status, so one IAP session returns all results.
+ * One POSIX-sh script running every command in turn, each framed by markers carrying a random tag:
+ * `begin i`, the command's stdout, `stderr i`, its stderr, `end i <exit status>`. One IAP session
+ * returns all results over one stdout. Stderr is kept (captured in a shell variable, so nothing is
+ * written on the node) because the hints need it: "sudo: a password is required" and friends.
  */
 export function combinedScript(commands: string[], tag: string): string {
-  return commands
-    // Each command in a subshell: an `exit` in one can't end the script before the others ran.
-    .map((command, i) => `printf '@@${tag} begin ${i}@@\\n'; ( ${command} ) 2>/dev/null; rc=$?; printf '\\n@@${tag} end ${i} %d@@\\n' "$rc"`)
-    .join("\n");
+  // fd 3 = the session's stdout. Inside $( ): stderr goes to the substitution, stdout to fd 3.
+  // The subshell keeps an `exit` in one command from ending the script; the assignment's status
+  // is the command's.
+  const body = commands.map(
+    (command, i) =>
+      `printf '@@${tag} begin ${i}@@\\n'; err=$( ( ${command} ) 2>&1 1>&3 3>&- ); rc=$?; ` +
+      `printf '\\n@@${tag} stderr ${i}@@\\n%s' "$err"; printf '\\n@@${tag} end ${i} %d@@\\n' "$rc"`,
+  );
+  return ["exec 3>&1", ...body].join("\n");
 }
 
 /** Splits the combined script's output back into one result per command (missing ones: code null). */
@@ -446,13 +477,20 @@ export function splitCombinedOutput(output: string, count: number, tag: string):
   for (let i = 0; i < count; i++) {
     const begin = `@@${tag} begin ${i}@@\n`;
     const start = output.indexOf(begin);
-    const endMatch = new RegExp(`\\n@@${tag} end ${i} (\\d+)@@`).exec(start >= 0 ? output.slice(start) : "");
+    const rest = start >= 0 ? output.slice(start) : "";
+    const endMatch = new RegExp(`\\n@@${tag} end ${i} (\\d+)@@`).exec(rest);
     if (start < 0 || !endMatch) {
       results.push({ code: null, stdout: "", stderr: "no output (the session ended early)" });
       continue;
     }
-    const body = output.slice(start + begin.length, start + endMatch.index);
-    results.push({ code: Number(endMatch[1]), stdout: body, stderr: "" });
+    const framed = rest.slice(begin.length, endMatch.index);
+    const stderrMarker = `\n@@${tag} stderr ${i}@@\n`;
+    const split = framed.lastIndexOf(stderrMarker);
+    results.push(
+      split >= 0
+        ? { code: Number(endMatch[1]), stdout: framed.slice(0, split), stderr: framed.slice(split + stderrMarker.length) }
+        : { code: Number(endMatch[1]), stdout: framed, stderr: "" },
+    );
   }
   return results;
 }
@@ -464,6 +502,10 @@ interface NodeSession {
   runAll(commands: string[]): Promise<CommandResult[]>;
   close(): void;
   hostKeyVerified: boolean;
+  /** the key blob the node offered, when known */
+  offeredKey?: Buffer;
+  /** how it passed: a listed key, a listed fingerprint, or trusted on first use */
+  hostKeyMatch?: "key" | "fingerprint" | "first-use";
 }
 
 class SessionError extends Error {
@@ -476,21 +518,34 @@ class SessionError extends Error {
   }
 }
 
-function openDirectSession(target: NodeTarget, opts: SshOptions, accepted: HostKey[]): Promise<NodeSession> {
+/** "<type> SHA256:..." of a key blob, the way the reports name a host key. */
+const describeKey = (blob: Buffer) => `${wireKeyType(blob) ?? "unknown"} ${fingerprint(blob)}`;
+
+/** What the node's key was checked against, for the mismatch message. */
+function expectedText(accepted: AcceptedHostKeys): string {
+  return [...accepted.keys.map((k) => describeKey(Buffer.from(k.blob, "base64"))), ...accepted.fingerprints].join(", ");
+}
+
+function openDirectSession(target: NodeTarget, opts: SshOptions, accepted: AcceptedHostKeys): Promise<NodeSession> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     let offered: Buffer | undefined;
     let verified = false;
+    let match: NodeSession["hostKeyMatch"];
+    // Full keys only: offer just their algorithms, so the node shows one of them. With fingerprints
+    // (their types unknown to ssh2) or first use, ssh2's default list.
+    const onlyKeys = accepted.fingerprints.length === 0 && !accepted.firstUse;
     const config: ConnectConfig = {
       host: target.address,
       port: target.port ?? 22,
       username: opts.user,
       privateKey: opts.privateKey,
       readyTimeout: opts.timeoutMs,
-      algorithms: { serverHostKey: hostKeyAlgorithms(accepted) as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] },
+      ...(onlyKeys ? { algorithms: { serverHostKey: hostKeyAlgorithms(accepted.keys) as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] } } : {}),
       hostVerifier: (key: Buffer) => {
         offered = key;
-        verified = hostKeyAccepted(key, accepted);
+        match = offeredKeyAccepted(key, accepted);
+        verified = match !== undefined;
         return verified;
       },
     };
@@ -500,7 +555,9 @@ function openDirectSession(target: NodeTarget, opts: SshOptions, accepted: HostK
     client.once("ready", () => {
       settled = true;
       resolve({
-        hostKeyVerified: verified,
+        hostKeyVerified: verified && match !== "first-use",
+        offeredKey: offered,
+        hostKeyMatch: match,
         close: () => closeClient(client),
         runAll: (commands) => Promise.all(commands.map((command) => execOnClient(client, command, opts.timeoutMs))),
       });
@@ -513,9 +570,7 @@ function openDirectSession(target: NodeTarget, opts: SshOptions, accepted: HostK
         const type = wireKeyType(offered) ?? "unknown";
         reject(
           new SessionError(
-            `host key mismatch: ${target.address} offered ${type} ${fingerprint(offered)}, expected one of ${accepted
-              .map((k) => `${k.type} ${fingerprint(Buffer.from(k.blob, "base64"))}`)
-              .join(", ")}; refusing to connect`,
+            `host key mismatch: ${target.address} offered ${type} ${fingerprint(offered)}, expected one of ${expectedText(accepted)}; refusing to connect`,
             "the node may have been re-created (new host keys: read them again from its guest attributes) or this is not the node you think; do not override",
             true,
           ),
@@ -576,38 +631,50 @@ function execOnClient(client: Client, command: string, timeoutMs: number): Promi
 }
 
 /** IAP: no long-lived connection; runAll makes one gcloud call running all commands. */
-function iapSession(target: NodeTarget, opts: SshOptions, files: TemporaryFiles, accepted: HostKey[]): NodeSession {
+function iapSession(target: NodeTarget, opts: SshOptions, files: TemporaryFiles, accepted: AcceptedHostKeys): NodeSession {
   const session: NodeSession = {
     hostKeyVerified: false,
     close: () => undefined,
     runAll: async (commands) => {
       const tag = `gip${randomBytes(6).toString("hex")}`;
       const hostKeyAlias = hostKeyAliasOf(target.name);
+      // Fingerprints (SHA256: what ssh's %f gives) or first use: decided by the KnownHostsCommand script.
+      const byScript = accepted.fingerprints.length > 0 || (accepted.firstUse && accepted.keys.length === 0);
+      const script = byScript ? files.writeKnownHostsScript(target.name, hostKeyAlias, accepted) : undefined;
       const argv = gcloudSshArgv({
         node: target.name,
         zone: target.zone ?? "",
         project: opts.project ?? "",
         user: opts.user,
         keyFile: files.keyFile,
-        knownHostsFile: files.writeKnownHosts(target.name, knownHostsText(hostKeyAlias, accepted)),
+        knownHostsFile: files.writeKnownHosts(target.name, knownHostsText(hostKeyAlias, accepted.keys)),
         hostKeyAlias,
+        knownHostsScript: script?.path,
         remoteCommand: combinedScript(commands, tag),
         connectTimeoutSeconds: opts.timeoutMs / 1000,
       });
       const result = await runGcloud(argv, opts.timeoutMs * 2);
+      const seen = script?.seen();
+      if (seen) session.offeredKey = seen;
       if (result.code !== 0) {
         const stderr = result.stderr.trim();
         const mismatch = /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/.test(stderr);
+        const offeredText = seen ? ` (the node offered ${describeKey(seen)}, expected one of ${expectedText(accepted)})` : "";
         throw new SessionError(
-          `gcloud compute ssh ${target.name} failed (exit ${result.code}): ${stderr.split("\n").slice(-3).join(" | ")}`,
-          mismatch
-            ? "the node offered a host key that is not among the keys read from its guest attributes: it may have been re-created, or it is not the node you think; do not override"
+          `gcloud compute ssh ${target.name} failed (exit ${result.code}): ${stderr.split("\n").slice(-3).join(" | ")}${mismatch ? offeredText : ""}`,
+          /knownhostscommand/i.test(stderr)
+            ? "this node is known by fingerprints only, which needs OpenSSH 8.5 or newer for its KnownHostsCommand option (ssh -V); or use --transport direct"
+            : mismatch
+            ? "the node offered a host key that is not among the keys (or fingerprints) read for it: it may have been re-created, or it is not the node you think; do not override"
             : "check `gcloud auth login`, the IAP firewall rule (35.235.240.0/20 on tcp:22), roles/iap.tunnelResourceAccessor and that the key is in the nodes' ssh-keys metadata",
           mismatch,
         );
       }
-      // ssh ran with StrictHostKeyChecking=yes against the accepted keys only: getting here means verified.
-      session.hostKeyVerified = true;
+      // ssh ran with StrictHostKeyChecking=yes against the accepted keys only: getting here means
+      // verified, unless the only "check" was trusting the first key seen.
+      const match: NodeSession["hostKeyMatch"] = !byScript ? "key" : accepted.fingerprints.length > 0 ? "fingerprint" : "first-use";
+      session.hostKeyMatch = match;
+      session.hostKeyVerified = match !== "first-use";
       return splitCombinedOutput(result.stdout, commands.length, tag);
     },
   };
@@ -638,6 +705,8 @@ interface TemporaryFiles {
   keyFile: string;
   /** writes one node's known_hosts file and returns its path */
   writeKnownHosts(node: string, text: string): string;
+  /** writes one node's KnownHostsCommand script (and its fingerprint list); seen() reads the key ssh was offered */
+  writeKnownHostsScript(node: string, alias: string, accepted: AcceptedHostKeys): { path: string; seen(): Buffer | undefined };
   cleanup(): void;
 }
 
@@ -653,6 +722,24 @@ function writeTemporaryFiles(privateKey: string): TemporaryFiles {
       writeFileSync(file, text, { mode: 0o600 });
       return file;
     },
+    writeKnownHostsScript: (node, alias, accepted) => {
+      const path = join(dir, `known_hosts_command.${node}.sh`);
+      const fingerprintFile = join(dir, `fingerprints.${node}`);
+      const seenFile = join(dir, `offered.${node}`);
+      // ssh's %f is SHA256 (its default FingerprintHash); MD5 ones are matched by the direct transport only.
+      writeFileSync(fingerprintFile, accepted.fingerprints.filter((f) => f.startsWith("SHA256:")).map((f) => `${f}\n`).join(""), { mode: 0o600 });
+      writeFileSync(path, knownHostsScriptText(alias, fingerprintFile, seenFile, accepted.firstUse && accepted.fingerprints.length === 0), { mode: 0o700 });
+      rmSync(seenFile, { force: true });
+      return {
+        path,
+        seen: () => {
+          if (!existsSync(seenFile)) return undefined;
+          const lines = readFileSync(seenFile, "utf8").trim().split("\n").filter(Boolean);
+          const last = lines.length > 0 ? parseHostKey(lines[lines.length - 1] as string) : undefined;
+          return last ? Buffer.from(last.blob, "base64") : undefined;
+        },
+      };
+    },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -661,7 +748,7 @@ function writeTemporaryFiles(privateKey: string): TemporaryFiles {
 
 interface Prepared {
   problems: Problem[];
-  open?: (target: NodeTarget, accepted: HostKey[]) => Promise<NodeSession>;
+  open?: (target: NodeTarget, accepted: AcceptedHostKeys) => Promise<NodeSession>;
   cleanup(): void;
 }
 
@@ -696,22 +783,37 @@ function baseNode(target: NodeTarget, opts: SshOptions): NodeModel {
   return node;
 }
 
-/** Accepted host keys of a target, or a Problem saying why it can't be verified. */
-function acceptedKeys(target: NodeTarget, transport: SshOptions["transport"]): { keys: HostKey[]; problem?: Problem } {
+/**
+ * What a target's offered host key will be checked against, or a Problem saying why it cannot be.
+ * Keys first (guest attributes or the serial console's keys block), then fingerprints (the serial
+ * console's fingerprints block); with neither, only opts.trustHostKeyOnFirstUse lets it through.
+ */
+function acceptedKeys(target: NodeTarget, opts: SshOptions): { accepted: AcceptedHostKeys; problem?: Problem } {
+  const transport = opts.transport;
   const keys = target.hostKeys.map(parseHostKey).filter((k): k is HostKey => k !== undefined);
   // ssh2 (direct, lab) verifies only key types it can negotiate; OpenSSH (iap) takes any.
   const usable = transport === "iap" ? keys : keys.filter((k) => hostKeyAlgorithms([k]).length > 0);
-  if (usable.length > 0) return { keys: usable };
+  const given = (target.hostKeyFingerprints ?? []).map(normalizeFingerprint).filter((f): f is string => f !== undefined);
+  // OpenSSH hands the IAP script a SHA256 fingerprint; MD5 ones can be matched by ssh2 only.
+  const fingerprints = transport === "iap" ? given.filter((f) => f.startsWith("SHA256:")) : given;
+  const firstUse = opts.trustHostKeyOnFirstUse === true;
+  const accepted: AcceptedHostKeys = { keys: usable, fingerprints, firstUse };
+  if (usable.length > 0 || fingerprints.length > 0 || firstUse) return { accepted };
+  const nothing = target.hostKeys.length === 0 && given.length === 0;
   return {
-    keys: [],
+    accepted,
     problem: {
       source: "ssh",
       subject: target.name,
-      message:
-        target.hostKeys.length === 0
-          ? "no host keys known for this node; refusing to connect without verifying it"
+      message: nothing
+        ? "no host keys known for this node; refusing to connect without verifying it"
+        : given.length > 0 && fingerprints.length === 0
+          ? "only MD5 fingerprints are known for this node, which the IAP transport cannot match; refusing to connect"
           : `none of the ${target.hostKeys.length} host key(s) given is a usable OpenSSH public key line ("ssh-ed25519 AAAA..."); refusing to connect`,
-      hint: "host keys come from the node's guest attributes (hostkeys/*; the node pool sets enable-guest-attributes=TRUE); in the lab they come from the lab's sshd",
+      hint:
+        "host keys come from the node's guest attributes (hostkeys/*; the node pool sets enable-guest-attributes=TRUE), else from what it printed on its serial console at first boot; " +
+        "if neither has them, --trust-host-key-on-first-use connects to the key the node offers and prints its fingerprint for you to compare (in the lab the keys come from the lab's sshd)" +
+        (given.length > 0 && fingerprints.length === 0 ? "; or use --transport direct" : ""),
     },
   };
 }
@@ -725,7 +827,8 @@ async function readNode(target: NodeTarget, opts: SshOptions, prepared: Prepared
   const node = baseNode(target, opts);
   const hop = `ssh ${target.name}`;
   progress.hop(hop, "start", `${opts.transport} ${target.address}`);
-  const { keys, problem } = acceptedKeys(target, opts.transport);
+  const { accepted, problem } = acceptedKeys(target, opts);
+  if (target.hostKeySource) node.hostKeySource = target.hostKeySource;
   if (problem) {
     node.hostKeyVerified = false;
     progress.hop(hop, "fail", problem.message);
@@ -733,7 +836,7 @@ async function readNode(target: NodeTarget, opts: SshOptions, prepared: Prepared
   }
   let session: NodeSession | undefined;
   try {
-    session = await (prepared.open as NonNullable<Prepared["open"]>)(target, keys);
+    session = await (prepared.open as NonNullable<Prepared["open"]>)(target, accepted);
     const user = opts.user;
     const nat = natCandidates(user, false);
     const probes = target.probes ?? [];
@@ -744,6 +847,22 @@ async function readNode(target: NodeTarget, opts: SshOptions, prepared: Prepared
     node.reachable = true;
     node.hostKeyVerified = session.hostKeyVerified;
     const problems: Problem[] = [];
+    if (session.offeredKey) {
+      node.hostKeyFingerprint = describeKey(session.offeredKey);
+      // Later sessions (the counters) must meet this very key, whatever let it in the first time.
+      if (session.hostKeyMatch !== "key") target.hostKeys = [`${wireKeyType(session.offeredKey)} ${session.offeredKey.toString("base64")}`];
+    }
+    if (session.hostKeyMatch === "first-use") {
+      node.hostKeySource = "first-use";
+      const seen = node.hostKeyFingerprint ?? "a key ssh did not report";
+      problems.push({
+        source: "ssh",
+        subject: target.name,
+        message: `host key NOT verified: trusted on first use (--trust-host-key-on-first-use): the node offered ${seen}`,
+        hint: `compare it with the node's own: gcloud compute instances get-serial-port-output ${target.name}${target.zone ? ` --zone ${target.zone}` : ""} | grep -A8 "BEGIN SSH HOST KEY", or on the node: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`,
+      });
+      progress.hop(hop, "fail", `host key trusted on first use: ${seen}`);
+    }
 
     const choice = chooseNatDump(nat, results.slice(0, nat.length));
     if (choice.dump) node.nat = choice.dump;
@@ -835,11 +954,11 @@ export async function readNatCounters(targets: NodeTarget[], opts: SshOptions): 
     }
     await Promise.all(
       targets.map(async (target) => {
-        const { keys, problem } = acceptedKeys(target, opts.transport);
+        const { accepted, problem } = acceptedKeys(target, opts);
         if (problem) return void result.set(target.name, problem);
         let session: NodeSession | undefined;
         try {
-          session = await (prepared.open as NonNullable<Prepared["open"]>)(target, keys);
+          session = await (prepared.open as NonNullable<Prepared["open"]>)(target, accepted);
           const candidates = natCandidates(opts.user, true);
           const choice = chooseNatDump(candidates, await session.runAll(candidates.map((c) => c.command)));
           result.set(target.name, choice.dump ?? { ...(choice.problem as Omit<Problem, "subject">), subject: target.name });

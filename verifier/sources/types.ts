@@ -2,6 +2,7 @@
 // reports what it could not read as Problems instead of throwing, so the other hops still show.
 import type { HttpLibrary } from "@kubernetes/client-node";
 import type { KubernetesModel, LoadBalancerModel, NodeModel, NodeProbe, Problem } from "../model";
+import type { HostKeySource } from "./host-keys";
 
 /** The stack outputs of design.md ("contract: stack outputs"), as the verifier reads them. */
 export interface StackOutputs {
@@ -69,6 +70,10 @@ export interface NodeTarget {
   hostKeys: string[];
   /** HTTP probes to send from the node (n-ip:n-port, each p-ip:p-port) in the same SSH round; none when absent */
   probes?: ProbeRequest[];
+  /** accepted host key fingerprints ("SHA256:...", or MD5 hex pairs), e.g. from the serial console */
+  hostKeyFingerprints?: string[];
+  /** where hostKeys / hostKeyFingerprints came from, for the report */
+  hostKeySource?: HostKeySource;
 }
 
 /** One probe to run from a node: where, and the path the health check asks for. */
@@ -83,6 +88,11 @@ export interface SshOptions {
   project?: string;
   /** per-node connect + command timeout */
   timeoutMs: number;
+  /**
+   * Connect to a node with no known key or fingerprint anyway, accepting the key it offers (and
+   * only that key for the rest of the run); each such node gets a Problem naming the fingerprint.
+   */
+  trustHostKeyOnFirstUse?: boolean;
 }
 
 export type NodesResult = { nodes: NodeModel[]; problems: Problem[] };

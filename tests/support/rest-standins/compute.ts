@@ -222,6 +222,29 @@ export async function startComputeStandin(world: ComputeWorld, options: ComputeS
         };
         return { status: 200, body };
       } },
+    // instances.getSerialPortOutput: the output from byte `start` on (the oldest retained byte when
+    // `start` is older), with `start` and `next` byte offsets as strings (int64 in the API).
+    { method: "GET", pattern: /^zones\/([^/]+)\/instances\/([^/]+)\/serialPort$/, permission: "compute.instances.getSerialPortOutput",
+      handle: ([z, n], r) => {
+        const instance = world.instances.find((i) => i.name === n && zoneOf(i.zone) === z);
+        if (!instance) return notFound("instances", n, `zones/${z}`);
+        const port = Number(r.query.get("port") ?? "1");
+        if (!Number.isInteger(port) || port < 1 || port > 4) return googleError(400, `Invalid value for field 'port': '${r.query.get("port")}'. Must be between 1 and 4.`, "invalid");
+        const output = port === 1 ? world.serialPorts?.[n] : undefined;
+        const dropped = output?.droppedBytes ?? 0;
+        const contents = output?.contents ?? "";
+        const total = dropped + Buffer.byteLength(contents);
+        const asked = Number(r.query.get("start") ?? "0");
+        const from = Math.max(asked, dropped);
+        const body: compute_v1.Schema$SerialPortOutput = {
+          kind: "compute#serialPortOutput",
+          selfLink: `${instance.selfLink}/serialPort?port=${port}`,
+          contents: Buffer.from(contents).subarray(Math.min(from - dropped, Buffer.byteLength(contents))).toString("utf8"),
+          start: String(from),
+          next: String(total),
+        };
+        return { status: 200, body };
+      } },
     { method: "GET", pattern: /^zones\/([^/]+)\/networkEndpointGroups\/([^/]+)$/, permission: "compute.networkEndpointGroups.get",
       handle: ([z, n]) => found(world.networkEndpointGroups.find((g) => g.name === n && zoneOf(g.zone) === z)) ?? notFound("networkEndpointGroups", n, `zones/${z}`) },
     { method: "GET", pattern: /^aggregated\/networkEndpointGroups$/, permission: "compute.networkEndpointGroups.list",
@@ -263,7 +286,7 @@ export async function startComputeStandin(world: ComputeWorld, options: ComputeS
       const m = route.pattern.exec(rest);
       if (!m || route.method !== request.method) continue;
       if (options.deniedPermissions?.includes(route.permission)) {
-        const resource = `projects/${project}/${rest.replace(/\/(getHealth|listInstances|getGuestAttributes)$/, "")}`;
+        const resource = `projects/${project}/${rest.replace(/\/(getHealth|listInstances|getGuestAttributes|serialPort)$/, "")}`;
         return googleError(403, `Required '${route.permission}' permission for '${resource}'`);
       }
       return route.handle(m.slice(1), request);

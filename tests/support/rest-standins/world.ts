@@ -49,6 +49,11 @@ export interface ComputeWorld {
   health: Record<string, Record<string, HealthStatus[]>>;
   /** instance name -> guest attributes (namespace "hostkeys") */
   guestAttributes: Record<string, GuestAttributesEntry[]>;
+  /**
+   * instance name -> what it wrote on serial port 1 since boot; droppedBytes: how much of the
+   * beginning the serial buffer no longer holds. An instance left out answers with empty output.
+   */
+  serialPorts?: Record<string, { contents: string; droppedBytes?: number }>;
 }
 
 export interface KubeWorld {
