@@ -174,6 +174,9 @@ export function ingressSteps(choice: IngressChoice, opts: IngressVerifyOptions, 
     collectLoadBalancer: (p, annotations, callOpts) => sources.collectLoadBalancer(p, annotations, { ...callOpts, fetchImplementation: transports.computeFetch } as typeof callOpts),
     // Host keys only serve SSH; read only when SSH is opened.
     fetchHostKeys: async (p, instances, callOpts) => (opts.ssh && !folder ? sources.fetchHostKeys(p, instances, { ...callOpts, fetchImplementation: transports.computeFetch } as typeof callOpts) : new Map()),
+    // The second host-key source goes through the same transport: a folder never reaches the network.
+    fetchConsoleHostKeys: async (p, instances, callOpts) =>
+      opts.ssh && !folder && sources.fetchConsoleHostKeys ? sources.fetchConsoleHostKeys(p, instances, { ...callOpts, fetchImplementation: transports.computeFetch } as typeof callOpts) : new Map(),
     collectNodes: async (targets, sshOpts, progress) => {
       if (opts.ssh && !folder) return sources.collectNodes(targets, sshOpts, progress);
       if (folder) return nodesFromFolder(folder, targets, project || undefined);
