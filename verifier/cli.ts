@@ -26,6 +26,7 @@ Options:
   --json              print one JSON object (no progress lines) instead of the table
   --include-dumps     with --json: keep the nodes' raw nat dumps in the model
   --markdown FILE     also write a Markdown report with a Mermaid diagram of the path
+  --full              the evidence quotes whole rules and API URLs (default: their gist)
   --no-color          no colours (also when stdout is not a terminal or NO_COLOR is set)
   -h, --help          this text
 
@@ -47,6 +48,7 @@ export interface CliOptions {
   includeDumps: boolean;
   markdown?: string;
   color: boolean;
+  full: boolean;
   help: boolean;
 }
 
@@ -87,6 +89,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
         "include-dumps": { type: "boolean" },
         markdown: { type: "string" },
         "no-color": { type: "boolean" },
+        full: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -121,6 +124,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
     includeDumps: values["include-dumps"] === true,
     markdown: values.markdown as string | undefined,
     color: !values["no-color"] && isTty && env.NO_COLOR === undefined,
+    full: values.full === true,
     help: values.help === true,
   };
 }
@@ -169,13 +173,18 @@ export async function main(argv: string[]): Promise<number> {
     const { renderTerminal } = require("./report/terminal") as typeof import("./report/terminal");
     const { renderJson } = require("./report/json") as typeof import("./report/json");
     const { renderMarkdown } = require("./report/markdown") as typeof import("./report/markdown");
+    const { terminalWidth } = require("./report/layout") as typeof import("./report/layout");
     const accessToken = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || undefined;
     const outcome = await verifyGke(outputs, { requests: opts.requests, keepAlive: opts.keepAlive, transport: opts.transport, timeoutMs: opts.timeoutMs, accessToken }, progress);
-    if (opts.markdown) writeFileSync(opts.markdown, renderMarkdown(outcome.model, outcome.results));
+    if (opts.markdown) {
+      writeFileSync(opts.markdown, renderMarkdown(outcome.model, outcome.results, { diagnosis: outcome.diagnosis }));
+      process.stderr.write(`wrote ${opts.markdown}\n`);
+    }
     if (opts.json) {
-      process.stdout.write(renderJson(outcome.model, outcome.results, { includeDumps: opts.includeDumps, outcome: { exitCode: outcome.exitCode, reason: outcome.reason } }));
+      process.stdout.write(renderJson(outcome.model, outcome.results, { includeDumps: opts.includeDumps, diagnosis: outcome.diagnosis, outcome: { exitCode: outcome.exitCode, reason: outcome.reason } }));
     } else {
-      process.stdout.write("\n" + redactSecrets(renderTerminal(outcome.model, outcome.results, { color: opts.color, width: Math.max(40, (process.stdout.columns ?? 120) - 22) }), outputs));
+      const width = terminalWidth(process.stdout);
+      process.stdout.write(redactSecrets(renderTerminal(outcome.model, outcome.results, { color: opts.color, width, full: opts.full, diagnosis: outcome.diagnosis }), outputs));
       process.stdout.write(`\nexit ${outcome.exitCode}: ${redactSecrets(outcome.reason, outputs)}\n`);
     }
     // With --json the reason is inside the object; say it on stderr too, for whoever reads the log.

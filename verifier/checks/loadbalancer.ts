@@ -34,6 +34,7 @@ export function checkC9(ctx: CheckContext): CheckResult {
   const evidence: Evidence[] = [
     {
       source: `compute ${fr.global ? "globalForwardingRules" : "forwardingRules"}/${fr.name}`,
+      resource: fr.name,
       detail: `IPAddress=${fr.ipAddress}, IPProtocol=${fr.ipProtocol}, portRange=${fr.portRange ?? "(all)"}, loadBalancingScheme=${fr.loadBalancingScheme ?? "(unset)"}, target=${fr.target}`,
     },
   ];
@@ -46,7 +47,7 @@ export function checkC9(ctx: CheckContext): CheckResult {
   }
   const proxy = lb!.targetProxy;
   if (proxy) {
-    evidence.push({ source: `compute targetHttp${proxy.kind === "https" ? "s" : ""}Proxies/${proxy.name}`, detail: `urlMap=${proxy.urlMap}` });
+    evidence.push({ source: `compute targetHttp${proxy.kind === "https" ? "s" : ""}Proxies/${proxy.name}`, resource: proxy.name, detail: `urlMap=${proxy.urlMap}` });
     if (baseName(fr.target) !== proxy.name) failures.push(`the forwarding rule targets ${baseName(fr.target)}, not the Ingress's proxy ${proxy.name}`);
   } else parts.push("cannot-tell");
   const ingress = ctx.model.kubernetes?.ingress;
@@ -82,7 +83,7 @@ export function checkC10(ctx: CheckContext): CheckResult {
   }
   const nodePort = ctx.nodePort;
   const namedPort = `port${nodePort}`;
-  const evidence: Evidence[] = [{ source: `compute urlMaps/${lb.urlMap.name}`, detail: `defaultService=${lb.urlMap.defaultService ?? "(none)"}, hostRules=${lb.urlMap.hostRuleCount}, pathMatchers=${lb.urlMap.pathMatcherCount}` }];
+  const evidence: Evidence[] = [{ source: `compute urlMaps/${lb.urlMap.name}`, resource: lb.urlMap.name, detail: `defaultService=${lb.urlMap.defaultService ?? "(none)"}, hostRules=${lb.urlMap.hostRuleCount}, pathMatchers=${lb.urlMap.pathMatcherCount}` }];
   const failures: string[] = [];
   const ingress = ctx.model.kubernetes?.ingress;
   const svc = ctx.service!;
@@ -99,7 +100,7 @@ export function checkC10(ctx: CheckContext): CheckResult {
   if (!lb.urlMap.defaultService) failures.push("the URL map has no default service");
   else if (!bs) return result("C10", CLAIMS.C10, "cannot-tell", `Backend service ${baseName(lb.urlMap.defaultService)} was not read: ${list(problemText(ctx.model, ["gcp", "lab"]))}`, evidence);
   if (bs) {
-    evidence.push({ source: `compute backendServices/${bs.name}`, detail: `portName=${bs.portName ?? "(unset)"}, port=${bs.port ?? "(unset)"}, backends=${list(bs.backends.map((b) => b.group))}` });
+    evidence.push({ source: `compute backendServices/${bs.name}`, resource: bs.name, detail: `portName=${bs.portName ?? "(unset)"}, port=${bs.port ?? "(unset)"}, backends=${list(bs.backends.map((b) => b.group))}` });
     const portOk = bs.portName !== undefined ? bs.portName === namedPort : bs.port === nodePort;
     if (!portOk) failures.push(`backend service ${bs.name} uses ${bs.portName ?? bs.port}, not ${namedPort}`);
     for (const backend of bs.backends) {
@@ -109,7 +110,7 @@ export function checkC10(ctx: CheckContext): CheckResult {
         continue;
       }
       const np = group.namedPorts.find((p) => p.name === (bs.portName ?? namedPort));
-      evidence.push({ source: `compute instanceGroups/${group.name} (${group.zone})`, detail: `namedPorts=${list(group.namedPorts.map((p) => `${p.name}:${p.port}`))}` });
+      evidence.push({ source: `compute instanceGroups/${group.name} (${group.zone})`, resource: group.name, detail: `namedPorts=${list(group.namedPorts.map((p) => `${p.name}:${p.port}`))}` });
       if (!np) failures.push(`${group.name} has no named port ${bs.portName ?? namedPort}`);
       else if (np.port !== nodePort) failures.push(`${group.name} maps ${np.name} to ${np.port}, not ${nodePort}`);
     }
@@ -169,6 +170,7 @@ export function checkC11(ctx: CheckContext): CheckResult {
       rules.forEach((r) =>
         evidence.push({
           source: `compute firewalls/${r.name}`,
+          resource: r.name,
           detail: `sourceRanges=${r.sourceRanges.join(",")}, targetTags=${list(r.targetTags)}, allowed=${r.allowed.map((a) => `${a.protocol}:${a.ports.join(",") || "all"}`).join(" ")} (covers ${range})`,
         }),
       );
@@ -183,7 +185,7 @@ export function checkC11(ctx: CheckContext): CheckResult {
       unknown.push(`${bs.name} reported no backend health (${list(problemText(ctx.model, ["gcp", "lab"]))})`);
     }
     for (const h of bs.health) {
-      evidence.push({ source: `compute backendServices/${bs.name} getHealth`, detail: `${baseName(h.group)}/${h.instance} ${h.ipAddress ?? ""}${h.port ? ":" + h.port : ""} ${h.state}` });
+      evidence.push({ source: `compute backendServices/${bs.name} getHealth`, resource: bs.name, backend: `${baseName(h.group)}/${h.instance}`, node: h.instance, detail: `${baseName(h.group)}/${h.instance} ${h.ipAddress ?? ""}${h.port ? ":" + h.port : ""} ${h.state}` });
       if (h.state !== "HEALTHY") failures.push(`${h.instance} is ${h.state} in ${bs.name}`);
     }
   }

@@ -632,7 +632,7 @@ async function readNode(target: NodeTarget, opts: SshOptions, prepared: Prepared
     if (listen.code === 0) node.listeners = parseSsListeners(listen.stdout);
     else problems.push(commandProblem(target, commands[nat.length + 1] as string, listen));
 
-    progress.hop(hop, problems.length === 0 ? "ok" : "fail", node.nat ? `nat table via ${node.nat.backend}` : "no nat table");
+    progress.hop(hop, problems.length === 0 ? "ok" : "fail", node.nat ? `nat table: ${node.nat.command} (${node.nat.backend} backend)` : "no nat table");
     return { node, problems };
   } catch (error) {
     const e = error instanceof SessionError ? error : new SessionError((error as Error).message, "check the address and the SSH options");
