@@ -26,9 +26,12 @@ export function wrap(text: string, width: number, first = "", rest = first): str
     room = Math.max(10, width - visibleLength(rest));
     used = 0;
   };
-  for (const word of flat.split(/ +/).filter((w) => w.length > 0)) {
+  // Split on single spaces so that a double space inside a line survives; an empty word is an
+  // extra space, dropped at the start of a line.
+  for (const word of flat.split(" ")) {
     let w = word;
     const len = visibleLength(w);
+    if (len === 0 && used === 0) continue;
     if (used > 0 && used + 1 + len > room) push();
     // A word wider than a whole line (a long rule token, a URL): cut it, never overflow.
     while (visibleLength(w) > room) {
@@ -37,7 +40,7 @@ export function wrap(text: string, width: number, first = "", rest = first): str
       w = w.slice(room);
       push();
     }
-    if (w.length === 0) continue;
+    if (w.length === 0 && word.length > 0) continue;
     line += (used > 0 ? " " : "") + w;
     used += (used > 0 ? 1 : 0) + visibleLength(w);
   }
