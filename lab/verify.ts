@@ -9,7 +9,7 @@ import { renderJson } from "../verifier/report/json";
 import { renderMarkdown } from "../verifier/report/markdown";
 import { renderTerminal } from "../verifier/report/terminal";
 import type { ReportSection } from "../verifier/report/common";
-import { plural } from "../verifier/report/layout";
+import { plural, wrap } from "../verifier/report/layout";
 import { collectLab, labNodeTargets, labSshOptions } from "../verifier/sources/lab";
 import { readNatCounters } from "../verifier/sources/ssh";
 import type { Progress } from "../verifier/sources/types";
@@ -133,7 +133,7 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
     results,
     account,
     connections,
-    terminal: `${renderTerminal(model, results, { color: opts.color, width: opts.width, full: opts.full, diagnosis: outcome.diagnosis, sections: [accounting] })}\n${reason}\n`,
+    terminal: `${renderTerminal(model, results, { color: opts.color, width: opts.width, full: opts.full, diagnosis: outcome.diagnosis, sections: [accounting] })}\n${wrap(reason, opts.width ?? 100, "", "  ").join("\n")}\n`,
     json: renderJson(model, results, { outcome: { exitCode, reason }, diagnosis: outcome.diagnosis, lab: { healthChecksHeld: true, keepAlive, connections } }),
     markdown: renderMarkdown(model, results, { diagnosis: outcome.diagnosis, sections: [accounting] }),
     exitCode,

@@ -173,7 +173,7 @@ export async function main(argv: string[]): Promise<number> {
     const { renderTerminal } = require("./report/terminal") as typeof import("./report/terminal");
     const { renderJson } = require("./report/json") as typeof import("./report/json");
     const { renderMarkdown } = require("./report/markdown") as typeof import("./report/markdown");
-    const { terminalWidth } = require("./report/layout") as typeof import("./report/layout");
+    const { terminalWidth, wrap } = require("./report/layout") as typeof import("./report/layout");
     const accessToken = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || undefined;
     const outcome = await verifyGke(outputs, { requests: opts.requests, keepAlive: opts.keepAlive, transport: opts.transport, timeoutMs: opts.timeoutMs, accessToken }, progress);
     if (opts.markdown) {
@@ -185,7 +185,7 @@ export async function main(argv: string[]): Promise<number> {
     } else {
       const width = terminalWidth(process.stdout);
       process.stdout.write(redactSecrets(renderTerminal(outcome.model, outcome.results, { color: opts.color, width, full: opts.full, diagnosis: outcome.diagnosis }), outputs));
-      process.stdout.write(`\nexit ${outcome.exitCode}: ${redactSecrets(outcome.reason, outputs)}\n`);
+      process.stdout.write(`\n${wrap(`exit ${outcome.exitCode}: ${redactSecrets(outcome.reason, outputs)}`, width, "", "  ").join("\n")}\n`);
     }
     // With --json the reason is inside the object; say it on stderr too, for whoever reads the log.
     if (opts.json && outcome.exitCode !== 0) process.stderr.write(`exit ${outcome.exitCode}: ${redactSecrets(outcome.reason, outputs)}\n`);
