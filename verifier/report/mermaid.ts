@@ -118,10 +118,11 @@ export function renderMermaid(model: PathModel, results: CheckResult[] = []): st
   if (groups.length > 0) {
     groups.forEach((g, gi) => {
       const members = g.instances.filter((name) => nodeIndex.has(name)).map((name) => `nat${nodeIndex.get(name)}`);
-      if (members.length) lines.push(`  ig${gi} -->|${label("n-ip:n-port")}| ${members.join(" & ")}`);
+      // Unlabelled: each nat box names its own n-ip:n-port, so one label per edge would say it twice.
+      if (members.length) lines.push(`  ig${gi} --> ${members.join(" & ")}`);
     });
   } else if (nodeIndex.size > 0) {
-    lines.push(`  bs -->|${label("n-ip:n-port")}| ${[...nodeIndex.values()].map((i) => `nat${i}`).join(" & ")}`);
+    lines.push(`  bs --> ${[...nodeIndex.values()].map((i) => `nat${i}`).join(" & ")}`);
   }
 
   // One edge per KUBE-SEP rule: the chain name, its share and the new connections it DNATed.
