@@ -203,6 +203,32 @@ describe("json", () => {
     expect(ev("C12").find((e: { rule?: string }) => e.rule)).toMatchObject({ node: NODES[0].name, line: expect.any(Number) });
   });
 
+  test("a node whose rules miss a ready pod: its kube-sep step fails and names the pod, in JSON, terminal and picture", () => {
+    const model = gkeModel();
+    const nat = model.nodes[1].nat!;
+    nat.text = nat.text.split("\n").filter((l) => !/^-A KUBE-SEP-HEWFRD2WK32HJUJ3 .*DNAT/.test(l)).join("\n");
+    const results = runChecks(model);
+    expect(results.find((r) => r.id === "C7")!.verdict).toBe("fail");
+    const { path } = JSON.parse(renderJson(model, results));
+    const steps = path.find((h: { hop: string }) => h.hop === "kube-sep").perNode;
+    expect(steps.map((s: { verdict: string }) => s.verdict)).toEqual(["pass", "fail", "pass"]);
+    expect(steps[1].note).toBe(`no KUBE-SEP rule here DNATs to ${PODS[1].ip}:8080 ${PODS[1].name}, which Kubernetes lists as ready`);
+    const text = renderTerminal(model, results, { width: Infinity });
+    expect(text).toMatch(new RegExp(`^ {2}FAIL {9}${NODES[1].name} {2}n-ip:n-port`, "m"));
+    expect(text).toContain(`!! no KUBE-SEP rule here DNATs to ${PODS[1].ip}:8080`);
+    expect(renderMermaid(model, results)).toMatch(/^ {2}class nat1 broken$/m);
+  });
+
+  test("a cause's evidence in brief: four lines, then how many more and where", () => {
+    const many: Diagnosis = { ...DIAGNOSIS[0], evidence: Array.from({ length: 9 }, (_, i) => ({ source: "requests", detail: `answer ${i + 1}` })) };
+    const model = gkeModel();
+    const brief = renderTerminal(model, runChecks(model), { width: Infinity, diagnosis: [many] });
+    expect(brief).toContain("- requests: answer 4");
+    expect(brief).not.toContain("- requests: answer 5");
+    expect(brief).toContain("(+5 more: --full, or the claim's evidence below)");
+    expect(renderTerminal(model, runChecks(model), { width: Infinity, full: true, diagnosis: [many] })).toContain("- requests: answer 9");
+  });
+
   test("the diagnosis and the lab's accounting are carried as given", () => {
     const model = gkeModel();
     const lab = { healthChecksHeld: true, keepAlive: false, connections: [{ node: "node-1", lbProxyConnections: 34, accounted: true }] };

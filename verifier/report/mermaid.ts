@@ -106,7 +106,7 @@ export function renderMermaid(model: PathModel, results: CheckResult[] = []): st
     lines.push(`      nat${i}[${label(`n-ip:n-port`, hostPort(n.address, n.port), ...natLines)}]`);
     if (podless) lines.push(`      class nat${i} podless`);
     lines.push("    end");
-    if ([np, ext, sv].some((s) => s?.verdict === "fail")) broken.push(`nat${i}`);
+    if ([np, ext, sv, step("kube-sep", n.node)].some((s) => s?.verdict === "fail")) broken.push(`nat${i}`);
   });
   // The pods in one row under the nodes, each naming its node. Mermaid's layout stacks node
   // subgraphs one under the other as soon as an edge enters another node's subgraph (node-2's

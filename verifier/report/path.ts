@@ -165,6 +165,7 @@ export function buildPath(model: PathModel, results: CheckResult[], account: Con
   const counted = (node: string) => account?.nodes.find((n) => n.node === node && !n.unavailable);
   const noData = (v: NodeView) => (v.node?.reachable === false ? `${v.name} was not reachable over SSH` : `${v.name}'s nat table was not read`);
   const podsOf = new Map(ctx.pods.map((p) => [p.ip, p]));
+  const readyEndpoints = (model.kubernetes?.endpoints ?? []).filter((e) => e.ready);
 
   hops.push(
     hop("node", {
@@ -235,7 +236,15 @@ export function buildPath(model: PathModel, results: CheckResult[], account: Con
       };
     });
     const total = account ? endpoints.reduce((s, e) => s + (e.newConnections ?? 0), 0) : undefined;
-    return { node: v.name, verdict: endpoints.length ? "pass" : "fail", endpoints, ...(total !== undefined ? { newConnections: total } : {}), ...(endpoints.length ? {} : { note: "the rules DNAT to no pod" }) };
+    // Kubernetes' ready endpoints are what the rules should reach; one no rule reaches is this node's break.
+    const missing = readyEndpoints.filter((k) => !endpoints.some((e) => endpointKey(e.address, e.port) === endpointKey(k.ip, k.port)));
+    const note =
+      endpoints.length === 0
+        ? "the rules DNAT to no pod"
+        : missing.length > 0
+          ? `no KUBE-SEP rule here DNATs to ${missing.map((k) => `${endpointKey(k.ip, k.port)}${k.podName ? ` ${k.podName}` : ""}`).join(", ")}, which Kubernetes lists as ready`
+          : undefined;
+    return { node: v.name, verdict: note ? "fail" : "pass", endpoints, ...(total !== undefined ? { newConnections: total } : {}), ...(note ? { note } : {}) };
   };
   hops.push(hop("kube-sep", { name: "KUBE-SEP", term: "p-ip:p-port", perNode: ctx.nodes.map(sepStep) }));
 

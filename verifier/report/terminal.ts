@@ -24,6 +24,8 @@ export interface TerminalOptions {
 const COLOR: Record<Verdict, string> = { pass: "\x1b[32m", fail: "\x1b[31m", "cannot-tell": "\x1b[33m" };
 const RESET = "\x1b[0m";
 const BOLD = "\x1b[1m";
+/** Evidence lines shown per diagnosis cause unless --full. */
+const CAUSE_EVIDENCE = 4;
 const VERDICT_WIDTH = Math.max(...Object.values(VERDICT_LABEL).map((l) => l.length));
 
 const endpoint = (address?: string, port?: number) => (address === undefined && port === undefined ? "?" : `${address ?? "?"}:${port ?? "?"}`);
@@ -68,7 +70,7 @@ function pathLines(hops: PathHop[], out: (text: string, first: string, rest?: st
       const count = e.newConnections !== undefined ? `: ${plural(e.newConnections, "new connection")}` : "";
       out(`-> ${e.chain ?? "?"} ${(e.share * 100).toFixed(0)}% DNAT p-ip:p-port ${e.address}:${e.port}${where}${count}`, indent, deeper);
     }
-    if (sep?.note && !np?.note) out(sep.note, indent, deeper);
+    if (sep?.note && !np?.note) out(`!! ${sep.note}`, indent, deeper);
   }
   for (const p of hops.filter((h) => h.hop === "pod")) {
     out(`${p.name}  p-ip:p-port ${endpoint(p.address, p.port)}${p.detail ? `, ${p.detail}` : ""}`, `  ${mark(p.verdict)}  `, " ".repeat(2 + VERDICT_WIDTH + 4));
@@ -106,7 +108,10 @@ export function renderTerminal(model: PathModel, results: CheckResult[], opts: T
       const n = `${i + 1}. `;
       out(causeTitle(d), `  ${paint("fail", n)}`, "     ");
       out(d.summary, "     ");
-      for (const e of d.evidence) evidence(e, "     ");
+      // The gist: a few lines of evidence per cause; the claims' evidence below has the rest.
+      const shown = opts.full ? d.evidence : d.evidence.slice(0, CAUSE_EVIDENCE);
+      for (const e of shown) evidence(e, "     ");
+      if (shown.length < d.evidence.length) out(`(+${d.evidence.length - shown.length} more: --full, or the claim's evidence below)`, "       ", "         ");
       out(`fix: ${d.fix}`, "     ", "          ");
     });
   } else heading(`Diagnosis: ${noDiagnosis(results)}`);
