@@ -3,8 +3,9 @@ import { MAX_REQUESTS } from "../verifier/requests";
 
 export const USAGE = `usage: npm run lab -- <command> [options]
   up [--keep-alive]          build the lab (idempotent); --keep-alive: the LB reuses node connections
-  verify [--json] [--markdown FILE] [--requests N] [--keep-alive] [--no-color]
+  verify [--json] [--markdown FILE] [--requests N] [--keep-alive] [--no-color] [--full]
                              run the checks C1..C12 on the lab (requests come from the client namespace);
+                             --full: the evidence quotes whole rules (default: their gist);
                              --requests N: 1..${MAX_REQUESTS} (default 100); --keep-alive: for this run the
                              client sends over one connection and the LB reuses its node connections
   break --list | <fault>     list the faults the lab reproduces, or apply one to the running lab
@@ -25,6 +26,7 @@ const OPTION_COMMANDS: Record<string, readonly string[]> = {
   "--markdown": ["verify"],
   "--requests": ["verify"],
   "--no-color": ["verify"],
+  "--full": ["verify"],
   "--keep-alive": ["up", "verify"],
   "--list": ["break"],
 };
@@ -41,11 +43,12 @@ export interface Args {
   list: boolean;
   /** lab break: the fault id */
   fault?: string;
+  full: boolean;
   errors: string[];
 }
 
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { help: false, json: false, requests: 100, keepAlive: false, noColor: false, list: false, errors: [] };
+  const args: Args = { help: false, json: false, requests: 100, keepAlive: false, noColor: false, list: false, full: false, errors: [] };
   const given: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     // "--requests=20" is read like "--requests 20", as the other CLIs of the project accept both.
@@ -53,7 +56,7 @@ export function parseArgs(argv: string[]): Args {
     const a = eq > 0 ? argv[i].slice(0, eq) : argv[i];
     const inline = eq > 0 ? argv[i].slice(eq + 1) : undefined;
     if (a in OPTION_COMMANDS) given.push(a);
-    if (inline !== undefined && ["--help", "--json", "--keep-alive", "--no-color", "--list"].includes(a)) {
+    if (inline !== undefined && ["--help", "--json", "--keep-alive", "--no-color", "--list", "--full"].includes(a)) {
       args.errors.push(`${a} takes no value, got "${argv[i]}"`);
       continue;
     }
@@ -62,6 +65,7 @@ export function parseArgs(argv: string[]): Args {
     else if (a === "--keep-alive") args.keepAlive = true;
     else if (a === "--no-color") args.noColor = true;
     else if (a === "--list") args.list = true;
+    else if (a === "--full") args.full = true;
     else if (a === "--markdown") {
       const file = inline ?? argv[i + 1];
       if (!file || file.startsWith("-")) args.errors.push("--markdown needs a file name, e.g. --markdown lab-report.md");

@@ -10,6 +10,7 @@ import { faultList, labBreak, labRepair } from "./faults";
 import { healthDetail } from "./source";
 import { unwritableFileProblem } from "../verifier/cli";
 import { asRoot } from "../verifier/as-root";
+import { plural, terminalWidth } from "../verifier/report/layout";
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
@@ -72,7 +73,7 @@ async function up(t: LabTopology, args: Args): Promise<number> {
 async function down(t: LabTopology): Promise<number> {
   const report = await labDown(t);
   console.log(`lab down: "${t.prefix}"`);
-  console.log(`  stopped ${report.stoppedPids.length} process(es), removed ${report.removedNamespaces.length} namespace(s), ${report.removedLinks.length} root link(s)`);
+  console.log(`  stopped ${plural(report.stoppedPids.length, "process", "processes")}, removed ${plural(report.removedNamespaces.length, "namespace")}, ${plural(report.removedLinks.length, "root link")}`);
   console.log(`  checked: ${report.checked.join("; ")}`);
   if (report.leftovers.length === 0) {
     console.log("  nothing left behind");
@@ -135,9 +136,14 @@ async function verify(t: LabTopology, args: Args): Promise<number> {
     requests: args.requests,
     keepAlive: args.keepAlive,
     color: !args.json && !args.noColor && process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
+    width: terminalWidth(process.stdout),
+    full: args.full,
     log: args.json ? undefined : (line) => console.error(line),
   });
-  if (args.markdown) writeFileSync(args.markdown, outcome.markdown);
+  if (args.markdown) {
+    writeFileSync(args.markdown, outcome.markdown);
+    console.error(`wrote ${args.markdown}`);
+  }
   console.log(args.json ? outcome.json : outcome.terminal);
   return outcome.exitCode;
 }

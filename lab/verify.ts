@@ -8,6 +8,8 @@ import { accountNewConnections, type ConnectionAccount } from "../verifier/check
 import { renderJson } from "../verifier/report/json";
 import { renderMarkdown } from "../verifier/report/markdown";
 import { renderTerminal } from "../verifier/report/terminal";
+import type { ReportSection } from "../verifier/report/common";
+import { plural, wrap } from "../verifier/report/layout";
 import { collectLab, labNodeTargets, labSshOptions } from "./source";
 import { readNatCounters } from "../verifier/sources/ssh";
 import type { Progress } from "../verifier/sources/types";
@@ -29,6 +31,10 @@ export interface VerifyOptions {
   requestTimeoutMs?: number;
   /** colour the terminal report */
   color?: boolean;
+  /** the terminal's width in columns (default 100) */
+  width?: number;
+  /** evidence quotes whole rules instead of their gist */
+  full?: boolean;
   /** progress lines; default silent */
   log?: (line: string) => void;
 }
@@ -123,15 +129,16 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
   const { model, results, diagnosis, exitCode, reason } = outcome;
   const account = accountNewConnections(model);
   const connections = compareWithLb(account, lbBefore, lbAfter);
+  const accounting = connectionSection(connections, keepAlive);
   return {
     model,
     results,
     diagnosis,
     account,
     connections,
-    terminal: `${renderTerminal(model, results, { color: opts.color })}\n${renderConnections(connections, keepAlive)}\n${reason}\n`,
-    json: renderJson(model, results, { outcome: { exitCode, reason }, diagnosis }),
-    markdown: renderMarkdown(model, results),
+    terminal: `${renderTerminal(model, results, { color: opts.color, width: opts.width, full: opts.full, diagnosis: outcome.diagnosis, sections: [accounting] })}\n${wrap(reason, opts.width ?? 100, "", "  ").join("\n")}\n`,
+    json: renderJson(model, results, { outcome: { exitCode, reason }, diagnosis: outcome.diagnosis, lab: { healthChecksHeld: true, keepAlive, connections } }),
+    markdown: renderMarkdown(model, results, { diagnosis: outcome.diagnosis, sections: [accounting] }),
     exitCode,
     reason,
   };
@@ -189,16 +196,16 @@ export function compareWithLb(account: ConnectionAccount | undefined, before?: L
   });
 }
 
-function renderConnections(rows: LabConnectionCheck[], keepAlive: boolean): string {
-  if (rows.length === 0) return "Lab connection accounting: not available (counters or LB status missing).\n";
-  const lines = [
-    `Lab connection accounting (health checks held while counting; LB ${keepAlive ? "reuses connections" : "opens one connection per request"}):`,
-  ];
-  for (const r of rows) {
-    lines.push(
-      `  ${r.node}: LB opened ${r.lbProxyConnections} connection(s); nat counted ${r.natNodePortConnections ?? "?"} at KUBE-NODEPORTS, ` +
+/** The lab's accounting as a report section: per node, the LB's connections next to the nat counters. */
+export function connectionSection(rows: LabConnectionCheck[], keepAlive: boolean): ReportSection {
+  const title = `Lab connection accounting (health checks held while counting; the LB ${keepAlive ? "reuses its connections" : "opens one connection per request"})`;
+  if (rows.length === 0) return { title, lines: ["not available: the counters or the LB's status are missing"] };
+  return {
+    title,
+    lines: rows.map(
+      (r) =>
+        `${r.node}: the LB opened ${plural(r.lbProxyConnections, "connection")}; nat counted ${r.natNodePortConnections ?? "?"} at KUBE-NODEPORTS, ` +
         `${r.natDnatConnections ?? "?"} at KUBE-SEP DNAT: ${r.accounted ? "every connection accounted for" : `MISMATCH: ${r.reason}`}`,
-    );
-  }
-  return `${lines.join("\n")}\n`;
+    ),
+  };
 }

@@ -38,6 +38,7 @@ Options:
                       hand) with no network at all; --ingress picks the Ingress when it holds several
   --project P --location L --cluster C   with --ingress: the cluster (else the kubeconfig context)
   --no-ssh            with --ingress: read no node (node claims cannot tell, saying why)
+  --full              the evidence quotes whole rules and API URLs (default: their gist)
   --no-color          no colours (also when stdout is not a terminal or NO_COLOR is set)
   -h, --help          this text
 
@@ -60,6 +61,7 @@ export interface CliOptions {
   includeDumps: boolean;
   markdown?: string;
   color: boolean;
+  full: boolean;
   help: boolean;
   /** verify --ingress / --snapshot (verifier/snapshot-cli.ts) */
   ingress?: string;
@@ -111,6 +113,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
         "include-dumps": { type: "boolean" },
         markdown: { type: "string" },
         "no-color": { type: "boolean" },
+        full: { type: "boolean" },
         help: { type: "boolean", short: "h" },
         ingress: { type: "string" },
         service: { type: "string" },
@@ -163,6 +166,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
     includeDumps: values["include-dumps"] === true,
     markdown: values.markdown as string | undefined,
     color: !values["no-color"] && isTty && env.NO_COLOR === undefined,
+    full: values.full === true,
     help: values.help === true,
   };
 }
@@ -212,14 +216,19 @@ export async function main(argv: string[]): Promise<number> {
     const { renderTerminal } = require("./report/terminal") as typeof import("./report/terminal");
     const { renderJson } = require("./report/json") as typeof import("./report/json");
     const { renderMarkdown } = require("./report/markdown") as typeof import("./report/markdown");
+    const { terminalWidth, wrap } = require("./report/layout") as typeof import("./report/layout");
     const accessToken = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || undefined;
     const outcome = await verifyGke(outputs, { requests: opts.requests, keepAlive: opts.keepAlive, transport: opts.transport, timeoutMs: opts.timeoutMs, trustHostKeyOnFirstUse: opts.trustHostKeyOnFirstUse, accessToken }, progress);
-    if (opts.markdown) writeFileSync(opts.markdown, renderMarkdown(outcome.model, outcome.results));
+    if (opts.markdown) {
+      writeFileSync(opts.markdown, renderMarkdown(outcome.model, outcome.results, { diagnosis: outcome.diagnosis }));
+      process.stderr.write(`wrote ${opts.markdown}\n`);
+    }
     if (opts.json) {
-      process.stdout.write(renderJson(outcome.model, outcome.results, { includeDumps: opts.includeDumps, outcome: { exitCode: outcome.exitCode, reason: outcome.reason } }));
+      process.stdout.write(renderJson(outcome.model, outcome.results, { includeDumps: opts.includeDumps, diagnosis: outcome.diagnosis, outcome: { exitCode: outcome.exitCode, reason: outcome.reason } }));
     } else {
-      process.stdout.write("\n" + redactSecrets(renderTerminal(outcome.model, outcome.results, { color: opts.color, width: Math.max(40, (process.stdout.columns ?? 120) - 22) }), outputs));
-      process.stdout.write(`\nexit ${outcome.exitCode}: ${redactSecrets(outcome.reason, outputs)}\n`);
+      const width = terminalWidth(process.stdout);
+      process.stdout.write(redactSecrets(renderTerminal(outcome.model, outcome.results, { color: opts.color, width, full: opts.full, diagnosis: outcome.diagnosis }), outputs));
+      process.stdout.write(`\n${wrap(`exit ${outcome.exitCode}: ${redactSecrets(outcome.reason, outputs)}`, width, "", "  ").join("\n")}\n`);
     }
     // With --json the reason is inside the object; say it on stderr too, for whoever reads the log.
     if (opts.json && outcome.exitCode !== 0) process.stderr.write(`exit ${outcome.exitCode}: ${redactSecrets(outcome.reason, outputs)}\n`);

@@ -59,13 +59,18 @@ export async function runIngressVerify(opts: CliOptions, progress: Progress): Pr
   const { renderTerminal } = require("./report/terminal") as typeof import("./report/terminal");
   const { renderJson } = require("./report/json") as typeof import("./report/json");
   const { renderMarkdown } = require("./report/markdown") as typeof import("./report/markdown");
-  if (opts.markdown) writeFileSync(opts.markdown, renderMarkdown(outcome.model, outcome.results));
+  const { terminalWidth, wrap } = require("./report/layout") as typeof import("./report/layout");
+  if (opts.markdown) {
+    writeFileSync(opts.markdown, renderMarkdown(outcome.model, outcome.results, { diagnosis: outcome.diagnosis }));
+    process.stderr.write(`wrote ${opts.markdown}\n`);
+  }
   if (opts.json) {
-    process.stdout.write(renderJson(outcome.model, outcome.results, { includeDumps: opts.includeDumps, outcome: { exitCode: outcome.exitCode, reason: outcome.reason } }));
+    process.stdout.write(renderJson(outcome.model, outcome.results, { includeDumps: opts.includeDumps, diagnosis: outcome.diagnosis, outcome: { exitCode: outcome.exitCode, reason: outcome.reason } }));
     if (outcome.exitCode !== 0) process.stderr.write(`exit ${outcome.exitCode}: ${outcome.reason}\n`);
   } else {
-    process.stdout.write("\n" + renderTerminal(outcome.model, outcome.results, { color: opts.color, width: Math.max(40, (process.stdout.columns ?? 120) - 22) }));
-    process.stdout.write(`\nexit ${outcome.exitCode}: ${outcome.reason}\n`);
+    const width = terminalWidth(process.stdout);
+    process.stdout.write(renderTerminal(outcome.model, outcome.results, { color: opts.color, width, full: opts.full, diagnosis: outcome.diagnosis }));
+    process.stdout.write(`\n${wrap(`exit ${outcome.exitCode}: ${outcome.reason}`, width, "", "  ").join("\n")}\n`);
   }
   return outcome.exitCode;
 }

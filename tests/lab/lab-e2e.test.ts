@@ -53,7 +53,7 @@ describeWithNamespaces("lab end to end (giplt-, 10.219.0.0/16)", () => {
   test("verify: 100 requests from the client namespace, 12 of 12 claims pass, every connection counted", async () => {
     const socket = labPaths(t).lbControlSocket;
     const receivedBefore = (await lbStatus(socket)).requestsReceived;
-    const outcome = await labVerify(t, { requests: 100 });
+    const outcome = await labVerify(t, { requests: 100, width: 80 });
     const notPassing = outcome.results.filter((r) => r.verdict !== "pass").map((r) => `${r.id} ${r.verdict}: ${r.summary}`);
     expect(notPassing).toEqual([]);
     expect(outcome.results).toHaveLength(12);
@@ -98,8 +98,16 @@ describeWithNamespaces("lab end to end (giplt-, 10.219.0.0/16)", () => {
     expect(node2.total).toBeGreaterThanOrEqual(33);
     expect(node2.endpoints.every((e) => e.pod === "pod-1" || e.pod === "pod-2")).toBe(true);
 
-    // The reports render from the same model.
-    expect(JSON.parse(outcome.json).checks).toHaveLength(12);
+    // The reports render from the same model; the terminal fits 80 columns.
+    expect(Math.max(...outcome.terminal.split("\n").map((l) => [...l].length))).toBeLessThanOrEqual(80);
+    expect(outcome.terminal).toMatch(/^ {2}node-2: the LB opened \d+ connections; nat counted \d+ at KUBE-NODEPORTS, \d+ at\n {4}KUBE-SEP DNAT: every connection accounted for$/m);
+    const json = JSON.parse(outcome.json);
+    expect(json.checks).toHaveLength(12);
+    expect(json.lab.connections).toEqual(outcome.connections);
+    // node-2's own counters in the path: what entered by n-port left by its KUBE-SEP rules to the pods on node-1 and node-3
+    const sep = json.path.find((h: { hop: string }) => h.hop === "kube-sep").perNode.find((s: { node: string }) => s.node === "node-2");
+    expect(sep.newConnections).toBe(node2.total);
+    expect(sep.endpoints.map((e: { pod: string; podNode: string }) => `${e.pod}@${e.podNode}`).sort()).toEqual(["pod-1@node-1", "pod-2@node-3"]);
     expect(outcome.markdown).toContain("mermaid");
   });
 

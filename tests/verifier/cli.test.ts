@@ -37,13 +37,13 @@ function isolatedEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function run(args: string[], opts: { netns?: boolean } = {}): Promise<Run> {
+function run(args: string[], opts: { netns?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   const started = Date.now();
   const [cmd, argv] = opts.netns
     ? ["unshare", ["--net", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', process.execPath, ...CLI, ...args]]
     : [process.execPath, [...CLI, ...args]];
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { cwd: ROOT, env: isolatedEnv() });
+    const child = spawn(cmd, argv, { cwd: ROOT, env: { ...isolatedEnv(), ...opts.env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -119,11 +119,15 @@ test("outputs pointing at nothing reachable: exit 2 quickly with the reason", as
   const file = join(dir, "unreachable.json");
   const kubeconfig = (validOutputs().kubeconfig as string).replace("https://34.133.20.10", `https://127.0.0.1:${port}`);
   writeFileSync(file, JSON.stringify(validOutputs({ kubeconfig, url: `http://127.0.0.1:${port}/`, loadBalancerIp: "127.0.0.1" })));
-  const r = await run(["--outputs", file, "--requests", "3", "--timeout", "5", "--no-color"], { netns: isRoot });
+  const r = await run(["--outputs", file, "--requests", "3", "--timeout", "5", "--no-color"], { netns: isRoot, env: { COLUMNS: "80" } });
   expect(r.code).toBe(2);
+  // a pipe takes the width from COLUMNS: no line of the report is wider
+  const widest = Math.max(...r.stdout.split("\n").map((l) => [...l].length));
+  expect(widest).toBeLessThanOrEqual(80);
+  expect(widest).toBeGreaterThan(60); // wrapped to the width, not cut short
   expect(r.stdout).toMatch(/^exit 2: could not verify C1/m);
   expect(r.stdout).toContain("127.0.0.1");
-  expect(r.stdout).toMatch(/^C12\s+cannot tell\s+None of the 3 requests got an HTTP answer/m);
+  expect(r.stdout).toMatch(/^C12\s+cannot tell\s+None of the 3 requests got an HTTP/m);
   expect(r.stdout).not.toMatch(/\x1b\[/);
   expect(r.stdout + r.stderr).not.toContain("BEGIN OPENSSH PRIVATE KEY");
   expect(r.ms).toBeLessThan(25_000);
@@ -138,5 +142,6 @@ test("outputs pointing at nothing reachable: exit 2 quickly with the reason", as
   expect(report.problems.map((p: { message: string }) => p.message)).toContain("no request was sent (--requests 0)");
   expect(j.stdout).not.toContain("BEGIN OPENSSH PRIVATE KEY");
   expect(j.stderr).not.toMatch(/^ {2}(ok|FAIL|skip) /m); // --json: no progress lines
-  expect(readFileSync(md, "utf8")).toContain("```mermaid\nflowchart LR");
+  expect(readFileSync(md, "utf8")).toMatch(/```mermaid\n[\s\S]*?^flowchart TB$/m);
+  expect(j.stderr).toContain(`wrote ${md}`);
 }, 60_000);

@@ -44,13 +44,17 @@ export function checkC12(ctx: CheckContext): CheckResult {
     const source = `node ${node.node}: iptables-save -c -t nat before/after`;
     if (node.unavailable) evidence.push({ source, detail: node.unavailable });
     else {
-      if (node.nodePortEntries) evidence.push({ source, detail: `+${node.nodePortEntries.newConnections} new connections entered by nodePort (line ${node.nodePortEntries.line}: ${node.nodePortEntries.rule})` });
-      node.endpoints.forEach((e) => evidence.push({ source, detail: `+${e.newConnections} new connections to ${e.endpoint}${e.pod ? ` (${e.pod})` : ""} (line ${e.line}: ${e.rule})` }));
+      const entries = node.nodePortEntries;
+      if (entries) evidence.push({ source, node: node.node, line: entries.line, rule: entries.rule, detail: `+${plural(entries.newConnections, "new connection")} entered by nodePort (line ${entries.line}: ${entries.rule})` });
+      node.endpoints.forEach((e) =>
+        evidence.push({ source, node: node.node, line: e.line, rule: e.rule, detail: `+${plural(e.newConnections, "new connection")} to ${e.endpoint}${e.pod ? ` (${e.pod})` : ""} (line ${e.line}: ${e.rule})` }),
+      );
       if (node.endpoints.length === 0) evidence.push({ source, detail: "no DNAT rule of the Service moved" });
     }
   }
   if (account) {
-    evidence.push({ source: "counters", detail: `${account.total} new connections DNATed to the pods on all nodes for ${account.requests} requests. ${account.explanation.join(" ")}` });
+    // What a counter step means is said once, by the report (account.explanation), not per run here.
+    evidence.push({ source: "counters", detail: `${plural(account.total, "new connection")} DNATed to the pods on all nodes for ${plural(account.requests, "request")}` });
   }
 
   // Not one HTTP answer: the LB (or the way to it) is unreachable from here, which says nothing

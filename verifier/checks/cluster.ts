@@ -70,13 +70,13 @@ export function checkC8(ctx: CheckContext): CheckResult {
   }
   const pods = ctx.pods;
   if (pods.length === 0) return result("C8", CLAIMS.C8, "cannot-tell", "Kubernetes lists no pod of the Service.", []);
-  const evidence: Evidence[] = pods.map((p) => ({ source: `kubernetes pod ${p.name}`, detail: `spec.nodeName=${p.nodeName ?? "(unscheduled)"}, status.podIP=${p.ip ?? "(none)"}, ready=${p.ready}` }));
+  const evidence: Evidence[] = pods.map((p) => ({ source: `kubernetes pod ${p.name}`, ...(p.nodeName ? { node: p.nodeName } : {}), detail: `spec.nodeName=${p.nodeName ?? "(unscheduled)"}, status.podIP=${p.ip ?? "(none)"}, ready=${p.ready}` }));
   const unscheduled = pods.filter((p) => !p.nodeName);
   if (unscheduled.length > 0) {
     return result("C8", CLAIMS.C8, "cannot-tell", `Not scheduled yet: ${unscheduled.map((p) => p.name).join(", ")}`, evidence);
   }
   const podless = kube.nodes.filter((n) => !pods.some((p) => p.nodeName === n.name));
-  podless.forEach((n) => evidence.push({ source: `kubernetes node ${n.name}`, detail: "runs no pod of the Service" }));
+  podless.forEach((n) => evidence.push({ source: `kubernetes node ${n.name}`, node: n.name, detail: "runs no pod of the Service" }));
   const failures: string[] = [];
   const byNode = new Map<string, string[]>();
   pods.forEach((p) => byNode.set(p.nodeName!, [...(byNode.get(p.nodeName!) ?? []), p.name]));

@@ -84,6 +84,7 @@ export function checkC9(ctx: CheckContext): CheckResult {
   const evidence: Evidence[] = [
     {
       source: `compute ${fr.global ? "globalForwardingRules" : `regions/${fr.region ?? "?"}/forwardingRules`}/${fr.name}`,
+      resource: fr.name,
       detail: `IPAddress=${fr.ipAddress}, IPProtocol=${fr.ipProtocol}, portRange=${fr.portRange ?? "(all)"}, loadBalancingScheme=${fr.loadBalancingScheme ?? "(unset)"}, target=${fr.target}`,
     },
   ];
@@ -100,7 +101,7 @@ export function checkC9(ctx: CheckContext): CheckResult {
   }
   const proxy = lb!.targetProxy;
   if (proxy) {
-    evidence.push({ source: `compute ${proxy.region ? `regions/${proxy.region}/` : ""}targetHttp${proxy.kind === "https" ? "s" : ""}Proxies/${proxy.name}`, detail: `urlMap=${proxy.urlMap}` });
+    evidence.push({ source: `compute ${proxy.region ? `regions/${proxy.region}/` : ""}targetHttp${proxy.kind === "https" ? "s" : ""}Proxies/${proxy.name}`, resource: proxy.name, detail: `urlMap=${proxy.urlMap}` });
     if (baseName(fr.target) !== proxy.name) failures.push(`the forwarding rule targets ${baseName(fr.target)}, not the Ingress's proxy ${proxy.name}`);
   } else parts.push("cannot-tell");
   const redirect = lb!.redirect;
@@ -294,7 +295,7 @@ export function checkC11(ctx: CheckContext): CheckResult {
     }
     const healthy = bs.health.filter((h) => h.state === "HEALTHY").length;
     for (const h of bs.health) {
-      evidence.push({ source: `compute backendServices/${bs.name} getHealth`, detail: `${h.zone ? h.zone + "/" : ""}${baseName(h.group)}/${h.instance} ${h.ipAddress ?? ""}${h.port ? ":" + h.port : ""} ${h.state}${h.detail ? ` (${h.detail})` : ""}`, resource: bs.name, node: h.instance, backend: baseName(h.group) });
+      evidence.push({ source: `compute backendServices/${bs.name} getHealth`, detail: `${h.zone ? h.zone + "/" : ""}${baseName(h.group)}/${h.instance} ${h.ipAddress ?? ""}${h.port ? ":" + h.port : ""} ${h.state}${h.detail ? ` (${h.detail})` : ""}`, resource: bs.name, backend: `${baseName(h.group)}/${h.instance}`, node: h.instance });
       if (h.state === "HEALTHY") {
         // HEALTHY with a reason attached means recent checks failed: the node flaps, it is not healthy.
         if (h.detail) failures.push(`${h.instance} flaps in ${bs.name}: HEALTHY now, but ${h.detail}`);

@@ -11,7 +11,7 @@ import {
   type CheckContext,
   type NodeView,
 } from "./context";
-import { combine, list, result } from "./verdict";
+import { combine, list, plural, result } from "./verdict";
 
 export const CLAIMS: Record<"C2" | "C3" | "C4" | "C5" | "C6" | "C7", string> = {
   C2: "Service load-balancing is done by NAT rules on every node",
@@ -65,6 +65,11 @@ function needsService(id: keyof typeof CLAIMS, ctx: CheckContext, needNodePort: 
   return result(id, CLAIMS[id], "cannot-tell", `Cannot tell without ${missing.join(" and ")}: ${list(why)}`, []);
 }
 
+/** The structured fields of an evidence that quotes a rule: the node, the rule's line and text. */
+function ruleFields(v: NodeView, rule: { line: number; text: string } | undefined): Pick<Evidence, "node" | "line" | "rule"> {
+  return rule ? { node: v.name, line: rule.line, rule: rule.text } : { node: v.name };
+}
+
 const podNote = (v: NodeView) => (v.pods.length === 0 ? " (runs no pod of the Service)" : ` (runs ${v.pods.map((p) => p.name).join(", ")})`);
 
 function noDump(ctx: CheckContext, v: NodeView): NodePart | undefined {
@@ -108,11 +113,11 @@ export function checkC2(ctx: CheckContext): CheckResult {
     if (missing) return missing;
     const first = v.traced?.endpoints[0];
     if (!v.traced || !first) {
-      return { verdict: "fail", evidence: [{ source: v.dumpSource, detail: `no nat rule sends ${target} anywhere` }, ...traceWarnings(v)], reason: `${v.name}: no nat rule for ${target}` };
+      return { verdict: "fail", evidence: [{ source: v.dumpSource, node: v.name, detail: `no nat rule sends ${target} anywhere` }, ...traceWarnings(v)], reason: `${v.name}: no nat rule for ${target}` };
     }
     const entry = walkedRule(first, (r) => r.text.includes(ctx.clusterIP!)) ?? first.evidence?.[0];
     const detail = entry ? ruleLine(entry) : `${target} -> ${v.traced.endpoints.map((e) => endpointKey(e.ip, e.port)).join(", ")}`;
-    return { verdict: "pass", evidence: [{ source: v.dumpSource, detail }] };
+    return { verdict: "pass", evidence: [{ source: v.dumpSource, detail, ...ruleFields(v, entry) }] };
   });
 }
 
@@ -127,7 +132,7 @@ export function checkC3(ctx: CheckContext): CheckResult {
     if (missing) return missing;
     const eps = v.traced?.nodePortEndpoints;
     if (!v.traced || eps === null || eps === undefined) {
-      return { verdict: "fail", evidence: [{ source: v.dumpSource + podNote(v), detail: `no rule matches --dport ${nodePort}` }, ...traceWarnings(v)], reason: `${v.name}: no rule for nodePort ${nodePort}` };
+      return { verdict: "fail", evidence: [{ source: v.dumpSource + podNote(v), node: v.name, detail: `no rule matches --dport ${nodePort}` }, ...traceWarnings(v)], reason: `${v.name}: no rule for nodePort ${nodePort}` };
     }
     if (eps.length === 0) {
       return {
@@ -137,7 +142,7 @@ export function checkC3(ctx: CheckContext): CheckResult {
       };
     }
     const rule = walkedRule(eps[0], (r) => new RegExp(`--dport ${nodePort}\\b`).test(r.text)) ?? eps[0].evidence?.[0];
-    return { verdict: "pass", evidence: [{ source: v.dumpSource + podNote(v), detail: rule ? ruleLine(rule) : `nodePort ${nodePort} -> ${eps.length} endpoints` }] };
+    return { verdict: "pass", evidence: [{ source: v.dumpSource + podNote(v), detail: rule ? ruleLine(rule) : `nodePort ${nodePort} -> ${plural(eps.length, "endpoint")}`, ...ruleFields(v, rule) }] };
   });
 }
 
@@ -151,11 +156,15 @@ export function checkC4(ctx: CheckContext): CheckResult {
     const source = `node ${v.name}: ip -o addr`;
     const holder = addresses.find((a) => a.address === ip);
     if (holder) {
-      return { verdict: "fail", evidence: [{ source, detail: `${holder.ifname} has ${holder.address}/${holder.prefixLength}` }], reason: `${v.name}: ${ip} is on ${holder.ifname}` };
+      return { verdict: "fail", evidence: [{ source, node: v.name, detail: `${holder.ifname} has ${holder.address}/${holder.prefixLength}` }], reason: `${v.name}: ${ip} is on ${holder.ifname}` };
     }
-    const shown = addresses.map((a) => `${a.ifname} ${a.address}/${a.prefixLength}`);
+    // IPv6 link-local (fe80::/10) addresses are on every interface and can never be a clusterIP:
+    // counted, not listed.
+    const linkLocal = addresses.filter((a) => /^fe[89ab][0-9a-f]:/i.test(a.address));
+    const shown = addresses.filter((a) => !linkLocal.includes(a)).map((a) => `${a.ifname} ${a.address}/${a.prefixLength}`);
     const nodeIp = v.internalIp && addresses.some((a) => a.address === v.internalIp) ? `; node IP ${v.internalIp} is there` : "";
-    return { verdict: "pass", evidence: [{ source, detail: `${shown.slice(0, 8).join(", ")}${shown.length > 8 ? `, +${shown.length - 8} more` : ""}${nodeIp}; ${ip} on none` }] };
+    const hidden = linkLocal.length > 0 ? ` (+${plural(linkLocal.length, "IPv6 link-local address", "IPv6 link-local addresses")})` : "";
+    return { verdict: "pass", evidence: [{ source, node: v.name, detail: `${shown.slice(0, 8).join(", ")}${shown.length > 8 ? `, +${shown.length - 8} more` : ""}${hidden}${nodeIp}; ${ip} on none` }] };
   });
 }
 
@@ -170,10 +179,10 @@ export function checkC5(ctx: CheckContext): CheckResult {
     const holder = listeners.filter((l) => l.port === nodePort);
     if (holder.length > 0) {
       const who = holder.map((l) => `${l.address}:${l.port}${l.process ? ` (${l.process})` : ""}`).join(", ");
-      return { verdict: "fail", evidence: [{ source, detail: `listening on ${who}; nat PREROUTING still rewrites the packets before they could reach it` }], reason: `${v.name}: ${who} listens` };
+      return { verdict: "fail", evidence: [{ source, node: v.name, detail: `listening on ${who}; nat PREROUTING still rewrites the packets before they could reach it` }], reason: `${v.name}: ${who} listens` };
     }
     const ports = [...new Set(listeners.map((l) => l.port))].sort((a, b) => a - b);
-    return { verdict: "pass", evidence: [{ source, detail: `${listeners.length} listening sockets on ports ${ports.join(", ")}; none on ${nodePort}` }] };
+    return { verdict: "pass", evidence: [{ source, node: v.name, detail: `${plural(listeners.length, "listening socket")} on ${ports.length === 1 ? "port" : "ports"} ${ports.join(", ")}; none on ${nodePort}` }] };
   });
 }
 
@@ -191,7 +200,7 @@ export function checkC6(ctx: CheckContext): CheckResult {
     const from = `${v.internalIp ?? v.name}:${nodePort}`;
     if (!viaNodePort || !viaClusterIp) {
       const which = !viaNodePort ? `${from} leads to no endpoint` : `${target} leads to no endpoint`;
-      return { verdict: "fail", evidence: [{ source: v.dumpSource, detail: which }], reason: `${v.name}: ${which}` };
+      return { verdict: "fail", evidence: [{ source: v.dumpSource, node: v.name, detail: which }], reason: `${v.name}: ${which}` };
     }
     const npChain = serviceChainOf(viaNodePort);
     const ipChain = serviceChainOf(viaClusterIp, v.traced);
@@ -200,9 +209,9 @@ export function checkC6(ctx: CheckContext): CheckResult {
     const from0 = walked.findIndex((r) => new RegExp(`dport ${nodePort}\\b`).test(r.text));
     const toSvc = walked.findIndex((r) => r.chain.startsWith("KUBE-SVC-") || r.chain.startsWith("KUBE-SVL-") || r.chain.startsWith("service-"));
     const walk = from0 >= 0 ? walked.slice(from0, toSvc > from0 ? toSvc : undefined) : walked.filter((r) => !r.chain.startsWith("KUBE-SEP-"));
-    const evidence: Evidence[] = walk.map((r) => ({ source: v.dumpSource, detail: ruleLine(r) }));
+    const evidence: Evidence[] = walk.map((r) => ({ source: v.dumpSource, detail: ruleLine(r), ...ruleFields(v, r) }));
     if (npChain && ipChain) {
-      evidence.push({ source: v.dumpSource, detail: `${from} enters ${npChain}; ${target} enters ${ipChain}` });
+      evidence.push({ source: v.dumpSource, node: v.name, detail: `${from} enters ${npChain}; ${target} enters ${ipChain}` });
       if (npChain !== ipChain) {
         const local = npChain.startsWith("KUBE-SVL-") ? " (KUBE-SVL: externalTrafficPolicy Local keeps nodePort traffic on local pods)" : "";
         return { verdict: "fail", evidence, reason: `${v.name}: ${from} enters ${npChain}, ${target} enters ${ipChain}${local}` };
@@ -213,7 +222,7 @@ export function checkC6(ctx: CheckContext): CheckResult {
     // No chain names in the trace (e.g. an unusual format): compare where both lead instead.
     const set = (eps: TracedEndpoint[]) => eps.map((e) => endpointKey(e.ip, e.port)).sort().join(",");
     const same = set(v.traced!.nodePortEndpoints!) === set(v.traced!.endpoints);
-    evidence.push({ source: v.dumpSource, detail: `${from} -> ${set(v.traced!.nodePortEndpoints!)}; ${target} -> ${set(v.traced!.endpoints)}` });
+    evidence.push({ source: v.dumpSource, node: v.name, detail: `${from} -> ${set(v.traced!.nodePortEndpoints!)}; ${target} -> ${set(v.traced!.endpoints)}` });
     return same ? { verdict: "pass", evidence } : { verdict: "fail", evidence, reason: `${v.name}: nodePort and clusterIP lead to different endpoints` };
   });
   if (res.verdict === "pass") res.summary = `On every node, nodeIP:${nodePort} reaches ${chainSeen ?? "the same endpoints"}, the chain of ${target}.`;
@@ -244,6 +253,8 @@ export function checkC7(ctx: CheckContext): CheckResult {
       const dnat = walkedRule(e, (r) => /DNAT|dnat/.test(r.text));
       return {
         source: v.dumpSource,
+        // The DNAT rule is the one that decides where the connection goes: its line is the evidence's.
+        ...ruleFields(v, dnat ?? split),
         detail: `${endpointKey(e.ip, e.port)}${pod ? ` (${pod})` : " (no such ready endpoint in Kubernetes)"} share ${(e.share * 100).toFixed(1)}%` +
           `${split ? ` — ${ruleLine(split)}` : ""}${dnat ? ` — ${ruleLine(dnat)}` : ""}`,
       };

@@ -1,7 +1,28 @@
 // What every report shows besides the checks: the target line, the path-mode notes, the new
 // connections per rule, and the problems. One place, so the three formats say the same thing.
-import type { CheckResult, PathModel, Verdict } from "../model";
+import type { CheckResult, Diagnosis, PathModel, Verdict } from "../model";
 import { accountNewConnections, detectPathMode, type ConnectionAccount } from "../checks";
+import { plural } from "./layout";
+
+/**
+ * A section a caller adds to a report (the lab adds its connection accounting): a title and lines
+ * of prose; each line is wrapped to the terminal's width like the report's own.
+ */
+export interface ReportSection {
+  title: string;
+  lines: string[];
+}
+
+/** What an empty diagnosis means for these results: nothing broken, or nothing known enough to fail. */
+export function noDiagnosis(results: CheckResult[]): string {
+  const unknown = results.filter((r) => r.verdict === "cannot-tell").length;
+  if (results.some((r) => r.verdict === "fail")) return "no cause found for the failing claims";
+  if (unknown === 0) return "nothing broken, every claim holds";
+  return `nothing found broken, but ${plural(unknown, "claim")} cannot tell (see why below)`;
+}
+
+/** The diagnosis cause id, hop and subject in one line: "node-forwarding / node-2: forward-policy-drop". */
+export const causeTitle = (d: Diagnosis) => `${d.hop} / ${d.subject}: ${d.cause}`;
 
 export const VERDICT_LABEL: Record<Verdict, string> = { pass: "pass", fail: "FAIL", "cannot-tell": "cannot tell" };
 
@@ -29,10 +50,10 @@ export function connectionLines(account: ConnectionAccount | undefined): string[
       continue;
     }
     const entered = n.nodePortEntries ? `, ${n.nodePortEntries.newConnections} entered by nodePort` : "";
-    lines.push(`${n.node}: ${n.total} new connections DNATed${entered}`);
+    lines.push(`${n.node}: ${plural(n.total, "new connection")} DNATed${entered}`);
     for (const e of n.endpoints) lines.push(`  +${e.newConnections} ${e.chain} -> ${e.endpoint ?? "?"}${e.pod ? ` (${e.pod})` : ""}  [line ${e.line}]`);
   }
-  lines.push(`all nodes: ${account.total} new connections for ${account.requests} requests${account.keepAlive ? " (client keep-alive)" : " (a new client connection each)"}`);
+  lines.push(`all nodes: ${plural(account.total, "new connection")} for ${plural(account.requests, "request")}${account.keepAlive ? " (client keep-alive)" : " (a new client connection each)"}`);
   return lines;
 }
 

@@ -1,9 +1,11 @@
-// The JSON report: one object with the target, the checks and the model, minus secrets and, unless
-// asked, minus the raw nat dumps (they are long; --include-dumps keeps them).
+// The JSON report (design.md, "contract: verify report JSON", schemaVersion 2): one object with the
+// target, the outcome, the path in the article's order, the checks, the diagnosis and the model,
+// minus secrets and, unless asked, minus the raw nat dumps (they are long; --include-dumps keeps them).
 import type { CheckResult, Diagnosis, NatDump, PathModel } from "../model";
 import { diagnose } from "../checks/diagnosis";
 import { redactSecrets } from "../outputs";
 import { account, pathNotes } from "./common";
+import { buildPath } from "./path";
 
 export interface JsonOptions {
   includeDumps?: boolean;
@@ -11,6 +13,11 @@ export interface JsonOptions {
   outcome?: { exitCode: number; reason: string };
   /** the run's diagnosis; computed from the model and results when not given */
   diagnosis?: Diagnosis[];
+  /**
+   * The lab's own accounting (lab verify): per node, the connections its LB opened next to the
+   * nat counters. Any JSON-able value; the verifier does not know the lab's types.
+   */
+  lab?: unknown;
 }
 
 /** Keys whose values are credentials wherever they appear. */
@@ -39,9 +46,12 @@ export function renderJson(model: PathModel, results: CheckResult[], opts: JsonO
     // Only the two fields: a whole VerifyOutcome passed here would carry the unredacted model.
     ...(opts.outcome ? { outcome: { exitCode: opts.outcome.exitCode, reason: opts.outcome.reason } } : {}),
     notes: pathNotes(model),
+    // The article's hops in order with their real values and per-node counters (design.md contract).
+    path: buildPath(model, results),
     checks: results,
     diagnosis: opts.diagnosis ?? diagnose(model, results),
     connections: account(model) ?? null,
+    ...(opts.lab !== undefined ? { lab: opts.lab } : {}),
     problems: clean.problems,
     model: clean,
   };

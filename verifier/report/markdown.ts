@@ -1,10 +1,22 @@
-// The Markdown report: the verdict table, the article's picture as a Mermaid diagram with the real
-// values, the evidence per claim, the connection counts and the problems.
-import type { CheckResult, PathModel } from "../model";
+// The Markdown report, in the terminal report's order: the diagnosis first, then the path as the
+// article draws it (a Mermaid diagram with the real values and counters, and a table per node),
+// the evidence per claim along the path, the counters' meaning once, and the claims table with the
+// tally last.
+import type { CheckResult, Diagnosis, PathModel } from "../model";
 import { redactSecrets } from "../outputs";
+import { diagnose } from "../checks/diagnosis";
 import { NAT_FIRST_PACKET, FRONT_END_CONNECTIONS } from "../checks/connections";
-import { account, connectionLines, pathNotes, problemLines, tally, targetLine, VERDICT_LABEL } from "./common";
+import { account, causeTitle, noDiagnosis, pathNotes, problemLines, tally, targetLine, VERDICT_LABEL, type ReportSection } from "./common";
+import { plural } from "./layout";
 import { renderMermaid } from "./mermaid";
+import { buildPath, orderClaimsAlongPath, type PathHop } from "./path";
+
+export interface MarkdownOptions {
+  /** the run's diagnosis; computed from the model and results when not given */
+  diagnosis?: Diagnosis[];
+  /** more sections after the evidence (the lab's accounting) */
+  sections?: ReportSection[];
+}
 
 /** A table cell: no line breaks, pipes escaped. */
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/[\r\n]+/g, " ");
@@ -17,26 +29,93 @@ function code(text: string): string {
   return longest > 0 ? `${fence} ${flat} ${fence}` : `${fence}${flat}${fence}`;
 }
 
-export function renderMarkdown(model: PathModel, results: CheckResult[]): string {
+const hostPort = (address?: string, port?: number) => (address === undefined && port === undefined ? "?" : `${address ?? "?"}:${port ?? "?"}`);
+
+const HOP_LABEL: Record<PathHop["hop"], string> = {
+  client: "client",
+  "lb-public-ip": "LB public IP",
+  "forwarding-rule": "forwarding rule",
+  "target-proxy": "target proxy",
+  "url-map": "URL map",
+  "backend-service": "backend service",
+  "instance-group": "instance group",
+  node: "node",
+  "kube-nodeports": "KUBE-NODEPORTS",
+  "kube-ext": "KUBE-EXT",
+  "kube-svc": "KUBE-SVC",
+  "kube-sep": "KUBE-SEP",
+  pod: "pod",
+};
+
+/** The path as two tables: the hops the load balancer owns, then one row per node. */
+function pathTables(hops: PathHop[]): string[] {
+  const out = ["| hop | the article's term | value | verdict |", "|---|---|---|---|"];
+  for (const h of hops.filter((x) => !x.perNode)) {
+    const value = h.hop === "lb-public-ip" || h.hop === "pod" ? `${h.hop === "pod" ? `${h.name} ` : ""}${hostPort(h.address, h.port)}` : h.name;
+    out.push(`| ${HOP_LABEL[h.hop]} | ${h.term ?? ""} | ${cell([value, h.detail].filter(Boolean).join(", "))} | ${VERDICT_LABEL[h.verdict]} |`);
+  }
+  const get = (id: PathHop["hop"]) => hops.find((h) => h.hop === id);
+  const nodes = get("node")?.perNode ?? [];
+  if (nodes.length === 0) return out;
+  out.push("", "| node | n-ip:n-port | KUBE-NODEPORTS | KUBE-EXT → KUBE-SVC (s-ip:s-port) | KUBE-SEP → p-ip:p-port |", "|---|---|---|---|---|");
+  for (const n of nodes) {
+    const at = (id: PathHop["hop"]) => get(id)?.perNode?.find((s) => s.node === n.node);
+    const np = at("kube-nodeports");
+    const ext = at("kube-ext");
+    const svc = at("kube-svc");
+    const sep = at("kube-sep");
+    const count = (c?: number) => (c !== undefined ? `: ${plural(c, "new connection")}` : "");
+    const npText = np?.rule ? `line ${np.line ?? "?"}, dport ${np.port}${count(np.newConnections)}` : (np?.note ?? "");
+    const chain = [ext?.chain, svc?.chain].filter(Boolean).join(" → ");
+    const svcText = chain ? `${chain} (${hostPort(svc?.address, svc?.port)})` : (svc?.note ?? "");
+    const sepText = (sep?.endpoints ?? [])
+      .map((e) => `${e.chain ?? "?"} ${(e.share * 100).toFixed(0)}% → ${e.address}:${e.port}${e.pod ? ` ${e.pod}` : ""}${e.podNode && e.podNode !== n.node ? ` on ${e.podNode}` : ""}${count(e.newConnections)}`)
+      .join("<br>") || (sep?.note ?? "");
+    const pods = n.pods?.length ? ` (runs ${n.pods.join(", ")})` : " (no pod)";
+    out.push(`| ${cell(n.node + pods)} | ${hostPort(n.address, n.port)} | ${cell(npText)} | ${cell(svcText)} | ${cell(sepText)} |`);
+  }
+  return out;
+}
+
+export function renderMarkdown(model: PathModel, results: CheckResult[], opts: MarkdownOptions = {}): string {
   const out: string[] = [];
   out.push("# The path from the load balancer to the pods", "", `Target: ${targetLine(model)}`, "");
   for (const note of pathNotes(model)) out.push(`> **Note:** ${note}`, "");
-  out.push("| Claim | Verdict | Summary |", "|---|---|---|");
-  for (const r of results) out.push(`| ${r.id} ${cell(r.claim)} | **${VERDICT_LABEL[r.verdict]}** | ${cell(r.summary)} |`);
-  out.push("", tally(results), "");
 
-  out.push("## The path", "", "```mermaid", renderMermaid(model), "```", "");
+  const diagnosis = opts.diagnosis ?? diagnose(model, results);
+  out.push("## Diagnosis", "");
+  if (diagnosis.length === 0) out.push(`${noDiagnosis(results)[0].toUpperCase()}${noDiagnosis(results).slice(1)}.`, "");
+  diagnosis.forEach((d, i) => {
+    out.push(`### ${i + 1}. ${cell(causeTitle(d))}`, "", d.summary, "");
+    for (const e of d.evidence) out.push(`- ${e.source}: ${code(e.detail)}`);
+    if (d.evidence.length > 0) out.push("");
+    out.push(`**Fix:** ${d.fix}`, "");
+  });
 
-  out.push("## Evidence", "");
-  for (const r of results) {
+  const hops = buildPath(model, results);
+  out.push("## The path", "", "```mermaid", renderMermaid(model, results), "```", "", ...pathTables(hops), "");
+  const acc = account(model);
+  if (acc) {
+    out.push(
+      `All nodes: ${plural(acc.total, "new connection")} DNATed for ${plural(acc.requests, "request")}${acc.keepAlive ? " (client keep-alive)" : " (a new client connection each)"}.`,
+      "",
+      `${NAT_FIRST_PACKET} ${FRONT_END_CONNECTIONS}`,
+      "",
+    );
+  }
+
+  const ordered = orderClaimsAlongPath(results);
+  out.push("## Evidence, claim by claim along the path", "");
+  for (const r of ordered) {
     out.push(`### ${r.id}: ${r.claim} — ${VERDICT_LABEL[r.verdict]}`, "", r.summary, "");
     for (const e of r.evidence) out.push(`- ${e.source}: ${code(e.detail)}`);
     if (r.evidence.length > 0) out.push("");
   }
 
-  const counts = connectionLines(account(model));
-  if (counts.length > 0) {
-    out.push("## New connections per rule", "", "```", ...counts, "```", "", NAT_FIRST_PACKET, FRONT_END_CONNECTIONS, "");
+  for (const s of opts.sections ?? []) {
+    out.push(`## ${s.title}`, "");
+    s.lines.forEach((l) => out.push(`- ${cell(l)}`));
+    out.push("");
   }
   const problems = problemLines(model);
   if (problems.length > 0) {
@@ -44,5 +123,9 @@ export function renderMarkdown(model: PathModel, results: CheckResult[]): string
     problems.forEach((p) => out.push(`- ${cell(p)}`));
     out.push("");
   }
+
+  out.push("## Claims", "", "| Claim | Verdict | Summary |", "|---|---|---|");
+  for (const r of ordered) out.push(`| ${r.id} ${cell(r.claim)} | **${VERDICT_LABEL[r.verdict]}** | ${cell(r.summary)} |`);
+  out.push("", tally(results), "");
   return redactSecrets(out.join("\n"));
 }

@@ -1,7 +1,14 @@
-// The article's big picture as a Mermaid `flowchart LR`, filled with the real names, IPs and ports.
-import type { PathModel } from "../model";
-import { buildContext, serviceChainOf } from "../checks/context";
-import { baseName } from "../checks/loadbalancer";
+// The article's big picture as a Mermaid `flowchart TB`, filled with the real names, IPs, ports and
+// counters: the load balancer outside the cluster, then every node side by side, each with its own
+// nat step (KUBE-NODEPORTS -> KUBE-EXT -> KUBE-SVC, with its new-connection count), the pods in a
+// row below (each naming its node), and an edge per KUBE-SEP rule from each node to the pod it DNATs to, also to pods on
+// other nodes (node-2, with no pod, still sends to both). Drawn top-down so it stays narrow
+// (about 250 px per node) and readable on a GitHub page; tests/verifier/mermaid-render.test.ts
+// renders it with the real Mermaid.
+import type { PathModel, CheckResult } from "../model";
+import { buildContext } from "../checks/context";
+import { plural } from "./layout";
+import { buildPath, type PathHop, type PathNodeStep } from "./path";
 
 /** Text inside a quoted Mermaid label: entity codes for the characters Mermaid would parse. */
 export function mermaidText(text: string): string {
@@ -15,72 +22,120 @@ export function mermaidText(text: string): string {
 }
 
 /** A quoted label from lines (joined with <br/>, which Mermaid renders as a line break). */
-const label = (...lines: (string | undefined)[]) => `"${lines.filter((l): l is string => !!l).map(mermaidText).join("<br/>")}"`;
+const label = (...lines: (string | undefined | false)[]) => `"${lines.filter((l): l is string => !!l).map(mermaidText).join("<br/>")}"`;
 
-export function renderMermaid(model: PathModel): string {
+const hostPort = (address?: string, port?: number) => `${address ?? "?"}:${port ?? "?"}`;
+
+/**
+ * The diagram's source (without the ```mermaid fence). `results` only colour the verdicts: a hop
+ * whose claims fail is drawn with a red border; without results nothing is marked.
+ */
+export function renderMermaid(model: PathModel, results: CheckResult[] = []): string {
   const ctx = buildContext(model);
+  const hops = buildPath(model, results);
+  const get = (id: PathHop["hop"]) => hops.find((h) => h.hop === id);
+  const step = (id: PathHop["hop"], node: string): PathNodeStep | undefined => get(id)?.perNode?.find((s) => s.node === node);
   const lb = model.loadBalancer;
-  const lines: string[] = ["flowchart LR", "  classDef podless stroke-dasharray: 5 5"];
-  const edge = (from: string, to: string, text?: string) => lines.push(`  ${from} -->${text ? `|${label(text)}|` : ""} ${to}`);
+  const lines: string[] = [
+    // Labels wrap at 200 px by default, which broke resource names at their hyphens.
+    "---",
+    "config:",
+    "  flowchart:",
+    "    wrappingWidth: 400",
+    "---",
+    "flowchart TB",
+    "  classDef podless stroke-dasharray: 5 5",
+    "  classDef broken stroke:#d00,stroke-width:3px",
+  ];
+  const broken: string[] = [];
+  const markIf = (id: string, hop?: { verdict: string }) => hop?.verdict === "fail" && results.length > 0 && broken.push(id);
 
-  const fr = lb?.forwardingRule;
-  const port = fr?.portRange?.split("-")[0] ?? "80";
+  const fr = get("forwarding-rule");
+  const lbIp = get("lb-public-ip");
   lines.push(`  client([${label("client")}])`);
-  lines.push(`  fr[${label("forwarding rule", fr?.name ?? "(not read)", `${fr?.ipAddress ?? model.target.loadBalancerIp ?? "?"}:${port}`)}]`);
-  lines.push(`  proxy[${label(`target ${lb?.targetProxy?.kind?.toUpperCase() ?? "HTTP"} proxy`, lb?.targetProxy?.name ?? "(not read)")}]`);
-  lines.push(`  urlmap[${label("URL map", lb?.urlMap?.name ?? "(not read)", "default backend")}]`);
-  const bsName = lb?.urlMap?.defaultService ? baseName(lb.urlMap.defaultService) : undefined;
-  const bs = lb?.backendServices.find((b) => b.name === bsName) ?? lb?.backendServices[0];
-  lines.push(`  bs[${label("backend service", bs?.name ?? "(not read)", bs?.portName ? `port name ${bs.portName}` : undefined)}]`);
-  edge("client", "fr", "HTTP");
-  edge("fr", "proxy");
-  edge("proxy", "urlmap");
-  edge("urlmap", "bs");
-
-  const nodePort = ctx.nodePort;
+  lines.push(`  subgraph glb[${label("Google Cloud load balancer, outside the cluster")}]`);
+  lines.push(`    fr[${label("forwarding rule", fr?.name, `LB public IP ${hostPort(lbIp?.address, lbIp?.port)}`)}]`);
+  lines.push(`    proxy[${label(`target ${lb?.targetProxy?.kind?.toUpperCase() ?? "HTTP"} proxy`, get("target-proxy")?.name)}]`);
+  lines.push(`    urlmap[${label("URL map", get("url-map")?.name, "default backend")}]`);
+  const bs = get("backend-service");
+  lines.push(`    bs[${label("backend service", bs?.name, bs?.detail)}]`);
   const groups = lb?.instanceGroups ?? [];
-  const vmId = (name: string) => `vm${ctx.nodes.findIndex((n) => n.name === name)}`;
-  ctx.nodes.forEach((v, i) => {
-    const podless = v.pods.length === 0;
-    lines.push(`  vm${i}[${label(`VM ${v.name}`, `${v.internalIp ?? "?"}:${nodePort ?? "?"}`, podless ? "no pod here: still forwards" : `runs ${v.pods.map((p) => p.name).join(", ")}`)}]`);
-    if (podless) lines.push(`  class vm${i} podless`);
+  const bsModel = lb?.backendServices.find((b) => b.name === bs?.name);
+  groups.forEach((g, i) => {
+    const np = g.namedPorts.find((p) => p.name === bsModel?.portName) ?? g.namedPorts[0];
+    lines.push(`    ig${i}[${label("instance group", g.name, g.zone, np ? `named port ${np.name}` : undefined, np ? `= n-port ${np.port}` : undefined)}]`);
   });
+  lines.push("  end");
+  lines.push(`  client -->|${label("HTTP")}| fr`);
+  lines.push("  fr --> proxy --> urlmap --> bs");
+  groups.forEach((_, i) => lines.push(`  bs --> ig${i}`));
+  markIf("fr", fr);
+  markIf("urlmap", get("url-map"));
+  markIf("bs", bs);
+
+  const dpv2 = ctx.mode.dataplaneV2.detected;
+  const svc = get("kube-svc");
+  const nodeHop = get("node");
+  const podIndex = new Map(ctx.pods.map((p, i) => [p.name, i]));
+  const podHops = hops.filter((h) => h.hop === "pod");
+  const podLabel = (i: number) => {
+    const p = podHops[i];
+    const node = ctx.pods[i].nodeName;
+    return label(`pod ${p?.name ?? ctx.pods[i].name}`, node ? `on ${node}` : "node unknown", `p-ip:p-port`, hostPort(p?.address, p?.port));
+  };
+  const sIp = svc?.address ?? ctx.clusterIP;
+  lines.push(`  subgraph cluster[${label(sIp ? `cluster: s-ip:s-port ${hostPort(sIp, svc?.port ?? ctx.port?.port)} is on no interface` : "cluster")}]`);
+  if ((nodeHop?.perNode ?? []).length === 0 && ctx.pods.length === 0) lines.push(`    unknown[${label("nodes and pods not read")}]`);
+  (nodeHop?.perNode ?? []).forEach((n, i) => {
+    const np = step("kube-nodeports", n.node);
+    const ext = step("kube-ext", n.node);
+    const sv = step("kube-svc", n.node);
+    const podless = (n.pods ?? []).length === 0;
+    lines.push(`    subgraph node${i}[${label(`${n.node}${podless ? " (no pod)" : ""}`)}]`);
+    const natLines = dpv2
+      ? ["eBPF service map", "(Dataplane V2: no iptables)"]
+      : [
+          `KUBE-NODEPORTS :${np?.port ?? ctx.nodePort ?? "?"}`,
+          np?.newConnections !== undefined ? plural(np.newConnections, "new connection") : undefined,
+          ext?.chain ? `→ ${ext.chain}` : undefined,
+          sv?.chain ? `→ ${sv.chain}` : np?.note ?? sv?.note,
+          // Each KUBE-SEP rule with the pod it DNATs to: the names stay in the box, so the
+          // edges need only short labels and the picture stays narrow.
+          ...(step("kube-sep", n.node)?.endpoints ?? []).flatMap((e) => [`→ ${e.chain ?? "KUBE-SEP"}`, `DNAT ${e.address}:${e.port}`]),
+        ];
+    lines.push(`      nat${i}[${label(`n-ip:n-port`, hostPort(n.address, n.port), ...natLines)}]`);
+    if (podless) lines.push(`      class nat${i} podless`);
+    lines.push("    end");
+    if ([np, ext, sv, step("kube-sep", n.node)].some((s) => s?.verdict === "fail")) broken.push(`nat${i}`);
+  });
+  // The pods in one row under the nodes, each naming its node. Mermaid's layout stacks node
+  // subgraphs one under the other as soon as an edge enters another node's subgraph (node-2's
+  // edges to the pods on node-1 and node-3 do), which made the picture three times as tall.
+  ctx.pods.forEach((_, k) => lines.push(`    pod${k}([${podLabel(k)}])`));
+  lines.push("  end");
+
+  const nodeIndex = new Map((nodeHop?.perNode ?? []).map((n, i) => [n.node, i]));
   if (groups.length > 0) {
-    groups.forEach((g, i) => {
-      const np = g.namedPorts.find((p) => p.name === bs?.portName) ?? g.namedPorts[0];
-      lines.push(`  ig${i}[${label(`instance group ${g.name}`, g.zone, np ? `named port ${np.name} = ${np.port}` : undefined)}]`);
-      edge("bs", `ig${i}`);
-      g.instances.filter((name) => ctx.nodes.some((n) => n.name === name)).forEach((name) => edge(`ig${i}`, vmId(name)));
+    groups.forEach((g, gi) => {
+      const members = g.instances.filter((name) => nodeIndex.has(name)).map((name) => `nat${nodeIndex.get(name)}`);
+      // Unlabelled: each nat box names its own n-ip:n-port, so one label per edge would say it twice.
+      if (members.length) lines.push(`  ig${gi} --> ${members.join(" & ")}`);
     });
-  } else {
-    ctx.nodes.forEach((_, i) => edge("bs", `vm${i}`));
+  } else if (nodeIndex.size > 0) {
+    lines.push(`  bs --> ${[...nodeIndex.values()].map((i) => `nat${i}`).join(" & ")}`);
   }
 
-  // The service chain as the first node with a trace shows it (the rules are the same on every node).
-  const traced = ctx.nodes.find((v) => v.traced)?.traced;
-  const first = traced?.nodePortEndpoints?.[0] ?? traced?.endpoints[0];
-  const chains = (first?.evidence ?? []).map((r) => r.chain).filter((c, i, all) => c.startsWith("KUBE-") && !c.startsWith("KUBE-SEP-") && all.indexOf(c) === i);
-  const svcChain = serviceChainOf(first, traced);
-  const dpv2 = ctx.mode.dataplaneV2.detected;
-  lines.push(
-    `  svc[${label(
-      dpv2 ? "eBPF service map on every node (Dataplane V2: no iptables rules)" : "iptables nat on every node",
-      nodePort !== undefined ? `KUBE-NODEPORTS --dport ${nodePort}` : undefined,
-      ...chains.filter((c) => c !== "KUBE-SERVICES" && c !== "KUBE-NODEPORTS").map((c) => `→ ${c}`),
-      chains.length === 0 && svcChain ? `→ ${svcChain}` : undefined,
-      `clusterIP ${ctx.clusterIP ?? "?"}:${ctx.port?.port ?? "?"}`,
-    )}]`,
-  );
-  ctx.nodes.forEach((_, i) => edge(`vm${i}`, "svc"));
-
-  const shares = traced?.endpoints ?? [];
-  ctx.pods.forEach((p, i) => {
-    const share = shares.find((e) => e.ip === p.ip);
-    const podPort = share?.port ?? (typeof ctx.port?.targetPort === "number" ? ctx.port.targetPort : model.target.expected?.podPort);
-    lines.push(`  pod${i}[${label(`pod ${p.name}`, `${p.ip ?? "?"}:${podPort ?? "?"}`, p.nodeName ? `on ${p.nodeName}` : undefined)}]`);
-    edge("svc", `pod${i}`, share ? `DNAT ${(share.share * 100).toFixed(0)}%` : "DNAT");
-    // Container-native LB: the front end sends to the pod IPs itself, past the nodes' rules.
-    if (ctx.mode.neg.detected) lines.push(`  bs -.->|${label("NEG: straight to the pod")}| pod${i}`);
+  // One edge per KUBE-SEP rule: the chain name, its share and the new connections it DNATed.
+  (nodeHop?.perNode ?? []).forEach((n, i) => {
+    for (const e of step("kube-sep", n.node)?.endpoints ?? []) {
+      const k = e.pod !== undefined ? podIndex.get(e.pod) : undefined;
+      if (k === undefined) continue;
+      const count = e.newConnections !== undefined ? `, ${e.newConnections} new` : "";
+      lines.push(`  nat${i} -->|${label(`${(e.share * 100).toFixed(0)}%${count}`)}| pod${k}`);
+    }
   });
+  // Container-native LB: the front end sends to the pod IPs itself, past the nodes' rules.
+  if (ctx.mode.neg.detected) ctx.pods.forEach((_, k) => lines.push(`  bs -.->|${label("NEG: straight to the pod")}| pod${k}`));
+  if (broken.length > 0) lines.push(`  class ${broken.join(",")} broken`);
   return lines.join("\n");
 }

@@ -1,57 +1,158 @@
-// The terminal report: a table of claims, then the evidence per claim, the connection counts,
-// the path-mode notes and the problems. Colour only when asked (the CLI asks on a TTY).
-import type { CheckResult, PathModel, Verdict } from "../model";
-import { account, connectionLines, pathNotes, problemLines, tally, targetLine, VERDICT_LABEL } from "./common";
+// The terminal report, in the order a reader needs it: what broke (the diagnosis), the path in the
+// article's order and terms with each node's counters, the evidence per claim along the path,
+// then the claims table and the tally last, where the screen ends. Every line is wrapped to the
+// terminal's width with a hanging indent; colour only when asked (the CLI asks on a TTY).
+import type { CheckResult, Diagnosis, Evidence, PathModel, Verdict } from "../model";
+import { diagnose } from "../checks/diagnosis";
 import { NAT_FIRST_PACKET, FRONT_END_CONNECTIONS } from "../checks/connections";
+import { account, causeTitle, noDiagnosis, pathNotes, problemLines, tally, targetLine, VERDICT_LABEL, type ReportSection } from "./common";
+import { gistRules, plural, wrap } from "./layout";
+import { buildPath, orderClaimsAlongPath, type PathHop, type PathNodeStep } from "./path";
 
 export interface TerminalOptions {
   color?: boolean;
-  /** widest line of the table's summary column */
+  /** the terminal's width in columns: no line is wider (default 100; Infinity: no wrapping) */
   width?: number;
+  /** evidence quotes whole rules; default: the gist of each rule (chain, match, jump) */
+  full?: boolean;
+  /** the run's diagnosis; computed from the model and results when not given */
+  diagnosis?: Diagnosis[];
+  /** more sections, shown after the evidence and before the claims table (the lab's accounting) */
+  sections?: ReportSection[];
 }
 
 const COLOR: Record<Verdict, string> = { pass: "\x1b[32m", fail: "\x1b[31m", "cannot-tell": "\x1b[33m" };
 const RESET = "\x1b[0m";
 const BOLD = "\x1b[1m";
+/** Evidence lines shown per diagnosis cause unless --full. */
+const CAUSE_EVIDENCE = 4;
+const VERDICT_WIDTH = Math.max(...Object.values(VERDICT_LABEL).map((l) => l.length));
 
-function truncate(text: string, width: number): string {
-  return text.length <= width ? text : text.slice(0, Math.max(0, width - 1)) + "…";
+const endpoint = (address?: string, port?: number) => (address === undefined && port === undefined ? "?" : `${address ?? "?"}:${port ?? "?"}`);
+
+/** One line per hop up to the instance group, then one block per node (the article's picture). */
+function pathLines(hops: PathHop[], out: (text: string, first: string, rest?: string) => void, paint: (v: Verdict, t: string) => string) {
+  const get = (id: PathHop["hop"]) => hops.find((h) => h.hop === id);
+  const mark = (v: Verdict) => paint(v, VERDICT_LABEL[v].padEnd(VERDICT_WIDTH));
+  const lbHops: [PathHop["hop"], string, (h: PathHop) => string][] = [
+    ["client", "client", (h) => h.detail ?? "sent no requests"],
+    ["lb-public-ip", "LB public IP", (h) => endpoint(h.address, h.port)],
+    ["forwarding-rule", "forwarding rule", (h) => `${h.name}${h.detail ? ` (${h.detail})` : ""}`],
+    ["target-proxy", "target proxy", (h) => `${h.name}${h.detail ? ` (${h.detail})` : ""}`],
+    ["url-map", "URL map", (h) => `${h.name}${h.detail ? `, ${h.detail}` : ""}`],
+    ["backend-service", "backend service", (h) => `${h.name}${h.detail ? `, ${h.detail}` : ""}`],
+    ["instance-group", "instance group", (h) => `${h.name}${h.detail ? `, ${h.detail} (n-port)` : ""}`],
+  ];
+  for (const [id, label, text] of lbHops) {
+    const h = get(id);
+    if (h) out(`${label}: ${text(h)}`, `  ${mark(h.verdict)}  `, " ".repeat(2 + VERDICT_WIDTH + 4));
+  }
+  const nodeHop = get("node");
+  const byNode = (id: PathHop["hop"], node: string): PathNodeStep | undefined => get(id)?.perNode?.find((s) => s.node === node);
+  const counted = (s?: PathNodeStep) => (s?.newConnections !== undefined ? `: ${plural(s.newConnections, "new connection")}` : "");
+  for (const n of nodeHop?.perNode ?? []) {
+    const np = byNode("kube-nodeports", n.node);
+    const ext = byNode("kube-ext", n.node);
+    const svc = byNode("kube-svc", n.node);
+    const sep = byNode("kube-sep", n.node);
+    const steps = [n, np, ext, svc, sep].filter((s): s is PathNodeStep => !!s);
+    const verdict: Verdict = steps.some((s) => s.verdict === "fail") ? "fail" : steps.some((s) => s.verdict === "cannot-tell") ? "cannot-tell" : "pass";
+    const pods = n.pods?.length ? `runs ${n.pods.join(", ")}` : "runs no pod, still forwards";
+    out(`${n.node}  n-ip:n-port ${endpoint(n.address, n.port)}, ${pods}`, `  ${mark(verdict)}  `, " ".repeat(2 + VERDICT_WIDTH + 4));
+    const indent = " ".repeat(2 + VERDICT_WIDTH + 4);
+    const deeper = indent + "   ";
+    if (np?.rule || np?.note) out(np.rule ? `KUBE-NODEPORTS dport ${np.port}${np.line ? ` (line ${np.line})` : ""}${counted(np)}` : (np.note ?? ""), indent, deeper);
+    const chains = [ext?.chain, svc?.chain].filter(Boolean).join(" -> ");
+    if (chains) out(`-> ${chains} (s-ip:s-port ${endpoint(svc?.address, svc?.port)})`, indent, deeper);
+    else if (svc?.note && svc.note !== np?.note) out(svc.note, indent, deeper);
+    for (const e of sep?.endpoints ?? []) {
+      const where = e.pod ? ` ${e.pod}${e.podNode && e.podNode !== n.node ? ` on ${e.podNode}` : ""}` : "";
+      const count = e.newConnections !== undefined ? `: ${plural(e.newConnections, "new connection")}` : "";
+      out(`-> ${e.chain ?? "?"} ${(e.share * 100).toFixed(0)}% DNAT p-ip:p-port ${e.address}:${e.port}${where}${count}`, indent, deeper);
+    }
+    if (sep?.note && !np?.note) out(`!! ${sep.note}`, indent, deeper);
+  }
+  for (const p of hops.filter((h) => h.hop === "pod")) {
+    out(`${p.name}  p-ip:p-port ${endpoint(p.address, p.port)}${p.detail ? `, ${p.detail}` : ""}`, `  ${mark(p.verdict)}  `, " ".repeat(2 + VERDICT_WIDTH + 4));
+  }
 }
 
+/**
+ * The whole terminal report as text (ends with a newline). Shapes: `results` as runChecks gives
+ * them (any order; shown along the path); `opts.width` in columns.
+ */
 export function renderTerminal(model: PathModel, results: CheckResult[], opts: TerminalOptions = {}): string {
   const paint = (v: Verdict, text: string) => (opts.color ? `${COLOR[v]}${text}${RESET}` : text);
   const bold = (text: string) => (opts.color ? `${BOLD}${text}${RESET}` : text);
   const width = opts.width ?? 100;
-  const out: string[] = [];
-  out.push(bold(`Path from the load balancer to the pods: ${targetLine(model)}`), "");
+  const lines: string[] = [];
+  const out = (text: string, first = "", rest = first) => lines.push(...wrap(text, width, first, rest));
+  const heading = (text: string) => {
+    lines.push("");
+    wrap(text, width).forEach((l) => lines.push(bold(l)));
+  };
+  const evidence = (e: Evidence, indent: string) => out(`${e.source}: ${opts.full ? e.detail : gistRules(e.detail)}`, `${indent}- `, `${indent}  `);
 
-  for (const note of pathNotes(model)) out.push(`NOTE ${note}`, "");
-
-  const verdictWidth = Math.max(...Object.values(VERDICT_LABEL).map((l) => l.length));
-  out.push(`${"claim".padEnd(5)}  ${"verdict".padEnd(verdictWidth)}  summary`);
-  for (const r of results) {
-    out.push(`${r.id.padEnd(5)}  ${paint(r.verdict, VERDICT_LABEL[r.verdict].padEnd(verdictWidth))}  ${truncate(r.summary, width)}`);
-  }
-  out.push("", tally(results), "");
-
-  out.push(bold("Evidence"));
-  for (const r of results) {
-    out.push(`${r.id} ${paint(r.verdict, VERDICT_LABEL[r.verdict])}: ${r.claim}`);
-    out.push(`    ${r.summary}`);
-    for (const e of r.evidence) out.push(`    - ${e.source}: ${e.detail}`);
+  lines.push("");
+  wrap(`Path from the load balancer to the pods: ${targetLine(model)}`, width).forEach((l) => lines.push(bold(l)));
+  for (const note of pathNotes(model)) {
+    lines.push("");
+    out(`NOTE ${note}`, "", "     ");
   }
 
-  const counts = connectionLines(account(model));
-  if (counts.length > 0) {
-    out.push("", bold("New connections per rule (iptables-save -c before and after the requests)"));
-    counts.forEach((l) => out.push(`  ${l}`));
-    out.push(`  ${NAT_FIRST_PACKET}`, `  ${FRONT_END_CONNECTIONS}`);
+  // What broke comes first: the reader of a failing run wants the cause before the facts.
+  const diagnosis = opts.diagnosis ?? diagnose(model, results);
+  if (diagnosis.length > 0) {
+    heading(`Diagnosis: ${plural(diagnosis.length, "cause")}, ordered from the client`);
+    diagnosis.forEach((d, i) => {
+      const n = `${i + 1}. `;
+      out(causeTitle(d), `  ${paint("fail", n)}`, "     ");
+      out(d.summary, "     ");
+      // The gist: a few lines of evidence per cause; the claims' evidence below has the rest.
+      const shown = opts.full ? d.evidence : d.evidence.slice(0, CAUSE_EVIDENCE);
+      for (const e of shown) evidence(e, "     ");
+      if (shown.length < d.evidence.length) out(`(+${d.evidence.length - shown.length} more: --full, or the claim's evidence below)`, "       ", "         ");
+      out(`fix: ${d.fix}`, "     ", "          ");
+    });
+  } else heading(`Diagnosis: ${noDiagnosis(results)}`);
+
+  const hops = buildPath(model, results);
+  const acc = account(model);
+  heading(`The path, in the article's order and terms${acc ? " (new connections counted during the requests)" : ""}`);
+  pathLines(hops, out, paint);
+  if (acc) {
+    out(`all nodes: ${plural(acc.total, "new connection")} DNATed for ${plural(acc.requests, "request")}${acc.keepAlive ? " (client keep-alive)" : " (a new client connection each)"}`, "  ", "    ");
+    for (const n of acc.nodes.filter((x) => x.unavailable)) out(`${n.node}: not counted: ${n.unavailable}`, "  ", "    ");
+    out(NAT_FIRST_PACKET, "  ", "  ");
+    out(FRONT_END_CONNECTIONS, "  ", "  ");
+  }
+
+  const ordered = orderClaimsAlongPath(results);
+  heading(`Evidence, claim by claim along the path${opts.full ? "" : " (rules in brief; --full quotes them whole)"}`);
+  for (const r of ordered) {
+    out(`${r.id} ${paint(r.verdict, VERDICT_LABEL[r.verdict])}: ${r.claim}`, "", "    ");
+    out(r.summary, "    ");
+    for (const e of r.evidence) evidence(e, "    ");
+  }
+
+  for (const s of opts.sections ?? []) {
+    heading(s.title);
+    s.lines.forEach((l) => out(l, "  ", "    "));
   }
 
   const problems = problemLines(model);
   if (problems.length > 0) {
-    out.push("", bold("Problems while collecting"));
-    problems.forEach((p) => out.push(`  - ${p}`));
+    heading("Problems while collecting");
+    problems.forEach((p) => out(p, "  - ", "    "));
   }
-  return out.join("\n") + "\n";
+
+  // The table and the tally last: they stay on screen when the run ends.
+  lines.push("");
+  const summaryIndent = " ".repeat(5 + 2 + VERDICT_WIDTH + 2);
+  lines.push(`${"claim".padEnd(5)}  ${"verdict".padEnd(VERDICT_WIDTH)}  summary`);
+  for (const r of ordered) {
+    out(r.summary, `${r.id.padEnd(5)}  ${paint(r.verdict, VERDICT_LABEL[r.verdict].padEnd(VERDICT_WIDTH))}  `, summaryIndent);
+  }
+  lines.push("", tally(results));
+  return lines.join("\n") + "\n";
 }

@@ -881,7 +881,7 @@ async function readNode(target: NodeTarget, opts: SshOptions, prepared: Prepared
     if (node.forwarding.ipForward === undefined) problems.push(commandProblem(target, commands[nat.length + 2] as string, ipForward));
     if (probes.length > 0) node.probes = parseProbeOutput(results[nat.length + 3] as CommandResult, probes);
 
-    progress.hop(hop, problems.length === 0 ? "ok" : "fail", node.nat ? `nat table via ${node.nat.backend}` : "no nat table");
+    progress.hop(hop, problems.length === 0 ? "ok" : "fail", node.nat ? `nat table: ${node.nat.command} (${node.nat.backend} backend)` : "no nat table");
     return { node, problems };
   } catch (error) {
     const e = error instanceof SessionError ? error : new SessionError((error as Error).message, "check the address and the SSH options");

@@ -1,0 +1,268 @@
+// The report's `path`: the article's hops in the order a request crosses them (design.md, "The
+// article's terms" and "contract: verify report JSON"), each with its real values, the verdict of
+// the claims that speak about it, and, for the node hops, one entry per node with the rule it
+// passes and the new connections the nat counters saw there. Pure: reads the model, the checks'
+// results and the connection account; every report renders from this one list.
+import type { CheckResult, ClaimId, PathModel, Verdict } from "../model";
+import type { RuleRef, TracedEndpoint } from "../iptables/types";
+import { buildContext, endpointKey, serviceChainOf, type NodeView } from "../checks/context";
+import { accountNewConnections, type ConnectionAccount } from "../checks/connections";
+import { defaultBackendService } from "../checks/loadbalancer";
+import { combine } from "../checks/verdict";
+
+/** The hops, in the article's order: client -> LB public IP -> ... -> KUBE-SEP -> p-ip:p-port. */
+export const PATH_HOPS = [
+  "client",
+  "lb-public-ip",
+  "forwarding-rule",
+  "target-proxy",
+  "url-map",
+  "backend-service",
+  "instance-group",
+  "node",
+  "kube-nodeports",
+  "kube-ext",
+  "kube-svc",
+  "kube-sep",
+  "pod",
+] as const;
+export type PathHopId = (typeof PATH_HOPS)[number];
+
+/** One endpoint a node's KUBE-SEP rules DNAT to. */
+export interface PathEndpoint {
+  chain?: string;
+  /** p-ip and p-port */
+  address: string;
+  port: number;
+  pod?: string;
+  /** the node that runs the pod (it may be another node: kube-proxy sends across nodes) */
+  podNode?: string;
+  /** fraction of new connections kube-proxy's random cascade sends here, 0..1 */
+  share: number;
+  /** new connections the DNAT rule counted during the requests (absent: not counted) */
+  newConnections?: number;
+  /** the DNAT rule and its 1-based line in the node's dump */
+  line?: number;
+  rule?: string;
+}
+
+/** A node's part of a node hop. */
+export interface PathNodeStep {
+  node: string;
+  verdict: Verdict;
+  /** n-ip (node hop), s-ip (kube-svc hop) */
+  address?: string;
+  /** n-port (node, kube-nodeports), s-port (kube-svc) */
+  port?: number;
+  /** the chain this node's rules pass at this hop (KUBE-EXT-..., KUBE-SVC-...) */
+  chain?: string;
+  /** the rule that takes the packet here, verbatim, and its 1-based line in the node's dump */
+  line?: number;
+  rule?: string;
+  /** new connections counted at this hop during the requests (absent: not counted) */
+  newConnections?: number;
+  /** pods of the Service running on this node (node hop) */
+  pods?: string[];
+  /** kube-sep hop: where this node's rules DNAT to */
+  endpoints?: PathEndpoint[];
+  /** why a value is missing or the step fails */
+  note?: string;
+}
+
+export interface PathHop {
+  hop: PathHopId;
+  /** the resource or chain name (for node hops, the chain family or "node") */
+  name: string;
+  /** the article's name for the value: n-ip:n-port, s-ip:s-port, p-ip:p-port */
+  term?: string;
+  address?: string;
+  port?: number;
+  /** combined verdict of the claims that speak about this hop; cannot-tell when none does */
+  verdict: Verdict;
+  claims: ClaimId[];
+  /** a short fact for the reader: "named port port30080 = 30080", "on node-1" */
+  detail?: string;
+  perNode?: PathNodeStep[];
+}
+
+/** Which claims judge each hop (the claims' own wording in design.md). */
+const HOP_CLAIMS: Record<PathHopId, ClaimId[]> = {
+  client: ["C12"],
+  "lb-public-ip": ["C9"],
+  "forwarding-rule": ["C9"],
+  "target-proxy": ["C10"],
+  "url-map": ["C10"],
+  "backend-service": ["C10", "C11"],
+  "instance-group": ["C1", "C10"],
+  node: ["C1", "C5"],
+  "kube-nodeports": ["C2", "C3"],
+  "kube-ext": ["C6"],
+  "kube-svc": ["C4", "C6"],
+  "kube-sep": ["C7"],
+  pod: ["C8", "C12"],
+};
+
+/** The claims in the order of the hops they judge; C12 (client to pod, end to end) last. */
+export const CLAIMS_ALONG_PATH: ClaimId[] = ["C9", "C10", "C11", "C1", "C5", "C3", "C2", "C6", "C4", "C7", "C8", "C12"];
+
+export function orderClaimsAlongPath<T extends { id: ClaimId }>(results: T[]): T[] {
+  const rank = (id: ClaimId) => CLAIMS_ALONG_PATH.indexOf(id);
+  return [...results].sort((a, b) => rank(a.id) - rank(b.id));
+}
+
+const baseName = (urlOrName: string) => urlOrName.split("/").filter(Boolean).pop() ?? urlOrName;
+
+function firstWalked(e: TracedEndpoint | undefined, test: (r: RuleRef) => boolean): RuleRef | undefined {
+  return e?.evidence?.find(test);
+}
+
+/**
+ * The path of one verify run, hop by hop in the article's order.
+ * `account` defaults to the model's own counter account (undefined when no counters were read).
+ * Values the sources did not read are left out, and a node step without its data says why in `note`.
+ */
+export function buildPath(model: PathModel, results: CheckResult[], account: ConnectionAccount | undefined = accountNewConnections(model)): PathHop[] {
+  const ctx = buildContext(model);
+  const lb = model.loadBalancer;
+  const verdictOf = (hop: PathHopId): Verdict => {
+    const claims = HOP_CLAIMS[hop];
+    const found = results.filter((r) => claims.includes(r.id));
+    return found.length === 0 ? "cannot-tell" : combine(found.map((r) => r.verdict));
+  };
+  const hop = (id: PathHopId, fields: Omit<PathHop, "hop" | "verdict" | "claims">): PathHop => ({ hop: id, ...fields, verdict: verdictOf(id), claims: HOP_CLAIMS[id] });
+
+  const fr = lb?.forwardingRule;
+  const lbPort = fr?.portRange ? Number(fr.portRange.split("-")[0]) : undefined;
+  const lbIp = fr?.ipAddress ?? model.target.loadBalancerIp;
+  const bs = defaultBackendService(ctx);
+  const backend = bs ?? lb?.backendServices[0];
+  const groups = lb?.instanceGroups ?? [];
+  const namedPort = groups.flatMap((g) => g.namedPorts).find((p) => p.name === backend?.portName);
+  const requests = model.requests?.results ?? [];
+  const ok = requests.filter((r) => r.status === 200).length;
+
+  const hops: PathHop[] = [
+    hop("client", { name: "client", detail: requests.length ? `${requests.length} requests, ${ok} got HTTP 200` : undefined }),
+    hop("lb-public-ip", { name: "LB public IP", address: lbIp, port: lbPort ?? (lbIp ? 80 : undefined) }),
+    hop("forwarding-rule", { name: fr?.name ?? "(not read)", address: fr?.ipAddress, port: lbPort, detail: fr?.loadBalancingScheme }),
+    hop("target-proxy", { name: lb?.targetProxy?.name ?? "(not read)", detail: lb?.targetProxy ? `target ${lb.targetProxy.kind.toUpperCase()} proxy` : undefined }),
+    hop("url-map", {
+      name: lb?.urlMap?.name ?? "(not read)",
+      detail: lb?.urlMap?.defaultService ? `default backend ${baseName(lb.urlMap.defaultService)}` : undefined,
+    }),
+    hop("backend-service", {
+      name: backend?.name ?? "(not read)",
+      detail: backend?.portName ? `port name ${backend.portName}` : undefined,
+    }),
+    hop("instance-group", {
+      name: groups.length ? groups.map((g) => g.name).filter((n, i, all) => all.indexOf(n) === i).join(", ") : "(not read)",
+      term: "n-port",
+      port: namedPort?.port,
+      detail: namedPort ? `named port ${namedPort.name} = ${namedPort.port}` : undefined,
+    }),
+  ];
+
+  const counted = (node: string) => account?.nodes.find((n) => n.node === node && !n.unavailable);
+  const noData = (v: NodeView) => (v.node?.reachable === false ? `${v.name} was not reachable over SSH` : `${v.name}'s nat table was not read`);
+  const podsOf = new Map(ctx.pods.map((p) => [p.ip, p]));
+  const readyEndpoints = (model.kubernetes?.endpoints ?? []).filter((e) => e.ready);
+
+  hops.push(
+    hop("node", {
+      name: "node",
+      term: "n-ip:n-port",
+      port: ctx.nodePort,
+      perNode: ctx.nodes.map((v) => ({
+        node: v.name,
+        verdict: v.internalIp ? "pass" : "cannot-tell",
+        address: v.internalIp,
+        port: ctx.nodePort,
+        pods: v.pods.map((p) => p.name),
+        ...(v.internalIp ? {} : { note: `${v.name}'s internal IP is not known` }),
+      })),
+    }),
+  );
+
+  const nodePortStep = (v: NodeView): PathNodeStep => {
+    if (!v.trace) return { node: v.name, verdict: "cannot-tell", note: noData(v) };
+    const eps = v.traced?.nodePortEndpoints;
+    if (!eps || eps.length === 0) return { node: v.name, verdict: "fail", port: ctx.nodePort, note: eps ? `n-port ${ctx.nodePort} leads nowhere here` : `no rule for n-port ${ctx.nodePort}` };
+    const rule = firstWalked(eps[0], (r) => r.chain === "KUBE-NODEPORTS" || /--dport \d+/.test(r.text));
+    const entry = counted(v.name)?.nodePortEntries;
+    return { node: v.name, verdict: "pass", port: ctx.nodePort, line: rule?.line, rule: rule?.text, ...(entry ? { newConnections: entry.newConnections } : counted(v.name) ? { newConnections: 0 } : {}) };
+  };
+  hops.push(hop("kube-nodeports", { name: "KUBE-NODEPORTS", term: "n-port", port: ctx.nodePort, perNode: ctx.nodes.map(nodePortStep) }));
+
+  const extStep = (v: NodeView): PathNodeStep => {
+    if (!v.trace) return { node: v.name, verdict: "cannot-tell", note: noData(v) };
+    const first = v.traced?.nodePortEndpoints?.[0];
+    const rule = firstWalked(first, (r) => r.chain.startsWith("KUBE-EXT-") || r.chain.startsWith("KUBE-XLB-"));
+    // kube-proxy < 1.24 has no KUBE-EXT chain: KUBE-NODEPORTS jumps straight to KUBE-SVC.
+    if (!rule) return { node: v.name, verdict: first ? "pass" : "cannot-tell", note: first ? "no KUBE-EXT chain (kube-proxy before 1.24)" : "no n-port path to follow" };
+    return { node: v.name, verdict: "pass", chain: rule.chain, line: rule.line, rule: rule.text };
+  };
+  const extSteps = ctx.nodes.map(extStep);
+  hops.push(hop("kube-ext", { name: extSteps.find((s) => s.chain)?.chain ?? "KUBE-EXT", perNode: extSteps }));
+
+  const svcStep = (v: NodeView): PathNodeStep => {
+    if (!v.trace) return { node: v.name, verdict: "cannot-tell", note: noData(v) };
+    const first = v.traced?.endpoints[0];
+    const chain = serviceChainOf(first, v.traced);
+    if (!first || !chain) return { node: v.name, verdict: "fail", address: ctx.clusterIP, port: ctx.port?.port, note: `no rule sends s-ip:s-port ${ctx.clusterIP ?? "?"}:${ctx.port?.port ?? "?"} anywhere` };
+    const rule = firstWalked(first, (r) => r.chain === "KUBE-SERVICES" && r.text.includes(`-j ${chain}`));
+    return { node: v.name, verdict: "pass", address: ctx.clusterIP, port: ctx.port?.port, chain, line: rule?.line, rule: rule?.text };
+  };
+  const svcSteps = ctx.nodes.map(svcStep);
+  hops.push(hop("kube-svc", { name: svcSteps.find((s) => s.chain)?.chain ?? "KUBE-SVC", term: "s-ip:s-port", address: ctx.clusterIP, port: ctx.port?.port, perNode: svcSteps }));
+
+  const sepStep = (v: NodeView): PathNodeStep => {
+    if (!v.trace) return { node: v.name, verdict: "cannot-tell", note: noData(v) };
+    const eps = v.traced?.nodePortEndpoints ?? v.traced?.endpoints ?? [];
+    const account = counted(v.name);
+    const endpoints: PathEndpoint[] = eps.map((e) => {
+      const dnat = firstWalked(e, (r) => /DNAT|dnat/.test(r.text));
+      const moved = account?.endpoints.find((c) => c.chain === e.chain || c.endpoint === endpointKey(e.ip, e.port));
+      const pod = podsOf.get(e.ip);
+      return {
+        chain: e.chain,
+        address: e.ip,
+        port: e.port,
+        pod: pod?.name,
+        podNode: pod?.nodeName,
+        share: e.share,
+        ...(account ? { newConnections: moved?.newConnections ?? 0 } : {}),
+        line: dnat?.line,
+        rule: dnat?.text,
+      };
+    });
+    const total = account ? endpoints.reduce((s, e) => s + (e.newConnections ?? 0), 0) : undefined;
+    // Kubernetes' ready endpoints are what the rules should reach; one no rule reaches is this node's break.
+    const missing = readyEndpoints.filter((k) => !endpoints.some((e) => endpointKey(e.address, e.port) === endpointKey(k.ip, k.port)));
+    const note =
+      endpoints.length === 0
+        ? "the rules DNAT to no pod"
+        : missing.length > 0
+          ? `no KUBE-SEP rule here DNATs to ${missing.map((k) => `${endpointKey(k.ip, k.port)}${k.podName ? ` ${k.podName}` : ""}`).join(", ")}, which Kubernetes lists as ready`
+          : undefined;
+    return { node: v.name, verdict: note ? "fail" : "pass", endpoints, ...(total !== undefined ? { newConnections: total } : {}), ...(note ? { note } : {}) };
+  };
+  hops.push(hop("kube-sep", { name: "KUBE-SEP", term: "p-ip:p-port", perNode: ctx.nodes.map(sepStep) }));
+
+  const answered = (name: string) => requests.filter((r) => r.status === 200 && r.podName === name).length;
+  const podPort = (ip?: string) => {
+    const fromRules = ctx.nodes.flatMap((v) => v.traced?.endpoints ?? []).find((e) => e.ip === ip)?.port;
+    return fromRules ?? (typeof ctx.port?.targetPort === "number" ? ctx.port.targetPort : model.target.expected?.podPort);
+  };
+  for (const p of ctx.pods) {
+    hops.push(
+      hop("pod", {
+        name: p.name,
+        term: "p-ip:p-port",
+        address: p.ip,
+        port: podPort(p.ip),
+        detail: [p.nodeName ? `on ${p.nodeName}` : undefined, requests.length ? `answered ${answered(p.name)} of ${requests.length} requests` : undefined].filter(Boolean).join(", ") || undefined,
+      }),
+    );
+  }
+  return hops;
+}
