@@ -131,7 +131,7 @@ export function whyNoNodeData(ctx: CheckContext, view: NodeView, what: string): 
   const reasons = problemText(ctx.model, ["ssh", "lab"], view.name);
   if (reasons.length > 0) return reasons.join("; ");
   if (!view.node) return `node ${view.name} was not read over SSH`;
-  if (!view.node.reachable) return `node ${view.name} was not reachable over SSH`;
+  if (!view.node.reachable) return view.node.transport === "snapshot" ? `the snapshot has no node files for ${view.name}` : `node ${view.name} was not reachable over SSH`;
   return `node ${view.name}: ${what} was not collected`;
 }
 

@@ -163,7 +163,12 @@ export function buildPath(model: PathModel, results: CheckResult[], account: Con
   ];
 
   const counted = (node: string) => account?.nodes.find((n) => n.node === node && !n.unavailable);
-  const noData = (v: NodeView) => (v.node?.reachable === false ? `${v.name} was not reachable over SSH` : `${v.name}'s nat table was not read`);
+  const noData = (v: NodeView) =>
+    v.node?.transport === "snapshot"
+      ? `the snapshot has no node files for ${v.name}`
+      : v.node?.reachable === false
+        ? `${v.name} was not reachable over SSH`
+        : `${v.name}'s nat table was not read`;
   const podsOf = new Map(ctx.pods.map((p) => [p.ip, p]));
   const readyEndpoints = (model.kubernetes?.endpoints ?? []).filter((e) => e.ready);
 
