@@ -1,5 +1,4 @@
 // `npm run lab -- up | verify | status | break | repair | down` (root, Linux). See README "The local lab (free)".
-import { writeFileSync } from "node:fs";
 import { USAGE, parseArgs, type Args } from "./args";
 import { labDown } from "./down";
 import { lbStatus } from "./lb-control";
@@ -10,6 +9,7 @@ import { faultList, labBreak, labRepair } from "./faults";
 import { healthDetail } from "./source";
 import { unwritableFileProblem } from "../verifier/cli";
 import { asRoot } from "../verifier/as-root";
+import { writeReportFile } from "../verifier/report/file";
 import { plural, terminalWidth } from "../verifier/report/layout";
 
 async function main(): Promise<number> {
@@ -140,12 +140,10 @@ async function verify(t: LabTopology, args: Args): Promise<number> {
     full: args.full,
     log: args.json ? undefined : (line) => console.error(line),
   });
-  if (args.markdown) {
-    writeFileSync(args.markdown, outcome.markdown);
-    console.error(`wrote ${args.markdown}`);
-  }
+  const writeFailed = args.markdown ? writeReportFile("--markdown", args.markdown, outcome.markdown, (l) => console.error(l)) : undefined;
+  if (writeFailed) console.error(writeFailed);
   console.log(args.json ? outcome.json : outcome.terminal);
-  return outcome.exitCode;
+  return writeFailed ? 2 : outcome.exitCode;
 }
 
 main().then(

@@ -6,6 +6,7 @@
 // is stopped or runs differently.
 import { clearRecentChecks, lbStatus, waitForLb, type LbStatus } from "./lb-control";
 import { execInNamespace, killPid } from "./netns";
+import { asRoot } from "../verifier/as-root";
 import { processRunning } from "./host";
 import { labPaths, readState, writeState, type LabState, type PodVariant } from "./state";
 import { nodeByName, type LabTopology } from "./topology";
@@ -203,7 +204,7 @@ export function faultList(t: LabTopology): string {
 
 function requireLab(t: LabTopology): LabState {
   const state = readState(t);
-  if (!state?.complete) throw new LabError(`lab "${t.prefix}" is not up${state ? " (its lab up did not finish)" : ""}: run sudo npm run lab -- up`);
+  if (!state?.complete) throw new LabError(`lab "${t.prefix}" is not up${state ? " (its lab up did not finish)" : ""}: run ${asRoot("npm run lab -- up")}`);
   return state;
 }
 

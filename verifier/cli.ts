@@ -1,6 +1,6 @@
 // `npm run verify`: prove, with evidence from the live stack, how a request travels from the LB's
 // public IP to a pod. Exit codes: 0 every claim holds, 1 a claim failed, 2 could not verify.
-import { accessSync, constants, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { FlagError, parseArgs } from "./flags";
 import type { Progress } from "./sources/types";
@@ -219,10 +219,9 @@ export async function main(argv: string[]): Promise<number> {
     const { terminalWidth, wrap } = require("./report/layout") as typeof import("./report/layout");
     const accessToken = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || undefined;
     const outcome = await verifyGke(outputs, { requests: opts.requests, keepAlive: opts.keepAlive, transport: opts.transport, timeoutMs: opts.timeoutMs, trustHostKeyOnFirstUse: opts.trustHostKeyOnFirstUse, accessToken }, progress);
-    if (opts.markdown) {
-      writeFileSync(opts.markdown, renderMarkdown(outcome.model, outcome.results, { diagnosis: outcome.diagnosis }));
-      process.stderr.write(`wrote ${opts.markdown}\n`);
-    }
+    const { writeReportFile } = require("./report/file") as typeof import("./report/file");
+    const writeFailed = opts.markdown ? writeReportFile("--markdown", opts.markdown, renderMarkdown(outcome.model, outcome.results, { diagnosis: outcome.diagnosis }), (l) => process.stderr.write(`${l}\n`)) : undefined;
+    if (writeFailed) process.stderr.write(`${writeFailed}\n`);
     if (opts.json) {
       process.stdout.write(renderJson(outcome.model, outcome.results, { includeDumps: opts.includeDumps, diagnosis: outcome.diagnosis, outcome: { exitCode: outcome.exitCode, reason: outcome.reason } }));
     } else {
@@ -232,7 +231,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     // With --json the reason is inside the object; say it on stderr too, for whoever reads the log.
     if (opts.json && outcome.exitCode !== 0) process.stderr.write(`exit ${outcome.exitCode}: ${redactSecrets(outcome.reason, outputs)}\n`);
-    return outcome.exitCode;
+    // The report asked for was not written: the run could not do all it was told.
+    return writeFailed ? 2 : outcome.exitCode;
   } catch (err) {
     process.stderr.write(`could not verify: ${redactSecrets((err as Error).stack ?? String(err), outputs)}\n`);
     return 2;

@@ -2,7 +2,7 @@
 // -- --out DIR`: verify, or save, an Ingress that is not (only) the program's stack. The cloud
 // clients load only after the command line is checked. Exit codes as verify's: 0 every claim
 // holds, 1 a claim failed, 2 could not verify (bad input, nothing to judge); snapshot: 0 saved, 2 not.
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { CliOptions } from "./cli";
 import { InputError, readStackOutputs, redactSecrets } from "./outputs";
@@ -60,10 +60,9 @@ export async function runIngressVerify(opts: CliOptions, progress: Progress): Pr
   const { renderJson } = require("./report/json") as typeof import("./report/json");
   const { renderMarkdown } = require("./report/markdown") as typeof import("./report/markdown");
   const { terminalWidth, wrap } = require("./report/layout") as typeof import("./report/layout");
-  if (opts.markdown) {
-    writeFileSync(opts.markdown, renderMarkdown(outcome.model, outcome.results, { diagnosis: outcome.diagnosis }));
-    process.stderr.write(`wrote ${opts.markdown}\n`);
-  }
+  const { writeReportFile } = require("./report/file") as typeof import("./report/file");
+  const writeFailed = opts.markdown ? writeReportFile("--markdown", opts.markdown, renderMarkdown(outcome.model, outcome.results, { diagnosis: outcome.diagnosis }), (l) => process.stderr.write(`${l}\n`)) : undefined;
+  if (writeFailed) process.stderr.write(`${writeFailed}\n`);
   if (opts.json) {
     process.stdout.write(renderJson(outcome.model, outcome.results, { includeDumps: opts.includeDumps, diagnosis: outcome.diagnosis, outcome: { exitCode: outcome.exitCode, reason: outcome.reason } }));
     if (outcome.exitCode !== 0) process.stderr.write(`exit ${outcome.exitCode}: ${outcome.reason}\n`);
@@ -72,7 +71,7 @@ export async function runIngressVerify(opts: CliOptions, progress: Progress): Pr
     process.stdout.write(renderTerminal(outcome.model, outcome.results, { color: opts.color, width, full: opts.full, diagnosis: outcome.diagnosis }));
     process.stdout.write(`\n${wrap(`exit ${outcome.exitCode}: ${outcome.reason}`, width, "", "  ").join("\n")}\n`);
   }
-  return outcome.exitCode;
+  return writeFailed ? 2 : outcome.exitCode;
 }
 
 // ---------------------------------------------------------------- npm run snapshot

@@ -74,3 +74,11 @@ test("npm run snapshot: --out is required, and an existing non-empty folder is r
   expect(full.stderr).toContain("exists and is not empty");
   expect(full.stderr).toContain("--ingress x: give NAMESPACE/NAME");
 });
+
+test("a --markdown file that cannot be written after the run (a full disk): one line saying so, the report still printed, exit 2, no stack trace", async () => {
+  const r = await run("verifier/cli.ts", ["--snapshot", EXAMPLE, "--ingress", "study/hello", "--markdown", "/dev/full"]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/--markdown \/dev\/full: could not write the report \(ENOSPC\); the report is still printed below/);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  expect(r.stdout).toMatch(/Path from the load balancer to the pods/);
+});
