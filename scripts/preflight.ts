@@ -477,7 +477,7 @@ export const usage = `usage:
   npm run up [-- <flags>]      the checks, then \`pulumi up <flags>\` (e.g. -- --yes)
   npm run destroy [-- <flags>] the checks, then \`pulumi destroy <flags>\`, then what to sweep
 state backend: PULUMI_BACKEND_URL, else your \`pulumi login\`, else file://<repo>/.pulumi-state
-exit: 0 all present (and pulumi's own exit code after up/destroy), 1 something is missing`;
+exit: 0 all present (and pulumi's own exit code after up/destroy), 1 something is missing, 2 bad arguments`;
 
 async function main(): Promise<number> {
   const repoDir = REPO_ROOT;
@@ -488,6 +488,11 @@ async function main(): Promise<number> {
     return 0;
   }
   const { operation, pulumiArgs } = parseArgs(argv);
+  // The bare check takes no argument; anything else is a typo, not something to ignore silently.
+  if (operation === "check" && pulumiArgs.length > 0) {
+    console.error(`preflight: unknown argument${pulumiArgs.length > 1 ? "s" : ""} ${pulumiArgs.join(" ")}: the check takes none (flags for pulumi go after up or destroy); see npm run preflight -- --help`);
+    return 2;
+  }
   const ctx = systemContext(repoDir);
   const backend = chooseBackend(ctx);
   if (backend.source === "default (local files)") {

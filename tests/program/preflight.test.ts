@@ -1,5 +1,5 @@
 // The preflight checks, driven through a scripted command runner and an in-memory file system.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import {
   chooseBackend,
   destroyFollowUp,
@@ -264,5 +264,12 @@ describe("npm run preflight -- --help", () => {
     expect(out).toContain("npm run up [-- <flags>]");
     // with no PATH every check would fail; none ran
     expect(out).not.toContain("[FAIL]");
+  }, 30_000);
+
+  test("an unknown argument to the bare check is refused (exit 2, naming it), and no check runs", () => {
+    const r = spawnSync(process.execPath, [...cliArgs("scripts/preflight.ts"), "--bogus"], { encoding: "utf8", env: { ...process.env, PATH: "/nonexistent" } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/preflight: unknown argument --bogus: the check takes none/);
+    expect(r.stdout).not.toContain("[FAIL]");
   }, 30_000);
 });
