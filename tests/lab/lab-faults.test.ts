@@ -57,8 +57,12 @@ describeWithNamespaces("lab break <fault>: each diagnosed by hop, subject and ca
     expect(broken.shown).toBe(true);
     const outcome = await labVerify(t, { requests: 20 });
     expect(outcome.exitCode).toBe(1);
-    const json = JSON.parse(outcome.json) as { diagnosis: Diagnosis[] };
+    const json = JSON.parse(outcome.json) as { diagnosis: Diagnosis[]; path: { hop: string; perNode?: { node: string; verdict: string }[] }[] };
     expect(fields(json.diagnosis)).toEqual(EXPECTED[id]);
+    // The path agrees with the diagnosis: a node that cannot forward fails at its own hop, the others do not.
+    const nodeHop = json.path.find((h) => h.hop === "node")!;
+    const forwarding = json.diagnosis.filter((d) => d.hop === "node-forwarding").map((d) => d.subject);
+    expect(nodeHop.perNode!.filter((n) => n.verdict === "fail").map((n) => n.node)).toEqual(forwarding);
     // Every failing claim is explained by a named cause.
     const failed = outcome.results.filter((r) => r.verdict === "fail").map((r) => r.id);
     const explained = new Set(json.diagnosis.flatMap((d) => d.claims ?? []));

@@ -9,6 +9,7 @@ import { buildContext, endpointKey, serviceChainOf, type NodeView } from "../che
 import { accountNewConnections, type ConnectionAccount } from "../checks/connections";
 import { defaultBackendService } from "../checks/loadbalancer";
 import { combine } from "../checks/verdict";
+import { diagnose } from "../checks/diagnosis";
 
 /** The hops, in the article's order: client -> LB public IP -> ... -> KUBE-SEP -> p-ip:p-port. */
 export const PATH_HOPS = [
@@ -172,19 +173,29 @@ export function buildPath(model: PathModel, results: CheckResult[], account: Con
   const podsOf = new Map(ctx.pods.map((p) => [p.ip, p]));
   const readyEndpoints = (model.kubernetes?.endpoints ?? []).filter((e) => e.ready);
 
+  // A node that cannot forward what it DNATs (or is down) fails at its own hop, as the diagnosis says;
+  // a pod-less node under externalTrafficPolicy: Local is unhealthy by design, not broken.
+  const brokenNode = new Map(
+    diagnose(model, results)
+      .filter((d) => (d.hop === "node" || d.hop === "node-forwarding") && d.cause !== "no-local-endpoint")
+      .map((d) => [d.subject, d]),
+  );
   hops.push(
     hop("node", {
       name: "node",
       term: "n-ip:n-port",
       port: ctx.nodePort,
-      perNode: ctx.nodes.map((v) => ({
-        node: v.name,
-        verdict: v.internalIp ? "pass" : "cannot-tell",
-        address: v.internalIp,
-        port: ctx.nodePort,
-        pods: v.pods.map((p) => p.name),
-        ...(v.internalIp ? {} : { note: `${v.name}'s internal IP is not known` }),
-      })),
+      perNode: ctx.nodes.map((v) => {
+        const broken = brokenNode.get(v.name);
+        return {
+          node: v.name,
+          verdict: broken ? "fail" : v.internalIp ? "pass" : "cannot-tell",
+          address: v.internalIp,
+          port: ctx.nodePort,
+          pods: v.pods.map((p) => p.name),
+          ...(broken ? { note: `${broken.cause}: ${broken.summary}` } : v.internalIp ? {} : { note: `${v.name}'s internal IP is not known` }),
+        };
+      }),
     }),
   );
 

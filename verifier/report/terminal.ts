@@ -57,10 +57,12 @@ function pathLines(hops: PathHop[], out: (text: string, first: string, rest?: st
     const sep = byNode("kube-sep", n.node);
     const steps = [n, np, ext, svc, sep].filter((s): s is PathNodeStep => !!s);
     const verdict: Verdict = steps.some((s) => s.verdict === "fail") ? "fail" : steps.some((s) => s.verdict === "cannot-tell") ? "cannot-tell" : "pass";
-    const pods = n.pods?.length ? `runs ${n.pods.join(", ")}` : "runs no pod, still forwards";
+    // "still forwards" is the article's point about a pod-less node; say it only when it holds.
+    const pods = n.pods?.length ? `runs ${n.pods.join(", ")}` : n.verdict === "fail" ? "runs no pod" : "runs no pod, still forwards";
     out(`${n.node}  n-ip:n-port ${endpoint(n.address, n.port)}, ${pods}`, `  ${mark(verdict)}  `, " ".repeat(2 + VERDICT_WIDTH + 4));
     const indent = " ".repeat(2 + VERDICT_WIDTH + 4);
     const deeper = indent + "   ";
+    if (n.verdict === "fail" && n.note) out(`!! ${n.note}`, indent, deeper);
     if (np?.rule || np?.note) out(np.rule ? `KUBE-NODEPORTS dport ${np.port}${np.line ? ` (line ${np.line})` : ""}${counted(np)}` : (np.note ?? ""), indent, deeper);
     const chains = [ext?.chain, svc?.chain].filter(Boolean).join(" -> ");
     if (chains) out(`-> ${chains} (s-ip:s-port ${endpoint(svc?.address, svc?.port)})`, indent, deeper);
