@@ -8,7 +8,7 @@ import { silentProgress } from "../sources/types";
 import { readSnapshotFolder } from "./folder";
 import { chooseIngress, ingressSteps, type IngressTransports, type IngressVerifyOptions } from "./ingress";
 import { SnapshotRecorder } from "./record";
-import { snapshotComputeFetch, snapshotKubeHttp, type MissingObject } from "./transport";
+import { MISSING_MARK, snapshotComputeFetch, snapshotKubeHttp, type MissingObject } from "./transport";
 
 /** A stand-in endpoint for the Kubernetes client in snapshot mode: never contacted (the transport answers). */
 const SNAPSHOT_SERVER = "https://snapshot.invalid";
@@ -68,6 +68,12 @@ function snapshotProgress(progress: Progress): Progress {
     hop(name, state, detail) {
       if (name === "google credentials" || name === "node host keys") return;
       if (name === "nodes over SSH") return progress.hop("node files", state, detail?.replace(/ read over SSH \(\w+\)$/, " have files under nodes/<node>/"));
+      // An object the folder lacks is not a failure of the folder: said as missing, without the
+      // transport's 404 wording or its internal tag (the report's problems name the command).
+      if (state === "fail" && detail?.includes(MISSING_MARK)) {
+        const what = /: ([^:]*? is not in the snapshot folder)/.exec(detail)?.[1] ?? MISSING_MARK;
+        return progress.hop(name, "skip", what);
+      }
       progress.hop(name, state, detail);
     },
   };
