@@ -157,6 +157,17 @@ describe("hand-made folders", () => {
     expect(verdicts(outcome.results)).toMatchObject({ C9: "pass", C10: "pass", C11: "pass" });
   });
 
+  test("a YAML file cut mid-line: its last document is skipped with a warning naming the file, never read as whole", async () => {
+    const dir = exampleCopy();
+    const lb = readFileSync(join(dir, "gcloud/load-balancer.yaml"), "utf8");
+    // cut inside the instance group's name: the document still parses, with a name that is not the group's
+    const at = lb.lastIndexOf("name: k8s-ig--") + "name: k8s-ig--3c9a".length;
+    writeFileSync(join(dir, "gcloud/load-balancer.yaml"), lb.slice(0, at));
+    const outcome = await verifySnapshot(dir, { ...base, ingress: { namespace: "study", name: "hello" } });
+    const warnings = outcome.model.problems.filter((p) => p.source === "input").map((p) => p.message);
+    expect(warnings.find((w) => w.startsWith("gcloud/load-balancer.yaml:"))).toMatch(/ends mid-line, so its last document is cut; it was skipped/);
+  });
+
   test("gcloud and kubectl shapes: typed lists, JSON arrays, get-health arrays with backendService, YAML without selfLink", async () => {
     const dir = tempDir();
     const example = readSnapshotFolder(EXAMPLE);

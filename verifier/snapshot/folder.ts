@@ -168,7 +168,14 @@ function documents(file: string, text: string, warnings: SnapshotWarning[]): unk
   const docs: unknown[] = [];
   const parts = text.split(/^---[ \t]*(?:#.*)?$/m);
   let line = 1;
+  // gcloud and kubectl end what they print with a newline: a file that does not was cut mid-line,
+  // and its last document must not be read as whole (a cut name would be taken for a real one).
+  const cutAtEnd = text.length > 0 && !text.endsWith("\n");
   parts.forEach((part, i) => {
+    if (cutAtEnd && i === parts.length - 1 && part.trim() !== "") {
+      warnings.push({ file, message: `line ${line + part.split("\n").length - 1}: the file ends mid-line, so its last document is cut; it was skipped (the file's other documents are read); save the output again` });
+      return;
+    }
     try {
       const doc = yaml.load(part, { filename: file });
       if (doc !== undefined && doc !== null) docs.push(doc);
