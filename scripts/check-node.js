@@ -53,10 +53,43 @@ function engines() {
   }
 }
 
-module.exports = { problem: problem, requiredVersion: requiredVersion, parseVersion: parseVersion, engines: engines };
+/**
+ * The Node that `.ci/node.sh` provisions (its NODE_WANTED_VERSION, cached under
+ * ${XDG_CACHE_HOME:-~/.cache}/gke-ingress-path/node-<version>/bin/node) when it is on this machine.
+ */
+function provisionedNode(env) {
+  try {
+    var m = /^NODE_WANTED_VERSION=(\S+)$/m.exec(fs.readFileSync(path.join(ROOT, ".ci", "node.sh"), "utf8"));
+    if (!m) return undefined;
+    var cache = env.XDG_CACHE_HOME || path.join(env.HOME || require("os").homedir(), ".cache");
+    var node = path.join(cache, "gke-ingress-path", "node-" + m[1], "bin", "node");
+    return fs.existsSync(node) ? node : undefined;
+  } catch (e) {
+    return undefined;
+  }
+}
+
+/** True when this process is a CLI started by its npm script: `node -r ./scripts/launch.js dist/<entry>.js`. */
+function launchedCli() {
+  return process.execArgv.some(function (a) {
+    return /(^|[\/])scripts[\/]launch\.js$/.test(a);
+  });
+}
+
+module.exports = { problem: problem, requiredVersion: requiredVersion, parseVersion: parseVersion, engines: engines, provisionedNode: provisionedNode };
 
 var message = problem(process.versions.node, engines(), process.execPath);
 if (message) {
+  // Scripts outside the project (scorers, hooks) run `npm run --silent trace -- FILE --json` with
+  // whatever Node is on PATH. Where .ci/node.sh already fetched the project's Node, a CLI runs itself
+  // again on that one (same arguments, stdin, stdout and exit code) instead of refusing; it says so
+  // on stderr, so stdout stays the CLI's own.
+  var provisioned = launchedCli() ? provisionedNode(process.env) : undefined;
+  if (provisioned) {
+    process.stderr.write("(Node " + process.versions.node + " is older than engines \"" + engines() + "\": running on " + provisioned + ")\n");
+    var run = require("child_process").spawnSync(provisioned, process.execArgv.concat(process.argv.slice(1)), { stdio: "inherit" });
+    process.exit(run.status === null ? 2 : run.status);
+  }
   process.stderr.write(message + "\n");
   process.exit(2);
 }

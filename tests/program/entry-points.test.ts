@@ -1,10 +1,12 @@
 // Every entry point checks the Node version before anything else (scripts/check-node.js) and every
 // CLI starts compiled (node -r ./scripts/launch.js dist/...). Where this machine has an older Node
 // (build machines ship Node 20), the real thing is run with it.
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { ROOT, cliArgs } from "../support/cli";
+import { describeWithOldNode } from "../support/old-node";
 
 const check = require("../../scripts/check-node.js") as {
   problem(version: string, engines: string | undefined, execPath?: string): string | undefined;
@@ -59,28 +61,11 @@ describe("the Node version check", () => {
   });
 });
 
-/** A Node on this machine older than engines allows, if there is one. */
-function oldNode(): string | undefined {
-  const candidates = ["/usr/bin/node", "/usr/local/bin/node", ...(process.env.PATH ?? "").split(delimiter).map((d) => join(d, "node"))];
-  for (const candidate of candidates) {
-    if (!existsSync(candidate)) continue;
-    try {
-      const version = execFileSync(candidate, ["--version"], { encoding: "utf8", timeout: 10_000 }).trim();
-      if (check.problem(version, pkg.engines.node)) return candidate;
-    } catch {
-      // not runnable: try the next
-    }
-  }
-  return undefined;
-}
-
-describe("with an older Node for real", () => {
-  const node = oldNode();
-  if (!node) {
-    test.skip("no Node older than engines on this machine (the build machines' Node 20 is where this runs)", () => undefined);
-    return;
-  }
-  const env = { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env.PATH ?? ""}` };
+describeWithOldNode("with an older Node for real", (node) => {
+  // An empty cache: no Node provisioned by .ci/node.sh, so every entry point must refuse with advice.
+  const noCache = mkdtempSync(join(tmpdir(), "no-node-cache-"));
+  afterAll(() => rmSync(noCache, { recursive: true, force: true }));
+  const env = { ...process.env, XDG_CACHE_HOME: noCache, PATH: `${dirname(node)}${delimiter}${process.env.PATH ?? ""}` };
   const expectAdvice = (r: { status: number | null; stderr: string }) => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`needs Node.js ${required} or newer`);
@@ -103,4 +88,20 @@ describe("with an older Node for real", () => {
     // about half a second on an idle machine (npm's own start-up on Node 20); a generous bound for a busy one
     expect(Date.now() - started).toBeLessThan(10_000);
   }, 60_000);
+
+  test("a CLI runs itself again on the Node .ci/node.sh provisioned, when it is in the cache: same stdout and exit code, a note on stderr", () => {
+    const version = /^NODE_WANTED_VERSION=(\S+)$/m.exec(readFileSync(join(ROOT, ".ci/node.sh"), "utf8"))![1];
+    const cache = mkdtempSync(join(tmpdir(), "node-cache-"));
+    try {
+      const bin = join(cache, "gke-ingress-path", `node-${version}`, "bin");
+      mkdirSync(bin, { recursive: true });
+      symlinkSync(process.execPath, join(bin, "node"));
+      const r = spawnSync(node, [...cliArgs("verifier/trace-cli.ts"), "-", "--json"], { cwd: ROOT, env: { ...env, XDG_CACHE_HOME: cache }, input: "*nat\n:KUBE-SERVICES - [0:0]\nCOMMIT\n", encoding: "utf8", timeout: 30_000 });
+      expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ format: "iptables-save", services: [] });
+      expect(r.stderr).toContain(`running on ${join(bin, "node")}`);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
 });
