@@ -3,8 +3,8 @@
 // clients load only after the command line is checked. Exit codes as verify's: 0 every claim
 // holds, 1 a claim failed, 2 could not verify (bad input, nothing to judge); snapshot: 0 saved, 2 not.
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
-import { parseArgs } from "node:util";
 import type { CliOptions } from "./cli";
+import { FlagError, parseArgs } from "./flags";
 import { InputError, readStackOutputs, redactSecrets } from "./outputs";
 import type { Progress } from "./sources/types";
 import { parseIngressRef } from "./snapshot/ingress";
@@ -113,7 +113,8 @@ export async function snapshotMain(argv: string[]): Promise<number> {
       },
     }));
   } catch (error) {
-    return printFailure(`${(error as Error).message}; see --help`, false);
+    const problems = error instanceof FlagError ? error.problems : [(error as Error).message];
+    return printFailure(problems.map((p) => `${p}; see --help`).join("\n"), false);
   }
   if (values.help) {
     process.stdout.write(SNAPSHOT_HELP);
