@@ -40,6 +40,7 @@ export function sanitizeModel(model: PathModel, includeDumps = false): unknown {
 
 export function renderJson(model: PathModel, results: CheckResult[], opts: JsonOptions = {}): string {
   const clean = sanitizeModel(model, opts.includeDumps) as PathModel;
+  const diagnosis = opts.diagnosis ?? diagnose(model, results);
   const report = {
     schemaVersion: 2,
     target: clean.target,
@@ -47,9 +48,9 @@ export function renderJson(model: PathModel, results: CheckResult[], opts: JsonO
     ...(opts.outcome ? { outcome: { exitCode: opts.outcome.exitCode, reason: opts.outcome.reason } } : {}),
     notes: pathNotes(model),
     // The article's hops in order with their real values and per-node counters (design.md contract).
-    path: buildPath(model, results),
+    path: buildPath(model, results, undefined, diagnosis),
     checks: results,
-    diagnosis: opts.diagnosis ?? diagnose(model, results),
+    diagnosis,
     connections: account(model) ?? null,
     ...(opts.lab !== undefined ? { lab: opts.lab } : {}),
     problems: clean.problems,

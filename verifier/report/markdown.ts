@@ -92,8 +92,8 @@ export function renderMarkdown(model: PathModel, results: CheckResult[], opts: M
     out.push(`**Fix:** ${d.fix}`, "");
   });
 
-  const hops = buildPath(model, results);
-  out.push("## The path", "", "```mermaid", renderMermaid(model, results), "```", "", ...pathTables(hops), "");
+  const hops = buildPath(model, results, undefined, diagnosis);
+  out.push("## The path", "", "```mermaid", renderMermaid(model, results, hops), "```", "", ...pathTables(hops), "");
   const acc = account(model);
   if (acc) {
     out.push(

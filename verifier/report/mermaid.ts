@@ -28,11 +28,11 @@ const hostPort = (address?: string, port?: number) => `${address ?? "?"}:${port 
 
 /**
  * The diagram's source (without the ```mermaid fence). `results` only colour the verdicts: a hop
- * whose claims fail is drawn with a red border; without results nothing is marked.
+ * whose claims fail is drawn with a red border; without results nothing is marked. `hops`: the path
+ * the caller already built (buildPath), so the Markdown report does not build it twice.
  */
-export function renderMermaid(model: PathModel, results: CheckResult[] = []): string {
+export function renderMermaid(model: PathModel, results: CheckResult[] = [], hops: PathHop[] = buildPath(model, results)): string {
   const ctx = buildContext(model);
-  const hops = buildPath(model, results);
   const get = (id: PathHop["hop"]) => hops.find((h) => h.hop === id);
   const step = (id: PathHop["hop"], node: string): PathNodeStep | undefined => get(id)?.perNode?.find((s) => s.node === node);
   const lb = model.loadBalancer;

@@ -3,7 +3,7 @@
 // the claims that speak about it, and, for the node hops, one entry per node with the rule it
 // passes and the new connections the nat counters saw there. Pure: reads the model, the checks'
 // results and the connection account; every report renders from this one list.
-import type { CheckResult, ClaimId, PathModel, Verdict } from "../model";
+import type { CheckResult, ClaimId, Diagnosis, PathModel, Verdict } from "../model";
 import type { RuleRef, TracedEndpoint } from "../iptables/types";
 import { buildContext, endpointKey, serviceChainOf, type NodeView } from "../checks/context";
 import { accountNewConnections, type ConnectionAccount } from "../checks/connections";
@@ -122,7 +122,13 @@ function firstWalked(e: TracedEndpoint | undefined, test: (r: RuleRef) => boolea
  * `account` defaults to the model's own counter account (undefined when no counters were read).
  * Values the sources did not read are left out, and a node step without its data says why in `note`.
  */
-export function buildPath(model: PathModel, results: CheckResult[], account: ConnectionAccount | undefined = accountNewConnections(model)): PathHop[] {
+/** `diagnosis`: the run's, when the caller has it (else computed here); it marks nodes that cannot forward. */
+export function buildPath(
+  model: PathModel,
+  results: CheckResult[],
+  account: ConnectionAccount | undefined = accountNewConnections(model),
+  diagnosis: Diagnosis[] = diagnose(model, results),
+): PathHop[] {
   const ctx = buildContext(model);
   const lb = model.loadBalancer;
   const verdictOf = (hop: PathHopId): Verdict => {
@@ -176,7 +182,7 @@ export function buildPath(model: PathModel, results: CheckResult[], account: Con
   // A node that cannot forward what it DNATs (or is down) fails at its own hop, as the diagnosis says;
   // a pod-less node under externalTrafficPolicy: Local is unhealthy by design, not broken.
   const brokenNode = new Map(
-    diagnose(model, results)
+    diagnosis
       .filter((d) => (d.hop === "node" || d.hop === "node-forwarding") && d.cause !== "no-local-endpoint")
       .map((d) => [d.subject, d]),
   );

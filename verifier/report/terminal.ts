@@ -118,7 +118,7 @@ export function renderTerminal(model: PathModel, results: CheckResult[], opts: T
     });
   } else heading(`Diagnosis: ${noDiagnosis(results)}`);
 
-  const hops = buildPath(model, results);
+  const hops = buildPath(model, results, undefined, diagnosis);
   const acc = account(model);
   heading(`The path, in the article's order and terms${acc ? " (new connections counted during the requests)" : ""}`);
   pathLines(hops, out, paint);
