@@ -1,16 +1,17 @@
 // Start-up of each CLI as a whole process (`--help`), compiled (dist/, as the npm scripts run them)
 // against ts-node (how they ran before) and against `node -e 0`, side by side: wall time, min and
 // median of N runs (on a busy machine the min says more about the program than the median).
-//   node bench/startup.js [runs=15]     (after npm ci / npm run build)
+//   node bench/startup.js [runs=15] [--compiled-only]     (after npm ci / npm run build)
 "use strict";
 require("../scripts/check-node");
 const { spawnSync } = require("node:child_process");
 const { join } = require("node:path");
 
 const ROOT = join(__dirname, "..");
-const runs = Number(process.argv[2] ?? 15);
+const compiledOnly = process.argv.includes("--compiled-only");
+const runs = Number(process.argv.slice(2).find((a) => !a.startsWith("--")) ?? 15);
 if (!Number.isInteger(runs) || runs < 1) {
-  console.error(`usage: node bench/startup.js [RUNS]   (RUNS: a whole number >= 1, default 15; got "${process.argv[2]}")`);
+  console.error(`usage: node bench/startup.js [RUNS] [--compiled-only]   (RUNS: a whole number >= 1, default 15; got "${process.argv[2]}")`);
   process.exit(2);
 }
 require("../scripts/build").ensureBuilt();
@@ -20,7 +21,7 @@ const tsNode = require.resolve("ts-node/dist/bin.js", { paths: [ROOT] });
 const cases = [["node -e 0", ["-e", "0"]]];
 for (const cli of CLIS) {
   cases.push([`${cli} --help (dist)`, ["-r", "./scripts/launch.js", `dist/${cli}.js`, "--help"]]);
-  cases.push([`${cli} --help (ts-node)`, [tsNode, `${cli}.ts`, "--help"]]);
+  if (!compiledOnly) cases.push([`${cli} --help (ts-node)`, [tsNode, `${cli}.ts`, "--help"]]);
 }
 
 function measure(args) {

@@ -1,15 +1,19 @@
 // The Markdown report's picture and README's own, rendered by the real Mermaid (mermaid-cli in
 // Debian's chromium, as CI installs them): Mermaid must accept every diagram the report can produce,
 // and the pictures must stay readable on a GitHub page (drawn top-down; README's at most 1000 px).
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runChecks } from "../../verifier/checks";
 import { renderMermaid } from "../../verifier/report/mermaid";
 import { renderDiagrams, rendererMissing } from "../support/mermaid-render";
 import { gkeModel, NODE_PORT } from "./fixtures/gke-model";
 
-const README = readFileSync(join(__dirname, "..", "..", "README.md"), "utf8");
-const readmeDiagrams = [...README.matchAll(/```mermaid\n([\s\S]*?)\n```/g)].map((m) => m[1]);
+// README's pictures and those of the pages under docs/ that it links to
+const ROOT = join(__dirname, "..", "..");
+const pages = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => join("docs", f))];
+const readmeDiagrams = pages.flatMap((page) =>
+  [...readFileSync(join(ROOT, page), "utf8").matchAll(/```mermaid\n([\s\S]*?)\n```/g)].map((m) => m[1]),
+);
 
 /** The report's picture in every shape the sources can leave it. */
 function reportDiagrams(): Record<string, string> {
