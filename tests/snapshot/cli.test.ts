@@ -1,5 +1,5 @@
 // `npm run verify -- --snapshot / --ingress` and `npm run snapshot` as a user runs them (a child
-// process): the shared example's JSON report, bad flags, a missing folder, no kubeconfig. Nothing
+// process): the example's JSON report, bad flags, a missing folder, no kubeconfig. Nothing
 // here connects anywhere: the snapshot needs no network and the bad inputs stop before any.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -9,7 +9,7 @@ import { join } from "node:path";
 jest.setTimeout(60_000);
 
 const ROOT = join(__dirname, "..", "..");
-const EXAMPLE = join(ROOT, "..", "shared", "cases", "snapshot", "healthy-zonal");
+const EXAMPLE = join(ROOT, "examples", "snapshot", "healthy-zonal");
 let dir: string;
 beforeAll(() => (dir = mkdtempSync(join(tmpdir(), "snapshot-cli-"))));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,7 +28,7 @@ function run(script: string, args: string[]): Promise<{ code: number | null; std
   });
 }
 
-test("verify --snapshot on the shared example --json: one report object, C9..C11 pass, exit 2 naming what is missing", async () => {
+test("verify --snapshot on the example --json: one report object, C9..C11 pass, exit 2 naming what is missing", async () => {
   const r = await run("verifier/cli.ts", ["--snapshot", EXAMPLE, "--ingress", "study/hello", "--json"]);
   const report = JSON.parse(r.stdout) as { outcome: { exitCode: number; reason: string }; checks: { id: string; verdict: string }[]; problems: { source: string }[] };
   expect(r.code).toBe(2);
