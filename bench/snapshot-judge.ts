@@ -1,6 +1,6 @@
 // Prints how long `verify --snapshot` takes to read a folder and judge it in-process (no network:
 // the clients' transports answer from the folder), and how the folder reading alone compares.
-// Run: npx ts-node bench/snapshot-judge.ts [runs] [folder]   (default: 20, ../shared/cases/snapshot/healthy-zonal)
+// Run: npx ts-node bench/snapshot-judge.ts [runs] [folder]   (default: 20, examples/snapshot/healthy-zonal)
 import { performance } from "node:perf_hooks";
 import { readSnapshotFolder } from "../verifier/snapshot/folder";
 import { verifySnapshot } from "../verifier/snapshot/run";
@@ -19,7 +19,7 @@ async function measure(label: string, runs: number, once: () => Promise<unknown>
 
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 20);
-  const dir = process.argv[3] ?? "../shared/cases/snapshot/healthy-zonal";
+  const dir = process.argv[3] ?? "examples/snapshot/healthy-zonal";
   if (!Number.isInteger(runs) || runs < 1) {
     console.error(`usage: npx ts-node bench/snapshot-judge.ts [RUNS] [FOLDER]   (RUNS: a whole number >= 1; got "${process.argv[2]}")`);
     process.exitCode = 2;

@@ -14,6 +14,7 @@ export const USAGE = `usage: npm run lab -- <command> [options]
   status                     what is running and the LB's view of node health
   -h, --help                 this text
 environment: LAB_PREFIX (default gip-lab-), LAB_NET (default 10.213: the lab uses 10.213.0.0/16)
+             LAB_HEALTH_CHECK_MS (up: how often the LB checks each node, default 1000)
 exit status: 0 done (verify: every claim holds); 1 verify: a claim failed, down: something is left,
              break: the LB did not show the fault in time,
              status: no lab is up or its LB does not answer; 2 bad usage or the command could not run`;

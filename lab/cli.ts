@@ -32,7 +32,7 @@ async function main(): Promise<number> {
   try {
     t = labTopology();
   } catch (error) {
-    console.error(`${(error as Error).message} (from LAB_PREFIX / LAB_NET)`);
+    console.error(`${(error as Error).message} (from LAB_PREFIX / LAB_NET / LAB_HEALTH_CHECK_MS)`);
     return 2;
   }
   if (args.command === "break" && args.list) {

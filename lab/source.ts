@@ -198,7 +198,8 @@ export function labLoadBalancerModel(t: LabTopology, status: LbStatus | undefine
         port: namedPortNumber,
         portSpecification: "USE_FIXED_PORT",
         requestPath: status?.healthCheckPath ?? "/",
-        checkIntervalSec: t.lb.healthCheckIntervalMs / 1000,
+        // the running LB says how often it checks (lab up may have had another LAB_HEALTH_CHECK_MS)
+        checkIntervalSec: (status?.healthCheckIntervalMs ?? t.lb.healthCheckIntervalMs) / 1000,
         timeoutSec: 1,
         healthyThreshold: 1,
         unhealthyThreshold: 2,

@@ -88,10 +88,17 @@ export interface TopologyOptions {
   /** first two octets of a private 10.x.0.0/16, e.g. "10.213" */
   net?: string;
   stateDir?: string;
+  /**
+   * How often the LB health-checks each node, in ms, 100..60000 (default 1000, or LAB_HEALTH_CHECK_MS).
+   * Google's checks run every 5-15 s; the lab's are faster so a fault shows within seconds, and a
+   * test lab's faster still (a fault shows after unhealthyThreshold = 2 failed checks).
+   */
+  healthCheckIntervalMs?: number;
 }
 
 export const DEFAULT_PREFIX = "gip-lab-";
 export const DEFAULT_NET = "10.213";
+export const DEFAULT_HEALTH_CHECK_MS = 1000;
 
 const NODE_COUNT = 3;
 /** pod-1 on node-1, pod-2 on node-3: node-2 runs no pod and still forwards (the article's picture) */
@@ -103,8 +110,9 @@ const POD_PLACEMENT: { pod: string; node: number }[] = [
 export function labTopology(options: TopologyOptions = {}): LabTopology {
   const prefix = options.prefix ?? process.env.LAB_PREFIX ?? DEFAULT_PREFIX;
   const net = options.net ?? process.env.LAB_NET ?? DEFAULT_NET;
-  // Both checked before either is reported: one bad value never hides the other.
-  const problems = [prefixProblem(prefix), netProblem(net)].filter((p): p is string => p !== undefined);
+  const interval = options.healthCheckIntervalMs ?? (process.env.LAB_HEALTH_CHECK_MS ? Number(process.env.LAB_HEALTH_CHECK_MS) : DEFAULT_HEALTH_CHECK_MS);
+  // All checked before any is reported: one bad value never hides the other.
+  const problems = [prefixProblem(prefix), netProblem(net), intervalProblem(interval)].filter((p): p is string => p !== undefined);
   if (problems.length > 0) throw new Error(problems.join("\n"));
   const stateDir = options.stateDir ?? `/run/gke-ingress-path/${prefix.replace(/-+$/, "")}`;
 
@@ -145,7 +153,7 @@ export function labTopology(options: TopologyOptions = {}): LabTopology {
       instanceGroup: "k8s-ig--lab",
       firewallRule: "lab-allow-lb-health-checks",
       zone: "lab-zone-a",
-      healthCheckIntervalMs: 1000,
+      healthCheckIntervalMs: interval,
     },
     nodes,
     pods,
@@ -189,6 +197,11 @@ export function nodeByName(t: LabTopology, name: string): LabNode {
 
 export function labUrl(t: LabTopology): string {
   return `http://${t.lb.publicIp}:${t.lb.publicPort}/`;
+}
+
+function intervalProblem(ms: number): string | undefined {
+  if (Number.isInteger(ms) && ms >= 100 && ms <= 60_000) return undefined;
+  return `lab health-check interval ${ms} ms is not usable: give a whole number of milliseconds, 100..60000 (LAB_HEALTH_CHECK_MS)`;
 }
 
 function prefixProblem(prefix: string): string | undefined {

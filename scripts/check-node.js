@@ -34,14 +34,14 @@ function atLeast(have, want) {
 function problem(nodeVersion, engines, execPath) {
   var wanted = requiredVersion(engines);
   if (!wanted || atLeast(parseVersion(nodeVersion), parseVersion(wanted))) return undefined;
-  var major = parseVersion(wanted)[0];
+  var provided = nodeShVersion() || "the current LTS";
   return [
     "gke-ingress-path needs Node.js " + wanted + " or newer (package.json engines \"" + engines + "\"); this is Node " +
       String(nodeVersion).replace(/^v/, "") + (execPath ? " (" + execPath + ")" : "") + ".",
-    "Get Node " + major + ", then run the same command again:",
-    "  Linux x64, this shell only:  source .ci/node.sh    (Node " + major + " from the npm registry, cached in ~/.cache/gke-ingress-path)",
+    "Get a newer Node, then run the same command again (docs/node.md):",
+    "  Linux x64, this shell only:  source .ci/node.sh    (Node " + provided + " from the npm registry, cached in ~/.cache/gke-ingress-path)",
     "  with nvm:                    nvm install && nvm use    (reads .nvmrc)",
-    "  or the installer from https://nodejs.org",
+    "  or the installer from https://nodejs.org (any " + wanted + " or newer)",
   ].join("\n");
 }
 
@@ -53,16 +53,26 @@ function engines() {
   }
 }
 
+/** NODE_WANTED_VERSION in .ci/node.sh: the Node it puts on PATH when sourced with no argument. */
+function nodeShVersion() {
+  try {
+    var m = /^NODE_WANTED_VERSION=(\S+)$/m.exec(fs.readFileSync(path.join(ROOT, ".ci", "node.sh"), "utf8"));
+    return m ? m[1] : undefined;
+  } catch (e) {
+    return undefined;
+  }
+}
+
 /**
  * The Node that `.ci/node.sh` provisions (its NODE_WANTED_VERSION, cached under
  * ${XDG_CACHE_HOME:-~/.cache}/gke-ingress-path/node-<version>/bin/node) when it is on this machine.
  */
 function provisionedNode(env) {
   try {
-    var m = /^NODE_WANTED_VERSION=(\S+)$/m.exec(fs.readFileSync(path.join(ROOT, ".ci", "node.sh"), "utf8"));
-    if (!m) return undefined;
+    var version = nodeShVersion();
+    if (!version) return undefined;
     var cache = env.XDG_CACHE_HOME || path.join(env.HOME || require("os").homedir(), ".cache");
-    var node = path.join(cache, "gke-ingress-path", "node-" + m[1], "bin", "node");
+    var node = path.join(cache, "gke-ingress-path", "node-" + version, "bin", "node");
     return fs.existsSync(node) ? node : undefined;
   } catch (e) {
     return undefined;

@@ -7,7 +7,7 @@ import type { CliOptions } from "./cli";
 import { FlagError, parseArgs } from "./flags";
 import { InputError, readStackOutputs, redactSecrets } from "./outputs";
 import type { Progress } from "./sources/types";
-import { parseIngressRef } from "./snapshot/ingress";
+import { parseIngressRef } from "./snapshot/ingress-ref";
 
 /** Problems with verify's --ingress / --snapshot flags (cli.ts parseCli lists them with the others). */
 export function ingressFlagProblems(values: Record<string, string | boolean | undefined>): string[] {

@@ -1,6 +1,6 @@
 // Breaking the lab's path by hand (root), with the tools a person uses on a node (iptables, sysctl,
 // kill): verify reports, never crashes, and the diagnosis names the same hop / subject / cause as
-// the matching `lab break` fault (tests/lab/lab-faults.test.ts). Then: `lab down` cleans a lab
+// the matching `lab break` fault (tests/lab/fault-suite.ts). Then: `lab down` cleans a lab
 // whose `lab up` crashed half-way. Own prefixes and address blocks (giplb-/10.215, giplc-/10.216).
 import { writeFileSync } from "node:fs";
 import { labDown } from "../../lab/down";
@@ -14,13 +14,14 @@ import { labTopology, nodeByName } from "../../lab/topology";
 import { labUp } from "../../lab/up";
 import { labVerify } from "../../lab/verify";
 import { describeWithNamespaces } from "../support/namespaces";
+import { TEST_HEALTH_CHECK_MS } from "./fault-suite";
 
 const labCommands = ["sshd", "ssh-keygen"];
 
 jest.setTimeout(120_000);
 
 describeWithNamespaces("lab broken by hand with ordinary tools, diagnosed as lab break's faults are (giplb-, 10.215.0.0/16)", () => {
-  const t = labTopology({ prefix: "giplb-", net: "10.215" });
+  const t = labTopology({ prefix: "giplb-", net: "10.215", healthCheckIntervalMs: TEST_HEALTH_CHECK_MS });
   const pod2 = t.pods.find((p) => p.name === "pod-2")!;
   const node2 = nodeByName(t, "node-2");
   const socket = () => labPaths(t).lbControlSocket;

@@ -70,6 +70,24 @@ describe("lab topology", () => {
     expect(`${t.stateDir}/`.startsWith(`${other.stateDir}/`) || `${other.stateDir}/`.startsWith(`${t.stateDir}/`)).toBe(false);
   });
 
+  test("the health-check interval: 1 s by default, an option or LAB_HEALTH_CHECK_MS for faster labs, refused outside 100..60000 ms", () => {
+    const saved = process.env.LAB_HEALTH_CHECK_MS;
+    try {
+      delete process.env.LAB_HEALTH_CHECK_MS;
+      expect(t.lb.healthCheckIntervalMs).toBe(1000);
+      expect(labTopology({ healthCheckIntervalMs: 200 }).lb.healthCheckIntervalMs).toBe(200);
+      process.env.LAB_HEALTH_CHECK_MS = "250";
+      expect(labTopology().lb.healthCheckIntervalMs).toBe(250);
+      expect(labTopology({ healthCheckIntervalMs: 300 }).lb.healthCheckIntervalMs).toBe(300);
+      process.env.LAB_HEALTH_CHECK_MS = "fast";
+      expect(() => labTopology()).toThrow(/interval NaN ms is not usable: give a whole number of milliseconds, 100\.\.60000 \(LAB_HEALTH_CHECK_MS\)/);
+      expect(() => labTopology({ healthCheckIntervalMs: 50, net: "192.168" })).toThrow(/10\.x\.0\.0\/16[\s\S]*interval 50 ms/);
+    } finally {
+      if (saved === undefined) delete process.env.LAB_HEALTH_CHECK_MS;
+      else process.env.LAB_HEALTH_CHECK_MS = saved;
+    }
+  });
+
   test("bad prefix or block is refused with the rule", () => {
     expect(() => labTopology({ prefix: "Gip lab" })).toThrow(/2\.\.10 characters of a-z/);
     expect(() => labTopology({ prefix: "much-too-long-" })).toThrow(/Linux allows 15/);

@@ -43,6 +43,16 @@ describe("the Node version check", () => {
     expect(check.problem(version!, pkg.engines.node)).toBeUndefined();
   });
 
+  test("the floor CI tests on (.ci/node.sh floor) is exactly engines' minimum", () => {
+    const floor = /^NODE_FLOOR_VERSION=(\d+\.\d+\.\d+)$/m.exec(readFileSync(join(ROOT, ".ci/node.sh"), "utf8"))?.[1];
+    expect(floor).toBeDefined();
+    expect(check.parseVersion(floor!)).toEqual(check.parseVersion(required!));
+    expect(readFileSync(join(ROOT, ".ci/run"), "utf8")).toMatch(/source \.ci\/node\.sh floor/);
+    // the lock's root entry carries the same engines (npm ci checks it)
+    const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { engines?: { node?: string } }> };
+    expect(lock.packages[""]?.engines?.node).toBe(pkg.engines.node);
+  });
+
   test("every npm script runs the check first; the CLIs start compiled through scripts/launch.js", () => {
     const firstCommand = /^node (scripts\/check-node\.js|scripts\/build\.js|-r \.\/scripts\/launch\.js dist\/\S+\.js)( |$)/;
     for (const [name, command] of Object.entries(pkg.scripts)) {

@@ -1,4 +1,4 @@
-// Snapshot folders: the shared example judged in place with no socket opened, hand-made folders
+// Snapshot folders: the example (examples/snapshot/healthy-zonal) judged in place with no socket opened, hand-made folders
 // (YAML and JSON, Lists, node files) and bad input, and the round trip: record from the REST
 // stand-ins through the official clients, then judge offline = the live verdicts.
 import * as net from "node:net";
@@ -20,8 +20,8 @@ import { buildWorld, withUnhealthyNode, type GkeWorld } from "../support/rest-st
 
 jest.setTimeout(60_000);
 
-/** CI has ../shared beside the repo (read-only): the example is read where it is. */
-const EXAMPLE = join(__dirname, "../../../shared/cases/snapshot/healthy-zonal");
+/** The repository's hand-made example (examples/snapshot/README.md), read where it is. */
+const EXAMPLE = join(__dirname, "../../examples/snapshot/healthy-zonal");
 const NODES = ["gke-study-pool-5e1a2b3c-a1b2", "gke-study-pool-5e1a2b3c-c3d4", "gke-study-pool-5e1a2b3c-e5f6"];
 const NODE_IPS = ["10.10.0.2", "10.10.0.3", "10.10.0.4"];
 
@@ -69,7 +69,7 @@ test("the no-network guard catches the live clients (so the snapshot tests' guar
   }
 });
 
-describe("the shared example (../shared/cases/snapshot/healthy-zonal), read in place", () => {
+describe("the example examples/snapshot/healthy-zonal, read in place", () => {
   test("C9, C10, C11 pass; node claims and C12 cannot tell, naming the files and commands; no file warning; no socket", async () => {
     expect(statSync(EXAMPLE).isDirectory()).toBe(true);
     const { value: outcome, attempts } = await withoutNetwork(() => verifySnapshot(EXAMPLE, { ...base, ingress: { namespace: "study", name: "hello" } }));

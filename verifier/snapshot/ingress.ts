@@ -11,16 +11,8 @@ import type { SnapshotFolder } from "./folder";
 import { nodeFileCommands, nodesFromFolder } from "./nodes";
 import { MISSING_MARK, missingTag, type MissingObject } from "./transport";
 
-export interface IngressRef {
-  namespace: string;
-  name: string;
-}
-
-/** "ns/name" -> IngressRef; undefined when malformed. */
-export function parseIngressRef(text: string): IngressRef | undefined {
-  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(text);
-  return m ? { namespace: m[1]!, name: m[3]! } : undefined;
-}
+import type { IngressRef } from "./ingress-ref";
+export { parseIngressRef, type IngressRef } from "./ingress-ref";
 
 /** Where the objects come from: the transports under the official clients. */
 export interface IngressTransports {
