@@ -230,7 +230,9 @@ export async function collectLab(access: LabAccess, progress: Progress): Promise
   let status: LbStatus | undefined;
   try {
     status = await lbStatus(access.lbControlSocket);
-    progress.hop("lab load balancer", "ok", status.backends.map((b) => `${b.name} ${b.state}`).join(", "));
+    // A backend the LB does not see HEALTHY is a finding, not a read that went well.
+    const unhealthy = status.backends.some((b) => b.state !== "HEALTHY");
+    progress.hop("lab load balancer", unhealthy ? "fail" : "ok", status.backends.map((b) => `${b.name} ${b.state}`).join(", "));
   } catch (error) {
     problems.push({
       source: "lab",
@@ -257,6 +259,7 @@ export async function collectLab(access: LabAccess, progress: Progress): Promise
   return {
     target: {
       kind: "lab",
+      lab: { prefix: t.prefix },
       clusterName: t.prefix.replace(/-+$/, ""),
       location: t.lb.zone,
       url: labUrl(t),

@@ -136,7 +136,7 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
     diagnosis,
     account,
     connections,
-    terminal: `${renderTerminal(model, results, { color: opts.color, width: opts.width, full: opts.full, diagnosis: outcome.diagnosis, sections: [accounting] })}\n${wrap(reason, opts.width ?? 100, "", "  ").join("\n")}\n`,
+    terminal: `${renderTerminal(model, results, { color: opts.color, width: opts.width, full: opts.full, diagnosis: outcome.diagnosis, sections: [accounting] })}\n${wrap(`exit ${exitCode}: ${reason}`, opts.width ?? 100, "", "  ").join("\n")}\n`,
     json: renderJson(model, results, { outcome: { exitCode, reason }, diagnosis: outcome.diagnosis, lab: { healthChecksHeld: true, keepAlive, connections } }),
     markdown: renderMarkdown(model, results, { diagnosis: outcome.diagnosis, sections: [accounting] }),
     exitCode,

@@ -143,6 +143,7 @@ export async function snapshotMain(argv: string[]): Promise<number> {
     const token = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || (await (require("./sources/gcp") as typeof import("./sources/gcp")).googleAccessToken());
     mkdirSync(out!, { recursive: true });
     const recorder = new SnapshotRecorder(out!);
+    recorder.meta.source = ingress ? "ingress" : "stack";
     if (ingress) {
       const cluster = await run.liveCluster({ project: values.project as string, location: values.location as string, cluster: values.cluster as string }, token);
       await run.verifyLiveIngress(cluster, { ingress, service: values.service as string | undefined, requests: 0, timeoutMs: timeout * 1000, accessToken: token, noSsh: values["no-ssh"] ? "--no-ssh was given" : NO_SSH_REASON, project: values.project as string | undefined }, progress, recorder);
