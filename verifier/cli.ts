@@ -2,24 +2,26 @@
 // public IP to a pod. Exit codes: 0 every claim holds, 1 a claim failed, 2 could not verify.
 import { accessSync, constants, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { FlagError, parseArgs } from "./flags";
+import { errorText, FlagError, parseArgs, usageErrorText } from "./flags";
 import type { Progress } from "./sources/types";
 import { silentProgress } from "./sources/types";
 import { InputError, readStackOutputs, redactSecrets } from "./outputs";
 import { MAX_REQUESTS } from "./requests";
 import { ingressFlagProblems, runIngressVerify } from "./snapshot-cli";
 
-export const HELP = `Usage: npm run verify -- [options]
+export const HELP = `usage: npm run verify -- [options]
 
 Reads the stack outputs, collects the path from the Google Cloud API, the Kubernetes API and every
 node over SSH, sends requests to the load balancer, then checks the article's claims C1..C12.
 
-Options:
+options:
   --outputs FILE      stack outputs saved with \`pulumi stack output --json --show-secrets > FILE\`
                       (default: run that command in the current directory)
-  --stack NAME        the Pulumi stack to read the outputs of (default: the selected stack; not with --outputs)
+  --stack NAME        the Pulumi stack to read the outputs of (default: the selected stack; not
+                      with --outputs)
   --requests N        requests to the load balancer's public IP, 0..${MAX_REQUESTS} (default 20; 0 skips C12)
-  --keep-alive        send all requests over one keep-alive connection (default: a new connection each)
+  --keep-alive        send all requests over one keep-alive connection (default: a new
+                      connection each)
   --transport T       how to reach the nodes over SSH: iap (default; \`gcloud compute ssh
                       --tunnel-through-iap\`, which the default sshSourceRanges allow) or direct
                       (their external IPs; add your address to sshSourceRanges first)
@@ -34,19 +36,24 @@ Options:
   --ingress NS/NAME   verify this Ingress on any GKE cluster instead of the stack: the cluster from
                       the kubeconfig's current context, or --project --location --cluster
   --service NAME      the Service whose path the claims judge, when the Ingress routes to several
-  --snapshot DIR      judge a snapshot folder (\`npm run snapshot\`, or gcloud/kubectl output saved by
-                      hand) with no network at all; --ingress picks the Ingress when it holds several
-  --project P --location L --cluster C   with --ingress: the cluster (else the kubeconfig context)
+  --snapshot DIR      judge a snapshot folder (\`npm run snapshot\`, or gcloud/kubectl output saved
+                      by hand) with no network at all; --ingress picks the Ingress when it holds
+                      several
+  --project P --location L --cluster C
+                      with --ingress: the cluster (else the kubeconfig context)
   --no-ssh            with --ingress: read no node (node claims cannot tell, saying why)
   --full              the evidence quotes whole rules and API URLs (default: their gist)
   --no-color          no colours (also when stdout is not a terminal or NO_COLOR is set)
   -h, --help          this text
 
-Credentials: Application Default Credentials (\`gcloud auth application-default login\`) for both the
-Compute API and the cluster, or an access token in GOOGLE_OAUTH_ACCESS_TOKEN. No kubectl auth plugin needed.
+credentials:
+  Application Default Credentials (\`gcloud auth application-default login\`) for both the Compute
+  API and the cluster, or an access token in GOOGLE_OAUTH_ACCESS_TOKEN. No kubectl auth plugin.
 
-Exit codes: 0 every claim passed, 1 a claim failed, 2 could not verify (bad input, no access); the
-last line says why.
+exit codes:
+  0  every claim passed
+  1  a claim failed (the report ends with each cause and its fix)
+  2  could not verify (bad input, no access); the last line says why
 `;
 
 export interface CliOptions {
@@ -96,6 +103,7 @@ export function unwritableFileProblem(flag: string, file: string): string | unde
 /** Parse argv; throws InputError listing every bad flag. */
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, isTty = false): CliOptions {
   let values: Record<string, string | boolean | undefined>;
+  const problems: string[] = [];
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -125,10 +133,11 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
       },
     }));
   } catch (err) {
-    const problems = err instanceof FlagError ? err.problems : [(err as Error).message];
-    throw new InputError(problems.map((p) => `${p}; see --help`), "bad command line");
+    if (!(err instanceof FlagError)) throw new InputError([(err as Error).message], "bad command line");
+    // The values that could be read are checked too: every problem is reported at once.
+    problems.push(...err.problems);
+    values = err.parsed.values;
   }
-  const problems: string[] = [];
   const int = (name: string, text: string | undefined, fallback: number, min: number, max: number): number => {
     if (text === undefined) return fallback;
     const n = Number(text);
@@ -145,7 +154,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
   const markdownProblem = values.markdown === undefined ? undefined : unwritableFileProblem("--markdown", values.markdown as string);
   if (markdownProblem) problems.push(markdownProblem);
   problems.push(...ingressFlagProblems(values));
-  if (problems.length > 0) throw new InputError(problems.map((p) => `${p}; see --help`), "bad command line");
+  if (problems.length > 0) throw new InputError(problems, "bad command line");
   return {
     ingress: values.ingress as string | undefined,
     service: values.service as string | undefined,
@@ -187,8 +196,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     opts = parseCli(argv, process.env, process.stdout.isTTY === true);
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    if (argv.includes("--json")) process.stdout.write(`${JSON.stringify({ outcome: { exitCode: 2, reason: (err as Error).message } }, null, 2)}\n`);
+    const problems = err instanceof InputError ? err.problems : [(err as Error).message];
+    process.stderr.write(usageErrorText("verify", problems));
+    if (argv.includes("--json")) process.stdout.write(`${JSON.stringify({ outcome: { exitCode: 2, reason: `bad command line: ${problems.join("; ")}` } }, null, 2)}\n`);
     return 2;
   }
   if (opts.help) {
@@ -205,7 +215,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     progress.hop("stack outputs", "fail");
     const reason = `could not verify: ${redactSecrets((err as Error).message)}`;
-    process.stderr.write(`${reason}\n`);
+    process.stderr.write(errorText("verify", [reason]));
     // --json promises one object on stdout, also when there is nothing to report but the reason
     if (opts.json) process.stdout.write(`${JSON.stringify({ outcome: { exitCode: 2, reason } }, null, 2)}\n`);
     return 2;
@@ -234,7 +244,7 @@ export async function main(argv: string[]): Promise<number> {
     // The report asked for was not written: the run could not do all it was told.
     return writeFailed ? 2 : outcome.exitCode;
   } catch (err) {
-    process.stderr.write(`could not verify: ${redactSecrets((err as Error).stack ?? String(err), outputs)}\n`);
+    process.stderr.write(errorText("verify", [`could not verify: ${redactSecrets((err as Error).stack ?? String(err), outputs)}`]));
     return 2;
   }
 }

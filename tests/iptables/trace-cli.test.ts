@@ -43,7 +43,7 @@ describe("trace CLI", () => {
     [["/nonexistent/nat.txt", "--json"], /cannot read "\/nonexistent\/nat.txt": no such file/],
     [[join(FIXTURES, "README.md")], /is not a dump this tool reads/],
     [["--json"], /no dump file given/],
-    [["a", "b", "--bogus"], /only one dump file[\s\S]*unknown option "--bogus"/],
+    [["a", "b", "--bogus"], /only one dump file[\s\S]*unknown option --bogus/],
   ])("bad input %j exits 2 with a message naming the problem", (args, message) => {
     const r = run(args as string[]);
     expect(r.status).toBe(2);

@@ -9,3 +9,11 @@ export const ROOT = join(__dirname, "..", "..");
 export function cliArgs(entry: string): string[] {
   return ["-r", join(ROOT, "scripts", "launch.js"), join(ROOT, "dist", entry.replace(/\.ts$/, ".js"))];
 }
+
+/**
+ * A CLI's error lines as one line per message: the CLIs wrap messages to 100 columns, continuing
+ * them two spaces in (verifier/flags.ts errorText). Only for output made of such lines.
+ */
+export function unwrapped(text: string): string {
+  return text.replace(/\n {2}(?=\S)/g, " ");
+}
