@@ -10,9 +10,9 @@ import { asRoot } from "../as-root";
 type LabFix = (d: Diagnosis, ns: (subject: string) => string, podPort: string) => string;
 
 const LAB_FIXES: Record<string, LabFix> = {
-  "kube-proxy-rules-missing": (d) => `reloads ${d.subject}'s kube-proxy-style nat rules as lab up wrote them (the lab has no kube-proxy pod to do it)`,
-  "service-rules-missing": (d) => `reloads ${d.subject}'s kube-proxy-style nat rules as lab up wrote them (the lab has no kube-proxy pod to do it)`,
-  "endpoint-rule-missing": (d) => `reloads ${d.subject}'s kube-proxy-style nat rules, KUBE-SEP DNAT rules included (the lab has no kube-proxy pod to do it)`,
+  "kube-proxy-rules-missing": (d) => `reloads ${d.subject}'s kube-proxy-style nat rules as lab up wrote them (the lab runs no kube-proxy to do it)`,
+  "service-rules-missing": (d) => `reloads ${d.subject}'s kube-proxy-style nat rules as lab up wrote them (the lab runs no kube-proxy to do it)`,
+  "endpoint-rule-missing": (d) => `reloads ${d.subject}'s kube-proxy-style nat rules, KUBE-SEP DNAT rules included (the lab runs no kube-proxy to do it)`,
   "ip-forward-disabled": (d, ns) => `sets net.ipv4.ip_forward back to 1 on ${d.subject}; by hand: ip netns exec ${ns(d.subject)} sysctl -w net.ipv4.ip_forward=1`,
   "forward-policy-drop": (d, ns) => `restores ${d.subject}'s FORWARD policy and its jump to KUBE-FORWARD; by hand: ip netns exec ${ns(d.subject)} iptables -P FORWARD ACCEPT`,
   "forward-rule-drop": (d, ns) => `reloads ${d.subject}'s filter rules; by hand: ip netns exec ${ns(d.subject)} iptables -D FORWARD <the rule quoted above>`,
