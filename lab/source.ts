@@ -259,7 +259,7 @@ export async function collectLab(access: LabAccess, progress: Progress): Promise
   return {
     target: {
       kind: "lab",
-      lab: { prefix: t.prefix },
+      lab: { prefix: t.prefix, repair: asRoot("npm run lab -- repair") },
       clusterName: t.prefix.replace(/-+$/, ""),
       location: t.lb.zone,
       url: labUrl(t),

@@ -17,7 +17,7 @@ function flushedNode2(): PathModel {
 }
 
 function asLab(model: PathModel): PathModel {
-  return { ...model, target: { ...model.target, kind: "lab", lab: { prefix: "gipx-" } } };
+  return { ...model, target: { ...model.target, kind: "lab", lab: { prefix: "gipx-", repair: "npm run lab -- repair" } } };
 }
 
 describe("the end of the terminal report", () => {

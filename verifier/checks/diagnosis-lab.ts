@@ -2,9 +2,8 @@
 // gcloud, a kube-proxy pod); the lab has none of those: its answer is `npm run lab -- repair`, which
 // puts back what `lab up` built, and by-hand commands run in the lab's own namespaces
 // (`ip netns exec <prefix>node-2 ...`). The model says the target is the lab (the lab source sets
-// target.kind and target.lab.prefix), so nothing here imports lab/.
+// target.kind and target.lab), so nothing here imports lab/.
 import type { Diagnosis, PathModel } from "../model";
-import { asRoot } from "../as-root";
 
 /** What `lab repair` does for a cause, and the by-hand command where there is a short one. */
 type LabFix = (d: Diagnosis, ns: (subject: string) => string, podPort: string) => string;
@@ -30,16 +29,16 @@ const LAB_FIXES: Record<string, LabFix> = {
 };
 
 /**
- * The fix of one cause for the lab: `npm run lab -- repair` (as the reader must type it: with sudo
- * when their shell is not root's) and what it does for this cause. Causes the table does not know
- * get the generic repair.
+ * The fix of one cause for the lab: `npm run lab -- repair` (as the lab source wrote it for the
+ * reader's shell: with sudo when it is not root's) and what it does for this cause. Causes the
+ * table does not know get the generic repair.
  */
 export function labFix(d: Diagnosis, model: PathModel): string {
   const prefix = model.target.lab?.prefix ?? "";
   const ns = (subject: string) => `${prefix}${subject}`;
   const podPort = String(model.target.expected?.podPort ?? "p-port");
   const what = LAB_FIXES[d.cause]?.(d, ns, podPort) ?? "puts the lab back as lab up made it";
-  return `${asRoot("npm run lab -- repair")}: ${what}`;
+  return `${model.target.lab?.repair ?? "npm run lab -- repair"}: ${what}`;
 }
 
 /** The diagnosis with fixes in the target's language: unchanged for GKE, the lab's for the lab. */
