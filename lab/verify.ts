@@ -4,6 +4,7 @@
 // which KUBE-SEP rule took each new connection.
 import type { CheckResult, Diagnosis, PathModel, RequestsModel } from "../verifier/model";
 import { asRoot } from "../verifier/as-root";
+import { PROGRESS_MARK, progressLine } from "../verifier/flags";
 import { accountNewConnections, type ConnectionAccount } from "../verifier/checks";
 import { renderJson } from "../verifier/report/json";
 import { renderMarkdown } from "../verifier/report/markdown";
@@ -85,7 +86,7 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
 
   const progress: Progress = {
     hop: (name, hopState, detail) => {
-      if (hopState !== "start") log(`  ${hopState === "ok" ? "ok  " : hopState === "fail" ? "FAIL" : "skip"} ${name}${detail ? `: ${detail}` : ""}`);
+      if (hopState !== "start") log(progressLine(PROGRESS_MARK[hopState], name, detail));
     },
   };
 

@@ -2,7 +2,7 @@
 // public IP to a pod. Exit codes: 0 every claim holds, 1 a claim failed, 2 could not verify.
 import { accessSync, constants, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { errorText, FlagError, parseArgs, usageErrorText } from "./flags";
+import { errorText, FlagError, parseArgs, PROGRESS_MARK, progressLine, usageErrorText } from "./flags";
 import type { Progress } from "./sources/types";
 import { silentProgress } from "./sources/types";
 import { InputError, readStackOutputs, redactSecrets } from "./outputs";
@@ -182,11 +182,11 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
 
 /** Progress per hop on stderr, so stdout carries only the report. */
 function terminalProgress(color: boolean): Progress {
-  const mark = { ok: color ? "\x1b[32m✓\x1b[0m" : "ok  ", fail: color ? "\x1b[31m✗\x1b[0m" : "FAIL", skip: "skip" } as const;
+  const mark = { ok: color ? "\x1b[32m✓\x1b[0m" : PROGRESS_MARK.ok, fail: color ? "\x1b[31m✗\x1b[0m" : PROGRESS_MARK.fail, skip: PROGRESS_MARK.skip } as const;
   return {
     hop(name, state, detail) {
       // Only outcomes: the sources report sub-hops (service, endpointslices, each node) as they finish.
-      if (state !== "start") process.stderr.write(`  ${mark[state]} ${name}${detail ? `: ${detail}` : ""}\n`);
+      if (state !== "start") process.stderr.write(`${progressLine(mark[state], name, detail)}\n`);
     },
   };
 }

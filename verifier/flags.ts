@@ -121,3 +121,14 @@ export function usageErrorText(cli: string, problems: string[]): string {
 export function helpCommand(cli: string): string {
   return `npm run ${cli === "trace" ? "--silent trace" : cli} -- --help`;
 }
+
+/** The mark of a progress line: what happened at a hop. */
+export const PROGRESS_MARK = { ok: "ok  ", fail: "FAIL", skip: "skip" } as const;
+
+/**
+ * One progress line as every CLI prints it ("  ok   name: detail"), wrapped to CLI_WIDTH under
+ * the name. `mark` may carry colour codes (they take no column).
+ */
+export function progressLine(mark: string, name: string, detail?: string): string {
+  return wrap(`${name}${detail ? `: ${detail}` : ""}`, CLI_WIDTH, `  ${mark} `, "         ").join("\n");
+}

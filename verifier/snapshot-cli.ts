@@ -4,7 +4,7 @@
 // holds, 1 a claim failed, 2 could not verify (bad input, nothing to judge); snapshot: 0 saved, 2 not.
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import type { CliOptions } from "./cli";
-import { errorText, FlagError, parseArgs, usageErrorText, wrapMessage } from "./flags";
+import { errorText, FlagError, parseArgs, PROGRESS_MARK, progressLine, usageErrorText, wrapMessage } from "./flags";
 import { InputError, readStackOutputs, redactSecrets } from "./outputs";
 import type { Progress } from "./sources/types";
 import { parseIngressRef } from "./snapshot/ingress";
@@ -145,7 +145,7 @@ export async function snapshotMain(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const progress: Progress = { hop: (name, state, detail) => state !== "start" && process.stderr.write(`  ${state === "ok" ? "ok  " : state === "fail" ? "FAIL" : "skip"} ${name}${detail ? `: ${detail}` : ""}\n`) };
+  const progress: Progress = { hop: (name, state, detail) => state !== "start" && process.stderr.write(`${progressLine(PROGRESS_MARK[state], name, detail)}\n`) };
   /* eslint-disable @typescript-eslint/no-require-imports */
   const run = require("./snapshot/run") as typeof import("./snapshot/run");
   const { SnapshotRecorder } = require("./snapshot/record") as typeof import("./snapshot/record");

@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { RetryPolicy } from "./sources/gcp";
 import { silentProgress, type Progress } from "./sources/types";
-import { errorText, usageErrorText } from "./flags";
+import { errorText, PROGRESS_MARK, progressLine, usageErrorText } from "./flags";
 
 const usage = `usage: npm run sweep -- [--project PROJECT] [--uid UID [--provider-uid UID]] [--json]
 
@@ -140,7 +140,7 @@ export async function runSweepCli(argv: string[], io: SweepCliIo): Promise<0 | 1
   }
   const progress: Progress = args.json
     ? silentProgress
-    : { hop: (name, state, detail) => state !== "start" && io.stderr(`  ${state === "ok" ? "ok  " : state === "fail" ? "FAIL" : "skip"} ${name}${detail ? `: ${detail}` : ""}\n`) };
+    : { hop: (name, state, detail) => state !== "start" && io.stderr(`${progressLine(PROGRESS_MARK[state], name, detail)}\n`) };
   if (!args.json) io.stderr(`Listing GKE ingress resources in project ${project}...\n`);
   // Loaded here so that --help and bad arguments do not wait for the Google API client (about 0.5 s).
   const { renderSweepJson, renderSweepText, sweepExitCode, sweepProject } = require("./sweep") as typeof import("./sweep");

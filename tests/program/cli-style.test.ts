@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { errorText, PROGRESS_MARK, progressLine } from "../../verifier/flags";
 import { ROOT, cliArgs } from "../support/cli";
 
 const WIDTH = 100;
@@ -70,4 +71,16 @@ describe.each(CLIS)("npm run $name", (cli) => {
     cli.problems.forEach((p, i) => expect(errors[i]!.replace(/\n {2}/g, " ")).toMatch(p));
     expect(r.stderr).not.toMatch(/usage:/i);
   }, 60_000);
+});
+
+test("progress lines and error messages wrap to 100 columns, continuing indented", () => {
+  const long = `k8s2-fr-q7t2mz4k-study-hello-xk2v9p1d 34.149.113.70; ${"a gap not in the folder ".repeat(6)}`;
+  const progress = progressLine(PROGRESS_MARK.ok, "load balancer (Compute API)", long).split("\n");
+  expect(progress.length).toBeGreaterThan(1);
+  expect(progress[0]).toMatch(/^ {2}ok {3}load balancer \(Compute API\): /);
+  for (const l of progress.slice(1)) expect(l).toMatch(/^ {9}\S/);
+  const errors = errorText("lab", [`unknown fault "nosuch"; the faults are: ${"health-check-301, ".repeat(12)}`]).trimEnd().split("\n");
+  expect(errors[0]).toMatch(/^lab: error: unknown fault "nosuch"/);
+  for (const l of errors.slice(1)) expect(l).toMatch(/^ {2}\S/);
+  for (const l of [...progress, ...errors]) expect(l.length).toBeLessThanOrEqual(WIDTH);
 });
