@@ -23,7 +23,7 @@ import { collectNodes, parseSsListeners, planProbes } from "../verifier/sources/
 import { lbStatus, type LbBackendStatus, type LbStatus } from "./lb-control";
 import { execInNamespace } from "./netns";
 import { labUrl, type LabTopology } from "./topology";
-import { asRoot } from "../verifier/as-root";
+import { asRoot } from "../verifier/cli/as-root";
 
 export interface LabAccess {
   topology: LabTopology;

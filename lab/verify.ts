@@ -3,8 +3,8 @@
 // namespace, and each node's nat counters are read before and after them, so the report shows
 // which KUBE-SEP rule took each new connection.
 import type { CheckResult, Diagnosis, PathModel, RequestsModel } from "../verifier/model";
-import { asRoot } from "../verifier/as-root";
-import { PROGRESS_MARK, progressLine } from "../verifier/flags";
+import { asRoot } from "../verifier/cli/as-root";
+import { PROGRESS_MARK, progressLine } from "../verifier/cli/flags";
 import { accountNewConnections, type ConnectionAccount } from "../verifier/checks";
 import { renderJson } from "../verifier/report/json";
 import { renderMarkdown } from "../verifier/report/markdown";

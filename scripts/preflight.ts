@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { RawConfig } from "../components/config";
 import { REPO_ROOT } from "./repo";
-import { errorText, usageErrorText } from "../verifier/flags";
+import { errorText, usageErrorText } from "../verifier/cli/flags";
 
 export interface CommandResult {
   /** Exit code; undefined when the program could not be started (not installed). */

@@ -8,7 +8,7 @@ import { FIXTURES } from "./helpers";
 
 // As `npm run --silent trace` starts it (tests/support/cli.ts), minus npm's own start-up.
 const run = (args: string[], input?: string) =>
-  spawnSync(process.execPath, [...cliArgs("verifier/trace-cli.ts"), ...args], { cwd: ROOT, input, encoding: "utf8", timeout: 60_000 });
+  spawnSync(process.execPath, [...cliArgs("verifier/cli/trace.ts"), ...args], { cwd: ROOT, input, encoding: "utf8", timeout: 60_000 });
 
 describe("trace CLI", () => {
   test.each([

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { errorText, PROGRESS_MARK, progressLine } from "../../verifier/flags";
+import { errorText, PROGRESS_MARK, progressLine } from "../../verifier/cli/flags";
 import { ROOT, cliArgs } from "../support/cli";
 
 const WIDTH = 100;
@@ -22,10 +22,10 @@ interface Cli {
 }
 
 const CLIS: Cli[] = [
-  { name: "verify", entry: "verifier/cli.ts", usage: "usage: npm run verify -- ", bad: ["--bogus", "--requests", "5000", "--transport", "telnet"], problems: [/unknown option --bogus/, /--requests 5000: must be/, /--transport telnet: must be/] },
-  { name: "snapshot", entry: "verifier/snapshot-cli.ts", usage: "usage: npm run snapshot -- ", bad: ["--bogus", "--out"], problems: [/unknown option --bogus/, /--out needs a value/] },
-  { name: "trace", entry: "verifier/trace-cli.ts", usage: "usage: npm run --silent trace -- ", bad: ["--bogus", "--node-ip", "nine"], problems: [/unknown option --bogus/, /--node-ip needs an IP address, got "nine"/, /no dump file given/] },
-  { name: "sweep", entry: "verifier/sweep-cli.ts", usage: "usage: npm run sweep -- ", bad: ["--bogus", "--uid", "X"], problems: [/unknown option --bogus/, /--uid "X" is not an ingress uid/] },
+  { name: "verify", entry: "verifier/cli/verify.ts", usage: "usage: npm run verify -- ", bad: ["--bogus", "--requests", "5000", "--transport", "telnet"], problems: [/unknown option --bogus/, /--requests 5000: must be/, /--transport telnet: must be/] },
+  { name: "snapshot", entry: "verifier/cli/snapshot.ts", usage: "usage: npm run snapshot -- ", bad: ["--bogus", "--out"], problems: [/unknown option --bogus/, /--out needs a value/] },
+  { name: "trace", entry: "verifier/cli/trace.ts", usage: "usage: npm run --silent trace -- ", bad: ["--bogus", "--node-ip", "nine"], problems: [/unknown option --bogus/, /--node-ip needs an IP address, got "nine"/, /no dump file given/] },
+  { name: "sweep", entry: "verifier/cli/sweep.ts", usage: "usage: npm run sweep -- ", bad: ["--bogus", "--uid", "X"], problems: [/unknown option --bogus/, /--uid "X" is not an ingress uid/] },
   { name: "lab", entry: "lab/cli.ts", usage: "usage: npm run lab -- ", bad: ["break", "nosuch", "--bogus", "--json"], problems: [/unknown option --bogus/, /--json is an option of lab verify/, /unknown fault "nosuch"/] },
   { name: "preflight", entry: "scripts/preflight.ts", usage: "usage: npm run preflight ", bad: ["--bogus", "stray"], problems: [/unknown option --bogus/, /unexpected argument "stray"/] },
 ];

@@ -1,6 +1,6 @@
 // The sweep against the Compute stand-in: a project after `pulumi destroy` where the controller's
 // resources stayed, next to another cluster's and to resources the controller never made.
-import { runSweepCli, parseSweepArgs } from "../../verifier/sweep-cli";
+import { runSweepCli, parseSweepArgs } from "../../verifier/cli/sweep";
 import { carriesUid, classifyLeftovers, deleteCommands, deletionOrder, renderSweepText, sweepExitCode, sweepProject } from "../../verifier/sweep";
 import { silentProgress } from "../../verifier/sources/types";
 import { startComputeStandin, type ComputeStandin, type ComputeStandinOptions } from "../support/rest-standins/compute";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { ROOT, cliArgs, unwrapped } from "../support/cli";
 import { validOutputs } from "./fixtures/outputs";
 
-const CLI = cliArgs("verifier/cli.ts");
+const CLI = cliArgs("verifier/cli/verify.ts");
 const isRoot = process.getuid?.() === 0;
 let dir: string;
 

@@ -2,11 +2,11 @@
 // '--requests' argument is ambiguous. Did you forget ...? ... use '--requests=-XYZ'."), every problem
 // at once, and a value that starts with a dash is read as the value and judged by the flag's rule.
 import { parseArgs as parseLabArgs } from "../../lab/args";
-import { parseCli } from "../../verifier/cli";
-import { FlagError, parseArgs } from "../../verifier/flags";
+import { parseCli } from "../../verifier/cli/verify";
+import { FlagError, parseArgs } from "../../verifier/cli/flags";
 import { InputError } from "../../verifier/outputs";
-import { parseSweepArgs } from "../../verifier/sweep-cli";
-import { parseArgs as parseTraceArgs } from "../../verifier/trace-cli";
+import { parseSweepArgs } from "../../verifier/cli/sweep";
+import { parseArgs as parseTraceArgs } from "../../verifier/cli/trace";
 
 /** Node's own wording, which must not reach a user. */
 const NODE_TEXT = /ambiguous|Did you forget|XYZ|ERR_PARSE_ARGS|Option '|Unknown option '|positional arguments/;

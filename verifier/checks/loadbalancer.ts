@@ -3,7 +3,7 @@
 // path matchers; defaultService is only the fallback), instance groups are matched by zone and
 // name, and the firewall is evaluated as the VPC evaluates it (./firewall.ts).
 import type { BackendServiceModel, CheckResult, Evidence, FirewallRuleModel, InstanceGroupModel, LoadBalancerModel, Verdict } from "../model";
-import { isPublicIPv4 } from "./ip";
+import { isPublicIPv4 } from "../address";
 import { problemText, type CheckContext } from "./context";
 import { decide, decisionText, HEALTH_CHECK_RANGES as RANGES, ruleText } from "./firewall";
 import { combine, list, result } from "./verdict";

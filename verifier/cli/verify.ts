@@ -3,11 +3,11 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { errorText, FlagError, parseArgs, PROGRESS_MARK, progressLine, usageErrorText } from "./flags";
-import type { Progress } from "./sources/types";
-import { silentProgress } from "./sources/types";
-import { InputError, readStackOutputs, redactSecrets } from "./outputs";
-import { MAX_REQUESTS } from "./requests";
-import { ingressFlagProblems, runIngressVerify } from "./snapshot-cli";
+import type { Progress } from "../sources/types";
+import { silentProgress } from "../sources/types";
+import { InputError, readStackOutputs, redactSecrets } from "../outputs";
+import { MAX_REQUESTS } from "../requests";
+import { ingressFlagProblems, runIngressVerify } from "./snapshot";
 
 export const HELP = `usage: npm run verify -- [options]
 
@@ -70,7 +70,7 @@ export interface CliOptions {
   color: boolean;
   full: boolean;
   help: boolean;
-  /** verify --ingress / --snapshot (verifier/snapshot-cli.ts) */
+  /** verify --ingress / --snapshot (verifier/cli/snapshot.ts) */
   ingress?: string;
   service?: string;
   snapshot?: string;
@@ -222,14 +222,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     // Loaded here so that bad input is reported before the cloud clients load.
-    const { verifyGke } = require("./verify") as typeof import("./verify");
-    const { renderTerminal } = require("./report/terminal") as typeof import("./report/terminal");
-    const { renderJson } = require("./report/json") as typeof import("./report/json");
-    const { renderMarkdown } = require("./report/markdown") as typeof import("./report/markdown");
-    const { terminalWidth, wrap } = require("./report/layout") as typeof import("./report/layout");
+    const { verifyGke } = require("../verify") as typeof import("../verify");
+    const { renderTerminal } = require("../report/terminal") as typeof import("../report/terminal");
+    const { renderJson } = require("../report/json") as typeof import("../report/json");
+    const { renderMarkdown } = require("../report/markdown") as typeof import("../report/markdown");
+    const { terminalWidth, wrap } = require("../report/layout") as typeof import("../report/layout");
     const accessToken = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || undefined;
     const outcome = await verifyGke(outputs, { requests: opts.requests, keepAlive: opts.keepAlive, transport: opts.transport, timeoutMs: opts.timeoutMs, trustHostKeyOnFirstUse: opts.trustHostKeyOnFirstUse, accessToken }, progress);
-    const { writeReportFile } = require("./report/file") as typeof import("./report/file");
+    const { writeReportFile } = require("../report/file") as typeof import("../report/file");
     const writeFailed = opts.markdown ? writeReportFile("--markdown", opts.markdown, renderMarkdown(outcome.model, outcome.results, { diagnosis: outcome.diagnosis }), (l) => process.stderr.write(`${l}\n`)) : undefined;
     if (writeFailed) process.stderr.write(`${writeFailed}\n`);
     if (opts.json) {

@@ -1,15 +1,15 @@
-// `npm run verify -- --ingress NS/NAME | --snapshot DIR` (called from cli.ts) and `npm run snapshot
+// `npm run verify -- --ingress NS/NAME | --snapshot DIR` (called from verify.ts) and `npm run snapshot
 // -- --out DIR`: verify, or save, an Ingress that is not (only) the program's stack. The cloud
 // clients load only after the command line is checked. Exit codes as verify's: 0 every claim
 // holds, 1 a claim failed, 2 could not verify (bad input, nothing to judge); snapshot: 0 saved, 2 not.
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
-import type { CliOptions } from "./cli";
+import type { CliOptions } from "./verify";
 import { errorText, FlagError, parseArgs, PROGRESS_MARK, progressLine, usageErrorText, wrapMessage } from "./flags";
-import { InputError, readStackOutputs, redactSecrets } from "./outputs";
-import type { Progress } from "./sources/types";
-import { parseIngressRef } from "./snapshot/ingress";
+import { InputError, readStackOutputs, redactSecrets } from "../outputs";
+import type { Progress } from "../sources/types";
+import { parseIngressRef } from "../snapshot/ingress";
 
-/** Problems with verify's --ingress / --snapshot flags (cli.ts parseCli lists them with the others). */
+/** Problems with verify's --ingress / --snapshot flags (verify.ts parseCli lists them with the others). */
 export function ingressFlagProblems(values: Record<string, string | boolean | undefined>): string[] {
   const problems: string[] = [];
   const ingressMode = values.ingress !== undefined || values.snapshot !== undefined;
@@ -41,7 +41,7 @@ function printFailure(cli: "verify" | "snapshot", reason: string, json: boolean)
 /** `verify --ingress` / `verify --snapshot`: collect, judge and print the same report as verify. */
 export async function runIngressVerify(opts: CliOptions, progress: Progress): Promise<number> {
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const run = require("./snapshot/run") as typeof import("./snapshot/run");
+  const run = require("../snapshot/run") as typeof import("../snapshot/run");
   const ingress = opts.ingress ? parseIngressRef(opts.ingress) : undefined;
   const base = { ingress, service: opts.service, timeoutMs: opts.timeoutMs };
   let outcome;
@@ -49,7 +49,7 @@ export async function runIngressVerify(opts: CliOptions, progress: Progress): Pr
     if (opts.snapshot !== undefined) {
       outcome = await run.verifySnapshot(opts.snapshot, { ...base, requests: 0 }, progress);
     } else {
-      const token = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || (await (require("./sources/gcp") as typeof import("./sources/gcp")).googleAccessToken());
+      const token = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || (await (require("../sources/gcp") as typeof import("../sources/gcp")).googleAccessToken());
       const cluster = await run.liveCluster(opts, token);
       outcome = await run.verifyLiveIngress(cluster, { ...base, project: opts.project, location: opts.location, cluster: opts.cluster, requests: opts.requestsGiven ? opts.requests : 0, accessToken: token, noSsh: opts.noSsh ? "--no-ssh was given" : NO_SSH_REASON }, progress);
     }
@@ -57,11 +57,11 @@ export async function runIngressVerify(opts: CliOptions, progress: Progress): Pr
     const known = error instanceof run.IngressInputError || /could not get Google credentials/.test((error as Error).message);
     return printFailure("verify", `could not verify: ${redactSecrets(known ? (error as Error).message : ((error as Error).stack ?? String(error)))}`, opts.json);
   }
-  const { renderTerminal } = require("./report/terminal") as typeof import("./report/terminal");
-  const { renderJson } = require("./report/json") as typeof import("./report/json");
-  const { renderMarkdown } = require("./report/markdown") as typeof import("./report/markdown");
-  const { terminalWidth, wrap } = require("./report/layout") as typeof import("./report/layout");
-  const { writeReportFile } = require("./report/file") as typeof import("./report/file");
+  const { renderTerminal } = require("../report/terminal") as typeof import("../report/terminal");
+  const { renderJson } = require("../report/json") as typeof import("../report/json");
+  const { renderMarkdown } = require("../report/markdown") as typeof import("../report/markdown");
+  const { terminalWidth, wrap } = require("../report/layout") as typeof import("../report/layout");
+  const { writeReportFile } = require("../report/file") as typeof import("../report/file");
   const writeFailed = opts.markdown ? writeReportFile("--markdown", opts.markdown, renderMarkdown(outcome.model, outcome.results, { diagnosis: outcome.diagnosis }), (l) => process.stderr.write(`${l}\n`)) : undefined;
   if (writeFailed) process.stderr.write(`${writeFailed}\n`);
   if (opts.json) {
@@ -147,11 +147,11 @@ export async function snapshotMain(argv: string[]): Promise<number> {
 
   const progress: Progress = { hop: (name, state, detail) => state !== "start" && process.stderr.write(`${progressLine(PROGRESS_MARK[state], name, detail)}\n`) };
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const run = require("./snapshot/run") as typeof import("./snapshot/run");
-  const { SnapshotRecorder } = require("./snapshot/record") as typeof import("./snapshot/record");
+  const run = require("../snapshot/run") as typeof import("../snapshot/run");
+  const { SnapshotRecorder } = require("../snapshot/record") as typeof import("../snapshot/record");
   let secrets: object | undefined;
   try {
-    const token = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || (await (require("./sources/gcp") as typeof import("./sources/gcp")).googleAccessToken());
+    const token = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || (await (require("../sources/gcp") as typeof import("../sources/gcp")).googleAccessToken());
     mkdirSync(out!, { recursive: true });
     const recorder = new SnapshotRecorder(out!);
     recorder.meta.source = ingress ? "ingress" : "stack";
@@ -161,7 +161,7 @@ export async function snapshotMain(argv: string[]): Promise<number> {
     } else {
       const outputs = await readStackOutputs({ file: values.outputs as string | undefined, stack: values.stack as string | undefined });
       secrets = outputs;
-      const k8s = require("./sources/k8s") as typeof import("./sources/k8s");
+      const k8s = require("../sources/k8s") as typeof import("../sources/k8s");
       const access = k8s.kubeAccessFromKubeconfig(outputs.kubeconfig, token);
       await run.verifyLiveIngress(
         { access, project: outputs.project, location: outputs.location, cluster: outputs.clusterName },

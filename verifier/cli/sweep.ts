@@ -4,8 +4,8 @@
 // no credentials, or a list call failed and nothing was found).
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import type { RetryPolicy } from "./sources/gcp";
-import { silentProgress, type Progress } from "./sources/types";
+import type { RetryPolicy } from "../sources/gcp";
+import { silentProgress, type Progress } from "../sources/types";
 import { errorText, PROGRESS_MARK, progressLine, usageErrorText } from "./flags";
 
 const usage = `usage: npm run sweep -- [--project PROJECT] [--uid UID [--provider-uid UID]] [--json]
@@ -143,7 +143,7 @@ export async function runSweepCli(argv: string[], io: SweepCliIo): Promise<0 | 1
     : { hop: (name, state, detail) => state !== "start" && io.stderr(`${progressLine(PROGRESS_MARK[state], name, detail)}\n`) };
   if (!args.json) io.stderr(`Listing GKE ingress resources in project ${project}...\n`);
   // Loaded here so that --help and bad arguments do not wait for the Google API client (about 0.5 s).
-  const { renderSweepJson, renderSweepText, sweepExitCode, sweepProject } = require("./sweep") as typeof import("./sweep");
+  const { renderSweepJson, renderSweepText, sweepExitCode, sweepProject } = require("../sweep") as typeof import("../sweep");
   const result = await sweepProject(project, { uid: args.uid, providerUid: args.providerUid, rootUrl: io.rootUrl, accessToken: io.accessToken, retry: io.retry, progress });
   io.stdout(args.json ? renderSweepJson(result) : renderSweepText(result));
   return sweepExitCode(result);

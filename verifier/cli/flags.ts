@@ -4,7 +4,7 @@
 // option argument starting with a dash use '--requests=-XYZ'.") and stop at the first problem. Here
 // a value is the next argument unless that is itself a flag (`--requests -5` reads "-5", which the
 // caller then refuses with its rule), and every problem is reported.
-import { wrap } from "./report/layout";
+import { wrap } from "../report/layout";
 
 export interface FlagSpec {
   type: "string" | "boolean";

@@ -2,8 +2,8 @@
 // ruleset. With --json, stdout carries exactly one JSON object (design.md "contract: offline trace").
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { prepareDump, toContractJson, tracePrepared } from "./iptables/trace";
-import type { TraceResult } from "./iptables/types";
+import { prepareDump, toContractJson, tracePrepared } from "../iptables/trace";
+import type { TraceResult } from "../iptables/types";
 import { errorText, usageErrorText } from "./flags";
 
 const USAGE = `usage: npm run --silent trace -- <dump-file | -> [--json] [--node-ip IP]
