@@ -7,7 +7,7 @@ import { labTopology, labUrl, type LabTopology } from "./topology";
 import { LabError, labUp } from "./up";
 import { faultList, findFault, LAB_FAULTS, labBreak, labRepair } from "./faults";
 import { healthDetail } from "./source";
-import { unwritableFileProblem } from "../verifier/cli/verify";
+import { unwritableFileProblem } from "../verifier/cli/options";
 import { asRoot } from "../verifier/cli/as-root";
 import { CLI_WIDTH, errorText, usageErrorText, wrapMessage } from "../verifier/cli/flags";
 import { writeReportFile } from "../verifier/report/file";

@@ -3,7 +3,7 @@
 // clients load only after the command line is checked. Exit codes as verify's: 0 every claim
 // holds, 1 a claim failed, 2 could not verify (bad input, nothing to judge); snapshot: 0 saved, 2 not.
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
-import type { CliOptions } from "./verify";
+import type { CliOptions } from "./options";
 import { errorText, FlagError, parseArgs, PROGRESS_MARK, progressLine, usageErrorText, wrapMessage } from "./flags";
 import { InputError, readStackOutputs, redactSecrets } from "../outputs";
 import type { Progress } from "../sources/types";

@@ -1,8 +1,7 @@
 // `npm run verify`: prove, with evidence from the live stack, how a request travels from the LB's
 // public IP to a pod. Exit codes: 0 every claim holds, 1 a claim failed, 2 could not verify.
-import { accessSync, constants, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
 import { errorText, FlagError, parseArgs, PROGRESS_MARK, progressLine, usageErrorText } from "./flags";
+import { unwritableFileProblem, type CliOptions } from "./options";
 import type { Progress } from "../sources/types";
 import { silentProgress } from "../sources/types";
 import { InputError, readStackOutputs, redactSecrets } from "../outputs";
@@ -55,50 +54,6 @@ exit codes:
   1  a claim failed (the report ends with each cause and its fix)
   2  could not verify (bad input, no access); the last line says why
 `;
-
-export interface CliOptions {
-  outputs?: string;
-  stack?: string;
-  requests: number;
-  keepAlive: boolean;
-  transport: "direct" | "iap";
-  timeoutMs: number;
-  trustHostKeyOnFirstUse: boolean;
-  json: boolean;
-  includeDumps: boolean;
-  markdown?: string;
-  color: boolean;
-  full: boolean;
-  help: boolean;
-  /** verify --ingress / --snapshot (verifier/cli/snapshot.ts) */
-  ingress?: string;
-  service?: string;
-  snapshot?: string;
-  project?: string;
-  location?: string;
-  cluster?: string;
-  noSsh?: boolean;
-  /** --requests was given (--ingress sends none by default) */
-  requestsGiven?: boolean;
-}
-
-/**
- * Why FILE (the value of FLAG) could not be written, or undefined. Checked before any work, so a
- * long run does not end in a write error after the report was made.
- */
-export function unwritableFileProblem(flag: string, file: string): string | undefined {
-  const path = resolve(file);
-  const existing = statSync(path, { throwIfNoEntry: false });
-  if (existing?.isDirectory()) return `${flag} ${file}: is a directory; give a file name, e.g. ${flag} report.md`;
-  try {
-    accessSync(existing ? path : dirname(path), constants.W_OK);
-    return undefined;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" || code === "ENOTDIR" ? `no directory ${dirname(path)}` : existing ? `the file is not writable (${code})` : `${dirname(path)} is not writable (${code})`;
-    return `${flag} ${file}: cannot write the report there: ${why}; give a path in an existing, writable directory`;
-  }
-}
 
 /** Parse argv; throws InputError listing every bad flag. */
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, isTty = false): CliOptions {
