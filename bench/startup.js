@@ -16,7 +16,7 @@ if (!Number.isInteger(runs) || runs < 1) {
 }
 require("../scripts/build").ensureBuilt();
 
-const CLIS = ["verifier/trace-cli", "verifier/cli", "verifier/sweep-cli", "lab/cli", "scripts/preflight"];
+const CLIS = ["verifier/cli/trace", "verifier/cli/verify", "verifier/cli/sweep", "lab/cli", "scripts/preflight"];
 const tsNode = require.resolve("ts-node/dist/bin.js", { paths: [ROOT] });
 const cases = [["node -e 0", ["-e", "0"]]];
 for (const cli of CLIS) {

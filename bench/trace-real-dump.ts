@@ -138,7 +138,7 @@ function main(): number {
   writeFileSync(floorFile, FLOOR);
 
   console.log(`real dumps (iptables-restore into netns ${NS}, then iptables-save -t nat); ${runs} runs each, medians; load ${loadavg().map((l) => l.toFixed(1)).join(" ")} on ${cpus().length} CPUs`);
-  // the CLI's start-up alone (npm + the runtime that runs verifier/trace-cli.ts), to tell it from the tracer's cost
+  // the CLI's start-up alone (npm + the runtime that runs verifier/cli/trace.ts), to tell it from the tracer's cost
   const startup = Array.from({ length: runs }, () => timed(["npm", "run", "--silent", "trace", "--", "--help"]));
   console.log(`start-up of \`npm run --silent trace -- --help\`: ${median(startup, (x) => x.seconds).toFixed(2)} s, ${median(startup, (x) => x.maxRssMB).toFixed(0)} MB peak RSS`);
   console.log("services    rules     MB | trace s  MB | floor s  MB | x time  x mem | in-process ms  cpu ms  RSS+ MB | traced  unknown  warnings");

@@ -2,22 +2,40 @@
 import { MAX_REQUESTS } from "../verifier/requests";
 
 export const USAGE = `usage: npm run lab -- <command> [options]
-  up [--keep-alive]          build the lab (idempotent); --keep-alive: the LB reuses node connections
-  verify [--json] [--markdown FILE] [--requests N] [--keep-alive] [--no-color] [--full]
-                             run the checks C1..C12 on the lab (requests come from the client namespace);
-                             --full: the evidence quotes whole rules (default: their gist);
-                             --requests N: 1..${MAX_REQUESTS} (default 100); --keep-alive: for this run the
-                             client sends over one connection and the LB reuses its node connections
-  break --list | <fault>     list the faults the lab reproduces, or apply one to the running lab
-  repair                     put the lab back as up made it (also after breaking it by hand)
-  down                       remove every namespace, link, process and rule of the lab, then check
-  status                     what is running and the LB's view of node health
-  -h, --help                 this text
-environment: LAB_PREFIX (default gip-lab-), LAB_NET (default 10.213: the lab uses 10.213.0.0/16)
-             LAB_HEALTH_CHECK_MS (up: how often the LB checks each node, default 1000)
-exit status: 0 done (verify: every claim holds); 1 verify: a claim failed, down: something is left,
-             break: the LB did not show the fault in time,
-             status: no lab is up or its LB does not answer; 2 bad usage or the command could not run`;
+
+Builds the article's path in network namespaces on this machine (a client, an LB, 3 nodes with
+sshd and kube-proxy-style rules, 2 pods) and checks it as verify checks GKE. Root, Linux.
+
+commands:
+  up                  build the lab (idempotent)
+  verify              run the checks C1..C12 on the lab (requests come from the client namespace)
+  break --list | <fault>
+                      list the faults the lab reproduces, or apply one to the running lab
+  repair              put the lab back as up made it (also after breaking it by hand)
+  down                remove every namespace, link, process and rule of the lab, then check
+  status              what is running and the LB's view of node health
+
+options:
+  --keep-alive        up: the LB reuses its node connections; verify: for this run the client
+                      sends over one connection and the LB reuses its node connections
+  --json              verify: print one JSON object instead of the report
+  --markdown FILE     verify: also write a Markdown report with a Mermaid diagram of the path
+  --requests N        verify: requests from the client namespace, 1..${MAX_REQUESTS} (default 100)
+  --no-color          verify: no colours
+  --full              verify: the evidence quotes whole rules (default: their gist)
+  --list              break: list the faults
+  -h, --help          this text
+
+environment:
+  LAB_PREFIX          the namespaces' prefix (default gip-lab-)
+  LAB_NET             the lab's /16 as its first two octets (default 10.213: 10.213.0.0/16)
+  LAB_HEALTH_CHECK_MS up: how often the LB checks each backend, in ms (default 1000)
+
+exit codes:
+  0  done (verify: every claim holds)
+  1  verify: a claim failed; down: something is left; break: the LB did not show the fault in
+     time; status: no lab is up or its LB does not answer
+  2  bad usage, or the command could not run (verify: could not verify)`;
 
 const COMMANDS = ["up", "verify", "down", "status", "break", "repair"] as const;
 
@@ -81,7 +99,7 @@ export function parseArgs(argv: string[]): Args {
       if (!text) args.errors.push(`--requests needs a value: a whole number 1..${MAX_REQUESTS}`);
       else if (!/^\d+$/.test(text) || n < 1 || n > MAX_REQUESTS) args.errors.push(`--requests must be a whole number 1..${MAX_REQUESTS}, got "${text}"`);
       else args.requests = n;
-    } else if (a.startsWith("-")) args.errors.push(`unknown option ${argv[i]}`);
+    } else if (a.startsWith("-")) args.errors.push(`unknown option ${a}`);
     else if (!args.command) args.command = a;
     else if (args.command === "break" && args.fault === undefined) args.fault = a;
     else args.errors.push(`unexpected argument "${a}"`);

@@ -5,38 +5,56 @@ import { lbStatus } from "./lb-control";
 import { labPaths, readState } from "./state";
 import { labTopology, labUrl, type LabTopology } from "./topology";
 import { LabError, labUp } from "./up";
-import { faultList, labBreak, labRepair } from "./faults";
+import { faultList, findFault, LAB_FAULTS, labBreak, labRepair } from "./faults";
 import { healthDetail } from "./source";
-import { unwritableFileProblem } from "../verifier/cli";
-import { asRoot } from "../verifier/as-root";
+import { unwritableFileProblem } from "../verifier/cli/options";
+import { asRoot } from "../verifier/cli/as-root";
+import { CLI_WIDTH, errorText, usageErrorText, wrapMessage } from "../verifier/cli/flags";
 import { writeReportFile } from "../verifier/report/file";
-import { plural, terminalWidth } from "../verifier/report/layout";
+import { plural, terminalWidth, wrap } from "../verifier/report/layout";
+
+/**
+ * Prints text on stdout (or stderr) with no line wider than CLI_WIDTH: a long line continues under
+ * its label ("  you see:  ...", "      cause:    ...") or two spaces in.
+ */
+function say(text: string, stream: "out" | "err" = "out"): void {
+  const lines = text.split("\n").flatMap((line) => {
+    const label = /^(\s*[\w -]{1,20}:\s+)\S/.exec(line)?.[1];
+    const indent = label && label.length <= 24 ? " ".repeat(label.length) : `${/^\s*/.exec(line)![0]}  `;
+    const lead = /^\s*/.exec(line)![0];
+    return wrap(line.slice(lead.length), CLI_WIDTH, lead, indent);
+  });
+  (stream === "out" ? process.stdout : process.stderr).write(`${lines.join("\n")}\n`);
+}
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   if (args.help) {
-    console.log(USAGE);
+    process.stdout.write(`${USAGE}\n`);
     return 0;
   }
   const markdownProblem = args.markdown === undefined ? undefined : unwritableFileProblem("--markdown", args.markdown);
   if (markdownProblem) args.errors.push(markdownProblem);
+  if (args.command === "break" && args.fault !== undefined && !findFault(args.fault)) {
+    args.errors.push(`unknown fault "${args.fault}"; the faults are: ${LAB_FAULTS.map((f) => f.id).join(", ")} (lab break --list says what each does)`);
+  }
   if (args.errors.length > 0) {
-    console.error(`${args.errors.join("\n")}\n\n${USAGE}`);
+    process.stderr.write(usageErrorText("lab", args.errors));
     return 2;
   }
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    console.error(`lab ${args.command} needs root (network namespaces, veth links, iptables): run it as root, or ${asRoot(`npm run lab -- ${args.command}`)} (plain sudo drops the Node on your PATH and LAB_PREFIX / LAB_NET)`);
+    process.stderr.write(errorText("lab", [`lab ${args.command} needs root (network namespaces, veth links, iptables): run it as root, or ${asRoot(`npm run lab -- ${args.command}`)} (plain sudo drops the Node on your PATH and LAB_PREFIX / LAB_NET)`]));
     return 2;
   }
   let t: LabTopology;
   try {
     t = labTopology();
   } catch (error) {
-    console.error(`${(error as Error).message} (from LAB_PREFIX / LAB_NET / LAB_HEALTH_CHECK_MS)`);
+    process.stderr.write(errorText("lab", [`${(error as Error).message} (from LAB_PREFIX / LAB_NET / LAB_HEALTH_CHECK_MS)`]));
     return 2;
   }
   if (args.command === "break" && args.list) {
-    console.log(faultList(t));
+    say(faultList(t));
     return 0;
   }
   switch (args.command) {
@@ -57,50 +75,50 @@ async function main(): Promise<number> {
 
 async function up(t: LabTopology, args: Args): Promise<number> {
   const started = performance.now();
-  console.log(`lab up: "${t.prefix}" in ${t.net}.0.0/16`);
-  const result = await labUp(t, { keepAlive: args.keepAlive, log: (line) => console.log(line) });
+  say(`lab up: "${t.prefix}" in ${t.net}.0.0/16`);
+  const result = await labUp(t, { keepAlive: args.keepAlive, log: (line) => say(line) });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(result.built ? `lab is up in ${seconds} s` : `lab was already up (${seconds} s)`);
-  console.log(`  client namespace: ${t.client.namespace}, try: ${asRoot(`ip netns exec ${t.client.namespace} curl -s ${labUrl(t)}`)}`);
-  console.log(`  load balancer:    ${labUrl(t)} -> ${t.nodes.map((n) => `${n.internalIp}:${t.service.nodePort}`).join(", ")}`);
-  console.log(`  service:          ${t.service.clusterIP}:${t.service.port} (clusterIP, on no interface) -> pods :${t.service.podPort}`);
-  for (const pod of t.pods) console.log(`  ${pod.name} on ${pod.nodeName}: ${pod.ip}`);
-  console.log(`  nodes (ssh root@):  ${t.nodes.map((n) => `${n.name} ${n.externalIp}`).join(", ")}`);
-  console.log(`next: ${asRoot("npm run lab -- verify")}`);
+  say(result.built ? `lab is up in ${seconds} s` : `lab was already up (${seconds} s)`);
+  say(`  client namespace: ${t.client.namespace}, try: ${asRoot(`ip netns exec ${t.client.namespace} curl -s ${labUrl(t)}`)}`);
+  say(`  load balancer:    ${labUrl(t)} -> ${t.nodes.map((n) => `${n.internalIp}:${t.service.nodePort}`).join(", ")}`);
+  say(`  service:          ${t.service.clusterIP}:${t.service.port} (clusterIP, on no interface) -> pods :${t.service.podPort}`);
+  for (const pod of t.pods) say(`  ${pod.name} on ${pod.nodeName}: ${pod.ip}`);
+  say(`  nodes (ssh root@):  ${t.nodes.map((n) => `${n.name} ${n.externalIp}`).join(", ")}`);
+  say(`next: ${asRoot("npm run lab -- verify")}`);
   return 0;
 }
 
 async function down(t: LabTopology): Promise<number> {
   const report = await labDown(t);
-  console.log(`lab down: "${t.prefix}"`);
-  console.log(`  stopped ${plural(report.stoppedPids.length, "process", "processes")}, removed ${plural(report.removedNamespaces.length, "namespace")}, ${plural(report.removedLinks.length, "root link")}`);
-  console.log(`  checked: ${report.checked.join("; ")}`);
+  say(`lab down: "${t.prefix}"`);
+  say(`  stopped ${plural(report.stoppedPids.length, "process", "processes")}, removed ${plural(report.removedNamespaces.length, "namespace")}, ${plural(report.removedLinks.length, "root link")}`);
+  say(`  checked: ${report.checked.join("; ")}`);
   if (report.leftovers.length === 0) {
-    console.log("  nothing left behind");
+    say("  nothing left behind");
     return 0;
   }
-  console.error(`  STILL THERE:\n${report.leftovers.map((l) => `    - ${l}`).join("\n")}`);
+  say(`  STILL THERE:\n${report.leftovers.map((l) => `    - ${l}`).join("\n")}`, "err");
   return 1;
 }
 
 async function status(t: LabTopology): Promise<number> {
   const state = readState(t);
   if (!state) {
-    console.log(`no lab "${t.prefix}" is up (no state in ${t.stateDir})`);
+    say(`no lab "${t.prefix}" is up (no state in ${t.stateDir})`);
     return 1;
   }
-  console.log(`lab "${t.prefix}": ${state.complete ? "complete" : "INCOMPLETE (run lab down, then lab up)"}, since ${state.createdAt}`);
+  say(`lab "${t.prefix}": ${state.complete ? "complete" : "INCOMPLETE (run lab down, then lab up)"}, since ${state.createdAt}`);
   try {
     const lb = await lbStatus(labPaths(t).lbControlSocket);
-    console.log(`  LB ${lb.listen} keep-alive=${lb.keepAlive}, ${lb.requestsReceived} requests so far`);
+    say(`  LB ${lb.listen} keep-alive=${lb.keepAlive}, ${lb.requestsReceived} requests so far`);
     for (const b of lb.backends) {
-      console.log(
+      say(
         `  ${b.name} ${b.ip}:${b.port} ${b.state}${healthDetail(b) ? ` (${healthDetail(b)})` : ""}: ` +
           `${b.proxyConnections} proxy + ${b.healthCheckConnections} health-check connections`,
       );
     }
   } catch (error) {
-    console.log(`  LB: ${(error as Error).message}`);
+    say(`  LB: ${(error as Error).message}`);
     return 1;
   }
   return 0;
@@ -108,13 +126,13 @@ async function status(t: LabTopology): Promise<number> {
 
 async function breakLab(t: LabTopology, id: string): Promise<number> {
   const { fault, shown, status } = await labBreak(t, id);
-  console.log(`lab break ${fault.id}: ${fault.cause}`);
-  console.log(`  did:      ${fault.how(t)}`);
-  console.log(`  you see:  ${fault.symptom}`);
-  console.log(`  LB now:   ${status ? status.backends.map((b) => `${b.name} ${b.state}${healthDetail(b) ? ` (${healthDetail(b)})` : ""}`).join(", ") : "no status"}`);
-  console.log(`next: npm run lab -- verify   (diagnosis: ${fault.reported}); undo: npm run lab -- repair`);
+  say(`lab break ${fault.id}: ${fault.cause}`);
+  say(`  did:      ${fault.how(t)}`);
+  say(`  you see:  ${fault.symptom}`);
+  say(`  LB now:   ${status ? status.backends.map((b) => `${b.name} ${b.state}${healthDetail(b) ? ` (${healthDetail(b)})` : ""}`).join(", ") : "no status"}`);
+  say(`next: npm run lab -- verify   (diagnosis: ${fault.reported}); undo: npm run lab -- repair`);
   if (!shown) {
-    console.error("the LB's health checks did not show the fault within 10 s; verify may not see it yet");
+    say("lab: the LB's health checks did not show the fault within 10 s; verify may not see it yet", "err");
     return 1;
   }
   return 0;
@@ -122,9 +140,9 @@ async function breakLab(t: LabTopology, id: string): Promise<number> {
 
 async function repair(t: LabTopology): Promise<number> {
   const result = await labRepair(t);
-  console.log(`lab repair: "${t.prefix}"`);
-  for (const a of result.actions) console.log(`  ${a}`);
-  console.log(`  LB: ${result.status?.backends.map((b) => `${b.name} ${b.state}`).join(", ")}`);
+  say(`lab repair: "${t.prefix}"`);
+  for (const a of result.actions) say(`  ${a}`);
+  say(`  LB: ${result.status?.backends.map((b) => `${b.name} ${b.state}`).join(", ")}`);
   return 0;
 }
 
@@ -142,6 +160,7 @@ async function verify(t: LabTopology, args: Args): Promise<number> {
   });
   const writeFailed = args.markdown ? writeReportFile("--markdown", args.markdown, outcome.markdown, (l) => console.error(l)) : undefined;
   if (writeFailed) console.error(writeFailed);
+  // The report is wrapped to the terminal already, and JSON must stay as it is.
   console.log(args.json ? outcome.json : outcome.terminal);
   return writeFailed ? 2 : outcome.exitCode;
 }
@@ -149,9 +168,9 @@ async function verify(t: LabTopology, args: Args): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: Error) => {
-    console.error(error instanceof LabError ? error.message : (error.stack ?? String(error)));
+    process.stderr.write(errorText("lab", [error instanceof LabError ? error.message : (error.stack ?? String(error))]));
     // Whatever a failed command left half-built, `lab down` finds by the lab's prefix and removes.
-    if (!(error instanceof LabError) || process.argv.includes("up")) console.error(`to clean up: ${asRoot("npm run lab -- down")}`);
+    if (!(error instanceof LabError) || process.argv.includes("up")) process.stderr.write(`${wrapMessage(`lab: to clean up: ${asRoot("npm run lab -- down")}`)}\n`);
     process.exit(2);
   },
 );

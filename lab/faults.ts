@@ -6,7 +6,7 @@
 // is stopped or runs differently.
 import { clearRecentChecks, lbStatus, waitForLb, type LbStatus } from "./lb-control";
 import { execInNamespace, killPid } from "./netns";
-import { asRoot } from "../verifier/as-root";
+import { asRoot } from "../verifier/cli/as-root";
 import { processRunning } from "./host";
 import { labPaths, readState, writeState, type LabState, type PodVariant } from "./state";
 import { nodeByName, type LabTopology } from "./topology";

@@ -1,7 +1,7 @@
 // Talks to the lab LB's control socket (see lb-proxy.mts). A unix socket lives on the filesystem,
 // so the root namespace reaches it without any route into the lb namespace.
 import http from "node:http";
-import { asRoot } from "../verifier/as-root";
+import { asRoot } from "../verifier/cli/as-root";
 
 export type LbHealthState = "UNKNOWN" | "HEALTHY" | "UNHEALTHY";
 

@@ -23,7 +23,7 @@ import { collectNodes, parseSsListeners, planProbes } from "../verifier/sources/
 import { lbStatus, type LbBackendStatus, type LbStatus } from "./lb-control";
 import { execInNamespace } from "./netns";
 import { labUrl, type LabTopology } from "./topology";
-import { asRoot } from "../verifier/as-root";
+import { asRoot } from "../verifier/cli/as-root";
 
 export interface LabAccess {
   topology: LabTopology;
@@ -231,7 +231,9 @@ export async function collectLab(access: LabAccess, progress: Progress): Promise
   let status: LbStatus | undefined;
   try {
     status = await lbStatus(access.lbControlSocket);
-    progress.hop("lab load balancer", "ok", status.backends.map((b) => `${b.name} ${b.state}`).join(", "));
+    // A backend the LB does not see HEALTHY is a finding, not a read that went well.
+    const unhealthy = status.backends.some((b) => b.state !== "HEALTHY");
+    progress.hop("lab load balancer", unhealthy ? "fail" : "ok", status.backends.map((b) => `${b.name} ${b.state}`).join(", "));
   } catch (error) {
     problems.push({
       source: "lab",
@@ -258,6 +260,7 @@ export async function collectLab(access: LabAccess, progress: Progress): Promise
   return {
     target: {
       kind: "lab",
+      lab: { prefix: t.prefix, repair: asRoot("npm run lab -- repair") },
       clusterName: t.prefix.replace(/-+$/, ""),
       location: t.lb.zone,
       url: labUrl(t),

@@ -3,7 +3,8 @@
 // namespace, and each node's nat counters are read before and after them, so the report shows
 // which KUBE-SEP rule took each new connection.
 import type { CheckResult, Diagnosis, PathModel, RequestsModel } from "../verifier/model";
-import { asRoot } from "../verifier/as-root";
+import { asRoot } from "../verifier/cli/as-root";
+import { PROGRESS_MARK, progressLine } from "../verifier/cli/flags";
 import { accountNewConnections, type ConnectionAccount } from "../verifier/checks";
 import { renderJson } from "../verifier/report/json";
 import { renderMarkdown } from "../verifier/report/markdown";
@@ -85,7 +86,7 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
 
   const progress: Progress = {
     hop: (name, hopState, detail) => {
-      if (hopState !== "start") log(`  ${hopState === "ok" ? "ok  " : hopState === "fail" ? "FAIL" : "skip"} ${name}${detail ? `: ${detail}` : ""}`);
+      if (hopState !== "start") log(progressLine(PROGRESS_MARK[hopState], name, detail));
     },
   };
 
@@ -136,7 +137,7 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
     diagnosis,
     account,
     connections,
-    terminal: `${renderTerminal(model, results, { color: opts.color, width: opts.width, full: opts.full, diagnosis: outcome.diagnosis, sections: [accounting] })}\n${wrap(reason, opts.width ?? 100, "", "  ").join("\n")}\n`,
+    terminal: `${renderTerminal(model, results, { color: opts.color, width: opts.width, full: opts.full, diagnosis: outcome.diagnosis, sections: [accounting] })}\n${wrap(`exit ${exitCode}: ${reason}`, opts.width ?? 100, "", "  ").join("\n")}\n`,
     json: renderJson(model, results, { outcome: { exitCode, reason }, diagnosis: outcome.diagnosis, lab: { healthChecksHeld: true, keepAlive, connections } }),
     markdown: renderMarkdown(model, results, { diagnosis: outcome.diagnosis, sections: [accounting] }),
     exitCode,

@@ -13,6 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { RawConfig } from "../components/config";
 import { REPO_ROOT } from "./repo";
+import { errorText, usageErrorText } from "../verifier/cli/flags";
 
 export interface CommandResult {
   /** Exit code; undefined when the program could not be started (not installed). */
@@ -472,12 +473,28 @@ export function parseArgs(argv: string[]): { operation: Operation; pulumiArgs: s
   return { operation, pulumiArgs: args[0] === "--" ? args.slice(1) : args };
 }
 
-export const usage = `usage:
-  npm run preflight            check every prerequisite of \`pulumi up\`, each missing one with its fix
-  npm run up [-- <flags>]      the checks, then \`pulumi up <flags>\` (e.g. -- --yes)
-  npm run destroy [-- <flags>] the checks, then \`pulumi destroy <flags>\`, then what to sweep
-state backend: PULUMI_BACKEND_URL, else your \`pulumi login\`, else file://<repo>/.pulumi-state
-exit: 0 all present (and pulumi's own exit code after up/destroy), 1 something is missing, 2 bad arguments`;
+export const usage = `usage: npm run preflight [-- --help]
+       npm run up [-- <flags>]
+       npm run destroy [-- <flags>]
+
+Checks every prerequisite of \`pulumi up\` and reports all that are missing at once, each with the
+command that fixes it. up and destroy run the same checks first, then pulumi.
+
+commands:
+  npm run preflight   the checks only
+  npm run up          the checks, then \`pulumi up <flags>\` (e.g. -- --yes)
+  npm run destroy     the checks, then \`pulumi destroy <flags>\`, then what to sweep
+
+options:
+  -h, --help          this text (the bare check only: after up or destroy every flag is pulumi's)
+
+environment:
+  PULUMI_BACKEND_URL  the state backend; else your \`pulumi login\`; else file://<repo>/.pulumi-state
+
+exit codes:
+  0  all present (after up or destroy: pulumi's own exit code)
+  1  something is missing
+  2  bad arguments`;
 
 async function main(): Promise<number> {
   const repoDir = REPO_ROOT;
@@ -490,7 +507,8 @@ async function main(): Promise<number> {
   const { operation, pulumiArgs } = parseArgs(argv);
   // The bare check takes no argument; anything else is a typo, not something to ignore silently.
   if (operation === "check" && pulumiArgs.length > 0) {
-    console.error(`preflight: unknown argument${pulumiArgs.length > 1 ? "s" : ""} ${pulumiArgs.join(" ")}: the check takes none (flags for pulumi go after up or destroy); see npm run preflight -- --help`);
+    const problems = pulumiArgs.map((a) => `${a.startsWith("-") ? `unknown option ${a}` : `unexpected argument "${a}"`}: the check takes none (flags for pulumi go after up or destroy: npm run up -- --yes)`);
+    process.stderr.write(usageErrorText("preflight", problems));
     return 2;
   }
   const ctx = systemContext(repoDir);
@@ -531,7 +549,7 @@ if (require.main === module) {
   main().then(
     (code) => process.exit(code),
     (err: unknown) => {
-      console.error(`preflight: ${err instanceof Error ? err.message : String(err)}`);
+      process.stderr.write(errorText("preflight", [err instanceof Error ? err.message : String(err)]));
       process.exit(1);
     },
   );

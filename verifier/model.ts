@@ -375,6 +375,12 @@ export interface PathModel {
     clusterName?: string;
     url?: string;
     loadBalancerIp?: string;
+    /**
+     * kind "lab": the lab's namespace prefix (LAB_PREFIX, e.g. "gip-lab-"), so a fix can name
+     * `<prefix>node-2`, and its repair command as the reader types it (with sudo when their shell
+     * is not root's); set by the lab source, never by the verifier.
+     */
+    lab?: { prefix: string; repair: string };
     /** where the objects came from when not the program's stack: a user's Ingress, live or from a snapshot folder */
     origin?: { kind: "ingress" | "snapshot"; ingress: string; service?: string; snapshot?: string };
     /** from the stack outputs / lab config: what the program asked for */

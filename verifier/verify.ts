@@ -38,9 +38,32 @@ export function outcomeOf(model: PathModel, results: CheckResult[]): { exitCode:
   if (failed.length > 0) return { exitCode: 1, reason: `${failed.map((r) => r.id).join(", ")} failed` };
   const unknown = results.filter((r) => r.verdict === "cannot-tell");
   if (unknown.length === 0) return { exitCode: 0, reason: `all ${results.length} claims hold` };
-  const problems = model.problems.slice(0, 2).map((p) => `${p.source}: ${p.message}`);
-  const more = model.problems.length > 2 ? ` (+${model.problems.length - 2} more problems)` : "";
+  const ranked = rankProblems(model.problems, unknown);
+  const problems = ranked.slice(0, 2);
+  const more = ranked.length > 2 ? ` (+${ranked.length - 2} more problems)` : "";
   return { exitCode: 2, reason: `could not verify ${unknown.map((r) => r.id).join(", ")}${problems.length ? `: ${problems.join("; ")}${more}` : ""}` };
+}
+
+/**
+ * The problems as lines, the most useful first: the one the most cannot-tell claims quote (node
+ * files that would decide six claims before DaemonSets or Events that decide none), and one line
+ * for problems that differ only by their subject ("ssh (node-1, node-2): ... for <node> ...").
+ */
+export function rankProblems(problems: Problem[], unknown: CheckResult[]): string[] {
+  const groups = new Map<string, { template: string; subjects: string[]; weight: number; first: number }>();
+  problems.forEach((p, i) => {
+    const template = p.subject && p.message.includes(p.subject) ? p.message.split(p.subject).join(p.source === "ssh" ? "<node>" : "<subject>") : p.message;
+    const key = `${p.source}\n${template}`;
+    const weight = unknown.filter((r) => `${r.summary}\n${r.evidence.map((e) => e.detail).join("\n")}`.includes(p.message)).length;
+    const g = groups.get(key);
+    if (g) {
+      if (p.subject && !g.subjects.includes(p.subject)) g.subjects.push(p.subject);
+      g.weight = Math.max(g.weight, weight);
+    } else groups.set(key, { template: `${p.source}${"{subjects}"}: ${template}`, subjects: p.subject ? [p.subject] : [], weight, first: i });
+  });
+  return [...groups.values()]
+    .sort((a, b) => b.weight - a.weight || a.first - b.first)
+    .map((g) => (g.subjects.length > 1 && g.template.includes("<") ? g.template.replace("{subjects}", ` (${g.subjects.join(", ")})`) : g.template.replace("{subjects}", "").replace(/<(node|subject)>/g, g.subjects[0] ?? "$&")));
 }
 
 function applyCounters(model: PathModel, dumps: Map<string, NatDump | Problem>, field: "countersBefore" | "countersAfter") {

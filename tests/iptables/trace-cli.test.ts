@@ -8,7 +8,7 @@ import { FIXTURES } from "./helpers";
 
 // As `npm run --silent trace` starts it (tests/support/cli.ts), minus npm's own start-up.
 const run = (args: string[], input?: string) =>
-  spawnSync(process.execPath, [...cliArgs("verifier/trace-cli.ts"), ...args], { cwd: ROOT, input, encoding: "utf8", timeout: 60_000 });
+  spawnSync(process.execPath, [...cliArgs("verifier/cli/trace.ts"), ...args], { cwd: ROOT, input, encoding: "utf8", timeout: 60_000 });
 
 describe("trace CLI", () => {
   test.each([
@@ -43,7 +43,7 @@ describe("trace CLI", () => {
     [["/nonexistent/nat.txt", "--json"], /cannot read "\/nonexistent\/nat.txt": no such file/],
     [[join(FIXTURES, "README.md")], /is not a dump this tool reads/],
     [["--json"], /no dump file given/],
-    [["a", "b", "--bogus"], /only one dump file[\s\S]*unknown option "--bogus"/],
+    [["a", "b", "--bogus"], /only one dump file[\s\S]*unknown option --bogus/],
   ])("bad input %j exits 2 with a message naming the problem", (args, message) => {
     const r = run(args as string[]);
     expect(r.status).toBe(2);

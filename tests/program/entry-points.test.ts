@@ -84,7 +84,7 @@ describeWithOldNode("with an older Node for real", (node) => {
   };
 
   test.each([
-    ["a CLI (npm run trace)", [...cliArgs("verifier/trace-cli.ts"), "--help"]],
+    ["a CLI (npm run trace)", [...cliArgs("verifier/cli/trace.ts"), "--help"]],
     ["jest", ["node_modules/jest/bin/jest.js", "--listTests"]],
     ["the build (npm ci's prepare)", ["scripts/build.js"]],
   ])("%s stops at once with what to do", (_name, args) => {
@@ -106,7 +106,7 @@ describeWithOldNode("with an older Node for real", (node) => {
       const bin = join(cache, "gke-ingress-path", `node-${version}`, "bin");
       mkdirSync(bin, { recursive: true });
       symlinkSync(process.execPath, join(bin, "node"));
-      const r = spawnSync(node, [...cliArgs("verifier/trace-cli.ts"), "-", "--json"], { cwd: ROOT, env: { ...env, XDG_CACHE_HOME: cache }, input: "*nat\n:KUBE-SERVICES - [0:0]\nCOMMIT\n", encoding: "utf8", timeout: 30_000 });
+      const r = spawnSync(node, [...cliArgs("verifier/cli/trace.ts"), "-", "--json"], { cwd: ROOT, env: { ...env, XDG_CACHE_HOME: cache }, input: "*nat\n:KUBE-SERVICES - [0:0]\nCOMMIT\n", encoding: "utf8", timeout: 30_000 });
       expect(r.status).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ format: "iptables-save", services: [] });
       expect(r.stderr).toContain(`running on ${join(bin, "node")}`);

@@ -269,7 +269,7 @@ describe("npm run preflight -- --help", () => {
   test("an unknown argument to the bare check is refused (exit 2, naming it), and no check runs", () => {
     const r = spawnSync(process.execPath, [...cliArgs("scripts/preflight.ts"), "--bogus"], { encoding: "utf8", env: { ...process.env, PATH: "/nonexistent" } });
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/preflight: unknown argument --bogus: the check takes none/);
+    expect(r.stderr).toMatch(/preflight: error: unknown option --bogus: the check takes none/);
     expect(r.stdout).not.toContain("[FAIL]");
   }, 30_000);
 });

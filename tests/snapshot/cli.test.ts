@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, cliArgs } from "../support/cli";
+import { ROOT, cliArgs, unwrapped } from "../support/cli";
 
 jest.setTimeout(60_000);
 
@@ -30,7 +30,7 @@ function run(script: string, args: string[]): Promise<{ code: number | null; std
 }
 
 test("verify --snapshot on the example --json: one report object, C9..C11 pass, exit 2 naming what is missing", async () => {
-  const r = await run("verifier/cli.ts", ["--snapshot", EXAMPLE, "--ingress", "study/hello", "--json"]);
+  const r = await run("verifier/cli/verify.ts", ["--snapshot", EXAMPLE, "--ingress", "study/hello", "--json"]);
   const report = JSON.parse(r.stdout) as { outcome: { exitCode: number; reason: string }; checks: { id: string; verdict: string }[]; problems: { source: string }[] };
   expect(r.code).toBe(2);
   expect(report.outcome.exitCode).toBe(2);
@@ -40,46 +40,46 @@ test("verify --snapshot on the example --json: one report object, C9..C11 pass, 
 });
 
 test("bad flags are listed together, each with what to do; --json still gives one object", async () => {
-  const r = await run("verifier/cli.ts", ["--snapshot", EXAMPLE, "--ingress", "hello", "--project", "p", "--outputs", "o.json", "--json"]);
+  const r = await run("verifier/cli/verify.ts", ["--snapshot", EXAMPLE, "--ingress", "hello", "--project", "p", "--outputs", "o.json", "--json"]);
   expect(r.code).toBe(2);
-  expect(r.stderr).toContain("--ingress hello: give NAMESPACE/NAME");
-  expect(r.stderr).toContain("--project: not with --snapshot");
-  expect(r.stderr).toContain("--outputs/--stack: not with --ingress or --snapshot");
+  expect(unwrapped(r.stderr)).toContain("--ingress hello: give NAMESPACE/NAME");
+  expect(unwrapped(r.stderr)).toContain("--project: not with --snapshot");
+  expect(unwrapped(r.stderr)).toContain("--outputs/--stack: not with --ingress or --snapshot");
   expect(JSON.parse(r.stdout).outcome.exitCode).toBe(2);
-  const service = await run("verifier/cli.ts", ["--service", "web"]);
-  expect(service.stderr).toContain("--service: only with --ingress or --snapshot");
+  const service = await run("verifier/cli/verify.ts", ["--service", "web"]);
+  expect(unwrapped(service.stderr)).toContain("--service: only with --ingress or --snapshot");
 });
 
 test("a missing folder, a file given as the folder: exit 2 with the reason, no stack trace", async () => {
   for (const args of [["--snapshot", join(dir, "none")], ["--snapshot", __filename]]) {
-    const r = await run("verifier/cli.ts", args);
+    const r = await run("verifier/cli/verify.ts", args);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/could not verify: --snapshot .*(no such folder|not a folder)/);
+    expect(unwrapped(r.stderr)).toMatch(/could not verify: --snapshot .*(no such folder|not a folder)/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   }
 });
 
 test("verify --ingress with no kubeconfig says how to get one", async () => {
-  const r = await run("verifier/cli.ts", ["--ingress", "default/web"]);
+  const r = await run("verifier/cli/verify.ts", ["--ingress", "default/web"]);
   expect(r.code).toBe(2);
-  expect(r.stderr).toContain("gcloud container clusters get-credentials");
+  expect(unwrapped(r.stderr)).toContain("gcloud container clusters get-credentials");
 });
 
 test("npm run snapshot: --out is required, and an existing non-empty folder is refused", async () => {
-  const none = await run("verifier/snapshot-cli.ts", []);
+  const none = await run("verifier/cli/snapshot.ts", []);
   expect(none.code).toBe(2);
-  expect(none.stderr).toContain("--out DIR: required");
+  expect(unwrapped(none.stderr)).toContain("--out DIR: required");
   writeFileSync(join(dir, "old.json"), "{}");
-  const full = await run("verifier/snapshot-cli.ts", ["--out", dir, "--ingress", "x"]);
+  const full = await run("verifier/cli/snapshot.ts", ["--out", dir, "--ingress", "x"]);
   expect(full.code).toBe(2);
-  expect(full.stderr).toContain("exists and is not empty");
-  expect(full.stderr).toContain("--ingress x: give NAMESPACE/NAME");
+  expect(unwrapped(full.stderr)).toContain("exists and is not empty");
+  expect(unwrapped(full.stderr)).toContain("--ingress x: give NAMESPACE/NAME");
 });
 
 test("a --markdown file that cannot be written after the run (a full disk): one line saying so, the report still printed, exit 2, no stack trace", async () => {
-  const r = await run("verifier/cli.ts", ["--snapshot", EXAMPLE, "--ingress", "study/hello", "--markdown", "/dev/full"]);
+  const r = await run("verifier/cli/verify.ts", ["--snapshot", EXAMPLE, "--ingress", "study/hello", "--markdown", "/dev/full"]);
   expect(r.code).toBe(2);
-  expect(r.stderr).toMatch(/--markdown \/dev\/full: could not write the report \(ENOSPC\); the report is still printed below/);
+  expect(unwrapped(r.stderr)).toMatch(/--markdown \/dev\/full: could not write the report \(ENOSPC\); the report is still printed below/);
   expect(r.stderr).not.toMatch(/\n\s+at /);
   expect(r.stdout).toMatch(/Path from the load balancer to the pods/);
 });

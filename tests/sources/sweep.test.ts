@@ -1,6 +1,6 @@
 // The sweep against the Compute stand-in: a project after `pulumi destroy` where the controller's
 // resources stayed, next to another cluster's and to resources the controller never made.
-import { runSweepCli, parseSweepArgs } from "../../verifier/sweep-cli";
+import { runSweepCli, parseSweepArgs } from "../../verifier/cli/sweep";
 import { carriesUid, classifyLeftovers, deleteCommands, deletionOrder, renderSweepText, sweepExitCode, sweepProject } from "../../verifier/sweep";
 import { silentProgress } from "../../verifier/sources/types";
 import { startComputeStandin, type ComputeStandin, type ComputeStandinOptions } from "../support/rest-standins/compute";
@@ -238,7 +238,8 @@ describe("sweep CLI", () => {
     expect(bad.err.join("")).toContain("--uid needs a value");
     const unknown = capture();
     expect(await runSweepCli(["--zone", "x"], unknown.io)).toBe(2);
-    expect(unknown.err.join("")).toContain('unknown argument "--zone"');
+    expect(unknown.err.join("")).toContain("sweep: error: unknown option --zone");
+    expect(unknown.err.join("")).toContain('sweep: error: unexpected argument "x": this command takes options only');
     const noProject = capture();
     expect(await runSweepCli([], { ...noProject.io, defaultProject: async () => undefined })).toBe(2);
     expect(noProject.err.join("")).toContain("no project: pass --project");
@@ -246,11 +247,13 @@ describe("sweep CLI", () => {
     // One mistake does not hide the others.
     const several = capture();
     expect(await runSweepCli(["--project", "Bad_P", "--uid", "X", "--json=yes", "--zone"], several.io)).toBe(2);
-    expect(several.err.join("").split("\n\n")[0].split("\n")).toEqual([
-      'sweep: --project "Bad_P" is not a Google Cloud project ID (6-30 characters: lowercase letters, digits, hyphens)',
-      'sweep: --uid "X" is not an ingress uid (lowercase letters and digits, e.g. 5d2c8f3a91b04e76)',
-      'sweep: --json takes no value, got "--json=yes"',
-      'sweep: unknown argument "--zone"',
+    expect(several.err.join("").trimEnd().split("\n")).toEqual([
+      'sweep: error: --project "Bad_P" is not a Google Cloud project ID (6-30 characters: lowercase',
+      "  letters, digits, hyphens)",
+      'sweep: error: --uid "X" is not an ingress uid (lowercase letters and digits, e.g. 5d2c8f3a91b04e76)',
+      'sweep: error: --json takes no value, got "--json=yes"',
+      "sweep: error: unknown option --zone",
+      "sweep: see npm run sweep -- --help",
     ]);
     expect(parseSweepArgs(["--project", "--json"])).toBe("--project needs a value, e.g. --project my-project-123");
     expect(parseSweepArgs(["--uid", "5d2c8f3a91b04e76", "--provider-uid", "c0ffee5ba11ad042"])).toMatchObject({ uid: "5d2c8f3a91b04e76", providerUid: "c0ffee5ba11ad042" });
@@ -258,6 +261,6 @@ describe("sweep CLI", () => {
     expect(parseSweepArgs(["--uid", "5d2c8f3a91b04e76", "--provider-uid", "NOPE"])).toMatch(/--provider-uid "NOPE" is not an ingress uid/);
     const help = capture();
     expect(await runSweepCli(["--help"], help.io)).toBe(0);
-    expect(help.out.join("")).toContain("Exit codes: 0 nothing left, 1 leftovers found, 2 could not check.");
+    expect(help.out.join("")).toMatch(/^exit codes:\n {2}0 {2}nothing left\n {2}1 {2}leftovers found\n {2}2 {2}could not check/m);
   });
 });

@@ -1,7 +1,7 @@
 // Hints show root's commands as the reader must type them: as they are for root, with sudo for
 // anyone else (sudo -E env PATH="$PATH" for npm/node, which sudo would not find otherwise).
 import { spawnSync } from "node:child_process";
-import { asRoot, shellIsRoot } from "../../verifier/as-root";
+import { asRoot, shellIsRoot } from "../../verifier/cli/as-root";
 import { ROOT, cliArgs } from "../support/cli";
 
 describe("asRoot", () => {

@@ -4,6 +4,7 @@
 import { DIAGNOSIS_HOPS, type CheckResult, type ClaimId, type Diagnosis, type DiagnosisHop, type PathModel } from "../model";
 import { buildContext, type CheckContext } from "./context";
 import { cloudCauses } from "./diagnosis-cloud";
+import { fixesForTarget } from "./diagnosis-lab";
 import { nodeCauses } from "./diagnosis-nodes";
 
 /** A family of causes: reads the context and the claims' results, names what it finds. Pure. */
@@ -75,6 +76,11 @@ export function diagnose(model: PathModel, results: CheckResult[]): Diagnosis[] 
   const explained = new Set(causes.flatMap((c) => c.claims ?? []));
   for (const r of results) {
     if (r.verdict !== "fail" || explained.has(r.id)) continue;
+    const nodeSide = nodeFilesWouldExplain(model, r);
+    if (nodeSide) {
+      causes.push({ hop: "node", cause: "unexplained", evidence: r.evidence, claims: [r.id], ...nodeSide });
+      continue;
+    }
     causes.push({
       hop: CLAIM_HOP[r.id],
       subject: model.target.clusterName ?? model.target.kind,
@@ -85,5 +91,27 @@ export function diagnose(model: PathModel, results: CheckResult[]): Diagnosis[] 
       claims: [r.id],
     });
   }
-  return orderAlongPath(causes);
+  return orderAlongPath(fixesForTarget(causes, model));
+}
+
+/**
+ * For a failing C11 / C12 judged from a snapshot folder that has no node files for the failing
+ * nodes: the API objects show no cause, and the rest of the path (nat rules, forwarding, the pods'
+ * answers) is on those nodes. Says which node files would show it and the command that saves them
+ * (the hint the snapshot source put on each node's problem). Undefined otherwise.
+ */
+function nodeFilesWouldExplain(model: PathModel, r: CheckResult): Pick<Diagnosis, "subject" | "summary" | "fix"> | undefined {
+  if (r.id !== "C11" && r.id !== "C12") return undefined;
+  const withoutFiles = model.nodes.filter((n) => n.transport === "snapshot" && !n.reachable).map((n) => n.name);
+  if (withoutFiles.length === 0) return undefined;
+  const unhealthy = new Set((model.loadBalancer?.backendServices ?? []).flatMap((b) => b.health).filter((h) => h.state !== "HEALTHY").map((h) => h.instance));
+  const nodes = unhealthy.size > 0 ? withoutFiles.filter((n) => unhealthy.has(n)) : withoutFiles;
+  if (nodes.length === 0) return undefined;
+  const hints = [...new Set(model.problems.filter((p) => p.source === "ssh" && p.subject !== undefined && nodes.includes(p.subject) && p.hint).map((p) => p.hint!.replace(/^save them: /, "")))];
+  const files = nodes.map((n) => `nodes/${n}/`).join(", ");
+  return {
+    subject: nodes.join(", "),
+    summary: `${r.id} fails (${r.summary}) and the API objects in the folder show no cause; what is left of the path is on ${nodes.join(", ")} (kube-proxy's nat rules, forwarding, the pods' answers), and the folder has no node files for ${nodes.length === 1 ? "it" : "them"}`,
+    fix: `save iptables-save.txt, ip-o-addr-show.txt and ss-Hltnp.txt under ${files}: ${hints.length > 0 ? hints.join("; ") : "see the problems below"}; then judge the folder again (npm run verify -- --snapshot ${model.target.origin?.snapshot ?? "DIR"})`,
+  };
 }

@@ -10,7 +10,7 @@
 // Sources given only as source tags / source service accounts match VMs, never the Google ranges.
 // Pure: rules and instances in, decisions out.
 import type { FirewallRuleModel, InstanceModel } from "../model";
-import { cidrCovers } from "./ip";
+import { cidrCovers } from "../address";
 
 /** The health checkers' and Google front ends' source ranges (GCP health check docs). */
 export const HEALTH_CHECK_RANGES = ["130.211.0.0/22", "35.191.0.0/16"] as const;

@@ -3,7 +3,7 @@
 // path matchers; defaultService is only the fallback), instance groups are matched by zone and
 // name, and the firewall is evaluated as the VPC evaluates it (./firewall.ts).
 import type { BackendServiceModel, CheckResult, Evidence, FirewallRuleModel, InstanceGroupModel, LoadBalancerModel, Verdict } from "../model";
-import { isPublicIPv4 } from "./ip";
+import { isPublicIPv4 } from "../address";
 import { problemText, type CheckContext } from "./context";
 import { decide, decisionText, HEALTH_CHECK_RANGES as RANGES, ruleText } from "./firewall";
 import { combine, list, result } from "./verdict";
@@ -278,6 +278,13 @@ export function checkC11(ctx: CheckContext): CheckResult {
     for (const name of bs.healthChecks) {
       const hc = lb.healthChecks?.find((h) => h.name === baseName(name));
       if (hc) evidence.push({ source: `compute healthChecks/${hc.name}`, detail: `type=${hc.type}, port=${hc.port ?? `(${hc.portSpecification ?? "serving port"})`}, requestPath=${hc.requestPath ?? "(none)"}`, resource: hc.name });
+      else if (lb.healthChecks !== undefined) {
+        // (undefined: a model that does not carry health-check objects at all.) Backends HEALTHY a moment ago do not prove a health check that is not there (deleted, or
+        // not in the snapshot folder) still probes them.
+        parts.push("cannot-tell");
+        const why = problemText(ctx.model, ["gcp"], baseName(name));
+        unknown.push(`health check ${baseName(name)}, named by ${bs.name}, was not read${why.length ? ` (${list(why)})` : ""}`);
+      }
     }
   }
 

@@ -5,7 +5,7 @@
 // (input/output interface, source address, unknown matches) make a rule "maybe": a DROP then stays
 // a possibility, never a fact (verdict "unknown").
 import { tokenize } from "./iptables-rule";
-import { cidrCovers } from "../checks/ip";
+import { cidrCovers } from "../address";
 
 export interface ForwardPacket {
   /** where the DNATed packet goes: the pods' p-ip */

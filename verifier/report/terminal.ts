@@ -156,5 +156,11 @@ export function renderTerminal(model: PathModel, results: CheckResult[], opts: T
     out(r.summary, `${r.id.padEnd(5)}  ${paint(r.verdict, VERDICT_LABEL[r.verdict].padEnd(VERDICT_WIDTH))}  `, summaryIndent);
   }
   lines.push("", tally(results));
+  // A failing run ends with its point: each cause again, one entry each with its fix, where the
+  // screen stops (the full diagnosis with its evidence is at the top).
+  if (diagnosis.length > 0) {
+    heading(`What broke, and the fix (${plural(diagnosis.length, "cause")}; evidence under Diagnosis at the top):`);
+    diagnosis.forEach((d, i) => out(`${d.subject}: ${d.cause}: ${d.fix}`, `  ${paint("fail", `${i + 1}.`)} `, "     "));
+  }
   return lines.join("\n") + "\n";
 }

@@ -89,6 +89,8 @@ export interface SnapshotMeta {
   /** what was deliberately not saved (Secrets) */
   withheld: string[];
   nodes: { name: string; files: string[]; problem?: string }[];
+  /** what was saved: the program's stack (its SSH key reads the nodes) or a user's Ingress (no SSH) */
+  source?: "stack" | "ingress";
 }
 
 /** The node output files the folder may hold per node (README, "Verify an Ingress you already have"). */

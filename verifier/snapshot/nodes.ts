@@ -22,6 +22,16 @@ export function nodeFileCommands(node: string, zone: string | undefined, project
 }
 
 /**
+ * The command that saves a node's files for this folder: `npm run snapshot` again when the folder
+ * came from the program's stack (its key reads every node over SSH), else the gcloud commands into
+ * the folder itself (`npm run snapshot -- --ingress` opens no SSH session).
+ */
+export function saveNodeFilesCommand(folder: SnapshotFolder, node: string, zone: string | undefined, project: string | undefined): string {
+  if (folder.meta?.source === "stack") return `npm run snapshot -- --out ${folder.dir.replace(/\/+$/, "")}-nodes (in the stack's directory, without --no-ssh; --transport direct if IAP is closed to you)`;
+  return nodeFileCommands(node, zone, project, folder.dir).join(" && ");
+}
+
+/**
  * Each target's NodeModel from its files. A node with no files is not reachable, with a Problem
  * naming the files and the commands that would make them; a missing file is its own Problem.
  */
@@ -38,7 +48,7 @@ export function nodesFromFolder(folder: SnapshotFolder, targets: NodeTarget[], p
         source: "ssh",
         subject: target.name,
         message: `the snapshot has no node files for ${target.name} (nodes/${target.name}/iptables-save.txt, ip-o-addr-show.txt, ss-Hltnp.txt)`,
-        hint: `save them: ${nodeFileCommands(target.name, target.zone, project, folder.dir).join(" && ")}`,
+        hint: `save them: ${saveNodeFilesCommand(folder, target.name, target.zone, project)}`,
       });
       nodes.push(node);
       continue;

@@ -8,7 +8,7 @@ import { silentProgress } from "../sources/types";
 import { readSnapshotFolder } from "./folder";
 import { chooseIngress, ingressSteps, type IngressTransports, type IngressVerifyOptions } from "./ingress";
 import { SnapshotRecorder } from "./record";
-import { MISSING_MARK, snapshotComputeFetch, snapshotKubeHttp, type MissingObject } from "./transport";
+import { MISSING_MARK, missingTag, snapshotComputeFetch, snapshotKubeHttp, type MissingObject } from "./transport";
 
 /** A stand-in endpoint for the Kubernetes client in snapshot mode: never contacted (the transport answers). */
 const SNAPSHOT_SERVER = "https://snapshot.invalid";
@@ -59,21 +59,44 @@ export async function verifySnapshot(dir: string, opts: IngressOptions, progress
   }
   progress.hop("snapshot folder", "ok", `${dir}: ${folder.compute.length + folder.health.length + folder.members.length} Compute, ${folder.kube.length} Kubernetes objects, ${folder.nodes.size} nodes' files${folder.warnings.length ? `, ${folder.warnings.length} warning(s)` : ""}`);
   const steps = ingressSteps(choice, { ...opts, accessToken: SNAPSHOT_TOKEN, requests: 0 }, transports, sources ?? live, verify.gkeSteps);
-  return verify.verifyPath(steps, snapshotProgress(progress));
+  return verify.verifyPath(steps, snapshotProgress(progress, missing));
 }
 
-/** The stack's hop names, said as what happens with a folder: no credentials, no host keys, node files instead of SSH. */
-function snapshotProgress(progress: Progress): Progress {
+/** The hops that sum up the reads before them (verify.ts gkeSteps): FAIL there when any read failed. */
+const SUMMARY_HOPS = new Set(["kubernetes API", "load balancer (Compute API)"]);
+
+/**
+ * The stack's hop names, said as what happens with a folder: no credentials, no host keys, node
+ * files instead of SSH. What the folder lacks is "not in the folder", never FAIL: it is a gap in
+ * what was saved, not a failure of anything (the report's problems name the command that fills it).
+ * `missing` is the list the snapshot transports fill, in the order of their tags.
+ */
+export function snapshotProgress(progress: Progress, missing: MissingObject[] = []): Progress {
+  let lacking = 0;
+  let failed = false;
   return {
     hop(name, state, detail) {
       if (name === "google credentials" || name === "node host keys") return;
-      if (name === "nodes over SSH") return progress.hop("node files", state, detail?.replace(/ read over SSH \(\w+\)$/, " have files under nodes/<node>/"));
-      // An object the folder lacks is not a failure of the folder: said as missing, without the
-      // transport's 404 wording or its internal tag (the report's problems name the command).
-      if (state === "fail" && detail?.includes(MISSING_MARK)) {
-        const what = /: ([^:]*? is not in the snapshot folder)/.exec(detail)?.[1] ?? MISSING_MARK;
-        return progress.hop(name, "skip", what);
+      if (name === "nodes over SSH") {
+        const m = /^(\d+)\/(\d+) nodes/.exec(detail ?? "");
+        if (state !== "fail" || !m) return progress.hop("node files", state, detail?.replace(/ read over SSH \(\w+\)$/, " have files under nodes/<node>/"));
+        const [have, all] = [Number(m[1]), Number(m[2])];
+        return progress.hop("node files", have === 0 ? "skip" : "ok", `${have}/${all} nodes have files under nodes/<node>/; not in the folder for ${all - have} node${all - have === 1 ? "" : "s"}`);
       }
+      if (state === "fail" && detail?.includes(MISSING_MARK)) {
+        lacking++;
+        const index = missing.findIndex((_, i) => detail.includes(missingTag(i)));
+        return progress.hop(name, "skip", `not in the folder: ${missing[index]?.what ?? name}`);
+      }
+      if (SUMMARY_HOPS.has(name) && state !== "start") {
+        const gaps = lacking;
+        const real = failed;
+        lacking = 0;
+        failed = false;
+        if (state === "fail" && !real && gaps > 0) return progress.hop(name, "ok", `${detail ? `${detail}; ` : ""}${gaps} object${gaps === 1 ? "" : "s"} not in the folder (above)`);
+        return progress.hop(name, state, detail);
+      }
+      if (state === "fail") failed = true;
       progress.hop(name, state, detail);
     },
   };

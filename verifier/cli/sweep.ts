@@ -4,30 +4,37 @@
 // no credentials, or a list call failed and nothing was found).
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import type { RetryPolicy } from "./sources/gcp";
-import { silentProgress, type Progress } from "./sources/types";
+import type { RetryPolicy } from "../sources/gcp";
+import { silentProgress, type Progress } from "../sources/types";
+import { errorText, PROGRESS_MARK, progressLine, usageErrorText } from "./flags";
 
-const usage = `Usage: npm run sweep -- [--project PROJECT] [--uid UID [--provider-uid UID]] [--json]
+const usage = `usage: npm run sweep -- [--project PROJECT] [--uid UID [--provider-uid UID]] [--json]
 
 Lists every resource the GKE ingress controller created and left behind in the project (forwarding
 rules, target HTTP(S) proxies, URL maps, backend services, health checks, instance groups in all
 zones, NEGs, firewall rules), and prints the gcloud delete commands in dependency order.
 
-  --project PROJECT  Google Cloud project (default: \`pulumi stack output project\`, then
-                     \`gcloud config get-value project\`)
-  --uid UID          the cluster's ingress uid (kubectl -n kube-system get configmap ingress-uid
-                     -o jsonpath='{.data.uid}'; read it before destroying the cluster) or the 8-char
-                     hash in its k8s2-* names. Without it, every resource named like the controller's
-                     is listed and flagged "possibly another cluster's".
-  --provider-uid UID the same ConfigMap's provider-uid (-o jsonpath='{.data.provider-uid}'): the
-                     controller names its firewall rule k8s-fw-l7--<provider-uid>, which can differ
-                     from the uid. Without it, with --uid, an L7 firewall rule not named after the
-                     uid is listed as "owner unknown", not taken for another cluster's.
-  --json             one JSON object on stdout
-  --help             this text
+options:
+  --project PROJECT   Google Cloud project (default: \`pulumi stack output project\`, then
+                      \`gcloud config get-value project\`)
+  --uid UID           the cluster's ingress uid (kubectl -n kube-system get configmap ingress-uid
+                      -o jsonpath='{.data.uid}'; read it before destroying the cluster) or the
+                      8-char hash in its k8s2-* names. Without it, every resource named like the
+                      controller's is listed and flagged "possibly another cluster's".
+  --provider-uid UID  the same ConfigMap's provider-uid (-o jsonpath='{.data.provider-uid}'): the
+                      controller names its firewall rule k8s-fw-l7--<provider-uid>, which can
+                      differ from the uid. Without it, with --uid, an L7 firewall rule not named
+                      after the uid is listed as "owner unknown", not taken for another cluster's.
+  --json              one JSON object on stdout
+  -h, --help          this text
 
-Exit codes: 0 nothing left, 1 leftovers found, 2 could not check.
-Credentials: Application Default Credentials (gcloud auth application-default login).
+credentials:
+  Application Default Credentials (gcloud auth application-default login).
+
+exit codes:
+  0  nothing left
+  1  leftovers found
+  2  could not check (bad arguments, no project, no credentials, or a list call failed)
 `;
 
 export interface SweepArgs {
@@ -79,7 +86,7 @@ export function parseSweepArgs(argv: string[]): SweepArgs | string {
         break;
       }
       default:
-        problems.push(`unknown argument "${arg}"`);
+        problems.push(arg.startsWith("-") ? `unknown option ${flag}` : `unexpected argument "${arg}": this command takes options only`);
     }
   }
   if (args.providerUid && !args.uid) problems.push("--provider-uid only narrows --uid: give --uid too (the ingress-uid ConfigMap's uid)");
@@ -119,7 +126,7 @@ export interface SweepCliIo {
 export async function runSweepCli(argv: string[], io: SweepCliIo): Promise<0 | 1 | 2> {
   const args = parseSweepArgs(argv);
   if (typeof args === "string") {
-    io.stderr(`${args.split("\n").map((line) => `sweep: ${line}`).join("\n")}\n\n${usage}`);
+    io.stderr(usageErrorText("sweep", args.split("\n")));
     return 2;
   }
   if (args.help) {
@@ -128,15 +135,15 @@ export async function runSweepCli(argv: string[], io: SweepCliIo): Promise<0 | 1
   }
   const project = args.project ?? (await (io.defaultProject ?? defaultProject)());
   if (!project) {
-    io.stderr("sweep: no project: pass --project PROJECT (neither `pulumi stack output project` nor `gcloud config get-value project` gave one)\n");
+    io.stderr(errorText("sweep", ["no project: pass --project PROJECT (neither `pulumi stack output project` nor `gcloud config get-value project` gave one)"]));
     return 2;
   }
   const progress: Progress = args.json
     ? silentProgress
-    : { hop: (name, state, detail) => state !== "start" && io.stderr(`  ${state === "ok" ? "ok  " : state}  ${name}${detail ? `: ${detail}` : ""}\n`) };
+    : { hop: (name, state, detail) => state !== "start" && io.stderr(`${progressLine(PROGRESS_MARK[state], name, detail)}\n`) };
   if (!args.json) io.stderr(`Listing GKE ingress resources in project ${project}...\n`);
   // Loaded here so that --help and bad arguments do not wait for the Google API client (about 0.5 s).
-  const { renderSweepJson, renderSweepText, sweepExitCode, sweepProject } = require("./sweep") as typeof import("./sweep");
+  const { renderSweepJson, renderSweepText, sweepExitCode, sweepProject } = require("../sweep") as typeof import("../sweep");
   const result = await sweepProject(project, { uid: args.uid, providerUid: args.providerUid, rootUrl: io.rootUrl, accessToken: io.accessToken, retry: io.retry, progress });
   io.stdout(args.json ? renderSweepJson(result) : renderSweepText(result));
   return sweepExitCode(result);
@@ -151,7 +158,7 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`sweep: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(errorText("sweep", [error instanceof Error ? error.message : String(error)]));
       process.exitCode = 2;
     },
   );

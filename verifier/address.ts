@@ -1,4 +1,5 @@
-// IPv4 arithmetic the checks need: is an address public, does a CIDR cover another CIDR.
+// IPv4 arithmetic for the checks (is an address public) and the iptables readers (does a CIDR cover
+// another): one small module both use, so iptables/ needs nothing from checks/.
 import { isIPv4 } from "node:net";
 
 function toNumber(ip: string): number {

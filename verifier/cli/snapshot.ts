@@ -1,15 +1,15 @@
-// `npm run verify -- --ingress NS/NAME | --snapshot DIR` (called from cli.ts) and `npm run snapshot
+// `npm run verify -- --ingress NS/NAME | --snapshot DIR` (called from verify.ts) and `npm run snapshot
 // -- --out DIR`: verify, or save, an Ingress that is not (only) the program's stack. The cloud
 // clients load only after the command line is checked. Exit codes as verify's: 0 every claim
 // holds, 1 a claim failed, 2 could not verify (bad input, nothing to judge); snapshot: 0 saved, 2 not.
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
-import type { CliOptions } from "./cli";
-import { FlagError, parseArgs } from "./flags";
-import { InputError, readStackOutputs, redactSecrets } from "./outputs";
-import type { Progress } from "./sources/types";
-import { parseIngressRef } from "./snapshot/ingress-ref";
+import type { CliOptions } from "./options";
+import { errorText, FlagError, parseArgs, PROGRESS_MARK, progressLine, usageErrorText, wrapMessage } from "./flags";
+import { InputError, readStackOutputs, redactSecrets } from "../outputs";
+import type { Progress } from "../sources/types";
+import { parseIngressRef } from "../snapshot/ingress-ref";
 
-/** Problems with verify's --ingress / --snapshot flags (cli.ts parseCli lists them with the others). */
+/** Problems with verify's --ingress / --snapshot flags (verify.ts parseCli lists them with the others). */
 export function ingressFlagProblems(values: Record<string, string | boolean | undefined>): string[] {
   const problems: string[] = [];
   const ingressMode = values.ingress !== undefined || values.snapshot !== undefined;
@@ -31,8 +31,9 @@ export function ingressFlagProblems(values: Record<string, string | boolean | un
 
 const NO_SSH_REASON = "verify --ingress opens no SSH session by itself (it would need a key the nodes accept and never adds one to project or instance metadata)";
 
-function printFailure(reason: string, json: boolean): number {
-  process.stderr.write(`${reason}\n`);
+/** A failure before any report: `<cli>: error: ...` on stderr (and the outcome object with --json). */
+function printFailure(cli: "verify" | "snapshot", reason: string, json: boolean): number {
+  process.stderr.write(errorText(cli, [reason]));
   if (json) process.stdout.write(`${JSON.stringify({ outcome: { exitCode: 2, reason } }, null, 2)}\n`);
   return 2;
 }
@@ -40,7 +41,7 @@ function printFailure(reason: string, json: boolean): number {
 /** `verify --ingress` / `verify --snapshot`: collect, judge and print the same report as verify. */
 export async function runIngressVerify(opts: CliOptions, progress: Progress): Promise<number> {
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const run = require("./snapshot/run") as typeof import("./snapshot/run");
+  const run = require("../snapshot/run") as typeof import("../snapshot/run");
   const ingress = opts.ingress ? parseIngressRef(opts.ingress) : undefined;
   const base = { ingress, service: opts.service, timeoutMs: opts.timeoutMs };
   let outcome;
@@ -48,19 +49,19 @@ export async function runIngressVerify(opts: CliOptions, progress: Progress): Pr
     if (opts.snapshot !== undefined) {
       outcome = await run.verifySnapshot(opts.snapshot, { ...base, requests: 0 }, progress);
     } else {
-      const token = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || (await (require("./sources/gcp") as typeof import("./sources/gcp")).googleAccessToken());
+      const token = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || (await (require("../sources/gcp") as typeof import("../sources/gcp")).googleAccessToken());
       const cluster = await run.liveCluster(opts, token);
       outcome = await run.verifyLiveIngress(cluster, { ...base, project: opts.project, location: opts.location, cluster: opts.cluster, requests: opts.requestsGiven ? opts.requests : 0, accessToken: token, noSsh: opts.noSsh ? "--no-ssh was given" : NO_SSH_REASON }, progress);
     }
   } catch (error) {
     const known = error instanceof run.IngressInputError || /could not get Google credentials/.test((error as Error).message);
-    return printFailure(`could not verify: ${redactSecrets(known ? (error as Error).message : ((error as Error).stack ?? String(error)))}`, opts.json);
+    return printFailure("verify", `could not verify: ${redactSecrets(known ? (error as Error).message : ((error as Error).stack ?? String(error)))}`, opts.json);
   }
-  const { renderTerminal } = require("./report/terminal") as typeof import("./report/terminal");
-  const { renderJson } = require("./report/json") as typeof import("./report/json");
-  const { renderMarkdown } = require("./report/markdown") as typeof import("./report/markdown");
-  const { terminalWidth, wrap } = require("./report/layout") as typeof import("./report/layout");
-  const { writeReportFile } = require("./report/file") as typeof import("./report/file");
+  const { renderTerminal } = require("../report/terminal") as typeof import("../report/terminal");
+  const { renderJson } = require("../report/json") as typeof import("../report/json");
+  const { renderMarkdown } = require("../report/markdown") as typeof import("../report/markdown");
+  const { terminalWidth, wrap } = require("../report/layout") as typeof import("../report/layout");
+  const { writeReportFile } = require("../report/file") as typeof import("../report/file");
   const writeFailed = opts.markdown ? writeReportFile("--markdown", opts.markdown, renderMarkdown(outcome.model, outcome.results, { diagnosis: outcome.diagnosis }), (l) => process.stderr.write(`${l}\n`)) : undefined;
   if (writeFailed) process.stderr.write(`${writeFailed}\n`);
   if (opts.json) {
@@ -76,7 +77,7 @@ export async function runIngressVerify(opts: CliOptions, progress: Progress): Pr
 
 // ---------------------------------------------------------------- npm run snapshot
 
-export const SNAPSHOT_HELP = `Usage: npm run snapshot -- --out DIR [options]
+export const SNAPSHOT_HELP = `usage: npm run snapshot -- --out DIR [options]
 
 Saves everything verify reads into DIR, as the APIs returned it: the Ingress, its Services,
 EndpointSlices, Pods, Nodes, the load balancer's Compute objects, backend health and instance-group
@@ -84,23 +85,28 @@ members, plus each node's outputs (nodes/<node>/) when the nodes can be read, an
 (what was read, from where, when, what failed). Never a Secret, a token, a kubeconfig or a key.
 Judge it later, anywhere, with no network: npm run verify -- --snapshot DIR
 
-Options:
+options:
   --out DIR           the folder to write (must not exist, or be empty)
   --ingress NS/NAME   save this Ingress on any GKE cluster (kubeconfig context, or --project
                       --location --cluster); without it: the program's stack (--outputs / --stack)
   --service NAME      the Service to follow when the Ingress routes to several
-  --outputs FILE | --stack NAME   the stack's outputs (default: the selected stack)
-  --project P --location L --cluster C   with --ingress: the cluster
+  --outputs FILE | --stack NAME
+                      the stack's outputs (default: the selected stack)
+  --project P --location L --cluster C
+                      with --ingress: the cluster
   --transport T       stack only: SSH to the nodes with the stack's key via iap (default) or direct
   --no-ssh            save no node outputs
   --timeout SECONDS   per SSH session (default 20)
   -h, --help          this text
 
-Exit codes: 0 saved (snapshot.json lists what failed), 2 nothing saved (bad input, no access).
+exit codes:
+  0  saved (snapshot.json lists what failed)
+  2  nothing saved (bad input, no access)
 `;
 
 export async function snapshotMain(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
+  const problems: string[] = [];
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -113,17 +119,19 @@ export async function snapshotMain(argv: string[]): Promise<number> {
       },
     }));
   } catch (error) {
-    const problems = error instanceof FlagError ? error.problems : [(error as Error).message];
-    return printFailure(problems.map((p) => `${p}; see --help`).join("\n"), false);
+    if (!(error instanceof FlagError)) throw error;
+    // The values that could be read are checked too: every problem is reported at once.
+    problems.push(...error.problems);
+    values = error.parsed.values;
   }
-  if (values.help) {
+  if (values.help && problems.length === 0) {
     process.stdout.write(SNAPSHOT_HELP);
     return 0;
   }
-  const problems: string[] = [];
   const out = values.out as string | undefined;
-  if (!out) problems.push("--out DIR: required (the folder to write)");
-  else if (existsSync(out) && readdirSync(out).length > 0) problems.push(`--out ${out}: exists and is not empty; give a new folder (a snapshot is one moment; mixing two would mislead)`);
+  if (!out) {
+    if (!problems.some((p) => p.startsWith("--out "))) problems.push("--out DIR: required (the folder to write)");
+  } else if (existsSync(out) && readdirSync(out).length > 0) problems.push(`--out ${out}: exists and is not empty; give a new folder (a snapshot is one moment; mixing two would mislead)`);
   const ingress = typeof values.ingress === "string" ? parseIngressRef(values.ingress) : undefined;
   if (values.ingress !== undefined && !ingress) problems.push(`--ingress ${values.ingress}: give NAMESPACE/NAME`);
   if (values.ingress !== undefined && (values.outputs !== undefined || values.stack !== undefined)) problems.push("--outputs/--stack: not with --ingress");
@@ -132,24 +140,28 @@ export async function snapshotMain(argv: string[]): Promise<number> {
   if (transport !== "iap" && transport !== "direct") problems.push(`--transport ${transport}: must be iap or direct`);
   const timeout = values.timeout === undefined ? 20 : Number(values.timeout);
   if (!(Number.isInteger(timeout) && timeout >= 1 && timeout <= 600)) problems.push(`--timeout ${values.timeout}: must be a whole number 1..600`);
-  if (problems.length > 0) return printFailure(problems.map((p) => `${p}; see --help`).join("\n"), false);
+  if (problems.length > 0) {
+    process.stderr.write(usageErrorText("snapshot", problems));
+    return 2;
+  }
 
-  const progress: Progress = { hop: (name, state, detail) => state !== "start" && process.stderr.write(`  ${state === "ok" ? "ok  " : state === "fail" ? "FAIL" : "skip"} ${name}${detail ? `: ${detail}` : ""}\n`) };
+  const progress: Progress = { hop: (name, state, detail) => state !== "start" && process.stderr.write(`${progressLine(PROGRESS_MARK[state], name, detail)}\n`) };
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const run = require("./snapshot/run") as typeof import("./snapshot/run");
-  const { SnapshotRecorder } = require("./snapshot/record") as typeof import("./snapshot/record");
+  const run = require("../snapshot/run") as typeof import("../snapshot/run");
+  const { SnapshotRecorder } = require("../snapshot/record") as typeof import("../snapshot/record");
   let secrets: object | undefined;
   try {
-    const token = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || (await (require("./sources/gcp") as typeof import("./sources/gcp")).googleAccessToken());
+    const token = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || (await (require("../sources/gcp") as typeof import("../sources/gcp")).googleAccessToken());
     mkdirSync(out!, { recursive: true });
     const recorder = new SnapshotRecorder(out!);
+    recorder.meta.source = ingress ? "ingress" : "stack";
     if (ingress) {
       const cluster = await run.liveCluster({ project: values.project as string, location: values.location as string, cluster: values.cluster as string }, token);
       await run.verifyLiveIngress(cluster, { ingress, service: values.service as string | undefined, requests: 0, timeoutMs: timeout * 1000, accessToken: token, noSsh: values["no-ssh"] ? "--no-ssh was given" : NO_SSH_REASON, project: values.project as string | undefined }, progress, recorder);
     } else {
       const outputs = await readStackOutputs({ file: values.outputs as string | undefined, stack: values.stack as string | undefined });
       secrets = outputs;
-      const k8s = require("./sources/k8s") as typeof import("./sources/k8s");
+      const k8s = require("../sources/k8s") as typeof import("../sources/k8s");
       const access = k8s.kubeAccessFromKubeconfig(outputs.kubeconfig, token);
       await run.verifyLiveIngress(
         { access, project: outputs.project, location: outputs.location, cluster: outputs.clusterName },
@@ -166,12 +178,12 @@ export async function snapshotMain(argv: string[]): Promise<number> {
       );
     }
     const saved = recorder.meta.reads.filter((r) => r.file).length;
-    process.stderr.write(`snapshot: ${saved} answers and ${recorder.meta.nodes.filter((n) => n.files.length > 0).length} nodes' outputs saved in ${out}; ${recorder.meta.failed.length} reads failed (listed in ${out}/snapshot.json)\n`);
-    process.stderr.write(`judge it with: npm run verify -- --snapshot ${out}\n`);
+    process.stderr.write(`${wrapMessage(`snapshot: ${saved} answers and ${recorder.meta.nodes.filter((n) => n.files.length > 0).length} nodes' outputs saved in ${out}; ${recorder.meta.failed.length} reads failed (listed in ${out}/snapshot.json)`)}\n`);
+    process.stderr.write(`${wrapMessage(`snapshot: judge it with: npm run verify -- --snapshot ${out}`)}\n`);
     return 0;
   } catch (error) {
     const message = error instanceof InputError || error instanceof run.IngressInputError || /could not get Google credentials/.test((error as Error).message) ? (error as Error).message : ((error as Error).stack ?? String(error));
-    return printFailure(`snapshot not saved: ${redactSecrets(message, secrets)}`, false);
+    return printFailure("snapshot", `snapshot not saved: ${redactSecrets(message, secrets)}`, false);
   }
 }
 

@@ -4,6 +4,7 @@
 // option argument starting with a dash use '--requests=-XYZ'.") and stop at the first problem. Here
 // a value is the next argument unless that is itself a flag (`--requests -5` reads "-5", which the
 // caller then refuses with its rule), and every problem is reported.
+import { wrap } from "../report/layout";
 
 export interface FlagSpec {
   type: "string" | "boolean";
@@ -26,7 +27,11 @@ export interface ParsedFlags {
 
 /** Every problem with the command line, one sentence each (no "see --help": the caller adds its hint). */
 export class FlagError extends Error {
-  constructor(readonly problems: string[]) {
+  constructor(
+    readonly problems: string[],
+    /** what could be read despite the problems, so a caller can check those values too and report all at once */
+    readonly parsed: ParsedFlags = { values: {}, positionals: [] },
+  ) {
     super(problems.join("\n"));
     this.name = "FlagError";
   }
@@ -74,6 +79,56 @@ export function parseArgs(config: FlagsConfig): ParsedFlags {
   if (!config.allowPositionals) {
     for (const p of positionals) problems.push(`unexpected argument "${p}": this command takes options only`);
   }
-  if (problems.length > 0) throw new FlagError(problems);
+  if (problems.length > 0) throw new FlagError(problems, { values, positionals });
   return { values, positionals };
+}
+
+// ---------------------------------------------------------------- one style for every CLI
+// Every CLI of the project (verify, snapshot, trace, sweep, lab, preflight) speaks the same way:
+//   help:   "usage: npm run <cli> -- ..." first, then a blank-line-separated description, then
+//           headed blocks ("options:", "exit codes:", ...), nothing wider than CLI_WIDTH;
+//   errors: one "<cli>: error: <problem>" per problem, all of them, then one line pointing to
+//           --help (never the whole usage again), wrapped to CLI_WIDTH.
+
+/** Columns no line a CLI prints about itself (help, errors) exceeds. */
+export const CLI_WIDTH = 100;
+
+/** One message wrapped to CLI_WIDTH: the first line as given, the rest indented by two spaces. */
+export function wrapMessage(text: string, width = CLI_WIDTH): string {
+  return wrap(text, width, "", "  ").join("\n");
+}
+
+/**
+ * `<cli>: error: <problem>` for each problem, each wrapped; ends with a newline. A problem of
+ * several lines (a list under a heading) keeps them, each wrapped under its own indent.
+ */
+export function errorText(cli: string, problems: string[]): string {
+  const lines = (p: string) =>
+    p.split("\n").map((line, i) => {
+      const text = i === 0 ? `${cli}: error: ${line}` : line;
+      const indent = /^\s*/.exec(text)![0];
+      return wrap(text.trimStart(), CLI_WIDTH, indent, `${indent}  `).join("\n");
+    });
+  return problems.map((p) => `${lines(p).join("\n")}\n`).join("");
+}
+
+/** The problems, then the one line that points to the help: what a CLI prints for a bad command line. */
+export function usageErrorText(cli: string, problems: string[]): string {
+  return `${errorText(cli, problems)}${cli}: see ${helpCommand(cli)}\n`;
+}
+
+/** How to ask a CLI for its help, as the reader types it ("npm run verify -- --help"). */
+export function helpCommand(cli: string): string {
+  return `npm run ${cli === "trace" ? "--silent trace" : cli} -- --help`;
+}
+
+/** The mark of a progress line: what happened at a hop. */
+export const PROGRESS_MARK = { ok: "ok  ", fail: "FAIL", skip: "skip" } as const;
+
+/**
+ * One progress line as every CLI prints it ("  ok   name: detail"), wrapped to CLI_WIDTH under
+ * the name. `mark` may carry colour codes (they take no column).
+ */
+export function progressLine(mark: string, name: string, detail?: string): string {
+  return wrap(`${name}${detail ? `: ${detail}` : ""}`, CLI_WIDTH, `  ${mark} `, "         ").join("\n");
 }

@@ -1,25 +1,26 @@
 // `npm run verify`: prove, with evidence from the live stack, how a request travels from the LB's
 // public IP to a pod. Exit codes: 0 every claim holds, 1 a claim failed, 2 could not verify.
-import { accessSync, constants, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { FlagError, parseArgs } from "./flags";
-import type { Progress } from "./sources/types";
-import { silentProgress } from "./sources/types";
-import { InputError, readStackOutputs, redactSecrets } from "./outputs";
-import { MAX_REQUESTS } from "./requests";
-import { ingressFlagProblems, runIngressVerify } from "./snapshot-cli";
+import { errorText, FlagError, parseArgs, PROGRESS_MARK, progressLine, usageErrorText } from "./flags";
+import { unwritableFileProblem, type CliOptions } from "./options";
+import type { Progress } from "../sources/types";
+import { silentProgress } from "../sources/types";
+import { InputError, readStackOutputs, redactSecrets } from "../outputs";
+import { MAX_REQUESTS } from "../requests";
+import { ingressFlagProblems, runIngressVerify } from "./snapshot";
 
-export const HELP = `Usage: npm run verify -- [options]
+export const HELP = `usage: npm run verify -- [options]
 
 Reads the stack outputs, collects the path from the Google Cloud API, the Kubernetes API and every
 node over SSH, sends requests to the load balancer, then checks the article's claims C1..C12.
 
-Options:
+options:
   --outputs FILE      stack outputs saved with \`pulumi stack output --json --show-secrets > FILE\`
                       (default: run that command in the current directory)
-  --stack NAME        the Pulumi stack to read the outputs of (default: the selected stack; not with --outputs)
+  --stack NAME        the Pulumi stack to read the outputs of (default: the selected stack; not
+                      with --outputs)
   --requests N        requests to the load balancer's public IP, 0..${MAX_REQUESTS} (default 20; 0 skips C12)
-  --keep-alive        send all requests over one keep-alive connection (default: a new connection each)
+  --keep-alive        send all requests over one keep-alive connection (default: a new
+                      connection each)
   --transport T       how to reach the nodes over SSH: iap (default; \`gcloud compute ssh
                       --tunnel-through-iap\`, which the default sshSourceRanges allow) or direct
                       (their external IPs; add your address to sshSourceRanges first)
@@ -34,68 +35,30 @@ Options:
   --ingress NS/NAME   verify this Ingress on any GKE cluster instead of the stack: the cluster from
                       the kubeconfig's current context, or --project --location --cluster
   --service NAME      the Service whose path the claims judge, when the Ingress routes to several
-  --snapshot DIR      judge a snapshot folder (\`npm run snapshot\`, or gcloud/kubectl output saved by
-                      hand) with no network at all; --ingress picks the Ingress when it holds several
-  --project P --location L --cluster C   with --ingress: the cluster (else the kubeconfig context)
+  --snapshot DIR      judge a snapshot folder (\`npm run snapshot\`, or gcloud/kubectl output saved
+                      by hand) with no network at all; --ingress picks the Ingress when it holds
+                      several
+  --project P --location L --cluster C
+                      with --ingress: the cluster (else the kubeconfig context)
   --no-ssh            with --ingress: read no node (node claims cannot tell, saying why)
   --full              the evidence quotes whole rules and API URLs (default: their gist)
   --no-color          no colours (also when stdout is not a terminal or NO_COLOR is set)
   -h, --help          this text
 
-Credentials: Application Default Credentials (\`gcloud auth application-default login\`) for both the
-Compute API and the cluster, or an access token in GOOGLE_OAUTH_ACCESS_TOKEN. No kubectl auth plugin needed.
+credentials:
+  Application Default Credentials (\`gcloud auth application-default login\`) for both the Compute
+  API and the cluster, or an access token in GOOGLE_OAUTH_ACCESS_TOKEN. No kubectl auth plugin.
 
-Exit codes: 0 every claim passed, 1 a claim failed, 2 could not verify (bad input, no access); the
-last line says why.
+exit codes:
+  0  every claim passed
+  1  a claim failed (the report ends with each cause and its fix)
+  2  could not verify (bad input, no access); the last line says why
 `;
-
-export interface CliOptions {
-  outputs?: string;
-  stack?: string;
-  requests: number;
-  keepAlive: boolean;
-  transport: "direct" | "iap";
-  timeoutMs: number;
-  trustHostKeyOnFirstUse: boolean;
-  json: boolean;
-  includeDumps: boolean;
-  markdown?: string;
-  color: boolean;
-  full: boolean;
-  help: boolean;
-  /** verify --ingress / --snapshot (verifier/snapshot-cli.ts) */
-  ingress?: string;
-  service?: string;
-  snapshot?: string;
-  project?: string;
-  location?: string;
-  cluster?: string;
-  noSsh?: boolean;
-  /** --requests was given (--ingress sends none by default) */
-  requestsGiven?: boolean;
-}
-
-/**
- * Why FILE (the value of FLAG) could not be written, or undefined. Checked before any work, so a
- * long run does not end in a write error after the report was made.
- */
-export function unwritableFileProblem(flag: string, file: string): string | undefined {
-  const path = resolve(file);
-  const existing = statSync(path, { throwIfNoEntry: false });
-  if (existing?.isDirectory()) return `${flag} ${file}: is a directory; give a file name, e.g. ${flag} report.md`;
-  try {
-    accessSync(existing ? path : dirname(path), constants.W_OK);
-    return undefined;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" || code === "ENOTDIR" ? `no directory ${dirname(path)}` : existing ? `the file is not writable (${code})` : `${dirname(path)} is not writable (${code})`;
-    return `${flag} ${file}: cannot write the report there: ${why}; give a path in an existing, writable directory`;
-  }
-}
 
 /** Parse argv; throws InputError listing every bad flag. */
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, isTty = false): CliOptions {
   let values: Record<string, string | boolean | undefined>;
+  const problems: string[] = [];
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -125,10 +88,11 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
       },
     }));
   } catch (err) {
-    const problems = err instanceof FlagError ? err.problems : [(err as Error).message];
-    throw new InputError(problems.map((p) => `${p}; see --help`), "bad command line");
+    if (!(err instanceof FlagError)) throw new InputError([(err as Error).message], "bad command line");
+    // The values that could be read are checked too: every problem is reported at once.
+    problems.push(...err.problems);
+    values = err.parsed.values;
   }
-  const problems: string[] = [];
   const int = (name: string, text: string | undefined, fallback: number, min: number, max: number): number => {
     if (text === undefined) return fallback;
     const n = Number(text);
@@ -145,7 +109,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
   const markdownProblem = values.markdown === undefined ? undefined : unwritableFileProblem("--markdown", values.markdown as string);
   if (markdownProblem) problems.push(markdownProblem);
   problems.push(...ingressFlagProblems(values));
-  if (problems.length > 0) throw new InputError(problems.map((p) => `${p}; see --help`), "bad command line");
+  if (problems.length > 0) throw new InputError(problems, "bad command line");
   return {
     ingress: values.ingress as string | undefined,
     service: values.service as string | undefined,
@@ -173,11 +137,11 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
 
 /** Progress per hop on stderr, so stdout carries only the report. */
 function terminalProgress(color: boolean): Progress {
-  const mark = { ok: color ? "\x1b[32m✓\x1b[0m" : "ok  ", fail: color ? "\x1b[31m✗\x1b[0m" : "FAIL", skip: "skip" } as const;
+  const mark = { ok: color ? "\x1b[32m✓\x1b[0m" : PROGRESS_MARK.ok, fail: color ? "\x1b[31m✗\x1b[0m" : PROGRESS_MARK.fail, skip: PROGRESS_MARK.skip } as const;
   return {
     hop(name, state, detail) {
       // Only outcomes: the sources report sub-hops (service, endpointslices, each node) as they finish.
-      if (state !== "start") process.stderr.write(`  ${mark[state]} ${name}${detail ? `: ${detail}` : ""}\n`);
+      if (state !== "start") process.stderr.write(`${progressLine(mark[state], name, detail)}\n`);
     },
   };
 }
@@ -187,8 +151,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     opts = parseCli(argv, process.env, process.stdout.isTTY === true);
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    if (argv.includes("--json")) process.stdout.write(`${JSON.stringify({ outcome: { exitCode: 2, reason: (err as Error).message } }, null, 2)}\n`);
+    const problems = err instanceof InputError ? err.problems : [(err as Error).message];
+    process.stderr.write(usageErrorText("verify", problems));
+    if (argv.includes("--json")) process.stdout.write(`${JSON.stringify({ outcome: { exitCode: 2, reason: `bad command line: ${problems.join("; ")}` } }, null, 2)}\n`);
     return 2;
   }
   if (opts.help) {
@@ -205,21 +170,21 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     progress.hop("stack outputs", "fail");
     const reason = `could not verify: ${redactSecrets((err as Error).message)}`;
-    process.stderr.write(`${reason}\n`);
+    process.stderr.write(errorText("verify", [reason]));
     // --json promises one object on stdout, also when there is nothing to report but the reason
     if (opts.json) process.stdout.write(`${JSON.stringify({ outcome: { exitCode: 2, reason } }, null, 2)}\n`);
     return 2;
   }
   try {
     // Loaded here so that bad input is reported before the cloud clients load.
-    const { verifyGke } = require("./verify") as typeof import("./verify");
-    const { renderTerminal } = require("./report/terminal") as typeof import("./report/terminal");
-    const { renderJson } = require("./report/json") as typeof import("./report/json");
-    const { renderMarkdown } = require("./report/markdown") as typeof import("./report/markdown");
-    const { terminalWidth, wrap } = require("./report/layout") as typeof import("./report/layout");
+    const { verifyGke } = require("../verify") as typeof import("../verify");
+    const { renderTerminal } = require("../report/terminal") as typeof import("../report/terminal");
+    const { renderJson } = require("../report/json") as typeof import("../report/json");
+    const { renderMarkdown } = require("../report/markdown") as typeof import("../report/markdown");
+    const { terminalWidth, wrap } = require("../report/layout") as typeof import("../report/layout");
     const accessToken = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || undefined;
     const outcome = await verifyGke(outputs, { requests: opts.requests, keepAlive: opts.keepAlive, transport: opts.transport, timeoutMs: opts.timeoutMs, trustHostKeyOnFirstUse: opts.trustHostKeyOnFirstUse, accessToken }, progress);
-    const { writeReportFile } = require("./report/file") as typeof import("./report/file");
+    const { writeReportFile } = require("../report/file") as typeof import("../report/file");
     const writeFailed = opts.markdown ? writeReportFile("--markdown", opts.markdown, renderMarkdown(outcome.model, outcome.results, { diagnosis: outcome.diagnosis }), (l) => process.stderr.write(`${l}\n`)) : undefined;
     if (writeFailed) process.stderr.write(`${writeFailed}\n`);
     if (opts.json) {
@@ -234,7 +199,7 @@ export async function main(argv: string[]): Promise<number> {
     // The report asked for was not written: the run could not do all it was told.
     return writeFailed ? 2 : outcome.exitCode;
   } catch (err) {
-    process.stderr.write(`could not verify: ${redactSecrets((err as Error).stack ?? String(err), outputs)}\n`);
+    process.stderr.write(errorText("verify", [`could not verify: ${redactSecrets((err as Error).stack ?? String(err), outputs)}`]));
     return 2;
   }
 }

@@ -2,8 +2,9 @@
 // ruleset. With --json, stdout carries exactly one JSON object (design.md "contract: offline trace").
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { prepareDump, toContractJson, tracePrepared } from "./iptables/trace";
-import type { TraceResult } from "./iptables/types";
+import { prepareDump, toContractJson, tracePrepared } from "../iptables/trace";
+import type { TraceResult } from "../iptables/types";
+import { errorText, usageErrorText } from "./flags";
 
 const USAGE = `usage: npm run --silent trace -- <dump-file | -> [--json] [--node-ip IP]
 
@@ -11,18 +12,23 @@ Reads a saved nat ruleset, whole or as pasted (Markdown notes, grep output, one 
 time, cut lines), and shows, for every service, where a new connection to clusterIP:port and
 to nodeIP:nodePort goes, with each endpoint's share, and the share the dump does not show.
 
-  <dump-file>    output of one of:
-                   iptables-save [-c] [-t nat]        (nft or legacy backend)
-                   iptables -t nat -nvL   (or -nL, -L, --line-numbers, -x)
-                   iptables -t nat -S [CHAIN]
-                   nft list table ip kube-proxy  |  nft list ruleset
-                 "-" reads the dump from stdin
-  --json         print one JSON object: { format, services: [...], warnings: [...] }
-  --node-ip IP   the node address NodePort traffic is sent to (default: the first
-                 address the rules name, else any local address); also --node-ip=IP
-  --help         this text
+arguments:
+  <dump-file>         output of one of:
+                        iptables-save [-c] [-t nat]        (nft or legacy backend)
+                        iptables -t nat -nvL   (or -nL, -L, --line-numbers, -x)
+                        iptables -t nat -S [CHAIN]
+                        nft list table ip kube-proxy  |  nft list ruleset
+                      "-" reads the dump from stdin
 
-exit status: 0 traced (warnings may be present), 2 bad usage or unreadable dump`;
+options:
+  --json              print one JSON object: { format, services: [...], warnings: [...] }
+  --node-ip IP        the node address NodePort traffic is sent to (default: the first
+                      address the rules name, else any local address); also --node-ip=IP
+  -h, --help          this text
+
+exit codes:
+  0  traced (warnings may be present)
+  2  bad usage or unreadable dump`;
 
 interface Args {
   file?: string;
@@ -43,7 +49,7 @@ export function parseArgs(argv: string[]): Args {
       const v = a === "--node-ip" ? (argv[i + 1]?.startsWith("--") ? undefined : argv[++i]) : a.slice("--node-ip=".length);
       if (v === undefined || v === "" || isIP(v) === 0) args.problems.push(`--node-ip needs an IP address, got ${v === undefined || v === "" ? "nothing" : `"${v}"`}`);
       else args.nodeIP = v;
-    } else if (a.startsWith("-") && a !== "-") args.problems.push(`unknown option "${a}"`);
+    } else if (a.startsWith("-") && a !== "-") args.problems.push(`unknown option ${a.replace(/=.*$/, "")}`);
     else if (args.file === undefined) args.file = a;
     else args.problems.push(`only one dump file is read; got "${args.file}" and "${a}"`);
   }
@@ -55,9 +61,15 @@ function readInput(file: string): string {
   return readFileSync(file === "-" ? 0 : file, "utf8");
 }
 
+/** Bad usage: every problem, then where the help is. */
 function fail(messages: string[]): never {
-  for (const m of messages) process.stderr.write(`trace: ${m}\n`);
-  process.stderr.write(`run with --help for usage\n`);
+  process.stderr.write(usageErrorText("trace", messages));
+  process.exit(2);
+}
+
+/** The input cannot be read or traced: the problem alone (the command line was right). */
+function failInput(message: string): never {
+  process.stderr.write(errorText("trace", [message]));
   process.exit(2);
 }
 
@@ -102,12 +114,12 @@ export function main(argv: string[]): void {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === "ENOENT" ? "no such file" : e.code === "EISDIR" ? "it is a directory" : e.message;
-    fail([`cannot read "${args.file}": ${why}; give the path of a saved dump (e.g. iptables-save -t nat > nat.txt)`]);
+    failInput(`cannot read "${args.file}": ${why}; give the path of a saved dump (e.g. iptables-save -t nat > nat.txt)`);
   }
-  if (text.trim() === "") fail([`"${args.file}" is empty; save a dump with \`iptables-save -t nat\`, \`iptables -t nat -nvL\` or \`nft list ruleset\``]);
+  if (text.trim() === "") failInput(`"${args.file}" is empty; save a dump with \`iptables-save -t nat\`, \`iptables -t nat -nvL\` or \`nft list ruleset\``);
   const prepared = prepareDump(text);
   if (prepared.format === undefined) {
-    fail([`"${args.file}" is not a dump this tool reads: expected iptables-save output ("*nat", "-A CHAIN ..."), \`iptables -L\` output ("Chain X (...)") or \`nft list\` output ("table ip kube-proxy {")`]);
+    failInput(`"${args.file}" is not a dump this tool reads: expected iptables-save output ("*nat", "-A CHAIN ..."), \`iptables -L\` output ("Chain X (...)") or \`nft list\` output ("table ip kube-proxy {")`);
   }
   const result = tracePrepared(prepared, { nodeIP: args.nodeIP, evidence: false });
   process.stdout.write(args.json ? JSON.stringify(toContractJson(result), null, 2) + "\n" : renderTable(result));
