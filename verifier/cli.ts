@@ -177,7 +177,7 @@ function terminalProgress(color: boolean): Progress {
   return {
     hop(name, state, detail) {
       // Only outcomes: the sources report sub-hops (service, endpointslices, each node) as they finish.
-      if (state !== "start") process.stderr.write(`  ${mark[state]} ${name}${detail ? `: ${detail}` : ""}\n`);
+      if (state !== "start") process.stderr.write(`  ${mark[state]} ${name}${detail ? `: ${redactSecrets(detail)}` : ""}\n`);
     },
   };
 }

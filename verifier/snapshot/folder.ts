@@ -86,8 +86,11 @@ export interface SnapshotMeta {
   reads: { api: "compute" | "kubernetes"; method: string; path: string; status: number; file?: string }[];
   /** what could not be read, and why */
   failed: { what: string; message: string }[];
-  /** what was deliberately not saved (Secrets) */
-  withheld: string[];
+  /**
+   * what was deliberately not saved, never with its value: Secrets, fields the verifier does not
+   * read (an instance's metadata, a pod's env), values that look like credentials
+   */
+  withheld: { object: string; fields: string[]; reason: string }[];
   nodes: { name: string; files: string[]; problem?: string }[];
 }
 
