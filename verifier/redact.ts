@@ -41,7 +41,7 @@ const RULES: Rule[] = [
   },
   {
     what: "Authorization header",
-    pattern: new RegExp(`\\b(authorization)(["']?\\s*[:=]\\s*["']?)${NOT_MARKED}(?!Bearer \\$)[^"'\\r\\n,;}\\\\]+`, "gi"),
+    pattern: new RegExp(`\\b(authorization)(["']?\\s*[:=]\\s*["']?)(?![\\s"'])${NOT_MARKED}(?!Bearer \\$)[^"'\\r\\n,;}\\\\]+`, "gi"),
     replace: (_m, name, sep) => `${name}${sep}${redactedMarker("Authorization header")}`,
   },
   {
