@@ -172,7 +172,9 @@ function walk(dir: string, warnings: SnapshotWarning[]): FoundFile[] {
   const out: FoundFile[] = [];
   const root = realpathSync(dir);
   const inside = (real: string) => real === root || real.startsWith(root + sep);
+  // folders read so far, and those being read (a link to one of these is a loop)
   const seen = new Set<string>();
+  const open = new Set<string>();
   const id = (st: Stats) => `${st.dev}:${st.ino}`;
   const rel = (full: string) => relative(dir, full).split(sep).join("/");
   const visit = (path: string, real: string) => {
@@ -205,17 +207,22 @@ function walk(dir: string, warnings: SnapshotWarning[]): FoundFile[] {
         continue;
       }
       if (st.isDirectory()) {
-        if (seen.has(id(st))) {
-          warnings.push({ file, message: "a link back to a folder already read (a loop); skipped" });
+        if (open.has(id(st))) {
+          warnings.push({ file, message: "a link back to a folder that holds it (a loop); skipped" });
           continue;
         }
+        // a second way into a folder already read (a link inside the folder): read once
+        if (seen.has(id(st))) continue;
         seen.add(id(st));
+        open.add(id(st));
         visit(full, target);
+        open.delete(id(st));
       } else if (st.isFile()) out.push({ file, real: target, size: st.size });
       else warnings.push({ file, message: "not a regular file (a device, FIFO or socket); not read" });
     }
   };
   seen.add(id(statSync(root)));
+  open.add(id(statSync(root)));
   visit(dir, root);
   return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
