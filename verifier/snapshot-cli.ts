@@ -82,7 +82,10 @@ export const SNAPSHOT_HELP = `Usage: npm run snapshot -- --out DIR [options]
 Saves everything verify reads into DIR, as the APIs returned it: the Ingress, its Services,
 EndpointSlices, Pods, Nodes, the load balancer's Compute objects, backend health and instance-group
 members, plus each node's outputs (nodes/<node>/) when the nodes can be read, and snapshot.json
-(what was read, from where, when, what failed). Never a Secret, a token, a kubeconfig or a key.
+(what was read, from where, when, what failed, what was withheld). Each object keeps only the
+fields the verifier reads; never a Secret, a token, a kubeconfig, a key or instance metadata, and
+any value that looks like a credential is replaced by a marker: safe to attach to a ticket.
+The folder is owner-only (0700/0600) and appears only when complete (docs/snapshot.md).
 Judge it later, anywhere, with no network: npm run verify -- --snapshot DIR
 
 Options:

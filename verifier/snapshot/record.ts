@@ -57,8 +57,15 @@ export class SnapshotRecorder {
     for (const [object, fields] of byObject) this.meta.withheld.push({ object, fields, reason: "not read by the verifier" });
     const removed: RedactedField[] = [];
     const value = redactValue(allowed.value, removed);
-    const what = describeObject(body);
-    for (const r of removed) this.meta.withheld.push({ object: what, fields: [r.field], reason: `looks like a credential (${r.what}); replaced by a marker` });
+    for (const r of removed) {
+      // inside a list: name the item (typed lists leave kind off their items)
+      const m = /^items\[(\d+)\]\.(.+)$/.exec(r.field);
+      const list = body as { kind?: unknown; items?: unknown };
+      const item = m && Array.isArray(list.items) ? (list.items[Number(m[1])] as Record<string, unknown> | undefined) : undefined;
+      const itemKind = typeof list.kind === "string" ? list.kind.replace(/List$/, "") : undefined;
+      const object = item ? describeObject({ kind: itemKind, ...item }) : describeObject(body);
+      this.meta.withheld.push({ object, fields: [item ? m![2]! : r.field], reason: `looks like a credential (${r.what}); replaced by a marker` });
+    }
     return value;
   }
 
