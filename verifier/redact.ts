@@ -64,10 +64,13 @@ const RULES: Rule[] = [
     // files, kubeconfig `token:`), also inside JSON-escaped text (\"token\": \"...\")
     what: "credential-named value",
     pattern: new RegExp(
-      `(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]*(?:password|passwd|secret|token|credentials?|private[_-]?key|api[_-]?key|access[_-]?key|client[_-]key(?:[_-]data)?|[_-]key))(\\\\?["']?\\s*[:=]\\s*\\\\?["']?)${NOT_MARKED}(?!(?:true|false|null)\\b)([^\\s"'\\\\,;}&]{3,})`,
+      `(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]*(?:password|passwd|secret|token|credentials?|private[_-]?key|api[_-]?key|access[_-]?key|client[_-]key(?:[_-]data)?|[_-]key))(\\\\?["']?\\s*[:=]\\s*\\\\?["']?)${NOT_MARKED}([^\\s"'\\\\,;}&]+)`,
       "gi",
     ),
-    replace: (match, name, sep) => (isSensitiveName(name!) ? `${name}${sep}${redactedMarker(`value of ${name}`)}` : match),
+    // Prose ("sshPrivateKey: not a PEM key", "token: missing") is not a credential: a value must be
+    // 6+ characters and hold a non-letter, or be 16+ letters long.
+    replace: (match, name, sep, value) =>
+      isSensitiveName(name!) && value!.length >= 6 && (/[^A-Za-z]/.test(value!) || value!.length >= 16) ? `${name}${sep}${redactedMarker(`value of ${name}`)}` : match,
   },
 ];
 
