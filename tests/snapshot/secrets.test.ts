@@ -6,6 +6,8 @@
 // reports, not on stdout or stderr of the CLIs. The snapshot folder is private (0700 / 0600) and a
 // failed snapshot leaves nothing behind.
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -298,5 +300,33 @@ test("a snapshot that fails after it started writing (the Ingress read, the proj
     expect(readdirSync(join(parent, "snap"))).toEqual([]);
   } finally {
     await kube.close();
+  }
+});
+
+test("a snapshot interrupted (SIGINT) while it waits on the API: exit 130, neither the folder nor a partial one is left", async () => {
+  // an API server that accepts the request and never answers
+  const server = createServer(() => undefined);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const config = join(tempDir(), "kubeconfig");
+    writeFileSync(config, kubeconfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+    const parent = tempDir();
+    const child = spawn(process.execPath, ["-r", "ts-node/register", "verifier/snapshot-cli.ts", "--out", join(parent, "snap"), "--ingress", "default/hello"], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: tempDir(), GOOGLE_OAUTH_ACCESS_TOKEN: PLANTED.accessToken, KUBECONFIG: config, TS_NODE_PROJECT: join(ROOT, "tsconfig.json"), TS_NODE_TRANSPILE_ONLY: "1" },
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    // interrupt once the partial folder exists (the recorder started)
+    while (readdirSync(parent).length === 0 && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    expect(readdirSync(parent)[0]).toMatch(/^\.snap\.partial-/);
+    child.kill("SIGINT");
+    expect(await closed).toBe(130);
+    expect(stderr).toContain("snapshot not saved: interrupted (SIGINT)");
+    expect(readdirSync(parent)).toEqual([]);
+  } finally {
+    server.closeAllConnections();
+    server.close();
   }
 });
