@@ -249,7 +249,7 @@ export function allowedFields(value: unknown, itemKind?: string): Allowed {
     const name = typeof v.name === "string" ? v.name : typeof meta.name === "string" ? `${typeof meta.namespace === "string" ? `${meta.namespace}/` : ""}${meta.name}` : "";
     return `${kind}${name ? ` ${name}` : ""}`;
   };
-  const one = (v: unknown, path: string, kubeKind?: string): unknown => {
+  const one = (v: unknown, kubeKind?: string): unknown => {
     if (!isObject(v)) return v;
     const kind = typeof v.kind === "string" ? v.kind : kubeKind;
     if (kind?.startsWith("compute#")) {
@@ -257,12 +257,12 @@ export function allowedFields(value: unknown, itemKind?: string): Allowed {
         // lists: {items: [...]}, aggregated lists: {items: {"zones/z": {<collection>: [...]}}}
         const out: Record<string, unknown> = {};
         for (const key of ["kind", "id", "selfLink"]) if (key in v) out[key] = v[key];
-        if (Array.isArray(v.items)) out.items = v.items.map((item, i) => one(item, `${path}items[${i}].`));
+        if (Array.isArray(v.items)) out.items = v.items.map((item) => one(item));
         else if (isObject(v.items)) {
           out.items = Object.fromEntries(
             Object.entries(v.items).map(([scope, entry]) => [
               scope,
-              isObject(entry) ? Object.fromEntries(Object.entries(entry).filter(([, list]) => Array.isArray(list)).map(([c, list]) => [c, (list as unknown[]).map((item, i) => one(item, `${path}items[${scope}].${c}[${i}].`))])) : entry,
+              isObject(entry) ? Object.fromEntries(Object.entries(entry).filter(([, list]) => Array.isArray(list)).map(([c, list]) => [c, (list as unknown[]).map((item) => one(item))])) : entry,
             ]),
           );
         }
@@ -272,7 +272,7 @@ export function allowedFields(value: unknown, itemKind?: string): Allowed {
       known &&= k;
       const local: string[] = [];
       const out = apply(v, node, "", local);
-      if (isObject(out) && Array.isArray(out.items)) out.items = out.items.map((item, i) => one(item, `${path}items[${i}].`));
+      if (isObject(out) && Array.isArray(out.items)) out.items = out.items.map((item) => one(item));
       dropped.push(...local.map((field) => ({ object: describe(v, kind), field })));
       return out;
     }
@@ -281,7 +281,7 @@ export function allowedFields(value: unknown, itemKind?: string): Allowed {
       const out: Record<string, unknown> = {};
       for (const key of ["apiVersion", "kind"]) if (key in v) out[key] = v[key];
       if (isObject(v.metadata)) out.metadata = { ...(v.metadata.resourceVersion !== undefined ? { resourceVersion: v.metadata.resourceVersion } : {}) };
-      out.items = v.items.map((item, i) => one(item, `${path}items[${i}].`, inner));
+      out.items = v.items.map((item) => one(item, inner));
       return out;
     }
     if (!kind) return v;
@@ -292,5 +292,5 @@ export function allowedFields(value: unknown, itemKind?: string): Allowed {
     dropped.push(...local.map((field) => ({ object: describe(v, kind), field })));
     return out;
   };
-  return { value: one(value, "", itemKind), dropped, known };
+  return { value: one(value, itemKind), dropped, known };
 }
