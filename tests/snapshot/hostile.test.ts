@@ -53,6 +53,9 @@ test("verify --snapshot on the hostile folder: ends, one line per hostile file, 
     if (input.expect) expect({ file: input.file, about }).toEqual({ file: input.file, about: [expect.stringMatching(input.expect)] });
     else expect({ file: input.file, about }).toEqual({ file: input.file, about: [] });
   }
+  // each line short, its control characters escaped
+  for (const line of lines) expect({ line: line.slice(0, 80), length: line.length, control: /[\u0000-\u0008\u000b-\u001f]/.test(line) }).toEqual({ line: line.slice(0, 80), length: expect.any(Number), control: false });
+  expect(Math.max(...lines.map((l) => l.length))).toBeLessThan(1000);
   // nothing under the linked /etc or the loop was walked
   expect(lines.filter((l) => /^(etc|self)\//.test(l))).toEqual([]);
   for (const text of [r.stdout, r.stderr]) {

@@ -86,6 +86,12 @@ export const HOSTILE: HostileInput[] = [
       closeSync(fd);
     },
   },
+  {
+    name: "an object whose kind is 100 kB with control characters",
+    file: "long-kind.json",
+    expect: /^long-kind\.json: the file: compute#\\u0007\\u001b\[2Jx+…$/,
+    make: (dir) => writeFileSync(join(dir, "long-kind.json"), JSON.stringify({ kind: `compute#\u0007\u001b[2J${"x".repeat(100_000)}`, name: "n" })),
+  },
   { name: "FIFO", file: "pipe.json", expect: /not a regular file \(a device, FIFO or socket\); not read/, make: (dir) => execFileSync("mkfifo", [join(dir, "pipe.json")]) },
 ];
 

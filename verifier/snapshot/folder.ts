@@ -614,5 +614,14 @@ export function readSnapshotFolder(dir: string): SnapshotFolder {
   }
   resolveHealthOwners(folder);
   crossChecks(folder);
+  // Some warnings name what a file holds (a kind, a name): control characters escaped, length and
+  // credentials bounded here, once for all of them.
+  folder.warnings = folder.warnings.map((w) => ({ file: safeText(w.file, 200), message: safeText(w.message, 600) }));
   return folder;
+}
+
+/** Text that came from a file, fit for a message: control characters escaped, credentials redacted, at most `max` characters. */
+function safeText(text: string, max: number): string {
+  const escaped = redactText(text).replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return escaped.length > max ? `${escaped.slice(0, max)}…` : escaped;
 }

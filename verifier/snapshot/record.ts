@@ -69,7 +69,7 @@ export class SnapshotRecorder {
     return value;
   }
 
-  /** A Compute answer: 200 bodies verbatim; getHealth wrapped as gcloud prints it, with backendService. */
+  /** A Compute answer: 200 bodies cut to the fields read (keep); getHealth wrapped as gcloud prints it, with backendService. */
   compute(method: string, url: URL, requestBody: string | undefined, status: number, text: string): void {
     const path = url.pathname.replace(/^\/compute\/(v1|beta|alpha)\/projects\/[^/]+\//, "");
     const read: SnapshotMeta["reads"][number] = { api: "compute", method, path: url.pathname, status };
@@ -100,7 +100,7 @@ export class SnapshotRecorder {
     read.file = this.write(`compute/${safe(path)}.json`, JSON.stringify(this.keep(body), null, 1) + "\n");
   }
 
-  /** A Kubernetes answer: 200 bodies verbatim, Secrets withheld. */
+  /** A Kubernetes answer: 200 bodies cut to the fields read (keep), Secrets withheld whole. */
   kube(method: string, url: URL, status: number, text: string): void {
     const read: SnapshotMeta["reads"][number] = { api: "kubernetes", method, path: url.pathname + (url.search ? decodeURIComponent(url.search) : ""), status };
     this.meta.from = { ...this.meta.from, kubernetes: url.origin };
