@@ -3,6 +3,7 @@
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
+import { redactText } from "./redact";
 import type { StackOutputs } from "./sources/types";
 
 /** Bad input: every problem found, each naming the key and how to fix it. Exit code 2. */
@@ -76,8 +77,8 @@ export function redactSecrets(text: string, outputs?: object): string {
     const value = (outputs as Record<string, unknown> | undefined)?.[key];
     if (typeof value === "string" && value.length >= 8) result = result.split(value).join(`[${key} redacted]`);
   }
-  // Private keys look alike whatever stack they came from: never let one through.
-  return result.replace(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g, "[private key redacted]");
+  // Keys, tokens and the like look alike whatever stack they came from: never let one through.
+  return redactText(result);
 }
 
 export interface ReadOutputsOptions {

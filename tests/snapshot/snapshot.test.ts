@@ -16,7 +16,7 @@ import { parseIpAddr, parseSsListeners } from "../../verifier/sources/ssh";
 import { loadLiveSources, type GkeSources, type VerifyOutcome } from "../../verifier/verify";
 import { startComputeStandin } from "../support/rest-standins/compute";
 import { startKubeStandin } from "../support/rest-standins/kube";
-import { buildWorld, withUnhealthyNode, type GkeWorld } from "../support/rest-standins/world";
+import { buildWorld, withDataplaneV2, withLoadBalancerNotProvisioned, withNegBackend, withUnhealthyNode, type GkeWorld } from "../support/rest-standins/world";
 
 jest.setTimeout(60_000);
 
@@ -289,7 +289,7 @@ describe("round trip: record from the REST stand-ins, judge offline", () => {
     expect(offline.model.loadBalancer).toEqual(live.model.loadBalancer);
     expect(offline.model.kubernetes).toEqual(live.model.kubernetes);
     expect(offline.model.problems.filter((p) => p.source === "input")).toEqual([]);
-    // API objects verbatim: the recorded forwarding rule is the stand-in's object
+    // API objects as returned, cut to the fields the verifier reads (all of the stand-in's forwarding rule)
     const frFile = files(out).find((f) => f.includes("forwardingRules"))!;
     expect(JSON.parse(readFileSync(join(out, frFile), "utf8"))).toEqual(world.compute.forwardingRules[0]);
     const meta = JSON.parse(readFileSync(join(out, "snapshot.json"), "utf8"));
@@ -299,6 +299,20 @@ describe("round trip: record from the REST stand-ins, judge offline", () => {
     expect(meta.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
     // no token anywhere in the folder
     for (const f of files(out)) expect({ f, token: readFileSync(join(out, f), "utf8").includes(world.token) }).toEqual({ f, token: false });
+  });
+
+  // The allow-lists (sources/read-fields.ts) keep only what the sources read: a field they drop
+  // that a source or check reads makes the offline model or verdicts differ from the live ones.
+  test.each([
+    ["container-native (NEG) backends", () => withNegBackend(buildWorld())],
+    ["Dataplane V2", () => withDataplaneV2(buildWorld())],
+    ["the load balancer not made yet", () => withLoadBalancerNotProvisioned(buildWorld())],
+  ])("%s: the snapshot judges like the live run (same verdicts, diagnosis and model)", async (_name, make) => {
+    const { live, offline } = await recordAndJudge(make());
+    expect(verdicts(offline.results)).toEqual(verdicts(live.results));
+    expect(offline.diagnosis).toEqual(live.diagnosis);
+    expect(offline.model.loadBalancer).toEqual(live.model.loadBalancer);
+    expect(offline.model.kubernetes).toEqual(live.model.kubernetes);
   });
 
   test("an UNHEALTHY node: C11 fails live and offline alike", async () => {

@@ -2,7 +2,7 @@
 // -- --out DIR`: verify, or save, an Ingress that is not (only) the program's stack. The cloud
 // clients load only after the command line is checked. Exit codes as verify's: 0 every claim
 // holds, 1 a claim failed, 2 could not verify (bad input, nothing to judge); snapshot: 0 saved, 2 not.
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import type { CliOptions } from "./options";
 import { errorText, FlagError, parseArgs, PROGRESS_MARK, progressLine, usageErrorText, wrapMessage } from "./flags";
 import { InputError, readStackOutputs, redactSecrets } from "../outputs";
@@ -31,8 +31,9 @@ export function ingressFlagProblems(values: Record<string, string | boolean | un
 
 const NO_SSH_REASON = "verify --ingress opens no SSH session by itself (it would need a key the nodes accept and never adds one to project or instance metadata)";
 
-/** A failure before any report: `<cli>: error: ...` on stderr (and the outcome object with --json). */
-function printFailure(cli: "verify" | "snapshot", reason: string, json: boolean): number {
+/** A failure before any report: `<cli>: error: ...` on stderr (and the outcome object with --json), redacted. */
+function printFailure(cli: "verify" | "snapshot", rawReason: string, json: boolean): number {
+  const reason = redactSecrets(rawReason);
   process.stderr.write(errorText(cli, [reason]));
   if (json) process.stdout.write(`${JSON.stringify({ outcome: { exitCode: 2, reason } }, null, 2)}\n`);
   return 2;
@@ -66,11 +67,11 @@ export async function runIngressVerify(opts: CliOptions, progress: Progress): Pr
   if (writeFailed) process.stderr.write(`${writeFailed}\n`);
   if (opts.json) {
     process.stdout.write(renderJson(outcome.model, outcome.results, { includeDumps: opts.includeDumps, diagnosis: outcome.diagnosis, outcome: { exitCode: outcome.exitCode, reason: outcome.reason } }));
-    if (outcome.exitCode !== 0) process.stderr.write(`exit ${outcome.exitCode}: ${outcome.reason}\n`);
+    if (outcome.exitCode !== 0) process.stderr.write(`exit ${outcome.exitCode}: ${redactSecrets(outcome.reason)}\n`);
   } else {
     const width = terminalWidth(process.stdout);
     process.stdout.write(renderTerminal(outcome.model, outcome.results, { color: opts.color, width, full: opts.full, diagnosis: outcome.diagnosis }));
-    process.stdout.write(`\n${wrap(`exit ${outcome.exitCode}: ${outcome.reason}`, width, "", "  ").join("\n")}\n`);
+    process.stdout.write(`\n${wrap(`exit ${outcome.exitCode}: ${redactSecrets(outcome.reason)}`, width, "", "  ").join("\n")}\n`);
   }
   return writeFailed ? 2 : outcome.exitCode;
 }
@@ -82,7 +83,10 @@ export const SNAPSHOT_HELP = `usage: npm run snapshot -- --out DIR [options]
 Saves everything verify reads into DIR, as the APIs returned it: the Ingress, its Services,
 EndpointSlices, Pods, Nodes, the load balancer's Compute objects, backend health and instance-group
 members, plus each node's outputs (nodes/<node>/) when the nodes can be read, and snapshot.json
-(what was read, from where, when, what failed). Never a Secret, a token, a kubeconfig or a key.
+(what was read, from where, when, what failed, what was withheld). Each object keeps only the
+fields the verifier reads; never a Secret, a token, a kubeconfig, a key or instance metadata, and
+any value that looks like a credential is replaced by a marker: safe to attach to a ticket.
+The folder is owner-only (0700/0600) and appears only when complete (docs/snapshot.md).
 Judge it later, anywhere, with no network: npm run verify -- --snapshot DIR
 
 options:
@@ -145,15 +149,27 @@ export async function snapshotMain(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const progress: Progress = { hop: (name, state, detail) => state !== "start" && process.stderr.write(`${progressLine(PROGRESS_MARK[state], name, detail)}\n`) };
+  const progress: Progress = { hop: (name, state, detail) => state !== "start" && process.stderr.write(`${progressLine(PROGRESS_MARK[state], name, detail === undefined ? undefined : redactSecrets(detail))}\n`) };
   /* eslint-disable @typescript-eslint/no-require-imports */
   const run = require("../snapshot/run") as typeof import("../snapshot/run");
   const { SnapshotRecorder } = require("../snapshot/record") as typeof import("../snapshot/record");
   let secrets: object | undefined;
+  let recorder: InstanceType<typeof SnapshotRecorder> | undefined;
+  // Interrupted (Ctrl-C, a CI timeout): nothing half-written is left behind.
+  const interrupted = (signal: NodeJS.Signals) => {
+    recorder?.abort();
+    process.stderr.write(`snapshot not saved: interrupted (${signal}); nothing was left in ${out}\n`);
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   try {
     const token = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || (await (require("../sources/gcp") as typeof import("../sources/gcp")).googleAccessToken());
-    mkdirSync(out!, { recursive: true });
-    const recorder = new SnapshotRecorder(out!);
+    try {
+      recorder = new SnapshotRecorder(out!);
+    } catch (error) {
+      throw new run.IngressInputError(`--out ${out}: cannot create the folder beside it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give a path in a writable folder`);
+    }
     recorder.meta.source = ingress ? "ingress" : "stack";
     if (ingress) {
       const cluster = await run.liveCluster({ project: values.project as string, location: values.location as string, cluster: values.cluster as string }, token);
@@ -182,8 +198,12 @@ export async function snapshotMain(argv: string[]): Promise<number> {
     process.stderr.write(`${wrapMessage(`snapshot: judge it with: npm run verify -- --snapshot ${out}`)}\n`);
     return 0;
   } catch (error) {
+    recorder?.abort();
     const message = error instanceof InputError || error instanceof run.IngressInputError || /could not get Google credentials/.test((error as Error).message) ? (error as Error).message : ((error as Error).stack ?? String(error));
     return printFailure("snapshot", `snapshot not saved: ${redactSecrets(message, secrets)}`, false);
+  } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
   }
 }
 

@@ -2,6 +2,7 @@
 // GKE ingress controller left in the project and prints the gcloud commands that remove it.
 // Exit codes: 0 nothing left, 1 leftovers found, 2 could not check (bad arguments, no project,
 // no credentials, or a list call failed and nothing was found).
+import { redactText } from "../redact";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { RetryPolicy } from "../sources/gcp";
@@ -150,15 +151,16 @@ export async function runSweepCli(argv: string[], io: SweepCliIo): Promise<0 | 1
 }
 
 if (require.main === module) {
+  // Everything the sweep prints passes the one redaction (an API error can echo a token).
   runSweepCli(process.argv.slice(2), {
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
+    stdout: (t) => process.stdout.write(redactText(t)),
+    stderr: (t) => process.stderr.write(redactText(t)),
   }).then(
     (code) => {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(errorText("sweep", [error instanceof Error ? error.message : String(error)]));
+      process.stderr.write(redactText(errorText("sweep", [error instanceof Error ? error.message : String(error)])));
       process.exitCode = 2;
     },
   );

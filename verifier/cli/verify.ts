@@ -141,7 +141,7 @@ function terminalProgress(color: boolean): Progress {
   return {
     hop(name, state, detail) {
       // Only outcomes: the sources report sub-hops (service, endpointslices, each node) as they finish.
-      if (state !== "start") process.stderr.write(`${progressLine(mark[state], name, detail)}\n`);
+      if (state !== "start") process.stderr.write(`${progressLine(mark[state], name, detail === undefined ? undefined : redactSecrets(detail))}\n`);
     },
   };
 }

@@ -4,6 +4,7 @@
 import type { CheckResult, Diagnosis, NatDump, PathModel } from "../model";
 import { diagnose } from "../checks/diagnosis";
 import { redactSecrets } from "../outputs";
+import { redactValue } from "../redact";
 import { account, pathNotes } from "./common";
 import { buildPath } from "./path";
 
@@ -38,7 +39,9 @@ export function sanitizeModel(model: PathModel, includeDumps = false): unknown {
   );
 }
 
-export function renderJson(model: PathModel, results: CheckResult[], opts: JsonOptions = {}): string {
+export function renderJson(rawModel: PathModel, rawResults: CheckResult[], rawOpts: JsonOptions = {}): string {
+  // Every value passes the one redaction before the report is built (and the whole text again at the end).
+  const { model, results, opts } = redactValue({ model: rawModel, results: rawResults, opts: rawOpts });
   const clean = sanitizeModel(model, opts.includeDumps) as PathModel;
   const diagnosis = opts.diagnosis ?? diagnose(model, results);
   const report = {

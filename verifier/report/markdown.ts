@@ -4,6 +4,7 @@
 // tally last.
 import type { CheckResult, Diagnosis, PathModel } from "../model";
 import { redactSecrets } from "../outputs";
+import { redactValue } from "../redact";
 import { diagnose } from "../checks/diagnosis";
 import { NAT_FIRST_PACKET, FRONT_END_CONNECTIONS } from "../checks/connections";
 import { account, causeTitle, noDiagnosis, pathNotes, problemLines, tally, targetLine, VERDICT_LABEL, type ReportSection } from "./common";
@@ -77,7 +78,9 @@ function pathTables(hops: PathHop[]): string[] {
   return out;
 }
 
-export function renderMarkdown(model: PathModel, results: CheckResult[], opts: MarkdownOptions = {}): string {
+export function renderMarkdown(rawModel: PathModel, rawResults: CheckResult[], rawOpts: MarkdownOptions = {}): string {
+  // Every value the report quotes passes the one redaction first (and the whole text again at the end).
+  const { model, results, opts } = redactValue({ model: rawModel, results: rawResults, opts: rawOpts });
   const out: string[] = [];
   out.push("# The path from the load balancer to the pods", "", `Target: ${targetLine(model)}`, "");
   for (const note of pathNotes(model)) out.push(`> **Note:** ${note}`, "");

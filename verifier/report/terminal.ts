@@ -2,6 +2,7 @@
 // article's order and terms with each node's counters, the evidence per claim along the path,
 // then the claims table and the tally last, where the screen ends. Every line is wrapped to the
 // terminal's width with a hanging indent; colour only when asked (the CLI asks on a TTY).
+import { redactValue } from "../redact";
 import type { CheckResult, Diagnosis, Evidence, PathModel, Verdict } from "../model";
 import { diagnose } from "../checks/diagnosis";
 import { NAT_FIRST_PACKET, FRONT_END_CONNECTIONS } from "../checks/connections";
@@ -83,7 +84,9 @@ function pathLines(hops: PathHop[], out: (text: string, first: string, rest?: st
  * The whole terminal report as text (ends with a newline). Shapes: `results` as runChecks gives
  * them (any order; shown along the path); `opts.width` in columns.
  */
-export function renderTerminal(model: PathModel, results: CheckResult[], opts: TerminalOptions = {}): string {
+export function renderTerminal(rawModel: PathModel, rawResults: CheckResult[], rawOpts: TerminalOptions = {}): string {
+  // Redacted before wrapping, so a credential split over two lines cannot slip through.
+  const { model, results, opts } = redactValue({ model: rawModel, results: rawResults, opts: rawOpts });
   const paint = (v: Verdict, text: string) => (opts.color ? `${COLOR[v]}${text}${RESET}` : text);
   const bold = (text: string) => (opts.color ? `${BOLD}${text}${RESET}` : text);
   const width = opts.width ?? 100;

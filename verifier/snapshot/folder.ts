@@ -4,9 +4,24 @@
 // name their backend service by the file's name. Node outputs live under nodes/<node>/. Every file
 // that cannot be read, and every object that cannot be used, is a warning naming the file; the
 // rest is still read. Pure apart from reading the files: no network.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+//
+// A folder may come from anyone, so it is read inside itself only and within bounds: a symbolic
+// link is followed only when it resolves inside the folder (a link out, and a link back to a folder
+// already read, are skipped with a warning); only regular files are read, each at most
+// MAX_FILE_BYTES; text must be UTF-8 (with or without a BOM) or UTF-16 with a BOM; JSON and YAML
+// nesting, and YAML aliases, are bounded; a file's content is never quoted beyond a short, escaped
+// excerpt (readText, parseJson, excerpt below).
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from "node:fs";
 import { join, relative, sep } from "node:path";
 import * as yaml from "js-yaml";
+import { redactText } from "../redact";
+
+/** Per-file size cap (bytes): far above any API answer or node dump of a real cluster, far below what would exhaust memory. */
+export const MAX_FILE_BYTES = 64 * 1024 * 1024;
+/** Nesting cap for JSON and YAML values (Kubernetes objects nest about 15 deep). */
+export const MAX_NESTING = 100;
+/** Cap on the values one YAML document expands to through aliases (gcloud and kubectl write none). */
+export const MAX_EXPANDED_VALUES = 1_000_000;
 
 /** One Compute resource with the REST location it answers at. */
 export interface ComputeEntry {
@@ -86,8 +101,11 @@ export interface SnapshotMeta {
   reads: { api: "compute" | "kubernetes"; method: string; path: string; status: number; file?: string }[];
   /** what could not be read, and why */
   failed: { what: string; message: string }[];
-  /** what was deliberately not saved (Secrets) */
-  withheld: string[];
+  /**
+   * what was deliberately not saved, never with its value: Secrets, fields the verifier does not
+   * read (an instance's metadata, a pod's env), values that look like credentials
+   */
+  withheld: { object: string; fields: string[]; reason: string }[];
   nodes: { name: string; files: string[]; problem?: string }[];
   /** what was saved: the program's stack (its SSH key reads the nodes) or a user's Ingress (no SSH) */
   source?: "stack" | "ingress";
@@ -133,38 +151,223 @@ const KIND_COLLECTION: Record<string, string> = {
 const lastSegment = (link: string) => link.slice(link.lastIndexOf("/") + 1);
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** Every file under dir, relative paths with "/" separators, sorted. */
-function walk(dir: string, warnings: SnapshotWarning[]): string[] {
-  const out: string[] = [];
-  const visit = (path: string) => {
+/** A short, escaped excerpt of file content for a message: at most `max` characters, control characters escaped, credentials redacted. */
+export function excerpt(text: string, max = 32): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  return JSON.stringify(redactText(cut)).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** A file found in the folder: its path relative to the folder ("/" separators) and where to read it. */
+interface FoundFile {
+  file: string;
+  /** the real path (a link inside the folder resolved) */
+  real: string;
+  size: number;
+}
+
+/**
+ * Every regular file under dir, sorted. Symbolic links are followed only when they resolve inside
+ * the folder; a link out of it, a loop and anything that is not a regular file or folder (a FIFO
+ * would block the read) are skipped with a warning. Never throws for what is inside.
+ */
+function walk(dir: string, warnings: SnapshotWarning[]): FoundFile[] {
+  const out: FoundFile[] = [];
+  const root = realpathSync(dir);
+  const inside = (real: string) => real === root || real.startsWith(root + sep);
+  // folders read so far, and those being read (a link to one of these is a loop)
+  const seen = new Set<string>();
+  const open = new Set<string>();
+  const id = (st: Stats) => `${st.dev}:${st.ino}`;
+  const rel = (full: string) => relative(dir, full).split(sep).join("/");
+  const visit = (path: string, real: string) => {
     let names: string[];
     try {
-      names = readdirSync(path).sort();
+      names = readdirSync(real).sort();
     } catch (error) {
-      warnings.push({ file: relative(dir, path), message: `cannot list the folder (${(error as NodeJS.ErrnoException).code ?? String(error)})` });
+      warnings.push({ file: rel(path), message: `cannot list the folder (${(error as NodeJS.ErrnoException).code ?? String(error)})` });
       return;
     }
     for (const name of names) {
       if (name.startsWith(".")) continue;
       const full = join(path, name);
-      const stat = statSync(full, { throwIfNoEntry: false });
-      if (stat?.isDirectory()) visit(full);
-      else if (stat?.isFile()) out.push(relative(dir, full).split(sep).join("/"));
+      const file = rel(full);
+      let target = join(real, name);
+      let st: Stats | undefined;
+      try {
+        st = lstatSync(target);
+        if (st.isSymbolicLink()) {
+          target = realpathSync(target);
+          if (!inside(target)) {
+            warnings.push({ file, message: "a symbolic link that leads outside the folder; not followed (a snapshot folder is read inside itself only): copy the file into the folder instead" });
+            continue;
+          }
+          st = statSync(target);
+        }
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        warnings.push({ file, message: code === "ELOOP" ? "a symbolic link loop; skipped" : code === "ENOENT" ? "a symbolic link to nothing (dangling); skipped" : `cannot be read (${code ?? String(error)}); skipped` });
+        continue;
+      }
+      if (st.isDirectory()) {
+        if (open.has(id(st))) {
+          warnings.push({ file, message: "a link back to a folder that holds it (a loop); skipped" });
+          continue;
+        }
+        // a second way into a folder already read (a link inside the folder): read once
+        if (seen.has(id(st))) continue;
+        seen.add(id(st));
+        open.add(id(st));
+        visit(full, target);
+        open.delete(id(st));
+      } else if (st.isFile()) out.push({ file, real: target, size: st.size });
+      else warnings.push({ file, message: "not a regular file (a device, FIFO or socket); not read" });
     }
   };
-  visit(dir);
-  return out;
+  seen.add(id(statSync(root)));
+  open.add(id(statSync(root)));
+  visit(dir, root);
+  return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+}
+
+/**
+ * The text of a file, or undefined with a warning naming the file: over MAX_FILE_BYTES, or not
+ * text in an encoding gcloud, kubectl or a shell redirect writes. UTF-8 with or without a BOM and
+ * UTF-16 LE/BE with a BOM (PowerShell's `>`) are read; UTF-16 without a BOM, Latin-1 and other
+ * non-UTF-8 text, and binary files are refused by name with the command that converts them.
+ */
+function readText(found: FoundFile, warnings: SnapshotWarning[]): string | undefined {
+  const { file } = found;
+  if (found.size > MAX_FILE_BYTES) {
+    warnings.push({ file, message: `${found.size} bytes, over the ${MAX_FILE_BYTES / 1024 / 1024} MiB a snapshot file may have; not read (API answers and node dumps are far smaller: save one object kind per file)` });
+    return undefined;
+  }
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(found.real);
+  } catch (error) {
+    warnings.push({ file, message: `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); skipped` });
+    return undefined;
+  }
+  const decode = (encoding: "utf-8" | "utf-16le" | "utf-16be", data: Uint8Array, name: string): string | undefined => {
+    try {
+      return new TextDecoder(encoding, { fatal: true }).decode(data);
+    } catch {
+      warnings.push({ file, message: `starts with a ${name} byte-order mark but is not valid ${name}; not read: save the output again` });
+      return undefined;
+    }
+  };
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return decode("utf-8", bytes.subarray(3), "UTF-8");
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return decode("utf-16le", bytes.subarray(2), "UTF-16LE");
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return decode("utf-16be", bytes.subarray(2), "UTF-16BE");
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) {
+    // ASCII text in UTF-16 has a NUL in every other byte
+    const sample = bytes.subarray(0, 4096);
+    let evenNul = 0;
+    let oddNul = 0;
+    sample.forEach((b, i) => b === 0 && (i % 2 === 0 ? evenNul++ : oddNul++));
+    const half = sample.length / 2;
+    if (oddNul > half * 0.4 || evenNul > half * 0.4) {
+      const from = oddNul > evenNul ? "UTF-16LE" : "UTF-16BE";
+      warnings.push({ file, message: `looks like ${from} text without a byte-order mark; not read: convert it to UTF-8 (iconv -f ${from} -t UTF-8 ${file} > ${file}.utf8, then replace the file)` });
+    } else {
+      warnings.push({ file, message: `binary, not text (a NUL byte at offset ${nul}); not read: the folder takes API objects as JSON/YAML and node outputs as text` });
+    }
+    return undefined;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    // control bytes other than tab/newline/CR mean binary; else 8-bit text such as Latin-1
+    const control = bytes.subarray(0, 65536).some((b) => b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
+    warnings.push({
+      file,
+      message: control
+        ? "binary, not UTF-8 text; not read: the folder takes API objects as JSON/YAML and node outputs as text"
+        : `not UTF-8 (8-bit text such as Latin-1 / Windows-1252); not read: convert it (iconv -f latin1 -t utf-8 ${file} > ${file}.utf8, then replace the file)`,
+    });
+    return undefined;
+  }
+}
+
+/** The deepest nesting of [ and { outside strings (a linear scan, so a 100k-deep file is refused before any parser recurses). */
+function nestingDepth(text: string, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  let quote = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === "\\" && quote === '"') i++;
+      else if (c === quote) quote = "";
+      continue;
+    }
+    if (c === '"') quote = c;
+    else if (c === "[" || c === "{") {
+      if (++depth > max && (max = depth) > limit) return max;
+    } else if (c === "]" || c === "}") depth = Math.max(0, depth - 1);
+  }
+  return max;
+}
+
+/** JSON.parse whose error names the place with a short escaped excerpt, never the engine's quote of the content. */
+function parseJson(text: string): { value?: unknown; error?: string } {
+  if (nestingDepth(text, MAX_NESTING) > MAX_NESTING) return { error: `nested deeper than ${MAX_NESTING} levels; not read (API objects nest far less)` };
+  try {
+    return { value: JSON.parse(text) };
+  } catch (error) {
+    const at = /position (\d+)/.exec((error as Error).message)?.[1];
+    if (at === undefined) return { error: `not valid JSON (${text.trim() === "" ? "empty" : `it ends early or starts with ${excerpt(text.trimStart(), 16)}`})` };
+    const pos = Number(at);
+    const before = text.slice(0, pos);
+    const line = before.split("\n").length;
+    const column = pos - before.lastIndexOf("\n");
+    return { error: `not valid JSON (line ${line}, column ${column}, at ${excerpt(text.slice(pos), 16)})` };
+  }
+}
+
+/**
+ * How many values a parsed YAML document stands for once its aliases are expanded (shared
+ * values counted once per use, without expanding them); "cycle" for an alias inside itself.
+ */
+function expandedValues(root: unknown, limit: number): number | "cycle" {
+  const memo = new Map<object, number>();
+  const active = new Set<object>();
+  const size = (v: unknown): number => {
+    if (typeof v !== "object" || v === null) return 1;
+    const known = memo.get(v);
+    if (known !== undefined) return known;
+    if (active.has(v)) throw new RangeError("cycle");
+    active.add(v);
+    let n = 1;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      n += size(child);
+      if (n > limit) break;
+    }
+    active.delete(v);
+    memo.set(v, n);
+    return n;
+  };
+  try {
+    return size(root);
+  } catch {
+    return "cycle";
+  }
 }
 
 /** The documents of a file: JSON (one value) or YAML (one or more documents); unreadable parts are warnings. */
 function documents(file: string, text: string, warnings: SnapshotWarning[]): unknown[] {
   if (/\.json$/i.test(file)) {
-    try {
-      return [JSON.parse(text)];
-    } catch (error) {
-      warnings.push({ file, message: `not valid JSON (${(error as Error).message}); fix or remove the file` });
+    const parsed = parseJson(text);
+    if (parsed.error) {
+      warnings.push({ file, message: `${parsed.error}; fix or remove the file` });
       return [];
     }
+    return [parsed.value];
+  }
+  if (nestingDepth(text, MAX_NESTING) > MAX_NESTING) {
+    warnings.push({ file, message: `nested deeper than ${MAX_NESTING} levels; not read (API objects nest far less)` });
+    return [];
   }
   // Each YAML document alone, so a cut or broken one does not hide the others.
   const docs: unknown[] = [];
@@ -179,12 +382,18 @@ function documents(file: string, text: string, warnings: SnapshotWarning[]): unk
       return;
     }
     try {
-      const doc = yaml.load(part, { filename: file });
-      if (doc !== undefined && doc !== null) docs.push(doc);
+      const doc = yaml.load(part, { filename: file, maxDepth: MAX_NESTING } as yaml.LoadOptions);
+      // Aliases share one value, so parsing is cheap; whatever walks the value later expands them.
+      const values = /[&*][^\s]/.test(part) ? expandedValues(doc, Math.max(MAX_EXPANDED_VALUES, part.length)) : 0;
+      if (values === "cycle" || values > Math.max(MAX_EXPANDED_VALUES, part.length)) {
+        warnings.push({ file, message: `YAML document ${i + 1}: ${values === "cycle" ? "an alias refers to the value that holds it" : `its aliases expand to over ${Math.max(MAX_EXPANDED_VALUES, part.length)} values (an alias bomb)`}; not read (gcloud and kubectl write no aliases)` });
+      } else if (doc !== undefined && doc !== null) docs.push(doc);
     } catch (error) {
       const mark = (error as { mark?: { line?: number } }).mark;
       const at = mark?.line !== undefined ? `line ${line + mark.line}` : `document ${i + 1}`;
-      warnings.push({ file, message: `YAML ${at}: ${(error as { reason?: string }).reason ?? (error as Error).message} (cut or broken document skipped; the file's other documents are read)` });
+      // the parser's reason only: its full message quotes the lines around the error
+      const reason = (error as { reason?: string }).reason ?? (error instanceof RangeError ? "too deeply nested" : (error as Error).name);
+      warnings.push({ file, message: `YAML ${at}: ${reason} (cut or broken document skipped; the file's other documents are read)` });
     }
     line += part.split("\n").length;
   });
@@ -206,7 +415,7 @@ function addValue(folder: SnapshotFolder, file: string, value: unknown, where: s
   }
   if (typeof kind === "string" && kind.startsWith("compute#")) return addCompute(folder, file, value, kind, where);
   if (typeof kind === "string" && typeof value.apiVersion === "string") return addKube(folder, file, value, value.apiVersion, kind, where);
-  const keys = Object.keys(value).slice(0, 5).join(", ");
+  const keys = Object.keys(value).slice(0, 5).map((k) => excerpt(k, 24)).join(", ");
   folder.warnings.push({
     file,
     message: `${where || "the file"} is not an API object (no compute# kind, no apiVersion + kind; keys: ${keys || "none"}); it was not read`,
@@ -354,9 +563,11 @@ export function readSnapshotFolder(dir: string): SnapshotFolder {
   if (!stat) throw new Error(`--snapshot ${dir}: no such folder`);
   if (!stat.isDirectory()) throw new Error(`--snapshot ${dir}: not a folder; give the folder that holds the saved objects`);
   const folder: SnapshotFolder = { dir, compute: [], health: [], members: [], kube: [], nodes: new Map(), warnings: [] };
-  const files = walk(dir, folder.warnings);
+  const found = walk(dir, folder.warnings);
+  const byName = new Map(found.map((f) => [f.file, f]));
+  const read = (file: string) => readText(byName.get(file)!, folder.warnings);
   const objectFiles: string[] = [];
-  for (const file of files) {
+  for (const { file } of found) {
     const nodeFile = /^nodes\/([^/]+)\/([^/]+)$/.exec(file);
     if (nodeFile) {
       const [, node, name] = nodeFile as unknown as [string, string, string];
@@ -364,18 +575,20 @@ export function readSnapshotFolder(dir: string): SnapshotFolder {
         folder.warnings.push({ file, message: `not a node output the verifier reads; node files are ${Object.keys(NODE_FILES).join(", ")}` });
         continue;
       }
+      const text = read(file);
+      if (text === undefined) continue;
       if (!folder.nodes.has(node)) folder.nodes.set(node, new Map());
-      folder.nodes.get(node)!.set(name, readFileSync(join(dir, file), "utf8"));
+      folder.nodes.get(node)!.set(name, text);
       continue;
     }
     if (file === "snapshot.json") {
-      try {
-        const meta = JSON.parse(readFileSync(join(dir, file), "utf8")) as SnapshotMeta;
-        if (meta?.format === "gke-ingress-path snapshot") folder.meta = meta;
-        else folder.warnings.push({ file, message: 'not a snapshot description (no "format": "gke-ingress-path snapshot"); ignored' });
-      } catch (error) {
-        folder.warnings.push({ file, message: `not valid JSON (${(error as Error).message}); ignored` });
-      }
+      const text = read(file);
+      if (text === undefined) continue;
+      const parsed = parseJson(text);
+      const meta = parsed.value as SnapshotMeta | undefined;
+      if (parsed.error) folder.warnings.push({ file, message: `${parsed.error}; ignored` });
+      else if (meta?.format === "gke-ingress-path snapshot") folder.meta = meta;
+      else folder.warnings.push({ file, message: 'not a snapshot description (no "format": "gke-ingress-path snapshot"); ignored' });
       continue;
     }
     if (!/\.(json|ya?ml)$/i.test(file)) {
@@ -388,7 +601,9 @@ export function readSnapshotFolder(dir: string): SnapshotFolder {
   const texts = new Map<string, unknown[]>();
   const projects = new Map<string, number>();
   for (const file of objectFiles) {
-    const docs = documents(file, readFileSync(join(dir, file), "utf8"), folder.warnings);
+    const text = read(file);
+    if (text === undefined) continue;
+    const docs = documents(file, text, folder.warnings);
     texts.set(file, docs);
     for (const m of JSON.stringify(docs).matchAll(/\/compute\/(?:v1|beta|alpha)\/projects\/([^/"]+)\//g)) projects.set(m[1]!, (projects.get(m[1]!) ?? 0) + 1);
   }
@@ -401,5 +616,14 @@ export function readSnapshotFolder(dir: string): SnapshotFolder {
   }
   resolveHealthOwners(folder);
   crossChecks(folder);
+  // Some warnings name what a file holds (a kind, a name): control characters escaped, length and
+  // credentials bounded here, once for all of them.
+  folder.warnings = folder.warnings.map((w) => ({ file: safeText(w.file, 200), message: safeText(w.message, 600) }));
   return folder;
+}
+
+/** Text that came from a file, fit for a message: control characters escaped, credentials redacted, at most `max` characters. */
+function safeText(text: string, max: number): string {
+  const escaped = redactText(text).replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return escaped.length > max ? `${escaped.slice(0, max)}…` : escaped;
 }

@@ -54,6 +54,28 @@ export function ingressServices(ingress: V1Ingress): { name: string; port: numbe
   return out;
 }
 
+/**
+ * The API server's own message from a Kubernetes client error (its Status `message`), without the
+ * client's "HTTP-Code: ... Unknown API Status Code!" wrapping, the raw body or the snapshot
+ * transport's internal tag; the HTTP code when there is no message.
+ */
+export function apiMessage(error: unknown): string {
+  const failure = error as { code?: unknown; body?: unknown; message?: unknown };
+  let parsed: unknown = failure?.body;
+  // the client hands the body as text, sometimes JSON-encoded twice
+  for (let i = 0; i < 2 && typeof parsed === "string"; i++) {
+    try {
+      parsed = JSON.parse(parsed);
+    } catch {
+      break;
+    }
+  }
+  const message = (parsed as { message?: unknown } | undefined)?.message;
+  if (typeof message === "string") return message.replace(/ \[snapshot-missing #\d+\]/, "");
+  if (typeof failure?.code === "number") return `the API server answered ${failure.code}`;
+  return typeof failure?.message === "string" ? failure.message.split("\n")[0]!.slice(0, 200) : String(error).slice(0, 200);
+}
+
 export interface IngressChoice {
   ingress: V1Ingress;
   ref: IngressRef;
@@ -73,16 +95,14 @@ export async function chooseIngress(networking: NetworkingV1Api, opts: Pick<Ingr
     try {
       ingress = await networking.readNamespacedIngress({ name: opts.ingress.name, namespace: opts.ingress.namespace });
     } catch (error) {
-      const body = (error as { body?: unknown }).body;
-      const message = typeof body === "string" ? ((JSON.parse(body) as { message?: string }).message ?? body) : (error as Error).message;
-      throw new Error(`Ingress ${opts.ingress.namespace}/${opts.ingress.name} could not be read from ${where}: ${message}`);
+      throw new Error(`Ingress ${opts.ingress.namespace}/${opts.ingress.name} could not be read from ${where}: ${apiMessage(error)}`);
     }
   } else {
     let all: V1Ingress[];
     try {
       all = (await networking.listIngressForAllNamespaces()).items;
     } catch (error) {
-      throw new Error(`no --ingress given and the Ingresses could not be listed from ${where}: ${(error as Error).message}; give --ingress NAMESPACE/NAME`);
+      throw new Error(`no --ingress given and the Ingresses could not be listed from ${where}: ${apiMessage(error)}; give --ingress NAMESPACE/NAME`);
     }
     const names = all.map((i) => `${i.metadata?.namespace}/${i.metadata?.name}`);
     if (all.length === 0) throw new Error(`${where} holds no Ingress; save it with \`kubectl get ingress NAME -n NAMESPACE -o yaml\``);

@@ -1,42 +1,82 @@
 // `npm run snapshot`: the real transports under the official clients, wrapped so that every answer
-// is also written to the folder verbatim (API objects as returned). Only response bodies are
-// written, never request headers (the bearer token), and never a Secret. The node outputs the SSH
-// source read are written as nodes/<node>/<file>; snapshot.json says what was read, when, and what failed.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+// is also written to the folder, as returned but cut to the fields the verifier reads
+// (sources/read-fields.ts) and with every credential-looking value replaced by a marker (redact.ts).
+// Only response bodies are written, never request headers (the bearer token), and never a Secret.
+// The node outputs the SSH source read are written as nodes/<node>/<file>; snapshot.json says what
+// was read, when, what failed and what was withheld. The folder is private (0700, files 0600) and
+// appears only when whole: everything is written into a hidden folder beside it and renamed at the end.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { IsomorphicFetchHttpLibrary, Observable, ResponseContext, type HttpLibrary, type RequestContext } from "@kubernetes/client-node";
 import type { NodeModel } from "../model";
 import type { SnapshotMeta } from "./folder";
 import { nodeFiles } from "./nodes";
+import { redactText, redactValue, type RedactedField } from "../redact";
+import { allowedFields } from "../sources/read-fields";
 
 const safe = (text: string) => text.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 120);
+
+/** Owner-only: a snapshot names a whole load balancer and cluster. */
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
 
 export class SnapshotRecorder {
   readonly meta: SnapshotMeta;
   private readonly written = new Set<string>();
+  /** where the files go until finish(): a hidden folder beside `dir`, on the same file system */
+  readonly partial: string;
+  private done = false;
 
+  /**
+   * `dir` must not exist, or be an empty folder (it is replaced by the finished snapshot). Throws
+   * when the folder beside it cannot be created (the message names it).
+   */
   constructor(readonly dir: string, now = new Date()) {
     this.meta = { format: "gke-ingress-path snapshot", createdAt: now.toISOString(), reads: [], failed: [], withheld: [], nodes: [] };
+    const target = resolve(dir);
+    this.partial = join(dirname(target), `.${basename(target)}.partial-${process.pid}-${randomBytes(4).toString("hex")}`);
+    mkdirSync(this.partial, { mode: DIR_MODE });
   }
 
-  /** Writes one file under the folder (relative path); a name already used gets a numeric suffix. */
+  /** Writes one file under the folder (relative path; 0600, folders 0700); a name already used gets a numeric suffix. */
   write(path: string, text: string): string {
     let file = path;
     for (let i = 2; this.written.has(file); i++) file = path.replace(/(\.[a-z]+)$/, `.${i}$1`);
     this.written.add(file);
-    mkdirSync(dirname(join(this.dir, file)), { recursive: true });
-    writeFileSync(join(this.dir, file), text);
+    mkdirSync(dirname(join(this.partial, file)), { recursive: true, mode: DIR_MODE });
+    writeFileSync(join(this.partial, file), text, { mode: FILE_MODE });
     return file;
   }
 
-  /** A Compute answer: 200 bodies verbatim; getHealth wrapped as gcloud prints it, with backendService. */
+  /** The fields the verifier reads, credentials replaced; what was left out goes to meta.withheld. */
+  private keep(body: unknown): unknown {
+    const allowed = allowedFields(body);
+    const byObject = new Map<string, string[]>();
+    for (const d of allowed.dropped) byObject.set(d.object, [...(byObject.get(d.object) ?? []), d.field]);
+    for (const [object, fields] of byObject) this.meta.withheld.push({ object, fields, reason: "not read by the verifier" });
+    const removed: RedactedField[] = [];
+    const value = redactValue(allowed.value, removed);
+    for (const r of removed) {
+      // inside a list: name the item (typed lists leave kind off their items)
+      const m = /^items\[(\d+)\]\.(.+)$/.exec(r.field);
+      const list = body as { kind?: unknown; items?: unknown };
+      const item = m && Array.isArray(list.items) ? (list.items[Number(m[1])] as Record<string, unknown> | undefined) : undefined;
+      const itemKind = typeof list.kind === "string" ? list.kind.replace(/List$/, "") : undefined;
+      const object = item ? describeObject({ kind: itemKind, ...item }) : describeObject(body);
+      this.meta.withheld.push({ object, fields: [item ? m![2]! : r.field], reason: `looks like a credential (${r.what}); replaced by a marker` });
+    }
+    return value;
+  }
+
+  /** A Compute answer: 200 bodies cut to the fields read (keep); getHealth wrapped as gcloud prints it, with backendService. */
   compute(method: string, url: URL, requestBody: string | undefined, status: number, text: string): void {
     const path = url.pathname.replace(/^\/compute\/(v1|beta|alpha)\/projects\/[^/]+\//, "");
     const read: SnapshotMeta["reads"][number] = { api: "compute", method, path: url.pathname, status };
     this.meta.from = { ...this.meta.from, compute: url.origin };
     this.meta.reads.push(read);
     if (status !== 200) {
-      this.meta.failed.push({ what: `${method} ${url.pathname}`, message: `${status}: ${messageOf(text)}` });
+      this.meta.failed.push({ what: `${method} ${url.pathname}`, message: redactText(`${status}: ${messageOf(text)}`) });
       return;
     }
     let body: Record<string, unknown>;
@@ -50,23 +90,23 @@ export class SnapshotRecorder {
     const health = /backendServices\/([^/]+)\/getHealth$/.exec(path);
     if (health) {
       const group = (JSON.parse(requestBody ?? "{}") as { group?: string }).group ?? "";
-      read.file = this.write(`compute/${safe(health[1]!)}.get-health.${safe(group.slice(group.lastIndexOf("/") + 1))}.json`, JSON.stringify({ backendService: health[1], backend: group, status: body }, null, 1) + "\n");
+      read.file = this.write(`compute/${safe(health[1]!)}.get-health.${safe(group.slice(group.lastIndexOf("/") + 1))}.json`, JSON.stringify({ backendService: health[1], backend: group, status: this.keep(body) }, null, 1) + "\n");
       return;
     }
     if (/\/listInstances$/.test(path) && !body.selfLink) {
       // The group is named by the answer's selfLink (the API's own URL for it); filled when empty.
       body.selfLink = `https://www.googleapis.com${url.pathname}`;
     }
-    read.file = this.write(`compute/${safe(path)}.json`, JSON.stringify(body, null, 1) + "\n");
+    read.file = this.write(`compute/${safe(path)}.json`, JSON.stringify(this.keep(body), null, 1) + "\n");
   }
 
-  /** A Kubernetes answer: 200 bodies verbatim, Secrets withheld. */
+  /** A Kubernetes answer: 200 bodies cut to the fields read (keep), Secrets withheld whole. */
   kube(method: string, url: URL, status: number, text: string): void {
     const read: SnapshotMeta["reads"][number] = { api: "kubernetes", method, path: url.pathname + (url.search ? decodeURIComponent(url.search) : ""), status };
     this.meta.from = { ...this.meta.from, kubernetes: url.origin };
     this.meta.reads.push(read);
     if (status !== 200) {
-      this.meta.failed.push({ what: `${method} ${read.path}`, message: `${status}: ${messageOf(text)}` });
+      this.meta.failed.push({ what: `${method} ${read.path}`, message: redactText(`${status}: ${messageOf(text)}`) });
       return;
     }
     let body: { kind?: string };
@@ -77,24 +117,42 @@ export class SnapshotRecorder {
       return;
     }
     if (body.kind === "Secret" || body.kind === "SecretList") {
-      this.meta.withheld.push(`${read.path} (a ${body.kind}: never saved)`);
+      this.meta.withheld.push({ object: read.path, fields: ["(the whole object)"], reason: `a ${body.kind}: never saved` });
       return;
     }
-    read.file = this.write(`kubernetes/${safe(url.pathname.replace(/^\/(api|apis)\//, "") + (url.search ? `_${url.search}` : ""))}.json`, JSON.stringify(body, null, 1) + "\n");
+    read.file = this.write(`kubernetes/${safe(url.pathname.replace(/^\/(api|apis)\//, "") + (url.search ? `_${url.search}` : ""))}.json`, JSON.stringify(this.keep(body), null, 1) + "\n");
   }
 
   /** Node outputs as nodes/<node>/<file>. */
   nodes(nodes: NodeModel[], problems: { subject?: string; message: string }[]): void {
     for (const node of nodes) {
       const files = nodeFiles(node);
-      for (const [name, text] of files) this.write(`nodes/${safe(node.name)}/${name}`, text);
+      for (const [name, text] of files) this.write(`nodes/${safe(node.name)}/${name}`, redactText(text));
       const problem = problems.find((p) => p.subject === node.name)?.message;
       this.meta.nodes.push({ name: node.name, files: [...files.keys()], ...(problem ? { problem } : {}) });
     }
   }
 
+  /**
+   * Writes snapshot.json and puts the folder in place (one rename). Throws when `dir` was filled
+   * meanwhile; the partial folder is then removed.
+   */
   finish(): void {
-    writeFileSync(join(this.dir, "snapshot.json"), JSON.stringify(this.meta, null, 1) + "\n");
+    try {
+      writeFileSync(join(this.partial, "snapshot.json"), redactText(JSON.stringify(this.meta, null, 1)) + "\n", { mode: FILE_MODE });
+      // An empty folder the user made (or an earlier failed run left) is replaced; a full one never is.
+      if (statSync(this.dir, { throwIfNoEntry: false })?.isDirectory() && readdirSync(this.dir).length === 0) rmdirSync(this.dir);
+      renameSync(this.partial, this.dir);
+      this.done = true;
+    } catch (error) {
+      this.abort();
+      throw error;
+    }
+  }
+
+  /** Removes everything written so far (a failed or interrupted snapshot leaves nothing behind). */
+  abort(): void {
+    if (!this.done) rmSync(this.partial, { recursive: true, force: true });
   }
 
   /** fetch for gaxios: the network, with every answer recorded. */
@@ -123,6 +181,14 @@ export class SnapshotRecorder {
         ),
     };
   }
+}
+
+/** "compute#instance node-1", "Pod study/web-1" or "PodList": the object an answer holds, for withheld entries. */
+function describeObject(body: unknown): string {
+  const v = (body ?? {}) as { kind?: unknown; name?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+  const kind = typeof v.kind === "string" ? v.kind : "object";
+  const name = typeof v.name === "string" ? v.name : typeof v.metadata?.name === "string" ? `${typeof v.metadata.namespace === "string" ? `${v.metadata.namespace}/` : ""}${v.metadata.name}` : "";
+  return name ? `${kind} ${name}` : kind;
 }
 
 function messageOf(text: string): string {

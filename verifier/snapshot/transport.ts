@@ -255,7 +255,10 @@ export function answerKube(folder: SnapshotFolder, missing: MissingObject[], met
   }
   const labelSelector = url.searchParams.get("labelSelector");
   const fieldSelector = url.searchParams.get("fieldSelector");
-  if (candidates.length === 0) {
+  // A list the snapshot command read and found empty is empty (snapshot.json's reads say so); in a
+  // hand-made folder an absent kind is unknown, not "none".
+  const readEmpty = folder.meta?.reads.some((r) => r.api === "kubernetes" && r.status === 200 && r.path === url.pathname + (url.search ? decodeURIComponent(url.search) : ""));
+  if (candidates.length === 0 && !readEmpty) {
     return notThere({ what: `kubernetes ${resource}${where}${labelSelector ? ` (${labelSelector})` : ""}`, command: kubectlCommand(resource, namespace, undefined, labelSelector) });
   }
   const items = candidates

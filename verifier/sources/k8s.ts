@@ -31,6 +31,7 @@ import type {
   ServicePortModel,
 } from "../model";
 import { hopRunner } from "./hop";
+import { readAnnotations } from "./read-fields";
 import type { KubeAccess, KubeNames, KubernetesResult, Progress } from "./types";
 
 /**
@@ -149,7 +150,8 @@ function toServiceModel(service: V1Service, names: KubeNames): ServiceModel {
       }),
     ),
     selector: spec.selector ?? {},
-    annotations: service.metadata?.annotations ?? {},
+    // only those the project reads: kubectl's last-applied-configuration can hold anything
+    annotations: readAnnotations(service.metadata?.annotations),
     externalTrafficPolicy: spec.externalTrafficPolicy,
   };
 }
@@ -220,7 +222,7 @@ function toNodeModel(node: V1Node): KubeNodeModel {
 }
 
 function toIngressModel(ingress: V1Ingress, names: KubeNames): IngressModel {
-  const annotations = ingress.metadata?.annotations ?? {};
+  const annotations = readAnnotations(ingress.metadata?.annotations);
   const backend = ingress.spec?.defaultBackend?.service;
   return {
     namespace: ingress.metadata?.namespace ?? names.namespace,

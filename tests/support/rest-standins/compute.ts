@@ -13,6 +13,8 @@ export interface ComputeFault {
   status: 429 | 500 | 503 | 403 | 404;
   /** how many matching requests fail before the stand-in answers normally; Infinity = always */
   times: number;
+  /** the error message echoes the request's Authorization header, as some proxies and debug builds do */
+  echoAuthorization?: boolean;
 }
 
 export interface ComputeStandinOptions {
@@ -279,7 +281,8 @@ export async function startComputeStandin(world: ComputeWorld, options: ComputeS
           403: "Forbidden",
           404: `The resource '${rest}' was not found`,
         };
-        return googleError(fault.status, messages[fault.status]);
+        const echo = fault.echoAuthorization ? ` (request headers: Authorization: ${request.headers.authorization})` : "";
+        return googleError(fault.status, `${messages[fault.status]}${echo}`);
       }
     }
     for (const route of routes) {

@@ -7,6 +7,8 @@ import type { KubeWorld } from "./world";
 
 export interface KubeStandinOptions {
   token: string;
+  /** resources whose reads fail (500) with a message echoing the request's Authorization header, as some proxies do */
+  echoAuthorization?: string[];
   /** resources ("services", "pods", "endpointslices", ...) the token may not read */
   forbidden?: string[];
 }
@@ -96,6 +98,9 @@ export async function startKubeStandin(world: KubeWorld, options: KubeStandinOpt
       const m = route.pattern.exec(request.path);
       if (!m) continue;
       const params = m.slice(1);
+      if (options.echoAuthorization?.includes(route.resource)) {
+        return status(500, "InternalError", `an error on the server ("upstream rejected the request with headers Authorization: ${request.headers.authorization}") has prevented the request from succeeding`);
+      }
       if (options.forbidden?.includes(route.resource)) {
         const verb = params.length > 1 ? "get" : "list";
         const where = params.length > 0 && route.resource !== "nodes" ? ` in the namespace "${params[0]}"` : " at the cluster scope";
