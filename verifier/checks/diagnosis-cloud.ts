@@ -171,20 +171,8 @@ function urlMapCauses(ctx: CheckContext): Cause[] {
 
 function backendServiceCauses(ctx: CheckContext): Cause[] {
   const out: Cause[] = [];
-  if (ctx.mode.neg.detected) {
-    out.push(
-      cause(
-        "backend-service",
-        pathBackendServices(ctx)[0]?.name ?? svcName(ctx),
-        "neg-backends",
-        `The Service's path is served by network endpoint groups (container-native load balancing): the LB sends to p-ip:p-port directly, so n-ip:n-port and the nodes' iptables are not on it.`,
-        ctx.mode.neg.evidence,
-        "for the article's path set backendMode instance-group (Service annotation cloud.google.com/neg: '{\"ingress\": false}')",
-        [],
-      ),
-    );
-    return out;
-  }
+  // the container-native path has its own causes (diagnosis-neg.ts)
+  if (ctx.mode.neg.detected) return out;
   if (ctx.nodePort === undefined) return out;
   const namedPort = `port${ctx.nodePort}`;
   for (const bs of pathBackendServices(ctx)) {
