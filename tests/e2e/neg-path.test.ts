@@ -127,10 +127,43 @@ test("bad input, judged and said plainly: a serverless NEG, a NEG in a zone with
   expect(causes(r)).toEqual(expect.arrayContaining([`backend-service ${NEG} neg-and-instance-groups`, "network-endpoint-group run-hello neg-not-container-native"]));
 });
 
-test("svcneg not served (404, no CRD): could not read, not a fail;, the NEG claims still judged from what was read", async () => {
+test("svcneg not served (404, no CRD): could not read, not a fail; the NEG claims still judged from what was read", async () => {
   const w = withNegBackend(buildWorld());
   delete w.kube.svcNegs;
   const r = await verifyWorld(w);
   expect(verdict(r, "C10").verdict).toBe("pass");
   expect(r.model.loadBalancer?.networkEndpointGroups?.[0]?.endpoints).toHaveLength(2);
+});
+
+// ---------------------------------------------------------------- the report's path
+
+interface JsonHop { hop: string; name: string; address?: string; port?: number; health?: string; node?: string; skipped?: boolean; detail?: string }
+const pathOf = (r: WorldReport) => (r as unknown as { path: JsonHop[] }).path;
+
+test("the JSON path tells the NEG path: a network-endpoint-group hop per zone, an endpoint hop per p-ip:p-port with health and node, the nat box skipped", async () => {
+  const w = withNegBackend(buildWorld());
+  const r = await verifyWorld(w);
+  const path = pathOf(r);
+  expect(path.find((h) => h.hop === "backend-service")!.name).toBe(NEG);
+  expect(path.some((h) => h.hop === "instance-group")).toBe(false);
+  expect(path.filter((h) => h.hop === "network-endpoint-group").map((h) => h.name)).toEqual([NEG]);
+  expect(path.filter((h) => h.hop === "endpoint").map((h) => `${h.address}:${h.port} ${h.health} ${h.node}`)).toEqual([
+    `10.4.0.5:8080 HEALTHY ${w.nodeNames[0]}`,
+    `10.4.2.7:8080 HEALTHY ${w.nodeNames[2]}`,
+  ]);
+  for (const id of ["node", "kube-nodeports", "kube-svc", "kube-sep"]) expect(path.find((h) => h.hop === id)!.skipped).toBe(true);
+});
+
+test("the path's backend-service hop names the service the path rule sends to, not the URL map's default (instance groups too)", async () => {
+  const w = buildWorld();
+  const link = (name: string) => `https://www.googleapis.com/compute/v1/projects/${w.project}/global/backendServices/${name}`;
+  const um = w.compute.urlMaps[0]!;
+  um.defaultService = link(w.names.defaultHttpBackend);
+  um.hostRules = [{ hosts: ["*"], pathMatcher: "host1" }];
+  um.pathMatchers = [{ name: "host1", defaultService: link(w.names.defaultHttpBackend), pathRules: [{ paths: ["/*"], service: link(w.names.backendService) }] }];
+  const ing = w.kube.ingresses[0]!;
+  delete ing.spec!.defaultBackend;
+  ing.spec!.rules = [{ http: { paths: [{ path: "/*", pathType: "ImplementationSpecific", backend: { service: { name: "hello", port: { number: 80 } } } }] } }];
+  const r = await verifyWorld(w);
+  expect(pathOf(r).find((h) => h.hop === "backend-service")!.name).toBe(w.names.backendService);
 });

@@ -184,18 +184,6 @@ describeWithNamespaces("npm run verify, live sources, against namespaced nodes a
     expect(JSON.parse(run.reports.json).path.map((h: { hop: string }) => h.hop)).toEqual(expect.arrayContaining(["network-endpoint-group", "endpoint"]));
     expectNoSecrets(run);
   });
-    for (const id of ["C1", "C10", "C11"]) {
-      const r = byId(outcome, id);
-      expect(r.summary).toContain("Container-native load balancing (NEG)");
-      expect(evidenceText(r)).toContain("(network endpoint group)");
-      expect(evidenceText(r)).toContain('cloud.google.com/neg"]={"ingress": true}');
-    }
-    expect(byId(outcome, "C12").summary).toContain("no request was sent (--requests 0)");
-    expect(outcome.exitCode).toBe(2);
-    expect(outcome.model.nodes.filter((n) => n.reachable && n.hostKeyVerified)).toHaveLength(3);
-    expect(run.reports.markdown).toContain("NEG");
-    expectNoSecrets(run);
-  });
 
   test("a node offering another host key than its guest attributes is refused; the other nodes are still read", async () => {
     const world = worldOnLab(t, hostKeys);
