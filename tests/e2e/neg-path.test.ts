@@ -167,3 +167,16 @@ test("the path's backend-service hop names the service the path rule sends to, n
   const r = await verifyWorld(w);
   expect(pathOf(r).find((h) => h.hop === "backend-service")!.name).toBe(w.names.backendService);
 });
+
+test("every pod waits for its NEG gate behind a firewall lacking p-port: the firewall and the gates are named, not a failing readiness probe; the waiting pods still count as endpoints", async () => {
+  const w = withNegBackend(buildWorld());
+  w.compute.firewalls.find((f) => f.name === w.names.firewall)!.allowed = [{ IPProtocol: "tcp", ports: ["30080", "31876"] }];
+  unhealthy(w, ["10.4.0.5", "10.4.2.7"]);
+  gate(w, 0, "False", "LoadBalancerNegNotReady");
+  gate(w, 1, "False", "LoadBalancerNegNotReady");
+  for (const s of w.kube.endpointSlices) for (const e of s.endpoints) e.conditions = { ready: false, serving: true, terminating: false };
+  const r = await verifyWorld(w);
+  expect(r.diagnosis.map((d) => d.cause)).toEqual(["neg-firewall-pod-port", "neg-readiness-gate-stuck", "neg-readiness-gate-stuck"]);
+  expect(verdict(r, "C10").verdict).toBe("pass");
+  expect(verdict(r, "C1").summary).toContain("or one waiting for its NEG readiness gate");
+});

@@ -459,7 +459,11 @@ function serviceCauses(ctx: CheckContext, failing: Set<ClaimId>): Cause[] {
   }
   // endpoints: the EndpointSlices say which p-ip:p-port kube-proxy sends to
   const readEndpoints = !ctx.model.problems.some((p) => p.source === "kubernetes" && /^endpointslices /.test(p.message));
-  if (readEndpoints && pods.length > 0 && !kube.endpoints.some((e) => e.ready)) {
+  // on the NEG path a pod whose containers are ready waits for its NEG readiness gate: that is the
+  // LB's side (diagnosis-neg.ts), not a failing readiness probe
+  const waitsForGate = (p: PodModel) =>
+    (p.readinessGates ?? []).includes("cloud.google.com/load-balancer-neg-ready") && p.conditions?.find((c) => c.type === "ContainersReady")?.status === "True";
+  if (readEndpoints && pods.length > 0 && !kube.endpoints.some((e) => e.ready) && !(ctx.mode.neg.detected && pods.every(waitsForGate))) {
     const probe = probeOf(pods);
     out.push(
       cause(

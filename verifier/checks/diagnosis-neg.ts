@@ -198,7 +198,7 @@ function firewallCauses(ctx: CheckContext, v: NegPathView): Cause[] {
     if (!vm) continue;
     for (const range of HEALTH_CHECK_RANGES) {
       const d = decide(rules, vm, range, v.podPort, lb.network);
-      if (d.action !== "allow") denied.push({ node, text: `${range} -> ${node} tcp:${v.podPort}: ${decisionText(d)}` });
+      if (d.action !== "allow") denied.push({ node, text: decisionText(d) });
     }
   }
   if (denied.length === 0) return [];

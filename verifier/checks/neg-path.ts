@@ -172,7 +172,9 @@ export function checkNegC1(ctx: CheckContext): CheckResult {
     if (v.nodeZone.size > 0 && nodesInZone.length === 0) facts.push(`NEG ${n.name} is in zone ${n.zone}, where the cluster has no node: it can hold no pod`);
   }
   // zones with a ready pod must have a NEG on the backend service
-  const readyPods = ctx.pods.filter((p) => p.ready && p.nodeName);
+  // ready pods, and pods that are not Ready only because their NEG gate waits for the LB
+  const waiting = new Set(v.expected.filter((e) => e.waiting).map((e) => e.pod));
+  const readyPods = ctx.pods.filter((p) => (p.ready || waiting.has(p.name)) && p.nodeName);
   const podZones = new Map<string, string[]>();
   for (const p of readyPods) {
     const zone = v.nodeZone.get(p.nodeName!);
@@ -201,7 +203,7 @@ export function checkNegC1(ctx: CheckContext): CheckResult {
     "C1",
     NEG_CLAIMS.C1,
     "pass",
-    `The LB's backends are pods, not node instance groups: ${plural(negZones.size, "NEG")} (${CONTAINER_NEG_TYPE}) in ${[...negZones].join(", ")} cover every zone with a ready pod; the endpoints sit on node VM(s) ${list(instances)}.${factText}`,
+    `The LB's backends are pods, not node instance groups: ${plural(negZones.size, "NEG")} (${CONTAINER_NEG_TYPE}) in ${[...negZones].join(", ")} cover every zone with a ready pod (or one waiting for its NEG readiness gate); the endpoints sit on node VM(s) ${list(instances)}.${factText}`,
     evidence,
   );
 }
@@ -287,8 +289,8 @@ export function checkNegC11(ctx: CheckContext): CheckResult {
       }
       for (const range of HEALTH_CHECK_RANGES) {
         const d = decide(rules, vm, range, v.podPort, lb.network);
-        evidence.push({ source: "compute firewalls", detail: `${range} -> ${node} tcp:${v.podPort} (p-port): ${decisionText(d)}`, node, ...(d.rule ? { resource: d.rule.name } : {}) });
-        if (d.action !== "allow") failures.push(`the firewall does not admit ${range} to the pods on ${node} on p-port ${v.podPort} (${decisionText(d)})`);
+        evidence.push({ source: "compute firewalls", detail: `${decisionText(d)} (p-port)`, node, ...(d.rule ? { resource: d.rule.name } : {}) });
+        if (d.action !== "allow") failures.push(`the firewall does not admit ${range} to the pods on ${node} on p-port ${v.podPort}${d.rule ? ` (${d.rule.name})` : " (only the implied deny-all rule applies)"}`);
       }
     }
   }
