@@ -174,7 +174,7 @@ test("every pod waits for its NEG gate behind a firewall lacking p-port: the fir
   unhealthy(w, ["10.4.0.5", "10.4.2.7"]);
   gate(w, 0, "False", "LoadBalancerNegNotReady");
   gate(w, 1, "False", "LoadBalancerNegNotReady");
-  for (const s of w.kube.endpointSlices) for (const e of s.endpoints) e.conditions = { ready: false, serving: true, terminating: false };
+  for (const s of w.kube.endpointSlices) for (const e of s.endpoints ?? []) e.conditions = { ready: false, serving: true, terminating: false };
   const r = await verifyWorld(w);
   expect(r.diagnosis.map((d) => d.cause)).toEqual(["neg-firewall-pod-port", "neg-readiness-gate-stuck", "neg-readiness-gate-stuck"]);
   expect(verdict(r, "C10").verdict).toBe("pass");

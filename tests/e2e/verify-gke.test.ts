@@ -178,6 +178,9 @@ describeWithNamespaces("npm run verify, live sources, against namespaced nodes a
     expect(notPassing).toEqual([]);
     expect(byId(outcome, "C1").summary).toContain("The LB's backends are pods");
     expect(evidenceText(byId(outcome, "C11"))).toContain("cloud.google.com/load-balancer-neg-ready");
+    // this test's requests go to node-2's n-port (the LB's public IP is not reachable here): the
+    // counters say so, instead of claiming the NEG contrast
+    expect(byId(outcome, "C12").summary).toContain("these requests entered by n-port, not through the NEG");
     expect(outcome.exitCode).toBe(0);
     expect(outcome.model.nodes.filter((n) => n.reachable && n.hostKeyVerified)).toHaveLength(3);
     expect(run.reports.markdown).toContain("NEG");
