@@ -180,3 +180,14 @@ test("every pod waits for its NEG gate behind a firewall lacking p-port: the fir
   expect(verdict(r, "C10").verdict).toBe("pass");
   expect(verdict(r, "C1").summary).toContain("or one waiting for its NEG readiness gate");
 });
+
+test("a named targetPort and a firewall without p-port (ingress-gce#1461): p-port read from the pods' named port, the fix says the name is why", async () => {
+  const w = withNegBackend(buildWorld());
+  w.kube.services[0]!.spec!.ports![0]!.targetPort = "http" as unknown as number;
+  w.compute.firewalls.find((f) => f.name === w.names.firewall)!.allowed = [{ IPProtocol: "tcp", ports: ["30000-32767"] }];
+  unhealthy(w, ["10.4.0.5", "10.4.2.7"]);
+  const r = await verifyWorld(w);
+  const fw = r.diagnosis.find((d) => d.cause === "neg-firewall-pod-port")!;
+  expect(fw.summary).toContain("p-port 8080");
+  expect(fw.fix).toContain("as here (targetPort http)");
+});

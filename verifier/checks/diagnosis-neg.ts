@@ -207,7 +207,7 @@ function firewallCauses(ctx: CheckContext, v: NegPathView): Cause[] {
     cause("firewall", [...new Set(denied.map((d) => d.node))].join(", "), "neg-firewall-pod-port",
       `No firewall rule admits the health checkers (${HEALTH_CHECK_RANGES.join(", ")}) to the pods on p-port ${v.podPort}: on a NEG path the LB reaches p-ip:p-port, not n-port, so a rule for n-port does not help${unhealthy.length ? `; the endpoints are ${list([...new Set(unhealthy.map((e) => e.health!))])}` : ""}.`,
       denied.map((d) => ({ source: "compute firewalls", detail: d.text, node: d.node })),
-      `allow tcp:${v.podPort} from ${HEALTH_CHECK_RANGES.join(",")} to the nodes' network tag (gcloud compute firewall-rules create ... --allow tcp:${v.podPort} --source-ranges ${HEALTH_CHECK_RANGES.join(",")} --target-tags NODE_TAG); ingress-gce's own rule does this unless the controller may not manage firewalls (Shared VPC: kubernetes/ingress-gce#1461)`,
+      `allow tcp:${v.podPort} from ${HEALTH_CHECK_RANGES.join(",")} to the nodes' network tag (gcloud compute firewall-rules create ... --allow tcp:${v.podPort} --source-ranges ${HEALTH_CHECK_RANGES.join(",")} --target-tags NODE_TAG); ingress-gce's own rule k8s-fw-l7--<uid> should carry p-port but leaves it out when the Service's targetPort is a name (kubernetes/ingress-gce#1461, #703)${typeof ctx.port?.targetPort === "string" && !/^\d+$/.test(ctx.port.targetPort) ? `, as here (targetPort ${ctx.port.targetPort}): a numeric targetPort also fixes it` : ""}, and cannot write it where it may not manage firewalls (Shared VPC)`,
       ["C11", "C12"]),
   ];
 }
