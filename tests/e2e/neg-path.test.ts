@@ -191,3 +191,29 @@ test("a named targetPort and a firewall without p-port (ingress-gce#1461): p-por
   expect(fw.summary).toContain("p-port 8080");
   expect(fw.fix).toContain("as here (targetPort http)");
 });
+
+test("a gate True because no backend service health-checks the NEG: neg-readiness-gate-unchecked", async () => {
+  const w = withNegBackend(buildWorld());
+  gate(w, 0, "True", "LoadBalancerNegWithoutHealthCheck", "Pod is in NEG \"Key{...}\". NEG is not attached to any BackendService with health checking. Marking condition to True.");
+  const r = await verifyWorld(w);
+  expect(causes(r)).toEqual(["pod hello-6d5f7c8b9-q2w7x neg-readiness-gate-unchecked"]);
+});
+
+test("no neg-status on the Service, then a neg-status naming another NEG: neg-status-missing, neg-not-the-services", async () => {
+  const w = withNegBackend(buildWorld());
+  delete w.kube.services[0]!.metadata!.annotations!["cloud.google.com/neg-status"];
+  const r = await verifyWorld(w);
+  expect(verdict(r, "C10").summary).toContain("has no cloud.google.com/neg-status annotation");
+  expect(causes(r)).toContain("service default/hello neg-status-missing");
+
+  const w2 = withNegBackend(buildWorld());
+  w2.kube.services[0]!.metadata!.annotations!["cloud.google.com/neg-status"] = JSON.stringify({ network_endpoint_groups: { "80": "k8s1-5d2c8f3a-default-other-80-00000000" }, zones: ["us-central1-a"] });
+  const r2 = await verifyWorld(w2);
+  expect(causes(r2)).toContain(`network-endpoint-group ${NEG} neg-not-the-services`);
+
+  const w3 = withNegBackend(buildWorld());
+  w3.kube.services[0]!.metadata!.annotations!["cloud.google.com/neg-status"] = "{not json";
+  const r3 = await verifyWorld(w3);
+  expect(verdict(r3, "C10").verdict).toBe("cannot-tell");
+  expect(verdict(r3, "C10").summary).toContain("neg-status annotation could not be parsed");
+});
