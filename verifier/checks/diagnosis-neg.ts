@@ -113,7 +113,7 @@ function backendCauses(ctx: CheckContext, v: NegPathView): Cause[] {
 
 function endpointCauses(ctx: CheckContext, v: NegPathView): Cause[] {
   const out: Cause[] = [];
-  if (v.unreadEndpoints.length > 0) return out;
+  if (v.unreadEndpoints.length > 0 || v.negBackends.some((b) => !b.neg)) return out;
   const actual = new Set(v.actual.map((e) => e.key));
   const expected = new Set(v.expected.map((e) => e.key));
   const missing = v.expected.filter((e) => !actual.has(e.key));

@@ -95,8 +95,10 @@ export function negPathView(ctx: CheckContext): NegPathView {
   const igBackends: NegPathView["igBackends"] = [];
   for (const bs of backendServices) {
     for (const b of bs.backends) {
-      if (b.kind === "networkEndpointGroup") negBackends.push({ backendService: bs, group: b.group, zone: b.zone, neg: negs.find((n) => n.name === b.group && (b.zone === undefined || n.zone === b.zone)) });
-      else igBackends.push({ backendService: bs, group: b.group, zone: b.zone });
+      // the sources give the group's name; a hand-made model may hold its link
+      const group = b.group.slice(b.group.lastIndexOf("/") + 1);
+      if (b.kind === "networkEndpointGroup") negBackends.push({ backendService: bs, group, zone: b.zone, neg: negs.find((n) => n.name === group && (b.zone === undefined || n.zone === b.zone)) });
+      else igBackends.push({ backendService: bs, group, zone: b.zone });
     }
   }
   const podPort = podPortOf(ctx);
@@ -248,7 +250,9 @@ export function checkNegC10(ctx: CheckContext, urlMapEvidence: Evidence[]): Chec
   if (v.podPort === undefined) unknown.push("p-port is unknown (the Service's targetPort and the pods' ports were not read)");
   const actualKeys = new Set(v.actual.map((e) => e.key));
   const expectedKeys = new Set(v.expected.map((e) => e.key));
-  const missing = v.unreadEndpoints.length === 0 ? v.expected.filter((e) => !actualKeys.has(e.key)) : [];
+  // "missing" needs every NEG and its endpoints read; otherwise it is unknown, said above
+  const complete = v.unreadEndpoints.length === 0 && v.negBackends.every((b) => b.neg);
+  const missing = complete ? v.expected.filter((e) => !actualKeys.has(e.key)) : [];
   const stale = v.actual.filter((e) => !expectedKeys.has(e.key));
   for (const e of v.expected) evidence.push({ source: "kubernetes endpointslices", detail: `${e.key}${e.pod ? ` (${e.pod}` : " ("}${e.node ? ` on ${e.node}` : ""})${e.waiting ? ", not Ready only because its NEG readiness gate waits for the LB" : ", ready"}` });
   for (const e of missing) failures.push(`endpoint ${e.key} (${e.pod ?? "?"}) is missing from the NEGs: the LB never sends to it`);

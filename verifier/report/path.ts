@@ -155,7 +155,7 @@ export function buildPath(
   const lbIp = fr?.ipAddress ?? model.target.loadBalancerIp;
   // the backend service on the Service's path (host rules and path matchers first), not the URL map's default
   const backend = pathBackendServices(ctx)[0] ?? defaultBackendService(ctx) ?? lb?.backendServices[0];
-  const onPath = (g: { name: string; zone: string }) => !backend || backend.backends.some((b) => b.group === g.name && (b.zone === undefined || b.zone === g.zone));
+  const onPath = (g: { name: string; zone: string }) => !backend || backend.backends.some((b) => baseName(b.group) === g.name && (b.zone === undefined || b.zone === g.zone));
   const groups = (lb?.instanceGroups ?? []).filter(onPath);
   const neg = ctx.mode.neg.detected ? negPathView(ctx) : undefined;
   const namedPort = groups.flatMap((g) => g.namedPorts).find((p) => p.name === backend?.portName);
