@@ -4,6 +4,8 @@
 // and C12 are cannot-tell here; the NEG claims C1, C10, C11 are judged from what was read.
 import { buildWorld, ingressEvent, withNegBackend, type GkeWorld } from "../support/rest-standins/world";
 import { verifyWorld, type WorldReport } from "../support/rest-standins/verify-world";
+import { renderMermaid } from "../../verifier/report/mermaid";
+import type { CheckResult, PathModel } from "../../verifier/model";
 
 const verdict = (r: Awaited<ReturnType<typeof verifyWorld>>, id: string) => r.checks.find((c) => c.id === id)!;
 
@@ -216,4 +218,15 @@ test("no neg-status on the Service, then a neg-status naming another NEG: neg-st
   const r3 = await verifyWorld(w3);
   expect(verdict(r3, "C10").verdict).toBe("cannot-tell");
   expect(verdict(r3, "C10").summary).toContain("neg-status annotation could not be parsed");
+});
+
+test("the Mermaid picture of a NEG path: NEG boxes under the backend service, an edge per endpoint p-ip:p-port to its pod, the nat boxes marked skipped", async () => {
+  const w = withNegBackend(buildWorld({ zones: ["us-central1-a", "us-central1-b", "us-central1-c"] }));
+  const r = await verifyWorld(w, "us-central1");
+  const mermaid = renderMermaid(r.model as unknown as PathModel, r.checks as unknown as CheckResult[]);
+  expect(mermaid).toContain("bs --> neg0");
+  expect(mermaid).toMatch(/neg\d -.->\|"10\.4\.0\.5:8080 HEALTHY<br\/>via gke-ingress-path-default-pool-7c9e1b2a-4mzq, no NAT"\| pod0/);
+  expect(mermaid).toMatch(/neg\d -.->\|"10\.4\.2\.7:8080 HEALTHY<br\/>via gke-ingress-path-default-pool-7c9e1b2a-x2lp, no NAT"\| pod1/);
+  expect(mermaid).toContain("not on the NEG path (skipped)");
+  expect(mermaid).not.toMatch(/bs --> nat/);
 });

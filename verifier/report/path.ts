@@ -94,6 +94,8 @@ export interface PathHop {
   /** endpoint hop: the node VM p-ip is routed through; network-endpoint-group hop: its zone */
   node?: string;
   zone?: string;
+  /** endpoint hop: the NEG that holds it */
+  group?: string;
 }
 
 /** Which claims judge each hop (the claims' own wording in design.md). */
@@ -205,6 +207,8 @@ export function buildPath(
           address: e.ip,
           port: e.port,
           health: e.health ?? "UNKNOWN",
+          group: e.neg.name,
+          ...(e.neg.zone ? { zone: e.neg.zone } : {}),
           ...(e.instance ? { node: e.instance } : {}),
           detail: `${e.health ?? "health not read"}, in ${e.neg.name}${e.instance ? `, routed through ${e.instance} (forwarded, not NATed)` : ""}${pod ? "" : ", no pod of the Service has this address"}`,
         }),
