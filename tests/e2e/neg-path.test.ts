@@ -230,3 +230,15 @@ test("the Mermaid picture of a NEG path: NEG boxes under the backend service, an
   expect(mermaid).toContain("not on the NEG path (skipped)");
   expect(mermaid).not.toMatch(/bs --> nat/);
 });
+
+test("a NEG Service of type ClusterIP (no n-port): the NEG path is judged all the same, nothing about n-port fails", async () => {
+  const w = withNegBackend(buildWorld());
+  const svc = w.kube.services[0]!;
+  svc.spec!.type = "ClusterIP";
+  delete svc.spec!.ports![0]!.nodePort;
+  delete svc.spec!.externalTrafficPolicy;
+  const r = await verifyWorld(w);
+  expect(r.checks.filter((c) => c.verdict === "fail").map((c) => `${c.id}: ${c.summary}`)).toEqual([]);
+  for (const id of ["C1", "C10", "C11"]) expect({ id, verdict: verdict(r, id).verdict }).toEqual({ id, verdict: "pass" });
+  expect(r.diagnosis).toEqual([]);
+});

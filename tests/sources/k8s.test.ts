@@ -89,7 +89,8 @@ describe("collectKubernetes", () => {
     const world = withNegBackend(buildWorld());
     const { value, problems } = await collectKubernetes(await serve(world, { forbidden: ["servicenetworkendpointgroups"] }), namesOf(world), silentProgress);
     expect(value?.svcNegs).toBeUndefined();
-    expect(problems.map((p) => p.message)).toEqual([expect.stringMatching(/^svcneg .*forbidden \(403\)/)]);
+    expect(problems.map((p) => p.message)).toEqual([expect.stringMatching(/^svcneg .*forbidden \(403\).*conditions are unknown; the NEGs themselves are still judged/)]);
+    expect(problems[0]!.hint).toContain("grant list on servicenetworkendpointgroups.networking.gke.io");
     expect(value?.negStatus).toBeDefined();
   });
 
