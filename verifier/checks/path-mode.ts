@@ -1,6 +1,7 @@
 // Today's GKE defaults that take nodes' iptables off the LB path. They are explained to the reader
 // instead of being reported as a broken cluster: the article's path simply is not the one in use.
 import type { BackendServiceModel, Evidence, PathModel, UrlMapModel } from "../model";
+import { negRequested } from "../neg";
 
 export interface ModeFinding {
   detected: boolean;
@@ -42,23 +43,14 @@ const DPV2_EXPLANATION =
   "Dataplane V2 (eBPF, Cilium) does service load-balancing in the kernel without kube-proxy's iptables rules, " +
   "so there are no KUBE-* chains to show. Create the cluster with datapathProvider LEGACY_DATAPATH to see the article's rules.";
 const NEG_EXPLANATION =
-  "Container-native load balancing (NEG): the LB sends to pod IPs directly; nodes' iptables are not on the path; " +
-  "set backendMode instance-group (the Service annotation cloud.google.com/neg: '{\"ingress\": false}') to get the article's path.";
+  "Container-native load balancing (NEG): the LB health-checks and sends to p-ip:p-port directly, through the pod's node " +
+  "(forwarded, not NATed); C1, C10 and C11 judge the NEGs, their endpoints, the firewall to the pods and the readiness gates, " +
+  "and the nodes' nat claims (C2..C7) are facts of the cluster, not hops of this path.";
 
 /** Minimal node facts the detection needs (the checks' NodeView satisfies it). */
 interface DumpView {
   name: string;
   node?: { nat?: { text: string } };
-}
-
-function negAnnotation(value: string | undefined): boolean {
-  if (!value) return false;
-  try {
-    const parsed = JSON.parse(value) as { ingress?: unknown };
-    return parsed.ingress === true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -155,7 +147,7 @@ export function detectPathMode(model: PathModel, nodes: DumpView[]): PathMode {
   }
   const service = model.kubernetes?.service;
   const negValue = service?.annotations["cloud.google.com/neg"];
-  if (negAnnotation(negValue)) {
+  if (negRequested(negValue)) {
     negEvidence.push({ source: `kubernetes service ${service!.namespace}/${service!.name}`, detail: `metadata.annotations["cloud.google.com/neg"]=${negValue}` });
   }
 
