@@ -18,6 +18,8 @@ export interface TraceOptions {
 
 const NFT_TABLE = /^\s*table\s+(?:ip|ip6|inet|arp|bridge|netdev)\s+\S+\s*\{/m;
 const NFT_SCRIPT = /^\s*add\s+(?:table|chain|rule|element)\s+(?:ip|ip6|inet)\s+\S+/m;
+/** a fragment of `nft list` output pasted without its `table ... {` line */
+const NFT_CHAIN = /^\s*(?:chain|set|map)\s+\S+\s*\{\s*(?:#.*)?$/m;
 const LIST_CHAIN = /^Chain \S+ \((?:policy \S+|\d+ references?)/m;
 /** a listing pasted without its "Chain X (...)" line still has its column header */
 const LIST_HEADER = /^\s*(?:num\s+)?(?:pkts\s+bytes\s+)?target\s+prot\s+opt\s+(?:in\s+out\s+)?source\s+destination/m;
@@ -27,7 +29,7 @@ const SAVE_RULE = /^(?:\[\d+:\d+\]\s*)?-A \S+/m;
 export function detectFormat(text: string): DumpFormat | undefined {
   // a window is enough to recognise a format and keeps detection cheap on 100k-rule dumps
   const head = text.length > 65536 ? text.slice(0, 65536) : text;
-  if (NFT_TABLE.test(head) || NFT_SCRIPT.test(head)) return "nft";
+  if (NFT_TABLE.test(head) || NFT_SCRIPT.test(head) || NFT_CHAIN.test(head)) return "nft";
   if (LIST_CHAIN.test(head) || LIST_HEADER.test(head)) return "iptables-list";
   if (SAVE_TABLE.test(head) || SAVE_RULE.test(head)) return "iptables-save";
   return undefined;
