@@ -14,6 +14,12 @@ export interface TraceOptions {
   nodeIP?: string;
   /** false: endpoints carry no `evidence` (the rules walked); the contract JSON never shows it. Default true. */
   evidence?: boolean;
+  /**
+   * true: the text is a whole `iptables-save` read from a node, so a PREROUTING it declares without
+   * the jump to KUBE-SERVICES really has none (nothing is rewritten). Default false: a paste (or
+   * kube-proxy's own restore input, which leaves the hooks out) is traced from KUBE-SERVICES.
+   */
+  wholeDump?: boolean;
 }
 
 const NFT_TABLE = /^\s*table\s+(?:ip|ip6|inet|arp|bridge|netdev)\s+\S+\s*\{/m;
@@ -99,6 +105,10 @@ interface ServiceGroup {
 
 export function traceGraph(graph: ChainGraph, options: TraceOptions = {}): TraceResult {
   const warnings = [...graph.warnings];
+  if (options.wholeDump && graph.entry[0] === "KUBE-SERVICES" && graph.chains.get("PREROUTING")?.declared) {
+    graph = { ...graph, entry: ["PREROUTING"] };
+    warnings.push("line 1: PREROUTING has no rule: no packet arriving at the node enters KUBE-SERVICES");
+  }
   const withEvidence = options.evidence !== false;
   const walker = new Walker(graph, (m) => warnings.push(m), withEvidence);
   const groups = groupServices(graph.services);
