@@ -258,6 +258,17 @@ function condKey(c: Cond, ownIp: string | undefined): string {
   }
 }
 
+/**
+ * MARK as iptables-save prints it: --or-mark V is --set-xmark V/V, --xor-mark V is --set-xmark V/0
+ * (iptables-extensions(8), MARK target), so a rule written either way compares equal.
+ */
+function markKey(op: "or" | "xor" | "set" | "and", value: number, mask: number): string {
+  if (op === "or") return `mark:set:${value}/${value}`;
+  if (op === "xor") return `mark:set:${value}/0`;
+  if (op === "and") return `mark:set:0/${~value >>> 0}`;
+  return `mark:set:${value}/${mask}`;
+}
+
 /** A rule's meaning, whatever its option order, quoting, comment or probability digits. */
 export function ruleKey(r: Rule, ownIp?: string): string {
   const t = r.target;
@@ -267,7 +278,7 @@ export function ruleKey(r: Rule, ownIp?: string): string {
       : t.k === "dnat"
         ? `dnat:${t.ip}:${t.port ?? ""}`
         : t.k === "mark"
-          ? `mark:${t.op}:${t.value}/${t.mask}`
+          ? markKey(t.op, t.value, t.mask)
           : t.k === "nat-done" || t.k === "continue"
             ? `${t.k}:${t.name ?? ""}`
             : t.k;
