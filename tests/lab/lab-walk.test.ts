@@ -1,9 +1,10 @@
 // The walk on the real lab: a sample of kube-proxy's rules deleted by hand on a node
 // (`iptables -t nat -D ...`), one at a time, the lab verified, then repaired. Each deletion either
 // leaves every claim holding or is named at that node with that rule (as another node has it). The
-// full sweep of every rule runs in memory (tests/verifier/path-walk.test.ts); this sample holds the
-// links whose loss only requests and health checks see (the masquerade mark, MASQUERADE) and links
-// the shape finders never named (PREROUTING's jump, KUBE-EXT -> KUBE-SVC, the last KUBE-SERVICES rule).
+// full sweep of every rule runs in memory (tests/verifier/path-walk.test.ts); this sample holds a
+// link whose loss only the health checks see (the masquerade mark), links the shape finders never
+// named (PREROUTING's jump, KUBE-EXT -> KUBE-SVC) and one that changes nothing here (KUBE-FORWARD's
+// ACCEPT of marked packets, while FORWARD's policy is ACCEPT).
 // Own prefix and address block (giplw-, 10.223).
 import { labDown } from "../../lab/down";
 import { execInNamespace } from "../../lab/netns";
