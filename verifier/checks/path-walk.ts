@@ -69,6 +69,7 @@ export interface WalkFinding {
 }
 
 const MAX_DEPTH = 32;
+const MAX_PEERS = 3;
 
 /** The `*table ... COMMIT` section of a dump, other lines blanked so line numbers stay the dump's. */
 function section(text: string, table: Table): string | undefined {
@@ -108,10 +109,21 @@ function readTables(name: string, natText: string | undefined, filterText: strin
   };
 }
 
+/** Each node's tables are read once per model, however many nodes compare with it. */
+const tablesCache = new WeakMap<object, NodeTables | undefined>();
+
 /** What a node's dumps say, as chains; undefined when it has no iptables-save dump of its nat table. */
 export function nodeTables(v: NodeView): NodeTables | undefined {
   const nat = v.node?.nat;
   if (!nat || !v.trace || v.trace.format !== "iptables-save") return undefined;
+  if (tablesCache.has(v.node!)) return tablesCache.get(v.node!);
+  const t = readNodeTables(v);
+  tablesCache.set(v.node!, t);
+  return t;
+}
+
+function readNodeTables(v: NodeView): NodeTables | undefined {
+  const nat = v.node!.nat!;
   const filter = v.node?.forwarding?.filter;
   const t = readTables(v.name, nat.text, filter?.text, v.internalIp, {
     nat: v.dumpSource,
@@ -387,7 +399,8 @@ export function walkNode(ctx: CheckContext, v: NodeView, peers: NodeView[], opts
   const facts = serviceFacts(ctx);
   const mine = nodeTables(v);
   if (!facts || !mine) return undefined;
-  const refs = peers.map(nodeTables).filter((t): t is NodeTables => t !== undefined);
+  // three peers are norm enough; a big cluster's hundreds would only cost time
+  const refs = peers.map(nodeTables).filter((t): t is NodeTables => t !== undefined).slice(0, MAX_PEERS);
   // kube-proxy's rules as written are the norm only for presence: a real node also holds other
   // agents' rules (GKE's IP-MASQ...) and orders its own by its era, so no "extra" or "differs" then
   let writtenOnly = false;
