@@ -110,16 +110,18 @@ function readTables(name: string, natText: string | undefined, filterText: strin
 }
 
 /** Each node's tables are read once per model, however many nodes compare with it. */
-const tablesCache = new WeakMap<object, NodeTables | undefined>();
+const tablesCache = new WeakMap<object, { text: string; filter?: string; tables: NodeTables | undefined }>();
 
 /** What a node's dumps say, as chains; undefined when it has no iptables-save dump of its nat table. */
 export function nodeTables(v: NodeView): NodeTables | undefined {
   const nat = v.node?.nat;
   if (!nat || !v.trace || v.trace.format !== "iptables-save") return undefined;
-  if (tablesCache.has(v.node!)) return tablesCache.get(v.node!);
-  const t = readNodeTables(v);
-  tablesCache.set(v.node!, t);
-  return t;
+  const filter = v.node!.forwarding?.filter?.text;
+  const hit = tablesCache.get(v.node!);
+  if (hit && hit.text === nat.text && hit.filter === filter) return hit.tables;
+  const tables = readNodeTables(v);
+  tablesCache.set(v.node!, { text: nat.text, filter, tables });
+  return tables;
 }
 
 function readNodeTables(v: NodeView): NodeTables | undefined {
