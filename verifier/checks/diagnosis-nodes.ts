@@ -261,7 +261,8 @@ export function nodeCauses(ctx: CheckContext, results: CheckResult[]): Diagnosis
   }
 
   // ---- the walk: each node where a claim fails, link by link against the nodes where they hold
-  if (!ctx.mode.dataplaneV2.detected) causes.push(...walkCauses(ctx, results, causes, linkNode, nodeHealthEvidence, c12Fails, local));
+  // under Local each node's KUBE-SVL holds its own pods: nodes are no norm for each other (no-local-endpoint, external-traffic-policy-local say it)
+  if (!ctx.mode.dataplaneV2.detected && !local) causes.push(...walkCauses(ctx, results, causes, linkNode, nodeHealthEvidence, c12Fails, local));
 
   if (local && ctx.service) {
     causes.push({
