@@ -152,3 +152,12 @@ describe("other node state the checks read", () => {
     expect(d.map((x) => x.subject)).toEqual(["node-2"]);
   });
 });
+
+test("a stopped pod (not ready, still in every node's split): no node is blamed for it, pod-not-ready says it", () => {
+  const m = labModel();
+  for (const e of m.kubernetes!.endpoints) if (e.podName === "pod-2") e.ready = false;
+  m.kubernetes!.pods.find((p) => p.name === "pod-2")!.ready = false;
+  const j = judge(m);
+  expect(j.results.find((r) => r.id === "C7")!.verdict).toBe("fail");
+  expect(j.diagnosis.map((d) => [d.hop, d.subject, d.cause])).toEqual([["pod", "pod-2", "pod-not-ready"]]);
+});
