@@ -224,3 +224,106 @@ describe("iptables-nft seen through nft list ruleset", () => {
     expect(three.endpoints.reduce((a, e) => a + e.share, 0)).toBeCloseTo(1, 9);
   });
 });
+
+describe("every paste kind read", () => {
+  test("-A lines only (no declarations): KUBE-MARK-MASQ shown whole but undeclared still marks and returns", () => {
+    const r = traceDump(paste("p14-A-lines-only-helpers-shown.txt"));
+    const both = [ep("10.244.4.2", 9000, 0.25), ep("10.244.5.3", 9000, 0.75)];
+    expect(contract(r, (s) => s.clusterIP === "10.97.3.30")).toMatchObject({
+      service: "media/thumbs:img",
+      port: 9000,
+      nodePort: 30909,
+      endpoints: both,
+      unresolved: [],
+      nodePortEndpoints: both,
+      nodePortUnresolved: [],
+    });
+    expectWarnings(r, [/^line 1: rules without a "\*nat" line/]);
+  });
+
+  test("-A lines only: any other undeclared chain's end stays unknown", () => {
+    // the SVC chain's last (unconditional) rule is left out: what falls off its end is not shown
+    const text = paste("p14-A-lines-only-helpers-shown.txt").replace(/^-A KUBE-SVC-THMB5QZ2LK8D4WRA -m comment --comment "media\/thumbs:img -> 10.244.5.3:9000".*\n/m, "");
+    const r = traceDump(text);
+    expect(contract(r, (s) => s.clusterIP === "10.97.3.30")).toMatchObject({
+      endpoints: [ep("10.244.4.2", 9000, 0.25)],
+      unresolved: [{ chain: "KUBE-SVC-THMB5QZ2LK8D4WRA", share: 0.75, reason: "the rest of the chain is not in the dump" }],
+    });
+  });
+
+  test("a note with each chain as an -L -vn listing and then as -A lines: each block in its own format, rules counted once", () => {
+    const r = traceDump(paste("p15-notes-L-listing-then-A-lines.md"));
+    expect(r.format).toBe("iptables-list");
+    const split = [ep("10.244.6.6", 8080, 0.2), ep("10.244.7.7", 8080, 0.8)];
+    expect(contract(r, (s) => s.clusterIP === "10.95.30.3")).toMatchObject({ service: "reports/render:http", port: 80, nodePort: 30555, endpoints: split, unresolved: [], nodePortEndpoints: split, nodePortUnresolved: [] });
+    // prose and numbered items between the blocks are skipped text, not cut rules
+    expectWarnings(r, [/skipped: text before the first "Chain" line/, /skipped: a Markdown fence/, /skipped: a shell command/, /^line 18: skipped: not part of a dump: 2\. The node port/, /^line 29: skipped: not part of a dump: 3\. EXT/, /^line 49: skipped: not part of a dump: 4\./, /^line 69: skipped: not part of a dump: So the rules/, /KUBE-MARK-MASQ is not in the dump; assumed/]);
+    expect(r.warnings.some((w) => /cut|unreadable/.test(w))).toBe(false);
+  });
+
+  test("listing and -A lines that disagree: the -A lines are read, and the difference is warned about", () => {
+    // the note's -A lines for the SVC chain lack the 20% rule: every connection goes to 10.244.7.7
+    const text = paste("p15-notes-L-listing-then-A-lines.md").replace(/^ {3}-A KUBE-SVC-RPTX3N8QW2ZL6KVB -m comment --comment "reports\/render:http -> 10.244.6.6:8080".*\n/m, "");
+    const r = traceDump(text);
+    expect(contract(r, (s) => s.clusterIP === "10.95.30.3").endpoints).toEqual([ep("10.244.7.7", 8080, 1)]);
+    expect(r.warnings).toContainEqual(expect.stringMatching(/^line \d+: chain KUBE-SVC-RPTX3N8QW2ZL6KVB has 3 rules in its listing and 2 as -A lines; read from the -A lines$/));
+  });
+
+  test("nft -a with '# handle N' and chains cut by '....', one cut inside an elements list: every Service the maps name, unknown where cut", () => {
+    const r = traceDump(paste("p16-nft-a-handles-cut.txt"));
+    const third = 1 / 3;
+    const round9 = (x: number) => Number(x.toFixed(9));
+    const catalog = contract(r, (s) => s.clusterIP === "10.96.44.10");
+    expect(catalog).toMatchObject({ service: "books/catalog:web", port: 8080, nodePort: 32111 });
+    expect(catalog.endpoints).toEqual([ep("10.244.1.7", 8000, round9(third)), ep("10.244.2.8", 8000, round9(third))]);
+    expect(catalog.unresolved).toEqual([{ chain: "endpoint-EE55FF66-books/catalog/tcp/web__10.244.3.9/8000", share: round9(third), reason: "not in the dump" }]);
+    expect(contract(r, (s) => s.clusterIP === "10.96.44.11")).toMatchObject({ service: "books/resolver:dns", protocol: "udp", port: 5353, endpoints: [ep("10.244.2.20", 53, 1)], unresolved: [], nodePortEndpoints: null });
+    // named by the element after the cut in the elements list; its chains are cut: unknown, not dropped
+    expect(contract(r, (s) => s.clusterIP === "10.96.44.13")).toMatchObject({
+      service: "books/gate:tls",
+      port: 443,
+      nodePort: 32113,
+      endpoints: [],
+      unresolved: [{ chain: "service-Z8VNC4HJ-books/gate/tcp/tls", share: 1, reason: "not in the dump" }],
+      nodePortEndpoints: [],
+      nodePortUnresolved: [{ chain: "external-Z8VNC4HJ-books/gate/tcp/tls", share: 1, reason: "not in the dump" }],
+    });
+    expectWarnings(r, [
+      /^line 1: text outside a "table/,
+      /^line 3: skipped: a shell command/,
+      /^line 9: elements of service-ips were left out \("\.\.\."\)/,
+      /^line 11: skipped: "\.\.\.\." stands for left-out lines/,
+      /^line 56: skipped: "\.\.\.\." stands for left-out lines/,
+      /jumps to chain (service|external)-Z8VNC4HJ-books\/gate\/tcp\/tls, which is not in the dump/,
+      /jumps to chain endpoint-EE55FF66.*which is not in the dump/,
+    ]);
+  });
+
+  test("a fragment of iptables-nft's table ip nat with no table line: read as table ip nat, with a warning", () => {
+    const r = traceDump(paste("p17-nft-ruleset-fragment-no-table.txt"));
+    expect(r.format).toBe("nft");
+    // meta random & 2147483647 < 715827882: 715827882 / 2^31 of new connections
+    const p = 715827882 / 2 ** 31;
+    const split = [ep("10.244.9.1", 8443, Number(p.toFixed(9))), ep("10.244.9.2", 8443, Number((1 - p).toFixed(9)))];
+    expect(contract(r, (s) => s.clusterIP === "10.99.8.80")).toMatchObject({ port: 8443, nodePort: 30843, endpoints: split, unresolved: [], nodePortEndpoints: split, nodePortUnresolved: [] });
+    expectWarnings(r, [/^line 1: chains or maps with no "table \.\.\. \{" line before them; read as `table ip nat` \(iptables-nft's/, /KUBE-MARK-MASQ is not in the dump; assumed/]);
+  });
+
+  test("a fragment of kube-proxy's nftables table with no table line: read as table ip kube-proxy", () => {
+    const table = readFixture("kube-proxy-nftables-overall.nft-table.nft");
+    // from its first set on: no "table ip kube-proxy {" line, no table comment
+    const body = table.slice(table.indexOf("\tset "));
+    const r = traceDump(body);
+    expect(r.format).toBe("nft");
+    expect(r.warnings[0]).toMatch(/^line 1: chains or maps with no "table \.\.\. \{" line before them; read as `table ip kube-proxy`/);
+    const whole = traceDump(table);
+    expect(toContractJson(r).services).toEqual(toContractJson(whole).services);
+  });
+
+  test("multi-word comments without quotes (kube-proxy's unit-test style): PREROUTING reads, every Service traced", () => {
+    const r = traceDump(paste("p18-save-unquoted-comments.txt"));
+    const split = [ep("10.244.7.4", 7443, 0.5), ep("10.244.8.5", 7443, 0.5)];
+    expect(contract(r, (s) => s.clusterIP === "10.98.12.7")).toMatchObject({ service: "ledger/api:grpc", port: 7443, nodePort: 31443, endpoints: split, unresolved: [], nodePortEndpoints: split, nodePortUnresolved: [] });
+    expect(r.warnings).toEqual([]);
+  });
+});

@@ -12,6 +12,8 @@ const LAB_FIXES: Record<string, LabFix> = {
   "kube-proxy-rules-missing": (d) => `reloads ${d.subject}'s kube-proxy-style nat rules as lab up wrote them (the lab runs no kube-proxy to do it)`,
   "service-rules-missing": (d) => `reloads ${d.subject}'s kube-proxy-style nat rules as lab up wrote them (the lab runs no kube-proxy to do it)`,
   "endpoint-rule-missing": (d) => `reloads ${d.subject}'s kube-proxy-style nat rules, KUBE-SEP DNAT rules included (the lab runs no kube-proxy to do it)`,
+  "path-rule-missing": (d, ns) => `reloads ${d.subject}'s kube-proxy-style rules as lab up wrote them${byHand(d, ns)}`,
+  "path-rule-differs": (d, ns) => `reloads ${d.subject}'s kube-proxy-style rules as lab up wrote them${byHand(d, ns)}`,
   "ip-forward-disabled": (d, ns) => `sets net.ipv4.ip_forward back to 1 on ${d.subject}; by hand: ip netns exec ${ns(d.subject)} sysctl -w net.ipv4.ip_forward=1`,
   "forward-policy-drop": (d, ns) => `restores ${d.subject}'s FORWARD policy and its jump to KUBE-FORWARD; by hand: ip netns exec ${ns(d.subject)} iptables -P FORWARD ACCEPT`,
   "forward-rule-drop": (d, ns) => `reloads ${d.subject}'s filter rules; by hand: ip netns exec ${ns(d.subject)} iptables -D FORWARD <the rule quoted above>`,
@@ -25,8 +27,15 @@ const LAB_FIXES: Record<string, LabFix> = {
   "health-check-path-mismatch": () => "restarts the pods' servers answering 200 on the health check's path",
   "no-local-endpoint": () => "rewrites every node's rules for externalTrafficPolicy: Cluster (nothing to fix if Local is what you study: a pod-less node is unhealthy by design)",
   "external-traffic-policy-local": () => "rewrites every node's rules for externalTrafficPolicy: Cluster, the article's path",
-  unexplained: () => "puts the lab back as lab up made it (also after changes by hand); the claim's evidence below shows what differs",
+  unexplained: (d) =>
+    `puts the lab back as lab up made it (also after changes by hand); to see what differs first, run in the node's namespace (ip netns exec <prefix><node> ...): ${d.fix}`,
 };
+
+/** The walk's by-hand iptables command (verifier/checks/path-walk.ts), run in the node's namespace; "" when the fix has none. */
+function byHand(d: Diagnosis, ns: (subject: string) => string): string {
+  const command = /(iptables -t \S+ -[IDR] .*?)(?:; then find|\) and find|$)/.exec(d.fix)?.[1];
+  return command ? `; by hand: ip netns exec ${ns(d.subject)} ${command}` : "";
+}
 
 /**
  * The fix of one cause for the lab: `npm run lab -- repair` (as the lab source wrote it for the

@@ -9,6 +9,7 @@ import { forwardVerdict } from "../iptables/forward-verdict";
 import { accountNewConnections, type ConnectionAccount } from "./connections";
 import { endpointKey, ruleLine, type CheckContext, type NodeView } from "./context";
 import { defaultBackendService } from "./loadbalancer";
+import { walkNode } from "./path-walk";
 
 /** Claim ids among `ids` that failed. */
 function failing(results: CheckResult[], ids: ClaimId[]): ClaimId[] {
@@ -259,6 +260,10 @@ export function nodeCauses(ctx: CheckContext, results: CheckResult[]): Diagnosis
     }
   }
 
+  // ---- the walk: each node where a claim fails, link by link against the nodes where they hold
+  // under Local each node's KUBE-SVL holds its own pods: nodes are no norm for each other (no-local-endpoint, external-traffic-policy-local say it)
+  if (!ctx.mode.dataplaneV2.detected && !local) causes.push(...walkCauses(ctx, results, causes, linkNode, nodeHealthEvidence, c12Fails, local));
+
   if (local && ctx.service) {
     causes.push({
       hop: "service",
@@ -367,6 +372,92 @@ export function nodeCauses(ctx: CheckContext, results: CheckResult[]): Diagnosis
   // The diagnosis explains failing claims: a finding that explains none (the path still works) is
   // not a cause of a broken path, and the healthy path's diagnosis stays empty.
   return causes.filter((c) => (c.claims ?? []).length > 0);
+}
+
+/** The per-node claims, C2 C3 C6 C7: a node is named in their summary when its part fails. */
+const NODE_CLAIMS: ClaimId[] = ["C2", "C3", "C6", "C7"];
+const NODE_HOPS = new Set(["node", "node-nat", "node-forwarding"]);
+
+/** Causes that name a whole shape of missing rules; the walk names the link instead. */
+const WALKED_SHAPES = new Set(["endpoint-rule-missing", "service-rules-missing"]);
+
+/** An endpoint's own link: its DNAT, or the KUBE-SVC rule that sends its share to its KUBE-SEP chain. */
+function isEndpointLink(rule: { chain: string; target: { k: string; chain?: string } }): boolean {
+  return rule.target.k === "dnat" || (/^KUBE-(?:SVC|SVL)-/.test(rule.chain) && (rule.target.chain ?? "").startsWith("KUBE-SEP-"));
+}
+
+const namesNode = (text: string, node: string) => new RegExp(`(?:^|[^\\w.-])${node.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?:$|[^\\w-])`).test(text);
+
+/** The failing per-node claims whose summary names this node. */
+export function claimsNaming(results: CheckResult[], node: string): ClaimId[] {
+  return results.filter((r) => r.verdict === "fail" && NODE_CLAIMS.includes(r.id) && namesNode(r.summary, node)).map((r) => r.id);
+}
+
+/**
+ * The nodes a failing claim is about: those its summary names, else (health checks, requests) those
+ * failing their health checks; [] when it names none. For the unexplained entry's subject.
+ */
+export function nodesOfClaim(ctx: CheckContext, r: CheckResult): { failing: string[]; others: string[] } {
+  const health = nodeHealth(ctx);
+  let failing = ctx.nodes.filter((v) => namesNode(r.summary, v.name)).map((v) => v.name);
+  if (failing.length === 0 && (r.id === "C11" || r.id === "C12")) failing = ctx.nodes.filter((v) => isFailing(health.get(v.name))).map((v) => v.name);
+  const others = ctx.nodes.filter((v) => !failing.includes(v.name) && v.node?.reachable && v.trace).map((v) => v.name);
+  return { failing, others };
+}
+
+/**
+ * The walk (path-walk.ts) on every node where a claim fails: named by a per-node claim, failing its
+ * health checks, or any node when requests failed. A node already explained by a specific cause
+ * (a flushed table, a FORWARD policy, a missing DNAT...) keeps it, with the first differing link
+ * added as evidence; any other node gets the link as its cause.
+ */
+function walkCauses(
+  ctx: CheckContext,
+  results: CheckResult[],
+  found: Diagnosis[],
+  linkNode: (node: string, ids: ClaimId[]) => ClaimId[],
+  healthOf: (node: string) => Evidence[],
+  c12Fails: boolean,
+  local: boolean,
+): Diagnosis[] {
+  const health = nodeHealth(ctx);
+  const out: Diagnosis[] = [];
+  const suspect = (v: NodeView) => claimsNaming(results, v.name).length > 0 || isFailing(health.get(v.name));
+  for (const v of ctx.nodes) {
+    if (!v.node?.reachable || !v.trace) continue;
+    if (!suspect(v) && !c12Fails) continue;
+    const peers = ctx.nodes.filter((o) => o !== v && o.node?.reachable && o.trace && !suspect(o) && (!local || (o.pods.length > 0) === (v.pods.length > 0)));
+    // with no node to compare with, kube-proxy's own rules are the norm, where the node's nat trace is wrong
+    const finding = walkNode(ctx, v, peers, { written: !local && claimsNaming(results, v.name).length > 0 });
+    if (!finding) continue;
+    const claims = linkNode(v.name, claimsNaming(results, v.name));
+    // a shape the walk reads link by link gives way to the walk's first link, keeping its counters
+    const shapes = found.filter((c) => c.subject === v.name && WALKED_SHAPES.has(c.cause));
+    for (const old of shapes) {
+      found.splice(found.indexOf(old), 1);
+      for (const id of old.claims ?? []) if (!claims.includes(id)) claims.push(id);
+    }
+    const kept = shapes.flatMap((c) => c.evidence.filter((e) => e.source.startsWith("counters") || e.source.includes("before/after")));
+    const specific = found.find((c) => c.subject === v.name && NODE_HOPS.has(c.hop) && (c.claims ?? []).length > 0);
+    if (specific) {
+      if (!specific.evidence.some((e) => e.rule === finding.link.rule.text)) {
+        specific.evidence.push({ source: "the walk along the Service's path", detail: finding.summary, node: v.name }, ...finding.evidence);
+      }
+      for (const id of claims) if (!specific.claims!.includes(id)) specific.claims!.push(id);
+      continue;
+    }
+    if (claims.length === 0) continue;
+    out.push({
+      hop: finding.hop,
+      subject: v.name,
+      cause: finding.kind !== "missing" ? "path-rule-differs" : isEndpointLink(finding.link.rule) ? "endpoint-rule-missing" : "path-rule-missing",
+      summary: finding.summary,
+      evidence: [...finding.evidence, ...kept, ...healthOf(v.name)],
+      fix: finding.fix,
+      claims,
+    });
+  }
+  return out;
 }
 
 /** kube-proxy's "has no local endpoints" DROP for the nodePort in the node's filter table, as evidence. */

@@ -6,7 +6,7 @@ import { buildContext, type CheckContext } from "./context";
 import { cloudCauses } from "./diagnosis-cloud";
 import { fixesForTarget } from "./diagnosis-lab";
 import { negCauses } from "./diagnosis-neg";
-import { nodeCauses } from "./diagnosis-nodes";
+import { nodeCauses, nodesOfClaim } from "./diagnosis-nodes";
 
 /** A family of causes: reads the context and the claims' results, names what it finds. Pure. */
 export type CauseFinder = (ctx: CheckContext, results: CheckResult[]) => Diagnosis[];
@@ -59,6 +59,30 @@ export function mergeSameCause(causes: Diagnosis[]): Diagnosis[] {
 }
 
 /**
+ * A failing claim no cause explains: named at the nodes it fails on (the whole cluster only when it
+ * names none), with what the walk compared there and what to save next to find the cause.
+ */
+function unexplained(ctx: CheckContext, r: CheckResult, cluster: string): Diagnosis {
+  const { failing, others } = ctx.nodes.length > 0 ? nodesOfClaim(ctx, r) : { failing: [], others: [] };
+  const generic = "read the claim's evidence below; if the cause is a common one, report it so the verifier learns to name it";
+  if (failing.length === 0) {
+    return { hop: CLAIM_HOP[r.id], subject: cluster, cause: "unexplained", summary: `${r.id} fails and no known cause explains it: ${r.summary}`, evidence: r.evidence, fix: generic, claims: [r.id] };
+  }
+  const where = failing.join(", ");
+  const nport = ctx.nodePort ?? "<n-port>";
+  const compared = `compared the Service's path on ${where} (nat PREROUTING -> KUBE-SERVICES -> KUBE-NODEPORTS -> KUBE-EXT -> KUBE-SVC -> KUBE-SEP -> DNAT, nat POSTROUTING, filter FORWARD) with ${others.length > 0 ? others.join(", ") : "kube-proxy's rules for the Service"}: no link differs`;
+  return {
+    hop: CLAIM_HOP[r.id],
+    subject: where,
+    cause: "unexplained",
+    summary: `${r.id} fails on ${where} and no known cause explains it: ${r.summary}. The walk ${compared}`,
+    evidence: r.evidence,
+    fix: `on ${where}: save \`iptables-save -c\` before and after sending requests (which rules count the connections), \`conntrack -L -p tcp --dport ${nport}\`, \`ip route get <p-ip>\`, \`sysctl net.ipv4.ip_forward net.ipv4.conf.all.rp_filter\` and \`ss -Hltnp\`, and compare them with ${others[0] ?? "a node where the claim holds"}; ${generic}`,
+    claims: [r.id],
+  };
+}
+
+/**
  * The diagnosis of a verify run: [] when every claim holds or is only cannot-tell.
  * A failing claim that no cause names in `claims` becomes one "unexplained" entry.
  */
@@ -82,15 +106,7 @@ export function diagnose(model: PathModel, results: CheckResult[]): Diagnosis[] 
       causes.push({ hop: "node", cause: "unexplained", evidence: r.evidence, claims: [r.id], ...nodeSide });
       continue;
     }
-    causes.push({
-      hop: CLAIM_HOP[r.id],
-      subject: model.target.clusterName ?? model.target.kind,
-      cause: "unexplained",
-      summary: `${r.id} fails and no known cause explains it: ${r.summary}`,
-      evidence: r.evidence,
-      fix: "read the claim's evidence below; if the cause is a common one, report it so the verifier learns to name it",
-      claims: [r.id],
-    });
+    causes.push(unexplained(ctx, r, model.target.clusterName ?? model.target.kind));
   }
   return orderAlongPath(fixesForTarget(causes, model));
 }

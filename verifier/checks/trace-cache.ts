@@ -26,7 +26,8 @@ function memo<V>(compute: (first: string, text: string) => V): (first: string, t
   };
 }
 
-const traceMemo = memo((nodeIP, text) => traceDump(text, nodeIP ? { nodeIP } : {}));
+// a node's dump is whole: a PREROUTING without kube-proxy's jump is a fact, not a gap of a paste
+const traceMemo = memo((nodeIP, text) => traceDump(text, nodeIP ? { nodeIP, wholeDump: true } : { wholeDump: true }));
 const deltaMemo = memo((before, after) => counterDeltas(before, after));
 
 export function tracedDump(text: string, nodeIP?: string): TraceResult {

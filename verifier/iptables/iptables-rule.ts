@@ -150,6 +150,13 @@ export function parseRuleTokens(tokens: string[], start = 0, intern: Interner = 
       if (next !== undefined && (name === "comment" || (!FLAG_OPTIONS.has(name) && next !== "!" && next.charCodeAt(0) !== 45))) {
         value = next;
         i++;
+        if (name === "comment") {
+          // kube-proxy's own unit tests write comments unquoted ("--comment ns/svc cluster IP -j ..."):
+          // the comment runs to the next option. "->" in "ns/svc -> ip:port" is no option.
+          while (i + 1 < n && !isOptionWord(tokens[i + 1]) && !(tokens[i + 1] === "!" && i + 2 < n && isOptionWord(tokens[i + 2]))) {
+            value += " " + tokens[++i];
+          }
+        }
       }
       if (inTarget) {
         (targetOpts ??= new Map()).set(name, value ?? "");
@@ -176,6 +183,11 @@ export function parseRuleTokens(tokens: string[], start = 0, intern: Interner = 
   const t = intern.target(`${isGoto ? "g" : "j"}${name}|${optKey}`, () => targetFromName(name, isGoto, (o) => targetOpts?.get(o)));
   if (typeof t === "string") return { conds, target: { k: "continue" }, comment, error: t };
   return { conds, target: t, comment };
+}
+
+/** "-j", "--dport", "-m": a word that starts an option, as opposed to a word of an unquoted comment. */
+function isOptionWord(tok: string): boolean {
+  return /^(?:-[a-zA-Z]|--[a-z][a-z-]*)$/.test(tok);
 }
 
 const LONG_ALIASES: Record<string, string> = {

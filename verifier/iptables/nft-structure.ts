@@ -55,9 +55,16 @@ export function readStructure(text: string, warnings: string[]): NftTable[] {
     // a statement continues while its braces are open ("elements = { a,\n b }")
     let stmt = stripComment(lines[i]).trim();
     i++;
+    let elidedInside = false;
     while (!BLOCK_OPENER.test(stmt) && braceBalance(stmt) > 0 && i < lines.length && !/^\s*(table|chain|set|map)\s/.test(lines[i])) {
-      stmt += " " + stripComment(lines[i]).trim();
+      const more = stripComment(lines[i]).trim();
+      // "..." inside an elements list: elements were left out there; the ones around it still read
+      if (more === ELISION) elidedInside = true;
+      else stmt += " " + more;
       i++;
+    }
+    if (elidedInside && table && block?.kind === "set") {
+      table.warnings.push(`line ${lineNo}: elements of ${block.name} were left out ("..."); Services only those elements name are not in the trace`);
     }
     if (stmt === "") continue;
     if (stmt === ELISION) {
@@ -98,6 +105,10 @@ export function readStructure(text: string, warnings: string[]): NftTable[] {
       block = undefined;
       continue;
     }
+    if (!table && /^(?:chain|set|map)\s+\S+\s*\{/.test(stmt)) {
+      // a fragment pasted without its "table ... {" line: the chain names say whose table it is
+      table = fragmentTable(stmt, lineNo, getTable, warnings);
+    }
     if (!table) {
       warnings.push(`line ${lineNo}: text outside a "table ... { }" block: ${clip(stmt)}`);
       continue;
@@ -135,6 +146,21 @@ export function readStructure(text: string, warnings: string[]): NftTable[] {
   }
   for (const e of elided) e.table.partialChains.add(e.chain);
   return tables;
+}
+
+/**
+ * The table a chain (or set, map) with no `table` line before it belongs to: KUBE-* chains are kube-proxy's
+ * iptables mode seen through iptables-nft (`table ip nat`), any other name kube-proxy's nftables
+ * mode (`table ip kube-proxy`: services, service-HASH-..., endpoint-HASH-...).
+ */
+function fragmentTable(stmt: string, lineNo: number, getTable: (family: string, name: string) => NftTable, warnings: string[]): NftTable {
+  const name = /^(?:chain|set|map)\s+(\S+)/.exec(stmt)?.[1] ?? "";
+  const [family, tname] = name.startsWith("KUBE-") ? ["ip", "nat"] : ["ip", "kube-proxy"];
+  warnings.push(
+    `line ${lineNo}: chains or maps with no "table ... {" line before them; read as \`table ${family} ${tname}\`` +
+      (tname === "nat" ? " (iptables-nft's, by the KUBE-* chain names)" : " (kube-proxy's nftables mode, by the chain names)"),
+  );
+  return getTable(family, tname);
 }
 
 function stripComment(line: string): string {

@@ -7,7 +7,7 @@ import { parseCidr, parseNumber, parsePortRanges } from "./graph";
 import { Interner, targetFromName } from "./iptables-rule";
 import { finishIptablesGraph, isCutChainName } from "./iptables-services";
 import { ELISION } from "./paste";
-import { clip } from "./parse-save";
+import { clip, readSaveChains } from "./parse-save";
 
 const CHAIN_LINE = /^Chain (\S+) \((policy (\S+)(?: (\S+) packets, (\S+) bytes)?|(\d+) references?)\)/;
 
@@ -26,6 +26,8 @@ export function parseIptablesList(text: string): ChainGraph {
   const intern = new Interner();
   const elided = new Set<string>();
   const headless: Chain = { name: HEADLESS, builtin: false, rules: [] };
+  /** the `-A CHAIN ...` lines among the listings, at their line index (others empty) */
+  const savedLines: string[] = new Array<string>(lines.length).fill("");
 
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
@@ -34,6 +36,11 @@ export function parseIptablesList(text: string): ChainGraph {
     if (line.trim() === "") continue;
     if (line.trim() === ELISION) {
       if (chain) elided.add(chain.name);
+      continue;
+    }
+    if (SAVE_LINE.test(line)) {
+      // notes that quote a chain's saved "-A" lines next to its listing: read in their own format below
+      savedLines[i] = line;
       continue;
     }
     const chainMatch = line.startsWith("Chain ") ? CHAIN_LINE.exec(line) : null;
@@ -67,6 +74,11 @@ export function parseIptablesList(text: string): ChainGraph {
       columns = guessColumns(words) ?? { lineNumbers: false, verbose: false };
     }
     const parsed = parseListRule(line, columns, intern);
+    if (typeof parsed === "string" && isProse(line)) {
+      // a sentence or list item between two listings of a note, not a cut rule
+      warnings.push(`line ${lineNo}: skipped: not part of a dump: ${clip(line.trim())}`);
+      continue;
+    }
     if (typeof parsed === "string") {
       if (endsBlock(lines, i)) {
         warnings.push(`line ${lineNo}: the line is cut (${parsed}); the connections it would take are unknown: ${clip(line.trim())}`);
@@ -79,6 +91,7 @@ export function parseIptablesList(text: string): ChainGraph {
     if (parsed.target !== "") pending.push({ rule, targetName: parsed.target, isGoto: parsed.words.goto, words: parsed.words });
   }
 
+  if (savedLines.some((l) => l !== "")) mergeSavedLines(savedLines, chains, pending, warnings);
   // targets are resolved once every chain is known: a name that is a chain is a jump
   for (const p of pending) {
     if (isCutChainName(p.targetName)) {
@@ -105,6 +118,47 @@ export function parseIptablesList(text: string): ChainGraph {
   }
   if (chains.has(HEADLESS)) nameHeadless(chains, headless, warnings);
   return finishIptablesGraph("iptables-list", chains, warnings);
+}
+
+const SAVE_LINE = /^\s*(?:\[\d+:\d+\]\s*)?-A \S+/;
+
+/**
+ * A line no listing prints: a numbered or bulleted list item, a heading, or a sentence. A listing
+ * row starts with its counters, line number, target or protocol; one cut short still does.
+ */
+function isProse(line: string): boolean {
+  const t = line.trim();
+  if (/^(?:\d+[.)]|[-*+]|#+)\s/.test(t)) return true;
+  const first = t.split(/\s+/)[0];
+  return !/^(?:\d+[KMGT]?|[A-Z][A-Z0-9_-]*|all|tcp|udp|sctp|icmp|!?\d+)$/.test(first);
+}
+
+/**
+ * The `-A` lines a note quotes beside the listings. A chain shown both ways is read from its `-A`
+ * lines (they hold every option; the listing abbreviates), with a warning when the two disagree
+ * on the number of rules; a chain shown only as `-A` lines is read from them, as not shown whole.
+ */
+function mergeSavedLines(savedLines: string[], chains: Map<string, Chain>, pending: { rule: Rule }[], warnings: string[]): void {
+  const saved = readSaveChains(savedLines.join("\n"));
+  for (const w of saved.warnings) if (!w.includes('rules without a "*nat" line')) warnings.push(w);
+  for (const [name, sc] of saved.chains) {
+    if (sc.rules.length === 0) continue;
+    const listed = chains.get(name);
+    if (listed && listed.rules.length > 0) {
+      if (listed.rules.length !== sc.rules.length) {
+        warnings.push(`line ${sc.rules[0].line}: chain ${name} has ${listed.rules.length} rules in its listing and ${sc.rules.length} as -A lines; read from the -A lines`);
+      }
+      // the listing's rules leave; their targets need no resolving
+      const gone = new Set(listed.rules);
+      for (let k = pending.length - 1; k >= 0; k--) if (gone.has(pending[k].rule)) pending.splice(k, 1);
+      listed.rules = sc.rules;
+    } else if (listed) {
+      listed.rules = sc.rules;
+    } else {
+      sc.declared = false;
+      chains.set(name, sc);
+    }
+  }
 }
 
 /** The chain of rules listed without their "Chain X (...)" line, until the name is guessed. */

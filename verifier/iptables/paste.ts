@@ -4,7 +4,7 @@
 // still names the line of the paste), and warns about every line it skipped or changed.
 // A whole dump needs none of it: one scan finds nothing and the text is returned as it is.
 
-/** A line that stands for left-out rules ("...", "…", "[...]", "# ..."). Parsers see it as exactly "...". */
+/** A line that stands for left-out rules ("...", "....", "…", "[...]", "# ..."). Parsers see it as exactly "...". */
 export const ELISION = "...";
 
 export interface CleanedPaste {
@@ -34,7 +34,7 @@ function needsCleaning(text: string): boolean {
 
 const FENCE = /^\s*(?:```|~~~)/;
 const PROMPT = /^\s*(?:\[[^\]]*\]|[\w.-]+@[\w.-]+(?::[^\s$#]*)?)?\s*[$#]\s+(?:sudo\s+)?(?:iptables|ip6tables|iptables-\w+|nft|grep|cat|kubectl|ssh|docker|crictl)\b/;
-const ELIDED = /^\s*(?:\.\.\.|…|\[\.\.\.\]|#\s*\.\.\.)\s*$/;
+const ELIDED = /^\s*(?:\.{3,}|…+|\[\.{3,}\]|#\s*\.{3,})\s*$/;
 const INDENTED_DUMP_LINE = /^[ \t]+(?=-[ANPS] |:[A-Z]|\*(?:nat|filter)|COMMIT|Chain |\[\d+:\d+\] -A )/;
 /** a remark after a rule: "   <-- external traffic goes here", "<== kube-dns" */
 const REMARK = /\s+(?:<--?|<==?|←)\s.*$/;

@@ -14,10 +14,18 @@ export interface TraceOptions {
   nodeIP?: string;
   /** false: endpoints carry no `evidence` (the rules walked); the contract JSON never shows it. Default true. */
   evidence?: boolean;
+  /**
+   * true: the text is a whole `iptables-save` read from a node, so a PREROUTING it declares without
+   * the jump to KUBE-SERVICES really has none (nothing is rewritten). Default false: a paste (or
+   * kube-proxy's own restore input, which leaves the hooks out) is traced from KUBE-SERVICES.
+   */
+  wholeDump?: boolean;
 }
 
 const NFT_TABLE = /^\s*table\s+(?:ip|ip6|inet|arp|bridge|netdev)\s+\S+\s*\{/m;
 const NFT_SCRIPT = /^\s*add\s+(?:table|chain|rule|element)\s+(?:ip|ip6|inet)\s+\S+/m;
+/** a fragment of `nft list` output pasted without its `table ... {` line */
+const NFT_CHAIN = /^\s*(?:chain|set|map)\s+\S+\s*\{\s*(?:#.*)?$/m;
 const LIST_CHAIN = /^Chain \S+ \((?:policy \S+|\d+ references?)/m;
 /** a listing pasted without its "Chain X (...)" line still has its column header */
 const LIST_HEADER = /^\s*(?:num\s+)?(?:pkts\s+bytes\s+)?target\s+prot\s+opt\s+(?:in\s+out\s+)?source\s+destination/m;
@@ -27,7 +35,7 @@ const SAVE_RULE = /^(?:\[\d+:\d+\]\s*)?-A \S+/m;
 export function detectFormat(text: string): DumpFormat | undefined {
   // a window is enough to recognise a format and keeps detection cheap on 100k-rule dumps
   const head = text.length > 65536 ? text.slice(0, 65536) : text;
-  if (NFT_TABLE.test(head) || NFT_SCRIPT.test(head)) return "nft";
+  if (NFT_TABLE.test(head) || NFT_SCRIPT.test(head) || NFT_CHAIN.test(head)) return "nft";
   if (LIST_CHAIN.test(head) || LIST_HEADER.test(head)) return "iptables-list";
   if (SAVE_TABLE.test(head) || SAVE_RULE.test(head)) return "iptables-save";
   return undefined;
@@ -97,6 +105,10 @@ interface ServiceGroup {
 
 export function traceGraph(graph: ChainGraph, options: TraceOptions = {}): TraceResult {
   const warnings = [...graph.warnings];
+  if (options.wholeDump && graph.entry[0] === "KUBE-SERVICES" && graph.chains.get("PREROUTING")?.declared) {
+    graph = { ...graph, entry: ["PREROUTING"] };
+    warnings.push("line 1: PREROUTING has no rule: no packet arriving at the node enters KUBE-SERVICES");
+  }
   const withEvidence = options.evidence !== false;
   const walker = new Walker(graph, (m) => warnings.push(m), withEvidence);
   const groups = groupServices(graph.services);

@@ -225,8 +225,9 @@ export class Walker {
       s.path.pop();
     }
     s.stack.delete(name);
-    if (!chain.builtin && !chain.declared && w > EPSILON) {
-      // a chain seen only through its -A lines: its end, and any rule after the last shown, is unknown
+    if (!chain.builtin && !chain.declared && !MASQ_CHAINS.has(name) && w > EPSILON) {
+      // a chain seen only through its -A lines: its end, and any rule after the last shown, is unknown.
+      // Not so for kube-proxy's masquerade helper: it marks and returns, declared in the dump or not.
       this.unresolved(s, name, w, "the rest of the chain is not in the dump");
       w = 0;
     }
