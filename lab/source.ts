@@ -19,7 +19,8 @@ import type {
   Problem,
 } from "../verifier/model";
 import type { NodeTarget, Progress, SshOptions } from "../verifier/sources/types";
-import { collectNodes, parseSsListeners, planProbes } from "../verifier/sources/ssh";
+import { collectNodes } from "../verifier/sources/ssh";
+import { parseSsListeners, planProbes } from "../verifier/sources/node-outputs";
 import { lbStatus, type LbBackendStatus, type LbStatus } from "./lb-control";
 import { execInNamespace } from "./netns";
 import { labUrl, type LabTopology } from "./topology";

@@ -7,7 +7,7 @@ import { silentProgress } from "./sources/types";
 import { runChecks } from "./checks";
 import { diagnose } from "./checks/diagnosis";
 import { redactSecrets } from "./outputs";
-import { planProbes } from "./sources/ssh";
+import { planProbes } from "./sources/node-outputs";
 
 // ------------------------------------------------------------------ the generic pipeline
 

@@ -1,8 +1,9 @@
 // Node outputs saved under nodes/<node>/ read exactly as the SSH source reads live ones: the same
-// nat-dump choice (chooseNatDump over the same candidates), the same `ip -o addr` and `ss` parsers.
+// nat-dump choice (chooseNatDump over the same candidates), the same `ip -o addr` and `ss` parsers
+// (sources/node-outputs.ts).
 // And the reverse for `npm run snapshot`: a node the SSH source read, written back as those files.
 import type { NodeModel, Problem } from "../model";
-import { chooseNatDump, natCandidates, parseIpAddr, parseSsListeners, type CommandResult } from "../sources/ssh";
+import { chooseNatDump, natCandidates, parseIpAddr, parseSsListeners, type CommandResult } from "../sources/node-outputs";
 import type { NodeTarget } from "../sources/types";
 import { NODE_FILES, type NodeFileName, type SnapshotFolder } from "./folder";
 
