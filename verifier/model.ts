@@ -280,6 +280,13 @@ export interface NatDump {
   command: string;
   backend: "legacy" | "nft" | "nft-native";
   text: string;
+  /**
+   * When `text` keeps only part of the node's output (sources/node-reduce.ts): the node's own
+   * 1-based line number of each line of `text`, so evidence quotes lines as the node printed them.
+   */
+  lineNumbers?: number[];
+  /** set when `text` is cut down to one Service's rules: which, and how much of the output was kept */
+  reduction?: { service: string; totalLines: number; keptLines: number };
 }
 
 export interface InterfaceAddress {

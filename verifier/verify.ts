@@ -8,6 +8,7 @@ import { runChecks } from "./checks";
 import { diagnose } from "./checks/diagnosis";
 import { redactSecrets } from "./outputs";
 import { planProbes } from "./sources/node-outputs";
+import { serviceFocus } from "./sources/node-reduce";
 
 // ------------------------------------------------------------------ the generic pipeline
 
@@ -157,6 +158,8 @@ export interface GkeVerifyOptions {
   accessToken?: string;
   /** --trust-host-key-on-first-use: nodes with no known key are read anyway, each reported as not verified */
   trustHostKeyOnFirstUse?: boolean;
+  /** keep each node's outputs whole (the snapshot command saves them); default: cut down to the Service's rules */
+  wholeNodeOutputs?: boolean;
 }
 
 /** Node targets: the LB's instances (zone, IPs), else Kubernetes' nodes (providerId gce://project/zone/name). */
@@ -298,6 +301,9 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
         progress.hop("node host keys", known === planned.targets.length ? "ok" : "fail", `${known}/${planned.targets.length} nodes (${hostKeySourceSummary(planned.targets)})`);
       }
       targets = planned.targets;
+      // Each node's dumps are cut down to the judged Service's rules as they arrive (node-reduce.ts).
+      const focus = options.wholeNodeOutputs ? undefined : serviceFocus(kube);
+      if (focus) ssh.focus = focus;
       targets.forEach((t) => (t.probes = planProbes(t.internalIp, lb, kube, model.target.expected)));
       if (targets.length > 0) {
         progress.hop("nodes over SSH", "start");

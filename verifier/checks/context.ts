@@ -97,7 +97,7 @@ export function buildContext(model: PathModel): CheckContext {
     const node = model.nodes.find((n) => n.name === name);
     const kube = model.kubernetes?.nodes.find((n) => n.name === name);
     const internalIp = kube?.internalIp ?? node?.internalIp;
-    const trace = node?.nat ? tracedDump(node.nat.text, internalIp) : undefined;
+    const trace = node?.nat ? tracedDump(node.nat.text, internalIp, node.nat.lineNumbers) : undefined;
     const traced = trace ? findTracedService(trace, { clusterIP, port: port?.port, nodePort, names }) : undefined;
     return {
       name,

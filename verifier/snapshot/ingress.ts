@@ -47,6 +47,8 @@ export interface IngressVerifyOptions {
   accessToken: string;
   /** SSH to the nodes with a key the caller holds (the program's stack); undefined = no SSH */
   ssh?: { user: string; privateKey: string; transport: "direct" | "iap" };
+  /** keep each node's outputs whole instead of cutting them down to the Service's rules (the snapshot command saves them) */
+  wholeNodeOutputs?: boolean;
 }
 
 /** The Service(s) an Ingress routes to: the default backend first, then the rules in order. */
@@ -179,7 +181,7 @@ export function ingressSteps(choice: IngressChoice, opts: IngressVerifyOptions, 
       opts.ssh && !folder && sources.fetchConsoleHostKeys ? sources.fetchConsoleHostKeys(p, instances, { ...callOpts, fetchImplementation: transports.computeFetch } as typeof callOpts) : new Map(),
     collectNodes: async (targets, sshOpts, progress) => {
       if (opts.ssh && !folder) return sources.collectNodes(targets, sshOpts, progress);
-      if (folder) return nodesFromFolder(folder, targets, project || undefined);
+      if (folder) return nodesFromFolder(folder, targets, project || undefined, sshOpts.focus);
       return {
         nodes: [],
         problems: targets.map((t) => ({
@@ -192,7 +194,7 @@ export function ingressSteps(choice: IngressChoice, opts: IngressVerifyOptions, 
     },
     readNatCounters: async () => new Map(),
   };
-  const steps = gkeSteps(outputs, { requests: url ? opts.requests : 0, keepAlive: false, transport: opts.ssh?.transport ?? "iap", timeoutMs: opts.timeoutMs, accessToken: opts.accessToken }, wrapped);
+  const steps = gkeSteps(outputs, { requests: url ? opts.requests : 0, keepAlive: false, transport: opts.ssh?.transport ?? "iap", timeoutMs: opts.timeoutMs, accessToken: opts.accessToken, wholeNodeOutputs: opts.wholeNodeOutputs }, wrapped);
   return {
     async collect(progress: Progress) {
       const model = await steps.collect(progress);

@@ -4,6 +4,7 @@
 // And the reverse for `npm run snapshot`: a node the SSH source read, written back as those files.
 import type { NodeModel, Problem } from "../model";
 import { chooseNatDump, natCandidates, parseIpAddr, parseSsListeners, type CommandResult } from "../sources/node-outputs";
+import { reduceDump, type ServiceFocus } from "../sources/node-reduce";
 import type { NodeTarget } from "../sources/types";
 import { NODE_FILES, type NodeFileName, type SnapshotFolder } from "./folder";
 
@@ -26,7 +27,7 @@ export function nodeFileCommands(node: string, zone: string | undefined, project
  * Each target's NodeModel from its files. A node with no files is not reachable, with a Problem
  * naming the files and the commands that would make them; a missing file is its own Problem.
  */
-export function nodesFromFolder(folder: SnapshotFolder, targets: NodeTarget[], project: string | undefined): { nodes: NodeModel[]; problems: Problem[] } {
+export function nodesFromFolder(folder: SnapshotFolder, targets: NodeTarget[], project: string | undefined, focus?: ServiceFocus): { nodes: NodeModel[]; problems: Problem[] } {
   const nodes: NodeModel[] = [];
   const problems: Problem[] = [];
   for (const target of targets) {
@@ -51,6 +52,7 @@ export function nodesFromFolder(folder: SnapshotFolder, targets: NodeTarget[], p
       return text === undefined ? { code: null, stdout: "", stderr: `no file nodes/${target.name}/${NAT_FILE[c.command]}` } : { code: 0, stdout: text, stderr: "" };
     });
     const choice = chooseNatDump(candidates, results);
+    if (choice.dump && focus) choice.dump = reduceDump(choice.dump, focus);
     if (choice.dump) node.nat = { ...choice.dump, command: `nodes/${target.name}/${NAT_FILE[choice.dump.command]} (${choice.dump.command})` };
     if (choice.problem) problems.push({ ...choice.problem, subject: target.name, hint: `${choice.problem.hint ?? ""}; the snapshot's nat dump goes in nodes/${target.name}/iptables-save.txt` });
     const addr = files.get("ip-o-addr-show.txt");

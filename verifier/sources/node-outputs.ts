@@ -4,6 +4,7 @@
 // files) and the lab (which reads its nodes over SSH) read a node the same way; the transport that
 // carries the outputs (ssh2, gcloud over IAP, files) is not this module's business.
 import type { ForwardingModel, InterfaceAddress, KubernetesModel, LoadBalancerModel, ListeningSocket, NatDump, NodeModel, NodeProbe, ProbeOutcome, Problem } from "../model";
+import { reduceDump, type ServiceFocus } from "./node-reduce";
 import type { ProbeRequest } from "./types";
 
 // ---------------------------------------------------------------- commands
@@ -311,11 +312,12 @@ export type NodeOutputs = Pick<NodeModel, "nat" | "addresses" | "listeners" | "f
  * candidate holding kube-proxy's rules (chooseNatDump); the filter table comes from the same
  * backend (readForwarding). A failed command is a Problem naming it, never an empty list.
  */
-export function readNodeOutputs(round: NodeRound, results: CommandResult[], subject: string): { outputs: NodeOutputs; problems: Problem[] } {
+export function readNodeOutputs(round: NodeRound, results: CommandResult[], subject: string, focus?: ServiceFocus): { outputs: NodeOutputs; problems: Problem[] } {
   const { nat, probes, commands } = round;
   const outputs: NodeOutputs = {};
   const problems: Problem[] = [];
   const choice = chooseNatDump(nat, results.slice(0, nat.length));
+  if (choice.dump && focus) choice.dump = reduceDump(choice.dump, focus);
   if (choice.dump) outputs.nat = choice.dump;
   if (choice.problem) problems.push({ ...choice.problem, subject });
 
@@ -327,7 +329,7 @@ export function readNodeOutputs(round: NodeRound, results: CommandResult[], subj
   if (listen.code === 0) outputs.listeners = parseSsListeners(listen.stdout);
   else problems.push(commandProblem(subject, commands[nat.length + 1] as string, listen));
 
-  outputs.forwarding = readForwarding(nat, results, choice.dump);
+  outputs.forwarding = readForwarding(nat, results, choice.dump, focus);
   const ipForward = results[nat.length + 2] as CommandResult;
   if (outputs.forwarding.ipForward === undefined) problems.push(commandProblem(subject, commands[nat.length + 2] as string, ipForward));
   if (probes.length > 0) outputs.probes = parseProbeOutput(results[nat.length + 3] as CommandResult, probes);
@@ -339,19 +341,40 @@ export function readNodeOutputs(round: NodeRound, results: CommandResult[], subj
  * a whole dump holds every table), or from the default iptables-save when kube-proxy's rules are
  * in its own nft table; and net.ipv4.ip_forward.
  */
-function readForwarding(nat: NatCandidate[], results: CommandResult[], chosen: NatDump | undefined): ForwardingModel {
+function readForwarding(nat: NatCandidate[], results: CommandResult[], chosen: NatDump | undefined, focus: ServiceFocus | undefined): ForwardingModel {
   const forwarding: ForwardingModel = {};
   const ipForward = results[nat.length + 2];
   const value = ipForward?.code === 0 ? ipForward.stdout.trim() : undefined;
   if (value === "1" || value === "0") forwarding.ipForward = value === "1";
-  let source: { command: string; backend: NatDump["backend"]; text: string } | undefined;
+  let source: NatDump | undefined;
   if (chosen && chosen.backend !== "nft-native") source = chosen;
   else {
     const first = results[0];
-    if (first?.code === 0) source = { command: nat[0]!.command, backend: iptablesSaveBackend(first.stdout), text: first.stdout };
+    if (first?.code === 0) {
+      source = { command: nat[0]!.command, backend: iptablesSaveBackend(first.stdout), text: first.stdout };
+      if (focus) source = reduceDump(source, focus);
+    }
   }
-  if (source) forwarding.filter = { command: source.command, backend: source.backend, text: filterSection(source.text) };
+  if (source) forwarding.filter = filterTable(source);
   return forwarding;
+}
+
+/**
+ * The `*filter` table of a dump as a dump of its own. Its line numbers count from the `*filter`
+ * line, whether or not the dump was cut down (lineNumbers then carry them), so the evidence reads
+ * the same either way.
+ */
+export function filterTable(dump: NatDump): NatDump {
+  const text = filterSection(dump.text);
+  const filter: NatDump = { command: dump.command, backend: dump.backend, text };
+  if (dump.lineNumbers && text !== "") {
+    const lines = dump.text.split("\n");
+    const start = lines.findIndex((l) => l.trim() === "*filter");
+    const count = text.split("\n").length - 1;
+    const first = dump.lineNumbers[start] as number;
+    filter.lineNumbers = dump.lineNumbers.slice(start, start + count).map((n) => n - first + 1);
+  }
+  return filter;
 }
 
 /** A node command that failed, as a Problem with the hint its stderr suggests. */

@@ -19,6 +19,7 @@ import { Client, utils as sshUtils, type ConnectConfig } from "ssh2";
 import type { NatDump, NodeModel, Problem } from "../model";
 import { fingerprint, fingerprintMatches, normalizeFingerprint, parseHostKey, wireKeyType, type HostKey } from "./host-keys";
 import { chooseNatDump, natCandidates, nodeRound, readNodeOutputs, type CommandResult } from "./node-outputs";
+import { reduceDump } from "./node-reduce";
 import type { NodeTarget, NodesResult, Progress, SshOptions } from "./types";
 
 // The node commands and their parsers live in node-outputs.ts; re-exported for the SSH source's users.
@@ -609,7 +610,7 @@ async function readNode(target: NodeTarget, opts: SshOptions, prepared: Prepared
       progress.hop(hop, "fail", `host key trusted on first use: ${seen}`);
     }
 
-    const read = readNodeOutputs(round, results, target.name);
+    const read = readNodeOutputs(round, results, target.name, opts.focus);
     Object.assign(node, read.outputs);
     problems.push(...read.problems);
 
@@ -664,6 +665,7 @@ export async function readNatCounters(targets: NodeTarget[], opts: SshOptions): 
           session = await (prepared.open as NonNullable<Prepared["open"]>)(target, accepted);
           const candidates = natCandidates(opts.user, true);
           const choice = chooseNatDump(candidates, await session.runAll(candidates.map((c) => c.command)));
+          if (choice.dump && opts.focus) choice.dump = reduceDump(choice.dump, opts.focus);
           result.set(target.name, choice.dump ?? { ...(choice.problem as Omit<Problem, "subject">), subject: target.name });
         } catch (error) {
           const e = error instanceof SessionError ? error : new SessionError((error as Error).message, "check the address and the SSH options");
