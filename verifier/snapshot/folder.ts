@@ -61,8 +61,11 @@ export interface SnapshotFolder {
   health: HealthEntry[];
   members: MembersEntry[];
   kube: KubeEntry[];
-  /** node name -> file name -> text, from nodes/<node>/<file> */
-  nodes: Map<string, Map<string, string>>;
+  /**
+   * node name -> file name -> a reader of its text, from nodes/<node>/<file>. Read when the node is
+   * judged, not with the folder: a big cluster's dumps (tens of MB per node) never sit in memory together.
+   */
+  nodes: Map<string, Map<string, () => string>>;
   /** snapshot.json, when present and readable */
   meta?: SnapshotMeta;
   /** the project most Compute objects belong to (or snapshot.json's) */
@@ -363,7 +366,8 @@ export function readSnapshotFolder(dir: string): SnapshotFolder {
         continue;
       }
       if (!folder.nodes.has(node)) folder.nodes.set(node, new Map());
-      folder.nodes.get(node)!.set(name, readFileSync(join(dir, file), "utf8"));
+      const path = join(dir, file);
+      folder.nodes.get(node)!.set(name, () => readFileSync(path, "utf8"));
       continue;
     }
     if (file === "snapshot.json") {
