@@ -313,7 +313,9 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
           keep(got.problems);
         }
         const reachable = model.nodes.filter((n) => n.reachable).length;
-        progress.hop("nodes over SSH", reachable === targets.length ? "ok" : "fail", `${reachable}/${targets.length} nodes read over SSH (${options.transport})`);
+        const unread = targets.filter((t) => !model.nodes.some((n) => n.name === t.name && n.reachable)).map((t) => t.name);
+        const named = unread.length <= 10 ? unread.join(", ") : `${unread.slice(0, 10).join(", ")} and ${unread.length - 10} more`;
+        progress.hop("nodes over SSH", reachable === targets.length ? "ok" : "fail", `${reachable}/${targets.length} nodes read over SSH (${options.transport})${unread.length ? `; not read: ${named} (the problems say why)` : ""}`);
       } else {
         progress.hop("nodes over SSH", "skip", "no node is known");
       }

@@ -4,6 +4,7 @@
 // files) and the lab (which reads its nodes over SSH) read a node the same way; the transport that
 // carries the outputs (ssh2, gcloud over IAP, files) is not this module's business.
 import type { ForwardingModel, InterfaceAddress, KubernetesModel, LoadBalancerModel, ListeningSocket, NatDump, NodeModel, NodeProbe, ProbeOutcome, Problem } from "../model";
+import { gunzipSync } from "node:zlib";
 import { reduceDump, type ServiceFocus } from "./node-reduce";
 import type { ProbeRequest } from "./types";
 
@@ -285,6 +286,36 @@ export function natHint(results: CommandResult[]): string {
 
 export const firstLine = (text: string | undefined) => (text ?? "").trim().split("\n")[0] ?? "";
 
+// ---------------------------------------------------------------- compressed transfer
+
+/** Marks the wrapped command's own exit status on stderr (the pipeline's status is base64's). */
+const COMPRESSED_RC = "@@gip-rc ";
+
+/**
+ * A dump command whose output crosses the network gzip'ed (a 20 MB iptables-save is ~1 MB gzip'ed),
+ * base64 so that both transports carry it as text (the IAP one frames outputs in one text stream);
+ * plain where the node lacks gzip or base64. The command's own exit status goes to stderr after a
+ * marker; decodeCompressed undoes all of it.
+ */
+export function compressedCommand(command: string): string {
+  return `if command -v gzip >/dev/null 2>&1 && command -v base64 >/dev/null 2>&1; then { ( ${command} ); echo "${COMPRESSED_RC}$?" >&2; } | gzip -1 | base64; else ${command}; fi`;
+}
+
+/** A compressedCommand's result as the bare command's: its text, its stderr, its exit status. Others pass through. */
+export function decodeCompressed(result: CommandResult): CommandResult {
+  const m = /(?:^|\n)@@gip-rc (\d+)\n?$/.exec(result.stderr);
+  if (!m) return result;
+  // the newline before the marker ends the command's own last stderr line
+  const stderr = result.stderr.slice(0, m[0].startsWith("\n") ? m.index + 1 : m.index);
+  const code = Number(m[1]);
+  if (result.code !== 0) return { code: result.code, stdout: "", stderr: `${stderr}${stderr ? "\n" : ""}gzip or base64 failed on the node (exit ${result.code})` };
+  try {
+    return { code, stdout: gunzipSync(Buffer.from(result.stdout, "base64")).toString("utf8"), stderr };
+  } catch (error) {
+    return { code: null, stdout: "", stderr: `${stderr}${stderr ? "\n" : ""}the compressed output could not be read (${(error as Error).message}): the transfer was cut` };
+  }
+}
+
 // ---------------------------------------------------------------- one node's round of commands
 
 /** The commands of one node's round, in the order readNodeOutputs expects their results. */
@@ -300,7 +331,7 @@ export interface NodeRound {
  */
 export function nodeRound(user: string, probes: ProbeRequest[]): NodeRound {
   const nat = natCandidates(user, false);
-  const commands = [...nat.map((c) => c.command), addressCommand(), listenerCommand(user), ipForwardCommand(), ...(probes.length > 0 ? [probeCommand(probes)] : [])];
+  const commands = [...nat.map((c) => compressedCommand(c.command)), addressCommand(), listenerCommand(user), ipForwardCommand(), ...(probes.length > 0 ? [probeCommand(probes)] : [])];
   return { nat, probes, commands };
 }
 
@@ -316,6 +347,7 @@ export function readNodeOutputs(round: NodeRound, results: CommandResult[], subj
   const { nat, probes, commands } = round;
   const outputs: NodeOutputs = {};
   const problems: Problem[] = [];
+  results = results.map((r, i) => (i < nat.length ? decodeCompressed(r) : r));
   const choice = chooseNatDump(nat, results.slice(0, nat.length));
   if (choice.dump && focus) choice.dump = reduceDump(choice.dump, focus);
   if (choice.dump) outputs.nat = choice.dump;

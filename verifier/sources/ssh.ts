@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { Client, utils as sshUtils, type ConnectConfig } from "ssh2";
 import type { NatDump, NodeModel, Problem } from "../model";
 import { fingerprint, fingerprintMatches, normalizeFingerprint, parseHostKey, wireKeyType, type HostKey } from "./host-keys";
-import { chooseNatDump, natCandidates, nodeRound, readNodeOutputs, type CommandResult } from "./node-outputs";
+import { chooseNatDump, compressedCommand, decodeCompressed, natCandidates, nodeRound, readNodeOutputs, type CommandResult } from "./node-outputs";
 import { reduceDump } from "./node-reduce";
 import type { NodeTarget, NodesResult, Progress, SshOptions } from "./types";
 
@@ -627,7 +627,39 @@ async function readNode(target: NodeTarget, opts: SshOptions, prepared: Prepared
   }
 }
 
-/** Reads every node at once; each node's failure is its own Problem, the others still report. */
+/**
+ * Nodes read at the same time, per transport, unless --concurrency says otherwise. A direct (ssh2)
+ * session is a socket and a few buffers in this process: 32 keep a 2-core machine busy without
+ * holding more than 32 nodes' dumps at once. An IAP session is a gcloud process of its own (Python,
+ * about 60-80 MB each, measured with /usr/bin/time on `gcloud --version`) plus its tunnel: 8 keep that
+ * under ~1 GB. docs/big-clusters.md has the measurements.
+ */
+export const DEFAULT_CONCURRENCY: Record<SshOptions["transport"], number> = { direct: 32, lab: 32, iap: 8 };
+
+/** The concurrency a run uses: the option when it is a whole number >= 1, else the transport's default. */
+export function concurrencyOf(opts: SshOptions): number {
+  const c = opts.concurrency;
+  return c !== undefined && Number.isInteger(c) && c >= 1 ? c : DEFAULT_CONCURRENCY[opts.transport];
+}
+
+/** fn over items, at most `limit` at a time, results in the items' order. */
+export async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * Reads every node, concurrencyOf(opts) at a time; each node's failure is its own Problem, the
+ * others still report. Progress says "n/N nodes" as nodes finish.
+ */
 export async function collectNodes(targets: NodeTarget[], opts: SshOptions, progress: Progress): Promise<NodesResult> {
   const prepared = prepare(opts);
   try {
@@ -637,7 +669,11 @@ export async function collectNodes(targets: NodeTarget[], opts: SshOptions, prog
         problems: prepared.problems,
       };
     }
-    const readings = await Promise.all(targets.map((t) => readNode(t, opts, prepared, progress)));
+    let done = 0;
+    const counted: Progress = {
+      hop: (name, state, detail) => progress.hop(name, state, state === "start" ? detail : `${++done}/${targets.length} nodes; ${detail ?? ""}`.replace(/; $/, "")),
+    };
+    const readings = await mapBounded(targets, concurrencyOf(opts), (t) => readNode(t, opts, prepared, counted));
     return { nodes: readings.map((r) => r.node), problems: readings.flatMap((r) => r.problems) };
   } finally {
     prepared.cleanup();
@@ -656,15 +692,18 @@ export async function readNatCounters(targets: NodeTarget[], opts: SshOptions): 
       for (const t of targets) result.set(t.name, { ...(prepared.problems[0] as Problem), subject: t.name });
       return result;
     }
-    await Promise.all(
-      targets.map(async (target) => {
+    await mapBounded(
+      targets,
+      concurrencyOf(opts),
+      async (target) => {
         const { accepted, problem } = acceptedKeys(target, opts);
         if (problem) return void result.set(target.name, problem);
         let session: NodeSession | undefined;
         try {
           session = await (prepared.open as NonNullable<Prepared["open"]>)(target, accepted);
           const candidates = natCandidates(opts.user, true);
-          const choice = chooseNatDump(candidates, await session.runAll(candidates.map((c) => c.command)));
+          const results = await session.runAll(candidates.map((c) => compressedCommand(c.command)));
+          const choice = chooseNatDump(candidates, results.map(decodeCompressed));
           if (choice.dump && opts.focus) choice.dump = reduceDump(choice.dump, opts.focus);
           result.set(target.name, choice.dump ?? { ...(choice.problem as Omit<Problem, "subject">), subject: target.name });
         } catch (error) {
@@ -673,7 +712,7 @@ export async function readNatCounters(targets: NodeTarget[], opts: SshOptions): 
         } finally {
           session?.close();
         }
-      }),
+      },
     );
     return result;
   } finally {

@@ -100,6 +100,8 @@ export interface SshOptions {
    * whole (the snapshot command saves what the node printed).
    */
   focus?: ServiceFocus;
+  /** nodes read at the same time (default DEFAULT_CONCURRENCY of the transport, ssh.ts) */
+  concurrency?: number;
 }
 
 export type NodesResult = { nodes: NodeModel[]; problems: Problem[] };
