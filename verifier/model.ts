@@ -390,8 +390,21 @@ export interface PathModel {
   loadBalancer?: LoadBalancerModel;
   kubernetes?: KubernetesModel;
   nodes: NodeModel[];
+  /** which nodes were read (--nodes); undefined = every node known */
+  nodeSelection?: NodeSelection;
   requests?: RequestsModel;
   problems: Problem[];
+}
+
+/** The nodes --nodes chose (sources/node-selection.ts), for the claims' scope and the report. */
+export interface NodeSelection {
+  mode: "all" | "sample" | "named";
+  /** names of the nodes read */
+  chosen: string[];
+  /** how many nodes the cluster has (the targets known) */
+  of: number;
+  /** one sentence for the report: which nodes, and why */
+  note: string;
 }
 
 // ---------------------------------------------------------------- checks

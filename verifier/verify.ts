@@ -9,6 +9,7 @@ import { diagnose } from "./checks/diagnosis";
 import { redactSecrets } from "./outputs";
 import { planProbes } from "./sources/node-outputs";
 import { serviceFocus } from "./sources/node-reduce";
+import { selectNodes, type NodesFlag } from "./sources/node-selection";
 
 // ------------------------------------------------------------------ the generic pipeline
 
@@ -160,6 +161,10 @@ export interface GkeVerifyOptions {
   trustHostKeyOnFirstUse?: boolean;
   /** keep each node's outputs whole (the snapshot command saves them); default: cut down to the Service's rules */
   wholeNodeOutputs?: boolean;
+  /** --nodes: all (default), a deterministic sample of N, or named nodes */
+  nodes?: NodesFlag;
+  /** --concurrency: nodes read at the same time (default: the transport's, sources/ssh.ts) */
+  concurrency?: number;
 }
 
 /** Node targets: the LB's instances (zone, IPs), else Kubernetes' nodes (providerId gce://project/zone/name). */
@@ -274,6 +279,13 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
 
       const planned = nodeTargets(lb, kube, options.transport);
       keep(planned.problems);
+      if (options.nodes && options.nodes.kind !== "all") {
+        const picked = selectNodes(planned.targets, options.nodes, kube);
+        planned.targets = picked.targets;
+        model.nodeSelection = picked.selection;
+        for (const name of picked.unknown) keep([{ source: "input", subject: name, message: `--nodes names ${name}, which is not a node of this cluster`, hint: `the nodes are: ${[...new Set([...(kube?.nodes ?? []).map((n) => n.name), ...(lb?.instances ?? []).map((i) => i.name)])].slice(0, 20).join(", ")}` }]);
+      }
+      if (options.concurrency !== undefined) ssh.concurrency = options.concurrency;
       if (planned.targets.length > 0 && token) {
         progress.hop("node host keys", "start");
         // Without this list the Compute API's reason (API error, guest attributes off) and its hint

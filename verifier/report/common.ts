@@ -36,6 +36,7 @@ export function targetLine(model: PathModel): string {
 export function pathNotes(model: PathModel): string[] {
   const mode = detectPathMode(model, model.nodes.map((node) => ({ name: node.name, node })));
   const notes: string[] = [];
+  if (model.nodeSelection && model.nodeSelection.mode !== "all") notes.push(`Nodes read: ${model.nodeSelection.note}.`);
   if (mode.neg.detected) notes.push(`NEG backends detected (${mode.neg.evidence.map((e) => e.detail).join("; ")}). ${mode.neg.explanation}`);
   if (mode.dataplaneV2.detected) notes.push(`Dataplane V2 detected (${mode.dataplaneV2.evidence.map((e) => e.detail).join("; ")}). ${mode.dataplaneV2.explanation}`);
   return notes;
