@@ -17,7 +17,8 @@ function hops(nodes: { name: string; pods?: string[]; share?: number; verdict?: 
   ] as unknown as PathHop[];
 }
 
-const many = (count: number) => Array.from({ length: count }, (_, i) => ({ name: `node-${i + 1}`, line: 40 + (i % 3), count: i }));
+type Spec = Parameters<typeof hops>[0][number];
+const many = (count: number): Spec[] => Array.from({ length: count }, (_, i) => ({ name: `node-${i + 1}`, line: 40 + (i % 3), count: i }));
 
 test("the article's three nodes are three groups even when alike", () => {
   expect(nodeGroups(hops(many(3)))).toEqual([{ node: "node-1", alike: [] }, { node: "node-2", alike: [] }, { node: "node-3", alike: [] }]);

@@ -238,7 +238,13 @@ export function kubeProxyRuleCount(text: string, backend: NatDump["backend"] | u
   if (backend === "nft-native") {
     return text.split("\n").filter((l) => /\b(jump|goto|dnat|masquerade|vmap)\b/.test(l)).length;
   }
-  return text.split("\n").filter((l) => l.startsWith("-A KUBE-") || /^:KUBE-/.test(l)).length;
+  // counted in place: a node's dump can be tens of MB, and this runs on every candidate
+  const count = (prefix: string) => {
+    let n = text.startsWith(prefix) ? 1 : 0;
+    for (let at = text.indexOf(`\n${prefix}`); at >= 0; at = text.indexOf(`\n${prefix}`, at + 1)) n++;
+    return n;
+  };
+  return count("-A KUBE-") + count(":KUBE-");
 }
 
 export interface NatChoice {

@@ -48,19 +48,41 @@ export interface Reduction {
   keptLines: number;
 }
 
-const PER_SERVICE_CHAIN = /^KUBE-(?:SVC|SVL|EXT|XLB|FW|SEP)-/;
-const COUNTERS = /^\[\d+:\d+\]\s*/;
+/** kube-proxy's per-Service chain prefixes after "KUBE-" (KUBE-FW- is matched on its own). */
+const PER_SERVICE = new Set(["SVC-", "SVL-", "EXT-", "XLB-", "SEP-"]);
+const isPerService = (chain: string) => chain.length > 9 && chain.startsWith("KUBE-") && (PER_SERVICE.has(chain.slice(5, 9)) || chain.startsWith("KUBE-FW-"));
 /** kube-proxy's comments name a Service first: "ns/name", "ns/name:port ...", "... for ns/name:port ..." */
 const SERVICE_COMMENT = /--comment\s+(?:"([^"]*)"|(\S+))/;
 const NAMESPACED = /(?:^|\s)([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)(?::\S*)?(?=\s|$)/;
 
+/** The rule of a line ("-A ..."), past iptables-save -c's "[packets:bytes] " prefix; undefined for other lines. */
+function ruleOf(line: string): string | undefined {
+  let rule = line;
+  if (line.charCodeAt(0) === 91 /* [ */) {
+    const end = line.indexOf("] ");
+    if (end < 0) return undefined;
+    rule = line.slice(end + 2);
+  }
+  return rule.startsWith("-A ") ? rule : undefined;
+}
+
+const chainOf = (rule: string) => {
+  const end = rule.indexOf(" ", 3);
+  return end < 0 ? rule.slice(3) : rule.slice(3, end);
+};
+
 function target(rule: string): string | undefined {
-  const m = /\s-[jg]\s+(\S+)/.exec(rule);
-  return m?.[1];
+  let at = rule.indexOf(" -j ");
+  if (at < 0) at = rule.indexOf(" -g ");
+  if (at < 0) return undefined;
+  const start = at + 4;
+  const end = rule.indexOf(" ", start);
+  return end < 0 ? rule.slice(start) : rule.slice(start, end);
 }
 
 /** "ns/name" a kube-proxy comment is about, or undefined for a comment naming no Service. */
 export function commentService(rule: string): string | undefined {
+  if (!rule.includes("--comment")) return undefined;
   const m = SERVICE_COMMENT.exec(rule);
   if (!m) return undefined;
   const text = (m[1] ?? m[2]) as string;
@@ -78,72 +100,87 @@ function matchesFocus(rule: string, focus: ServiceFocus): boolean {
 /**
  * The focus's part of an iptables-save dump (see the file comment), or the dump unchanged when it is
  * not an iptables-save dump (kube-proxy's own nft table is kept whole: its verdict maps are not
- * split per Service here). Pure; O(lines of the dump).
+ * split per Service here). Pure. One pass picks the rules of the shared chains and notes where each
+ * per-Service chain's rules are; then only the chains the kept rules reach are visited. Only line
+ * indexes are stored, so the cost is one scan of the lines.
  */
 export function reduceDump(dump: NatDump, focus: ServiceFocus): NatDump {
   if (dump.backend === "nft-native" || dump.reduction) return dump;
   const text = dump.text;
   const lines = text.split("\n");
   const service = `${focus.namespace}/${focus.name}`;
-  // Per table: rules by chain (line indexes), the per-Service chains' declarations and rules.
-  type Table = { ownRules: Map<string, number[]>; roots: number[]; declarations: Map<string, number> };
   const keep = new Uint8Array(lines.length);
-  let table: Table | undefined;
-  const tables: Table[] = [];
+  // Per table: each per-Service chain's declaration and the line ranges of its rules (iptables-save
+  // writes a chain's rules together: one range, but a hand-joined dump may have more).
+  type Table = { declared: Map<string, number>; ranges: Map<string, number[]> };
+  let table: Table = { declared: new Map(), ranges: new Map() };
+  const queue: [Table, string][] = [];
+  const reach = (t: Table, to: string | undefined) => {
+    if (to !== undefined && isPerService(to)) queue.push([t, to]);
+  };
+  let block: string | undefined;
+  let blockStart = 0;
+  const closeBlock = (end: number) => {
+    if (block === undefined) return;
+    const list = table.ranges.get(block);
+    if (list) list.push(blockStart, end);
+    else table.ranges.set(block, [blockStart, end]);
+    block = undefined;
+  };
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as string;
     const c = line.charCodeAt(0);
     if (c === 42 /* * */) {
-      table = { ownRules: new Map(), roots: [], declarations: new Map() };
-      tables.push(table);
-      keep[i] = 1;
-      continue;
+      closeBlock(i);
+      table = { declared: new Map(), ranges: new Map() };
     }
-    if (!table || (c !== 58 /* : */ && c !== 45 /* - */ && c !== 91) /* [ */) {
-      // COMMIT, iptables-save's own "#" lines, blank lines
-      keep[i] = 1;
-      continue;
-    }
-    if (c === 58) {
-      const chain = line.slice(1, line.indexOf(" ") < 0 ? undefined : line.indexOf(" "));
-      if (PER_SERVICE_CHAIN.test(chain)) table.declarations.set(chain, i);
+    if (c === 58 /* : */) {
+      const end = line.indexOf(" ");
+      const chain = end < 0 ? line.slice(1) : line.slice(1, end);
+      if (isPerService(chain)) table.declared.set(chain, i);
       else keep[i] = 1;
       continue;
     }
-    const rule = line.replace(COUNTERS, "");
-    const m = /^-A (\S+)/.exec(rule);
-    if (!m) {
+    const rule = c === 45 /* - */ || c === 91 /* [ */ ? ruleOf(line) : undefined;
+    if (rule === undefined) {
+      // "*table", COMMIT, iptables-save's own "#" lines, blank lines, -P/-N lines
+      closeBlock(i);
       keep[i] = 1;
       continue;
     }
-    const chain = m[1] as string;
-    if (PER_SERVICE_CHAIN.test(chain)) {
-      let list = table.ownRules.get(chain);
-      if (!list) table.ownRules.set(chain, (list = []));
-      list.push(i);
-      continue;
+    const chain = chainOf(rule);
+    if (chain !== block) {
+      closeBlock(i);
+      if (isPerService(chain)) {
+        block = chain;
+        blockStart = i;
+      }
     }
+    if (block !== undefined) continue;
     const named = commentService(rule);
     if (named !== undefined && named !== service) continue;
     const to = target(rule);
-    if (named === undefined && to !== undefined && PER_SERVICE_CHAIN.test(to) && !matchesFocus(rule, focus)) continue;
+    if (named === undefined && to !== undefined && isPerService(to) && !matchesFocus(rule, focus)) continue;
     keep[i] = 1;
-    table.roots.push(i);
+    reach(table, to);
   }
+  closeBlock(lines.length);
   // The per-Service chains reached from kept rules, whole, and what they reach in turn.
-  for (const t of tables) {
-    const reached = new Set<string>();
-    const queue = t.roots.map((i) => target((lines[i] as string).replace(COUNTERS, ""))).filter((x): x is string => x !== undefined && PER_SERVICE_CHAIN.test(x));
-    while (queue.length > 0) {
-      const chain = queue.pop() as string;
-      if (reached.has(chain)) continue;
-      reached.add(chain);
-      const d = t.declarations.get(chain);
-      if (d !== undefined) keep[d] = 1;
-      for (const i of t.ownRules.get(chain) ?? []) {
+  const seen = new Map<Table, Set<string>>();
+  while (queue.length > 0) {
+    const [t, chain] = queue.pop() as [Table, string];
+    let done = seen.get(t);
+    if (!done) seen.set(t, (done = new Set()));
+    if (done.has(chain)) continue;
+    done.add(chain);
+    const d = t.declared.get(chain);
+    if (d !== undefined) keep[d] = 1;
+    const ranges = t.ranges.get(chain) ?? [];
+    for (let r = 0; r < ranges.length; r += 2) {
+      for (let i = ranges[r] as number; i < (ranges[r + 1] as number); i++) {
         keep[i] = 1;
-        const to = target((lines[i] as string).replace(COUNTERS, ""));
-        if (to !== undefined && PER_SERVICE_CHAIN.test(to) && !reached.has(to)) queue.push(to);
+        const rule = ruleOf(lines[i] as string);
+        if (rule !== undefined) reach(t, target(rule));
       }
     }
   }
