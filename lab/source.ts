@@ -19,7 +19,8 @@ import type {
   Problem,
 } from "../verifier/model";
 import type { NodeTarget, Progress, SshOptions } from "../verifier/sources/types";
-import { collectNodes, parseSsListeners, planProbes } from "../verifier/sources/ssh";
+import { collectNodes } from "../verifier/sources/ssh";
+import { parseSsListeners, planProbes } from "../verifier/sources/node-outputs";
 import { lbStatus, type LbBackendStatus, type LbStatus } from "./lb-control";
 import { execInNamespace } from "./netns";
 import { labUrl, type LabTopology } from "./topology";
@@ -52,8 +53,10 @@ export function labNodeTargets(t: LabTopology, hostKeys: Record<string, string>)
   }));
 }
 
+/** SSH options for the lab's nodes; each node's dumps are cut down to the lab Service's rules, as verify does. */
 export function labSshOptions(t: LabTopology, privateKey: string, timeoutMs = 10_000): SshOptions {
-  return { user: t.sshUser, privateKey, transport: "lab", timeoutMs };
+  const s = t.service;
+  return { user: t.sshUser, privateKey, transport: "lab", timeoutMs, focus: { namespace: s.namespace, name: s.name, clusterIPs: [s.clusterIP], nodePorts: [s.nodePort] } };
 }
 
 /** The Ingress annotations GKE's controller writes, naming the lab's stand-in resources. */

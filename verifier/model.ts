@@ -384,6 +384,13 @@ export interface NatDump {
   command: string;
   backend: "legacy" | "nft" | "nft-native";
   text: string;
+  /**
+   * When `text` keeps only part of the node's output (sources/node-reduce.ts): the node's own
+   * 1-based line number of each line of `text`, so evidence quotes lines as the node printed them.
+   */
+  lineNumbers?: number[];
+  /** set when `text` is cut down to one Service's rules: which, and how much of the output was kept */
+  reduction?: { service: string; totalLines: number; keptLines: number };
 }
 
 export interface InterfaceAddress {
@@ -493,8 +500,21 @@ export interface PathModel {
   loadBalancer?: LoadBalancerModel;
   kubernetes?: KubernetesModel;
   nodes: NodeModel[];
+  /** which nodes were read (--nodes); undefined = every node known */
+  nodeSelection?: NodeSelection;
   requests?: RequestsModel;
   problems: Problem[];
+}
+
+/** The nodes --nodes chose (sources/node-selection.ts), for the claims' scope and the report. */
+export interface NodeSelection {
+  mode: "all" | "sample" | "named";
+  /** names of the nodes read */
+  chosen: string[];
+  /** how many nodes the cluster has (the targets known) */
+  of: number;
+  /** one sentence for the report: which nodes, and why */
+  note: string;
 }
 
 // ---------------------------------------------------------------- checks

@@ -7,7 +7,9 @@ import { silentProgress } from "./sources/types";
 import { runChecks } from "./checks";
 import { diagnose } from "./checks/diagnosis";
 import { redactSecrets } from "./outputs";
-import { planProbes } from "./sources/ssh";
+import { planProbes } from "./sources/node-outputs";
+import { serviceFocus } from "./sources/node-reduce";
+import { selectNodes, type NodesFlag } from "./sources/node-selection";
 
 // ------------------------------------------------------------------ the generic pipeline
 
@@ -180,6 +182,12 @@ export interface GkeVerifyOptions {
   accessToken?: string;
   /** --trust-host-key-on-first-use: nodes with no known key are read anyway, each reported as not verified */
   trustHostKeyOnFirstUse?: boolean;
+  /** keep each node's outputs whole (the snapshot command saves them); default: cut down to the Service's rules */
+  wholeNodeOutputs?: boolean;
+  /** --nodes: all (default), a deterministic sample of N, or named nodes */
+  nodes?: NodesFlag;
+  /** --concurrency: nodes read at the same time (default: the transport's, sources/ssh.ts) */
+  concurrency?: number;
 }
 
 /** Node targets: the LB's instances (zone, IPs), else Kubernetes' nodes (providerId gce://project/zone/name). */
@@ -294,6 +302,13 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
 
       const planned = nodeTargets(lb, kube, options.transport);
       keep(planned.problems);
+      if (options.nodes && options.nodes.kind !== "all") {
+        const picked = selectNodes(planned.targets, options.nodes, kube);
+        planned.targets = picked.targets;
+        model.nodeSelection = picked.selection;
+        for (const name of picked.unknown) keep([{ source: "input", subject: name, message: `--nodes names ${name}, which is not a node of this cluster`, hint: `the nodes are: ${[...new Set([...(kube?.nodes ?? []).map((n) => n.name), ...(lb?.instances ?? []).map((i) => i.name)])].slice(0, 20).join(", ")}` }]);
+      }
+      if (options.concurrency !== undefined) ssh.concurrency = options.concurrency;
       if (planned.targets.length > 0 && token) {
         progress.hop("node host keys", "start");
         // Without this list the Compute API's reason (API error, guest attributes off) and its hint
@@ -321,6 +336,9 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
         progress.hop("node host keys", known === planned.targets.length ? "ok" : "fail", `${known}/${planned.targets.length} nodes (${hostKeySourceSummary(planned.targets)})`);
       }
       targets = planned.targets;
+      // Each node's dumps are cut down to the judged Service's rules as they arrive (node-reduce.ts).
+      const focus = options.wholeNodeOutputs ? undefined : serviceFocus(kube);
+      if (focus) ssh.focus = focus;
       targets.forEach((t) => (t.probes = planProbes(t.internalIp, lb, kube, model.target.expected)));
       if (targets.length > 0) {
         progress.hop("nodes over SSH", "start");
@@ -330,7 +348,9 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
           keep(got.problems);
         }
         const reachable = model.nodes.filter((n) => n.reachable).length;
-        progress.hop("nodes over SSH", reachable === targets.length ? "ok" : "fail", `${reachable}/${targets.length} nodes read over SSH (${options.transport})`);
+        const unread = targets.filter((t) => !model.nodes.some((n) => n.name === t.name && n.reachable)).map((t) => t.name);
+        const named = unread.length <= 10 ? unread.join(", ") : `${unread.slice(0, 10).join(", ")} and ${unread.length - 10} more`;
+        progress.hop("nodes over SSH", reachable === targets.length ? "ok" : "fail", `${reachable}/${targets.length} nodes read over SSH (${options.transport})${unread.length ? `; not read: ${named} (the problems say why)` : ""}`);
       } else {
         progress.hop("nodes over SSH", "skip", "no node is known");
       }

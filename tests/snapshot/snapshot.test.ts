@@ -12,7 +12,7 @@ import { readSnapshotFolder } from "../../verifier/snapshot/folder";
 import { nodeFiles, nodesFromFolder } from "../../verifier/snapshot/nodes";
 import { SnapshotRecorder } from "../../verifier/snapshot/record";
 import { IngressInputError, verifyLiveIngress, verifySnapshot } from "../../verifier/snapshot/run";
-import { parseIpAddr, parseSsListeners } from "../../verifier/sources/ssh";
+import { parseIpAddr, parseSsListeners } from "../../verifier/sources/node-outputs";
 import { loadLiveSources, type GkeSources, type VerifyOutcome } from "../../verifier/verify";
 import { startComputeStandin } from "../support/rest-standins/compute";
 import { startKubeStandin } from "../support/rest-standins/kube";

@@ -1,7 +1,7 @@
 // The node evidence a diagnosis needs, parsed without a node: curl's probe output classified, the
 // filter table cut out of a whole iptables-save dump, the probes planned from the model, and the
 // FORWARD verdict for a packet kube-proxy DNATed.
-import { classifyProbe, filterSection, parseProbeOutput, planProbes, probeCommand } from "../../verifier/sources/ssh";
+import { classifyProbe, filterSection, parseProbeOutput, planProbes, probeCommand } from "../../verifier/sources/node-outputs";
 import { forwardVerdict } from "../../verifier/iptables/forward-verdict";
 import { writeFilterRules } from "../../verifier/iptables/kube-proxy-rules";
 import type { KubernetesModel, LoadBalancerModel } from "../../verifier/model";

@@ -52,11 +52,11 @@ export function accountNewConnections(model: PathModel): ConnectionAccount | und
       return { node: n.name, endpoints: [], total: 0, unavailable: `counters ${n.countersBefore ? "after" : "before"} the requests were not read` };
     }
     // The chain -> endpoint map is the same in the plain dump the checks already traced.
-    const traced = findTracedService(n.nat ? tracedDump(n.nat.text, n.internalIp) : tracedDump(n.countersAfter.text), { clusterIP: service?.clusterIP, port: port?.port, nodePort, names });
+    const traced = findTracedService(n.nat ? tracedDump(n.nat.text, n.internalIp, n.nat.lineNumbers) : tracedDump(n.countersAfter.text, undefined, n.countersAfter.lineNumbers), { clusterIP: service?.clusterIP, port: port?.port, nodePort, names });
     if (!traced) return { node: n.name, endpoints: [], total: 0, unavailable: "the Service's rules are not in the counted dump" };
     const byChain = new Map<string, { ip: string; port: number }>();
     [...traced.endpoints, ...(traced.nodePortEndpoints ?? [])].forEach((e) => e.chain && byChain.set(e.chain, e));
-    const deltas = memoCounterDeltas(n.countersBefore.text, n.countersAfter.text);
+    const deltas = memoCounterDeltas(n.countersBefore.text, n.countersAfter.text, n.countersAfter.lineNumbers);
     const endpoints = deltas
       .filter((d) => byChain.has(d.chain) && /DNAT/i.test(d.text))
       .map((d) => {

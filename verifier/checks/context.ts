@@ -92,12 +92,17 @@ export function buildContext(model: PathModel): CheckContext {
   };
   (model.kubernetes?.nodes ?? []).forEach((n) => add(n.name));
   model.nodes.forEach((n) => add(n.name));
+  // --nodes chose some: the claims speak of those (the report says which and how many of all)
+  if (model.nodeSelection && model.nodeSelection.mode !== "all") {
+    const chosen = new Set(model.nodeSelection.chosen);
+    order.splice(0, order.length, ...order.filter((n) => chosen.has(n)));
+  }
 
   const nodes: NodeView[] = order.map((name) => {
     const node = model.nodes.find((n) => n.name === name);
     const kube = model.kubernetes?.nodes.find((n) => n.name === name);
     const internalIp = kube?.internalIp ?? node?.internalIp;
-    const trace = node?.nat ? tracedDump(node.nat.text, internalIp) : undefined;
+    const trace = node?.nat ? tracedDump(node.nat.text, internalIp, node.nat.lineNumbers) : undefined;
     const traced = trace ? findTracedService(trace, { clusterIP, port: port?.port, nodePort, names }) : undefined;
     return {
       name,

@@ -6,6 +6,7 @@
 // DNAT counters; a pod-less node under externalTrafficPolicy Local is unhealthy by design.
 import type { BackendHealthModel, CheckResult, ClaimId, Diagnosis, Evidence, NodeProbe, PodModel } from "../model";
 import { forwardVerdict } from "../iptables/forward-verdict";
+import { dumpLine as originalLine } from "./trace-cache";
 import { accountNewConnections, type ConnectionAccount } from "./connections";
 import { endpointKey, ruleLine, type CheckContext, type NodeView } from "./context";
 import { defaultBackendService } from "./loadbalancer";
@@ -214,7 +215,9 @@ export function nodeCauses(ctx: CheckContext, results: CheckResult[]): Diagnosis
       });
     }
     if (fwd?.filter && dests.length > 0) {
-      const verdict = forwardVerdict(fwd.filter.text, { destinations: dests, ports, marked: !local });
+      const found = forwardVerdict(fwd.filter.text, { destinations: dests, ports, marked: !local });
+      // a filter table cut down to the Service's rules quotes the lines as the node printed them
+      const verdict = found.decidedBy ? { ...found, decidedBy: { ...found.decidedBy, line: originalLine(fwd.filter, found.decidedBy.line) } } : found;
       if (verdict.verdict === "drop") {
         const source = `node ${v.name}: ${fwd.filter.command} (filter table)`;
         const byPolicy = verdict.decidedBy === undefined;
@@ -466,7 +469,8 @@ function localDropRule(v: NodeView, nodePort: number | undefined): Evidence[] {
   const lines = text.split("\n");
   const i = lines.findIndex((l) => l.includes("has no local endpoints") && nodePort !== undefined && l.includes(`--dport ${nodePort}`));
   if (i < 0) return [];
-  return [{ source: `node ${v.name}: ${v.node!.forwarding!.filter!.command} (filter table)`, detail: `line ${i + 1}: ${lines[i]}`, node: v.name, line: i + 1, rule: lines[i] }];
+  const line = originalLine(v.node!.forwarding!.filter!, i + 1);
+  return [{ source: `node ${v.name}: ${v.node!.forwarding!.filter!.command} (filter table)`, detail: `line ${line}: ${lines[i]}`, node: v.name, line, rule: lines[i] }];
 }
 
 /** The *nat table of an iptables-save dump (the whole text when it has no table headers, e.g. nft). */

@@ -1,7 +1,7 @@
 // The checks and every report read the same few node dumps; tracing a large one (and diffing two
 // counted ones) costs far more than everything else, so each is done once per process. Dumps are
 // immutable strings, so the texts themselves are the keys; only the most recent entries are kept.
-import type { TraceResult } from "../iptables/types";
+import type { RuleRef, TraceResult, TracedEndpoint, UnresolvedShare } from "../iptables/types";
 import { traceDump } from "../iptables/trace";
 import { counterDeltas } from "../iptables/counters";
 
@@ -30,10 +30,49 @@ function memo<V>(compute: (first: string, text: string) => V): (first: string, t
 const traceMemo = memo((nodeIP, text) => traceDump(text, nodeIP ? { nodeIP, wholeDump: true } : { wholeDump: true }));
 const deltaMemo = memo((before, after) => counterDeltas(before, after));
 
-export function tracedDump(text: string, nodeIP?: string): TraceResult {
-  return traceMemo(nodeIP ?? "", text);
+/**
+ * The trace of a node's dump. `lines` (NatDump.lineNumbers, set when the dump was cut down to one
+ * Service's rules) maps each line of `text` to the node's own line number: evidence, warnings and
+ * unresolved reasons then quote lines as the node printed them.
+ */
+export function tracedDump(text: string, nodeIP?: string, lines?: number[]): TraceResult {
+  const result = traceMemo(nodeIP ?? "", text);
+  return lines ? remappedMemo(result, lines) : result;
 }
 
-export function memoCounterDeltas(before: string, after: string): ReturnType<typeof counterDeltas> {
-  return deltaMemo(before, after);
+export function memoCounterDeltas(before: string, after: string, lines?: number[]): ReturnType<typeof counterDeltas> {
+  const deltas = deltaMemo(before, after);
+  return lines ? deltas.map((d) => ({ ...d, line: lines[d.line - 1] ?? d.line })) : deltas;
+}
+
+const remapped = new WeakMap<TraceResult, TraceResult>();
+
+function remappedMemo(result: TraceResult, lines: number[]): TraceResult {
+  let hit = remapped.get(result);
+  if (!hit) remapped.set(result, (hit = remapLines(result, lines)));
+  return hit;
+}
+
+/** A copy of a trace whose line numbers (rule evidence, "line N" in texts) go through `lines`. */
+function remapLines(result: TraceResult, lines: number[]): TraceResult {
+  const line = (n: number) => lines[n - 1] ?? n;
+  const text = (t: string) => t.replace(/\bline (\d+)/g, (_, n: string) => `line ${line(Number(n))}`);
+  const endpoints = <T extends { evidence?: RuleRef[] }>(list: T[] | null) => list && list.map((e) => (e.evidence ? { ...e, evidence: e.evidence.map((r) => ({ ...r, line: line(r.line) })) } : e));
+  const unresolved = (list: UnresolvedShare[] | null) => list && list.map((u) => ({ ...u, reason: text(u.reason) }));
+  return {
+    ...result,
+    warnings: result.warnings.map(text),
+    services: result.services.map((s) => ({
+      ...s,
+      endpoints: endpoints(s.endpoints) as TracedEndpoint[],
+      unresolved: unresolved(s.unresolved) as UnresolvedShare[],
+      nodePortEndpoints: endpoints(s.nodePortEndpoints),
+      nodePortUnresolved: unresolved(s.nodePortUnresolved),
+    })),
+  };
+}
+
+/** The node's own line number of line `line` (1-based) of a dump's text (NatDump.lineNumbers when the dump was cut down). */
+export function dumpLine(dump: { lineNumbers?: number[] }, line: number): number {
+  return dump.lineNumbers?.[line - 1] ?? line;
 }

@@ -3,6 +3,7 @@
 // Its own module, so verify.ts and snapshot.ts import it and not each other both ways.
 import { accessSync, constants, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import type { NodesFlag } from "../sources/node-selection";
 
 export interface CliOptions {
   outputs?: string;
@@ -26,6 +27,9 @@ export interface CliOptions {
   location?: string;
   cluster?: string;
   noSsh?: boolean;
+  /** --nodes (sources/node-selection.ts) and --concurrency */
+  nodes?: NodesFlag;
+  concurrency?: number;
   /** --requests was given (--ingress sends none by default) */
   requestsGiven?: boolean;
 }

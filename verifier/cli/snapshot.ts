@@ -44,7 +44,7 @@ export async function runIngressVerify(opts: CliOptions, progress: Progress): Pr
   /* eslint-disable @typescript-eslint/no-require-imports */
   const run = require("../snapshot/run") as typeof import("../snapshot/run");
   const ingress = opts.ingress ? parseIngressRef(opts.ingress) : undefined;
-  const base = { ingress, service: opts.service, timeoutMs: opts.timeoutMs };
+  const base = { ingress, service: opts.service, timeoutMs: opts.timeoutMs, nodes: opts.nodes, concurrency: opts.concurrency };
   let outcome;
   try {
     if (opts.snapshot !== undefined) {

@@ -5,8 +5,9 @@ import { isIP } from "node:net";
 import { prepareDump, toContractJson, tracePrepared } from "../iptables/trace";
 import type { TraceResult } from "../iptables/types";
 import { errorText, usageErrorText } from "./flags";
+import { reduceDump } from "../sources/node-reduce";
 
-const USAGE = `usage: npm run --silent trace -- <dump-file | -> [--json] [--node-ip IP]
+const USAGE = `usage: npm run --silent trace -- <dump-file | -> [--json] [--node-ip IP] [--service NS/NAME[:PORT]]
 
 Reads a saved nat ruleset, whole or as pasted (Markdown notes, grep output, one chain at a
 time, cut lines), and shows, for every service, where a new connection to clusterIP:port and
@@ -24,6 +25,10 @@ options:
   --json              print one JSON object: { format, services: [...], warnings: [...] }
   --node-ip IP        the node address NodePort traffic is sent to (default: the first
                       address the rules name, else any local address); also --node-ip=IP
+  --service NS/NAME[:PORT]
+                      trace only this Service (its port named PORT, or all its ports): an
+                      iptables-save dump is first cut down to that Service's rules, so a
+                      10k-Service dump is traced in the time it takes to read it
   -h, --help          this text
 
 exit codes:
@@ -34,6 +39,8 @@ interface Args {
   file?: string;
   json: boolean;
   nodeIP?: string;
+  /** --service: "ns/name" and, optionally, the port's name or number */
+  service?: { namespace: string; name: string; port?: string };
   help: boolean;
   problems: string[];
 }
@@ -49,6 +56,11 @@ export function parseArgs(argv: string[]): Args {
       const v = a === "--node-ip" ? (argv[i + 1]?.startsWith("--") ? undefined : argv[++i]) : a.slice("--node-ip=".length);
       if (v === undefined || v === "" || isIP(v) === 0) args.problems.push(`--node-ip needs an IP address, got ${v === undefined || v === "" ? "nothing" : `"${v}"`}`);
       else args.nodeIP = v;
+    } else if (a === "--service" || a.startsWith("--service=")) {
+      const v = a === "--service" ? (argv[i + 1]?.startsWith("--") ? undefined : argv[++i]) : a.slice("--service=".length);
+      const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)(?::([A-Za-z0-9-]+))?$/.exec(v ?? "");
+      if (!m) args.problems.push(`--service needs NAMESPACE/NAME or NAMESPACE/NAME:PORT (e.g. default/hello:http), got ${v ? `"${v}"` : "nothing"}`);
+      else args.service = { namespace: m[1] as string, name: m[3] as string, ...(m[5] ? { port: m[5] } : {}) };
     } else if (a.startsWith("-") && a !== "-") args.problems.push(`unknown option ${a.replace(/=.*$/, "")}`);
     else if (args.file === undefined) args.file = a;
     else args.problems.push(`only one dump file is read; got "${args.file}" and "${a}"`);
@@ -101,6 +113,32 @@ export function renderTable(result: TraceResult): string {
   return lines.join("\n") + "\n";
 }
 
+/**
+ * The trace of one Service: an iptables-save dump cut down to its rules first (sources/node-reduce.ts,
+ * the verifier's own reduction), then traced; warnings keep the dump's own line numbers. Other
+ * formats are traced whole. A Service the dump has no rule for is said in a warning, not left as
+ * a silent empty list.
+ */
+export function traceOneService(prepared: ReturnType<typeof prepareDump>, service: NonNullable<Args["service"]>, nodeIP?: string): TraceResult {
+  const name = `${service.namespace}/${service.name}`;
+  let text = prepared.text;
+  let lineNumbers: number[] | undefined;
+  if (prepared.format === "iptables-save") {
+    const cut = reduceDump({ command: "trace", backend: "legacy", text }, { namespace: service.namespace, name: service.name, clusterIPs: [], nodePorts: [] });
+    text = cut.text;
+    lineNumbers = cut.lineNumbers;
+  }
+  const traced = tracePrepared({ ...prepared, text }, { nodeIP, evidence: false });
+  const line = (n: number) => lineNumbers?.[n - 1] ?? n;
+  const services = traced.services.filter((s) => {
+    const [svc, port] = (s.service ?? "").split(":");
+    return svc === name && (service.port === undefined || port === service.port || String(s.port) === service.port);
+  });
+  const warnings = traced.warnings.map((w) => w.replace(/\bline (\d+)/g, (_, n: string) => `line ${line(Number(n))}`));
+  if (services.length === 0) warnings.push(`no rule in this dump names Service ${name}${service.port ? ` port ${service.port}` : ""} (kube-proxy's comments name each Service's rules "${name}:PORT"): it has no rules here, or the dump was cut before them`);
+  return { ...traced, services, warnings };
+}
+
 export function main(argv: string[]): void {
   const args = parseArgs(argv);
   if (args.help) {
@@ -121,7 +159,7 @@ export function main(argv: string[]): void {
   if (prepared.format === undefined) {
     failInput(`"${args.file}" is not a dump this tool reads: expected iptables-save output ("*nat", "-A CHAIN ..."), \`iptables -L\` output ("Chain X (...)") or \`nft list\` output ("table ip kube-proxy {")`);
   }
-  const result = tracePrepared(prepared, { nodeIP: args.nodeIP, evidence: false });
+  const result = args.service ? traceOneService(prepared, args.service, args.nodeIP) : tracePrepared(prepared, { nodeIP: args.nodeIP, evidence: false });
   process.stdout.write(args.json ? JSON.stringify(toContractJson(result), null, 2) + "\n" : renderTable(result));
 }
 

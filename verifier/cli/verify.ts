@@ -7,6 +7,7 @@ import { silentProgress } from "../sources/types";
 import { InputError, readStackOutputs, redactSecrets } from "../outputs";
 import { MAX_REQUESTS } from "../requests";
 import { ingressFlagProblems, runIngressVerify } from "./snapshot";
+import { parseNodesFlag } from "../sources/node-selection";
 
 export const HELP = `usage: npm run verify -- [options]
 
@@ -25,6 +26,11 @@ options:
                       --tunnel-through-iap\`, which the default sshSourceRanges allow) or direct
                       (their external IPs; add your address to sshSourceRanges first)
   --timeout SECONDS   per SSH session and per request (default 20, max 600)
+  --nodes WHICH       the nodes to read: all (default); a number N, a sample that always holds the
+                      nodes with the Service's pods and one without, the same on every run; or
+                      node names separated by commas. The report says which were read.
+  --concurrency N     nodes read over SSH at the same time, 1..256 (default 32 direct, 8 iap:
+                      each IAP session is a gcloud process of its own)
   --trust-host-key-on-first-use
                       for a node whose host key is neither in its guest attributes nor on its
                       serial console: connect anyway, accept the key it offers and report its
@@ -85,6 +91,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
         location: { type: "string" },
         cluster: { type: "string" },
         "no-ssh": { type: "boolean" },
+        nodes: { type: "string" },
+        concurrency: { type: "string" },
       },
     }));
   } catch (err) {
@@ -101,6 +109,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
   };
   const requests = int("requests", values.requests as string | undefined, 20, 0, MAX_REQUESTS);
   const timeout = int("timeout", values.timeout as string | undefined, 20, 1, 600);
+  const concurrency = values.concurrency === undefined ? undefined : int("concurrency", values.concurrency as string, 0, 1, 256);
+  const nodes = parseNodesFlag(values.nodes as string | undefined);
+  if (typeof nodes === "string") problems.push(nodes);
   // The program opens SSH to the IAP range only by default, so IAP is the transport that works out of the box.
   const transport = (values.transport as string | undefined) ?? "iap";
   if (transport !== "direct" && transport !== "iap") problems.push(`--transport ${transport}: must be direct or iap`);
@@ -119,6 +130,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
     cluster: values.cluster as string | undefined,
     noSsh: values["no-ssh"] === true,
     requestsGiven: values.requests !== undefined,
+    ...(typeof nodes === "object" && nodes.kind !== "all" ? { nodes } : {}),
+    ...(concurrency !== undefined ? { concurrency } : {}),
     outputs: values.outputs as string | undefined,
     stack: values.stack as string | undefined,
     requests,
@@ -183,7 +196,7 @@ export async function main(argv: string[]): Promise<number> {
     const { renderMarkdown } = require("../report/markdown") as typeof import("../report/markdown");
     const { terminalWidth, wrap } = require("../report/layout") as typeof import("../report/layout");
     const accessToken = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || undefined;
-    const outcome = await verifyGke(outputs, { requests: opts.requests, keepAlive: opts.keepAlive, transport: opts.transport, timeoutMs: opts.timeoutMs, trustHostKeyOnFirstUse: opts.trustHostKeyOnFirstUse, accessToken }, progress);
+    const outcome = await verifyGke(outputs, { requests: opts.requests, keepAlive: opts.keepAlive, transport: opts.transport, timeoutMs: opts.timeoutMs, trustHostKeyOnFirstUse: opts.trustHostKeyOnFirstUse, accessToken, nodes: opts.nodes, concurrency: opts.concurrency }, progress);
     const { writeReportFile } = require("../report/file") as typeof import("../report/file");
     const writeFailed = opts.markdown ? writeReportFile("--markdown", opts.markdown, renderMarkdown(outcome.model, outcome.results, { diagnosis: outcome.diagnosis }), (l) => process.stderr.write(`${l}\n`)) : undefined;
     if (writeFailed) process.stderr.write(`${writeFailed}\n`);

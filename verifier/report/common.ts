@@ -3,6 +3,7 @@
 import type { CheckResult, Diagnosis, PathModel, Verdict } from "../model";
 import { accountNewConnections, detectPathMode, type ConnectionAccount } from "../checks";
 import { plural } from "./layout";
+import type { PathHop, PathNodeStep } from "./path";
 
 /**
  * A section a caller adds to a report (the lab adds its connection accounting): a title and lines
@@ -36,6 +37,7 @@ export function targetLine(model: PathModel): string {
 export function pathNotes(model: PathModel): string[] {
   const mode = detectPathMode(model, model.nodes.map((node) => ({ name: node.name, node })));
   const notes: string[] = [];
+  if (model.nodeSelection && model.nodeSelection.mode !== "all") notes.push(`Nodes read: ${model.nodeSelection.note}.`);
   if (mode.neg.detected) notes.push(`NEG backends detected (${mode.neg.evidence.map((e) => e.detail).join("; ")}). ${mode.neg.explanation}`);
   if (mode.dataplaneV2.detected) notes.push(`Dataplane V2 detected (${mode.dataplaneV2.evidence.map((e) => e.detail).join("; ")}). ${mode.dataplaneV2.explanation}`);
   return notes;
@@ -68,4 +70,42 @@ export function problemLines(model: PathModel): string[] {
 export function tally(results: CheckResult[]): string {
   const n = (v: Verdict) => results.filter((r) => r.verdict === v).length;
   return `${n("pass")} pass, ${n("fail")} fail, ${n("cannot-tell")} cannot tell`;
+}
+
+/** Below this many nodes every node is drawn on its own (the article's three nodes always are). */
+export const GROUP_FROM_NODES = 6;
+
+/**
+ * The nodes of the path in groups of nodes whose rules say the same: the same verdicts, pods, n-port
+ * rule, chains and DNAT targets with the same shares (the node's own name, n-ip, line numbers and
+ * counters aside). Each group is its first node and the names of the others ("97 nodes: same rules
+ * as node-1"), in the path's order. With fewer than GROUP_FROM_NODES nodes, one group per node.
+ */
+export function nodeGroups(hops: PathHop[]): { node: string; alike: string[] }[] {
+  const perNode = hops.find((h) => h.hop === "node")?.perNode ?? [];
+  if (perNode.length < GROUP_FROM_NODES) return perNode.map((n) => ({ node: n.node, alike: [] }));
+  const steps: PathHop["hop"][] = ["node", "kube-nodeports", "kube-ext", "kube-svc", "kube-sep"];
+  const bare = (s: PathNodeStep | undefined) =>
+    s && {
+      verdict: s.verdict,
+      port: s.port,
+      chain: s.chain,
+      rule: s.rule,
+      pods: s.pods,
+      note: s.note,
+      endpoints: s.endpoints?.map((e) => ({ ...e, newConnections: undefined })),
+    };
+  const groups = new Map<string, { node: string; alike: string[] }>();
+  for (const n of perNode) {
+    const key = JSON.stringify(steps.map((id) => bare(hops.find((h) => h.hop === id)?.perNode?.find((s) => s.node === n.node))));
+    const group = groups.get(key);
+    if (group) group.alike.push(n.node);
+    else groups.set(key, { node: n.node, alike: [] });
+  }
+  return [...groups.values()];
+}
+
+/** "node-4, node-5, node-6 and 94 more": a few names of a group, for one line. */
+export function someNames(names: string[], shown = 4): string {
+  return names.length <= shown ? names.join(", ") : `${names.slice(0, shown).join(", ")} and ${names.length - shown} more`;
 }

@@ -25,8 +25,8 @@ export interface JsonOptions {
 const SECRET_KEYS = new Set(["kubeconfig", "sshPrivateKey", "privateKey", "token", "accessToken", "caData"]);
 const DUMP_KEYS = new Set(["nat", "countersBefore", "countersAfter"]);
 
-function withoutDump(dump: NatDump): Omit<NatDump, "text"> & { lines: number } {
-  return { command: dump.command, backend: dump.backend, lines: dump.text.split("\n").length };
+function withoutDump(dump: NatDump): Omit<NatDump, "text" | "lineNumbers"> & { lines: number } {
+  return { command: dump.command, backend: dump.backend, lines: dump.text.split("\n").length, ...(dump.reduction ? { reduction: dump.reduction } : {}) };
 }
 
 export function sanitizeModel(model: PathModel, includeDumps = false): unknown {

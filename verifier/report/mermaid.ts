@@ -7,6 +7,7 @@
 // renders it with the real Mermaid.
 import type { PathModel, CheckResult } from "../model";
 import { buildContext } from "../checks/context";
+import { nodeGroups } from "./common";
 import { plural } from "./layout";
 import { buildPath, type PathHop, type PathNodeStep } from "./path";
 
@@ -83,6 +84,9 @@ export function renderMermaid(model: PathModel, results: CheckResult[] = [], hop
   const dpv2 = ctx.mode.dataplaneV2.detected;
   const svc = get("kube-svc");
   const nodeHop = get("node");
+  // A big cluster's nodes alike are drawn once, the box saying how many it stands for.
+  const alikeOf = new Map(nodeGroups(hops).map((g) => [g.node, g.alike]));
+  const drawn = (nodeHop?.perNode ?? []).filter((n) => alikeOf.has(n.node));
   const podIndex = new Map(ctx.pods.map((p, i) => [p.name, i]));
   const podHops = hops.filter((h) => h.hop === "pod");
   const podLabel = (i: number) => {
@@ -92,13 +96,14 @@ export function renderMermaid(model: PathModel, results: CheckResult[] = [], hop
   };
   const sIp = svc?.address ?? ctx.clusterIP;
   lines.push(`  subgraph cluster[${label(sIp ? `cluster: s-ip:s-port ${hostPort(sIp, svc?.port ?? ctx.port?.port)} is on no interface` : "cluster")}]`);
-  if ((nodeHop?.perNode ?? []).length === 0 && ctx.pods.length === 0) lines.push(`    unknown[${label("nodes and pods not read")}]`);
-  (nodeHop?.perNode ?? []).forEach((n, i) => {
+  if (drawn.length === 0 && ctx.pods.length === 0) lines.push(`    unknown[${label("nodes and pods not read")}]`);
+  drawn.forEach((n, i) => {
     const np = step("kube-nodeports", n.node);
     const ext = step("kube-ext", n.node);
     const sv = step("kube-svc", n.node);
     const podless = (n.pods ?? []).length === 0;
-    lines.push(`    subgraph node${i}[${label(`${n.node}${podless ? " (no pod)" : ""}`)}]`);
+    const alike = alikeOf.get(n.node) ?? [];
+    lines.push(`    subgraph node${i}[${label(`${n.node}${podless ? " (no pod)" : ""}`, alike.length > 0 ? `and ${plural(alike.length, "more node")} with the same rules` : undefined)}]`);
     const natLines = dpv2
       ? ["eBPF service map", "(Dataplane V2: no iptables)"]
       : [
@@ -122,7 +127,7 @@ export function renderMermaid(model: PathModel, results: CheckResult[] = [], hop
   ctx.pods.forEach((_, k) => lines.push(`    pod${k}([${podLabel(k)}])`));
   lines.push("  end");
 
-  const nodeIndex = new Map((nodeHop?.perNode ?? []).map((n, i) => [n.node, i]));
+  const nodeIndex = new Map(drawn.map((n, i) => [n.node, i]));
   if (groups.length > 0) {
     groups.forEach((g, gi) => {
       const members = g.instances.filter((name) => nodeIndex.has(name)).map((name) => `nat${nodeIndex.get(name)}`);
@@ -134,7 +139,7 @@ export function renderMermaid(model: PathModel, results: CheckResult[] = [], hop
   }
 
   // One edge per KUBE-SEP rule: the chain name, its share and the new connections it DNATed.
-  (nodeHop?.perNode ?? []).forEach((n, i) => {
+  drawn.forEach((n, i) => {
     for (const e of step("kube-sep", n.node)?.endpoints ?? []) {
       const k = e.pod !== undefined ? podIndex.get(e.pod) : undefined;
       if (k === undefined) continue;

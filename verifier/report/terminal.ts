@@ -6,7 +6,7 @@ import { redactValue } from "../redact";
 import type { CheckResult, Diagnosis, Evidence, PathModel, Verdict } from "../model";
 import { diagnose } from "../checks/diagnosis";
 import { NAT_FIRST_PACKET, FRONT_END_CONNECTIONS } from "../checks/connections";
-import { account, causeTitle, noDiagnosis, pathNotes, problemLines, tally, targetLine, VERDICT_LABEL, type ReportSection } from "./common";
+import { account, causeTitle, noDiagnosis, nodeGroups, pathNotes, problemLines, someNames, tally, targetLine, VERDICT_LABEL, type ReportSection } from "./common";
 import { gistRules, plural, wrap } from "./layout";
 import { buildPath, orderClaimsAlongPath, type PathHop, type PathNodeStep } from "./path";
 
@@ -56,7 +56,9 @@ function pathLines(hops: PathHop[], out: (text: string, first: string, rest?: st
   if (natSkipped) out(`nodes' nat box (not on this path): ${natSkipped.detail ?? "skipped"}`, "  " + " ".repeat(VERDICT_WIDTH + 2) + "  ", " ".repeat(2 + VERDICT_WIDTH + 4));
   const byNode = (id: PathHop["hop"], node: string): PathNodeStep | undefined => get(id)?.perNode?.find((s) => s.node === node);
   const counted = (s?: PathNodeStep) => (s?.newConnections !== undefined ? `: ${plural(s.newConnections, "new connection")}` : "");
-  for (const n of nodeHop?.perNode ?? []) {
+  // Many nodes alike (a big cluster's pod-less nodes) are one block and one line naming the others.
+  const groups = new Map(nodeGroups(hops).map((g) => [g.node, g.alike]));
+  for (const n of (nodeHop?.perNode ?? []).filter((x) => groups.has(x.node))) {
     const np = byNode("kube-nodeports", n.node);
     const ext = byNode("kube-ext", n.node);
     const svc = byNode("kube-svc", n.node);
@@ -79,6 +81,11 @@ function pathLines(hops: PathHop[], out: (text: string, first: string, rest?: st
       out(`-> ${e.chain ?? "?"} ${(e.share * 100).toFixed(0)}% DNAT p-ip:p-port ${e.address}:${e.port}${where}${count}`, indent, deeper);
     }
     if (sep?.note && !np?.note) out(`!! ${sep.note}`, indent, deeper);
+    const alike = groups.get(n.node) ?? [];
+    if (alike.length > 0) {
+      const counts = alike.some((name) => byNode("kube-nodeports", name)?.newConnections !== undefined) ? `; ${plural(alike.reduce((sum, name) => sum + (byNode("kube-nodeports", name)?.newConnections ?? 0), 0), "new connection")} entered their n-port` : "";
+      out(`${plural(alike.length, "more node")}: same rules as ${n.node}${counts}: ${someNames(alike)}`, `  ${mark(verdict)}  `, " ".repeat(2 + VERDICT_WIDTH + 4));
+    }
   }
   for (const p of hops.filter((h) => h.hop === "pod")) {
     out(`${p.name}  p-ip:p-port ${endpoint(p.address, p.port)}${p.detail ? `, ${p.detail}` : ""}`, `  ${mark(p.verdict)}  `, " ".repeat(2 + VERDICT_WIDTH + 4));

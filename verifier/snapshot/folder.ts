@@ -87,8 +87,11 @@ export interface SnapshotFolder {
   /** NEG endpoints (absent in folders read before NEGs were recorded) */
   endpoints?: EndpointsEntry[];
   kube: KubeEntry[];
-  /** node name -> file name -> text, from nodes/<node>/<file> */
-  nodes: Map<string, Map<string, string>>;
+  /**
+   * node name -> file name -> a reader of its text, from nodes/<node>/<file>. Read when the node is
+   * judged, not with the folder: a big cluster's dumps (tens of MB per node) never sit in memory together.
+   */
+  nodes: Map<string, Map<string, () => string>>;
   /** snapshot.json, when present and readable */
   meta?: SnapshotMeta;
   /** the project most Compute objects belong to (or snapshot.json's) */
@@ -631,10 +634,16 @@ export function readSnapshotFolder(dir: string): SnapshotFolder {
         folder.warnings.push({ file, message: `not a node output the verifier reads; node files are ${Object.keys(NODE_FILES).join(", ")}` });
         continue;
       }
-      const text = read(file);
-      if (text === undefined) continue;
       if (!folder.nodes.has(node)) folder.nodes.set(node, new Map());
-      folder.nodes.get(node)!.set(name, text);
+      // Read when the node is judged, with the same bounds and encoding checks as every file; a
+      // file that cannot be read throws, and the node reader makes that a problem of the node.
+      const entry = byName.get(file)!;
+      folder.nodes.get(node)!.set(name, () => {
+        const why: SnapshotWarning[] = [];
+        const text = readText(entry, why);
+        if (text === undefined) throw new Error(why.map((w) => w.message).join("; ") || "not read");
+        return text;
+      });
       continue;
     }
     if (file === "snapshot.json") {

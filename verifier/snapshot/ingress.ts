@@ -3,6 +3,7 @@
 // (verifier/verify.ts gkeSteps) with the same Compute and Kubernetes sources. Only the transport
 // under the official clients differs: the network, a recorder, or the folder. Read-only: the
 // Kubernetes and Compute requests are GETs plus the two read-only POSTs (getHealth, listInstances).
+import type { NodesFlag } from "../sources/node-selection";
 import { NetworkingV1Api, type V1Ingress } from "@kubernetes/client-node";
 import type { PathModel, Problem } from "../model";
 import type { GkeSources, VerifySteps } from "../verify";
@@ -39,6 +40,11 @@ export interface IngressVerifyOptions {
   accessToken: string;
   /** SSH to the nodes with a key the caller holds (the program's stack); undefined = no SSH */
   ssh?: { user: string; privateKey: string; transport: "direct" | "iap" };
+  /** keep each node's outputs whole instead of cutting them down to the Service's rules (the snapshot command saves them) */
+  wholeNodeOutputs?: boolean;
+  /** --nodes and --concurrency, as verify takes them (GkeVerifyOptions) */
+  nodes?: NodesFlag;
+  concurrency?: number;
 }
 
 /** The Service(s) an Ingress routes to: the default backend first, then the rules in order. */
@@ -191,7 +197,7 @@ export function ingressSteps(choice: IngressChoice, opts: IngressVerifyOptions, 
       opts.ssh && !folder && sources.fetchConsoleHostKeys ? sources.fetchConsoleHostKeys(p, instances, { ...callOpts, fetchImplementation: transports.computeFetch } as typeof callOpts) : new Map(),
     collectNodes: async (targets, sshOpts, progress) => {
       if (opts.ssh && !folder) return sources.collectNodes(targets, sshOpts, progress);
-      if (folder) return nodesFromFolder(folder, targets, project || undefined);
+      if (folder) return nodesFromFolder(folder, targets, project || undefined, sshOpts.focus);
       return {
         nodes: [],
         problems: targets.map((t) => ({
@@ -204,7 +210,7 @@ export function ingressSteps(choice: IngressChoice, opts: IngressVerifyOptions, 
     },
     readNatCounters: async () => new Map(),
   };
-  const steps = gkeSteps(outputs, { requests: url ? opts.requests : 0, keepAlive: false, transport: opts.ssh?.transport ?? "iap", timeoutMs: opts.timeoutMs, accessToken: opts.accessToken }, wrapped);
+  const steps = gkeSteps(outputs, { requests: url ? opts.requests : 0, keepAlive: false, transport: opts.ssh?.transport ?? "iap", timeoutMs: opts.timeoutMs, accessToken: opts.accessToken, wholeNodeOutputs: opts.wholeNodeOutputs, nodes: opts.nodes, concurrency: opts.concurrency }, wrapped);
   return {
     async collect(progress: Progress) {
       const model = await steps.collect(progress);

@@ -1,8 +1,10 @@
 // Node outputs saved under nodes/<node>/ read exactly as the SSH source reads live ones: the same
-// nat-dump choice (chooseNatDump over the same candidates), the same `ip -o addr` and `ss` parsers.
+// nat-dump choice (chooseNatDump over the same candidates), the same `ip -o addr` and `ss` parsers
+// (sources/node-outputs.ts).
 // And the reverse for `npm run snapshot`: a node the SSH source read, written back as those files.
 import type { NodeModel, Problem } from "../model";
-import { chooseNatDump, natCandidates, parseIpAddr, parseSsListeners, type CommandResult } from "../sources/ssh";
+import { chooseNatDump, natCandidates, parseIpAddr, parseSsListeners, type CommandResult } from "../sources/node-outputs";
+import { reduceDump, type ServiceFocus } from "../sources/node-reduce";
 import type { NodeTarget } from "../sources/types";
 import { NODE_FILES, type NodeFileName, type SnapshotFolder } from "./folder";
 
@@ -35,7 +37,7 @@ export function saveNodeFilesCommand(folder: SnapshotFolder, node: string, zone:
  * Each target's NodeModel from its files. A node with no files is not reachable, with a Problem
  * naming the files and the commands that would make them; a missing file is its own Problem.
  */
-export function nodesFromFolder(folder: SnapshotFolder, targets: NodeTarget[], project: string | undefined): { nodes: NodeModel[]; problems: Problem[] } {
+export function nodesFromFolder(folder: SnapshotFolder, targets: NodeTarget[], project: string | undefined, focus?: ServiceFocus): { nodes: NodeModel[]; problems: Problem[] } {
   const nodes: NodeModel[] = [];
   const problems: Problem[] = [];
   for (const target of targets) {
@@ -56,21 +58,34 @@ export function nodesFromFolder(folder: SnapshotFolder, targets: NodeTarget[], p
     node.reachable = true;
     const candidates = natCandidates("root", false);
     const results: CommandResult[] = candidates.map((c) => {
-      const text = files.get(NAT_FILE[c.command]!);
+      const text = readNodeFile(files, NAT_FILE[c.command]!, target.name, problems);
       return text === undefined ? { code: null, stdout: "", stderr: `no file nodes/${target.name}/${NAT_FILE[c.command]}` } : { code: 0, stdout: text, stderr: "" };
     });
     const choice = chooseNatDump(candidates, results);
+    if (choice.dump && focus) choice.dump = reduceDump(choice.dump, focus);
     if (choice.dump) node.nat = { ...choice.dump, command: `nodes/${target.name}/${NAT_FILE[choice.dump.command]} (${choice.dump.command})` };
     if (choice.problem) problems.push({ ...choice.problem, subject: target.name, hint: `${choice.problem.hint ?? ""}; the snapshot's nat dump goes in nodes/${target.name}/iptables-save.txt` });
-    const addr = files.get("ip-o-addr-show.txt");
+    const addr = readNodeFile(files, "ip-o-addr-show.txt", target.name, problems);
     if (addr !== undefined) node.addresses = parseIpAddr(addr);
     else problems.push({ source: "ssh", subject: target.name, message: `no nodes/${target.name}/ip-o-addr-show.txt in the snapshot`, hint: nodeFileCommands(target.name, target.zone, project, folder.dir)[2] });
-    const ss = files.get("ss-Hltnp.txt");
+    const ss = readNodeFile(files, "ss-Hltnp.txt", target.name, problems);
     if (ss !== undefined) node.listeners = parseSsListeners(ss);
     else problems.push({ source: "ssh", subject: target.name, message: `no nodes/${target.name}/ss-Hltnp.txt in the snapshot`, hint: nodeFileCommands(target.name, target.zone, project, folder.dir)[3] });
     nodes.push(node);
   }
   return { nodes, problems };
+}
+
+/** One node file's text; undefined when absent, or unreadable (then a Problem says why). */
+function readNodeFile(files: Map<string, () => string>, name: string, node: string, problems: Problem[]): string | undefined {
+  const reader = files.get(name);
+  if (!reader) return undefined;
+  try {
+    return reader();
+  } catch (error) {
+    problems.push({ source: "ssh", subject: node, message: `cannot read nodes/${node}/${name}: ${(error as Error).message}`, hint: "check the file's permissions, or save it again" });
+    return undefined;
+  }
 }
 
 /** A node the SSH source read, as the files nodesFromFolder reads back (name -> text). */

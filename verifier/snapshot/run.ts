@@ -164,7 +164,7 @@ export async function verifyLiveIngress(cluster: LiveCluster, opts: IngressOptio
   });
   const project = opts.project ?? cluster.project;
   if (!project) throw new IngressInputError("the Google Cloud project is unknown: the kubeconfig context is not named gke_<project>_<location>_<cluster>; give --project");
-  const steps = ingressSteps(choice, { ...opts, project, location: opts.location ?? cluster.location, cluster: opts.cluster ?? cluster.cluster }, transports, sources ?? live, verify.gkeSteps);
+  const steps = ingressSteps(choice, { ...opts, project, location: opts.location ?? cluster.location, cluster: opts.cluster ?? cluster.cluster, wholeNodeOutputs: recorder !== undefined }, transports, sources ?? live, verify.gkeSteps);
   const outcome = await verify.verifyPath(steps, progress);
   if (recorder) {
     Object.assign(recorder.meta, { project, location: opts.location ?? cluster.location, cluster: opts.cluster ?? cluster.cluster, ingress: `${choice.ref.namespace}/${choice.ref.name}`, service: choice.service.name });

@@ -16,287 +16,36 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, utils as sshUtils, type ConnectConfig } from "ssh2";
-import type { ForwardingModel, InterfaceAddress, KubernetesModel, LoadBalancerModel, ListeningSocket, NatDump, NodeModel, NodeProbe, ProbeOutcome, Problem } from "../model";
+import type { NatDump, NodeModel, Problem } from "../model";
 import { fingerprint, fingerprintMatches, normalizeFingerprint, parseHostKey, wireKeyType, type HostKey } from "./host-keys";
-import type { NodeTarget, NodesResult, ProbeRequest, Progress, SshOptions } from "./types";
+import { chooseNatDump, compressedCommand, decodeCompressed, natCandidates, nodeRound, readNodeOutputs, type CommandResult } from "./node-outputs";
+import { reduceDump } from "./node-reduce";
+import type { NodeTarget, NodesResult, Progress, SshOptions } from "./types";
 
-// ---------------------------------------------------------------- commands
+// The node commands and their parsers live in node-outputs.ts; re-exported for the SSH source's users.
+export {
+  addressCommand,
+  chooseNatDump,
+  classifyProbe,
+  filterSection,
+  iptablesSaveBackend,
+  ipForwardCommand,
+  kubeProxyRuleCount,
+  listenerCommand,
+  natCandidates,
+  parseIpAddr,
+  parseProbeOutput,
+  parseSsListeners,
+  planProbes,
+  probeCommand,
+  probeDisplayCommand,
+  PROBE_CONNECT_TIMEOUT_S,
+  PROBE_MAX_TIME_S,
+  type CommandResult,
+  type NatCandidate,
+  type NatChoice,
+} from "./node-outputs";
 
-/** One way of reading the nat table; which one holds kube-proxy's rules is decided per node. */
-export interface NatCandidate {
-  command: string;
-  /** undefined: the distribution's default `iptables-save`, backend read from its header */
-  backend?: NatDump["backend"];
-}
-
-const sudoPrefix = (user: string) => (user === "root" ? "" : "sudo -n ");
-
-/**
- * The nat-table readers, default backend first (ties go to the earlier one). No `-t nat`: naming a
- * table makes iptables create it, empty, in a backend that had none, and a verifier must leave the
- * node as it found it; without it, iptables-save dumps only the tables that exist (the tracer
- * reads the nat table out of them).
- */
-export function natCandidates(user: string, withCounters: boolean): NatCandidate[] {
-  const sudo = sudoPrefix(user);
-  const c = withCounters ? " -c" : "";
-  return [
-    { command: `${sudo}iptables-save${c}` },
-    { command: `${sudo}iptables-legacy-save${c}`, backend: "legacy" },
-    { command: `${sudo}iptables-nft-save${c}`, backend: "nft" },
-    // kube-proxy's nftables mode (k8s >= 1.29) keeps its rules in its own table.
-    { command: `${sudo}nft list table ip kube-proxy`, backend: "nft-native" },
-  ];
-}
-
-export function addressCommand(): string {
-  return "ip -o addr show";
-}
-
-/** `-p` names the listening process; it needs root, hence sudo. */
-export function listenerCommand(user: string): string {
-  return `${sudoPrefix(user)}ss -Hltnp`;
-}
-
-/** net.ipv4.ip_forward as the kernel holds it: reading /proc needs neither root nor the sysctl binary. */
-export function ipForwardCommand(): string {
-  return "cat /proc/sys/net/ipv4/ip_forward";
-}
-
-/** Probe bounds, seconds: TCP connect, and the whole request. */
-export const PROBE_CONNECT_TIMEOUT_S = 2;
-export const PROBE_MAX_TIME_S = 3;
-
-/** A path safe inside single quotes and a URL: percent-encoded, no quote, starting with "/". */
-function probePath(path: string): string {
-  const p = path.startsWith("/") ? path : `/${path}`;
-  return encodeURI(decodeURISafe(p)).replace(/'/g, "%27");
-}
-
-function decodeURISafe(text: string): string {
-  try {
-    return decodeURI(text);
-  } catch {
-    return text;
-  }
-}
-
-const probeUrl = (p: ProbeRequest) => `http://${p.address}:${p.port}${probePath(p.path)}`;
-
-/**
- * One shell command sending every probe at once with curl (on GKE's Ubuntu and COS node images:
- * the node's own bootstrap, kubernetes cluster/gce/gci/configure.sh, downloads with curl), each
- * bounded by PROBE_CONNECT_TIMEOUT_S / PROBE_MAX_TIME_S. Each probe prints one line
- * "@P<i> <curl exit status> <http code> <redirect url>" (curl's message instead of the code on
- * failure), so they share one SSH channel of the connection already open.
- */
-export function probeCommand(probes: ProbeRequest[]): string {
-  const one = (p: ProbeRequest, i: number) =>
-    `( r=$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' --connect-timeout ${PROBE_CONNECT_TIMEOUT_S} --max-time ${PROBE_MAX_TIME_S} '${probeUrl(p)}' 2>&1); c=$?; echo "@P${i} $c" $r ) &`;
-  return `${probes.map(one).join(" ")} wait`;
-}
-
-/**
- * The probes one node sends: n-ip:n-port and each pod's p-ip:p-port, with the path the LB's health
- * check asks for: the backend service's health check requestPath when read, else the pods'
- * readiness probe path (GKE's Ingress controller derives the health check from it), else "/".
- * Pods are the Service's (selector), with an IP; p-port is the numeric targetPort, a named one
- * looked up in the pod's containerPorts, else the program's podPort. [] when the nodePort is unknown
- * and no pod has an IP.
- */
-export function planProbes(
-  nodeIp: string | undefined,
-  lb: LoadBalancerModel | undefined,
-  kube: KubernetesModel | undefined,
-  expected: { servicePort?: number; podPort?: number; nodePort?: number } = {},
-): ProbeRequest[] {
-  const service = kube?.service;
-  const port = service?.ports.find((p) => p.port === expected.servicePort && p.nodePort !== undefined) ?? service?.ports.find((p) => p.nodePort !== undefined);
-  const nodePort = port?.nodePort ?? expected.nodePort;
-  const selector = service?.selector ?? {};
-  const pods = (kube?.pods ?? []).filter((p) => p.ip && Object.entries(selector).every(([k, v]) => p.labels[k] === v));
-  const checkPaths = (lb?.healthChecks ?? []).map((h) => h.requestPath).filter((x): x is string => !!x);
-  const path = checkPaths[0] ?? pods.map((p) => p.readinessProbe?.path).find((x): x is string => !!x) ?? "/";
-  const probes: ProbeRequest[] = [];
-  if (nodeIp && nodePort !== undefined) probes.push({ target: "node-port", address: nodeIp, port: nodePort, path });
-  for (const pod of pods) {
-    const target = port?.targetPort;
-    const podPort =
-      typeof target === "number"
-        ? target
-        : (pod.containerPorts?.find((c) => c.name === target)?.containerPort ?? (target === undefined || /^\d+$/.test(String(target)) ? Number(target ?? expected.podPort) : expected.podPort));
-    if (podPort !== undefined && Number.isInteger(podPort)) probes.push({ target: "pod", address: pod.ip!, port: podPort, path, pod: pod.name });
-  }
-  return probes;
-}
-
-/** The command shown as a probe's evidence: what a reader can paste on the node. */
-export function probeDisplayCommand(p: ProbeRequest): string {
-  return `curl -sS -o /dev/null -w '%{http_code}' --connect-timeout ${PROBE_CONNECT_TIMEOUT_S} --max-time ${PROBE_MAX_TIME_S} '${probeUrl(p)}'`;
-}
-
-/**
- * curl's exit status and output -> what the probe saw: 0 an HTTP status (with the redirect
- * target), 7 with "refused" a refused connection, 28 a timeout; anything else an error with
- * curl's words (127: curl is not on the node).
- */
-export function classifyProbe(exit: number | undefined, rest: string): ProbeOutcome {
-  if (exit === 0) {
-    const m = /^(\d{3})(?:\s+(\S+))?/.exec(rest.trim());
-    if (m && m[1] !== "000") return { kind: "http", status: Number(m[1]), ...(m[2] ? { location: m[2] } : {}) };
-    return { kind: "error", message: `no HTTP status in curl's output "${rest.trim()}"` };
-  }
-  // curl 7.x says "Connection refused"; 8.x "Couldn't connect to server" (a route or host error names itself).
-  if (exit === 7 && (/refused/i.test(rest) || !/no route|unreachable|network is|resolve/i.test(rest))) return { kind: "refused" };
-  if (exit === 28) return { kind: "timeout", afterMs: (/Connection timed out|connect/i.test(rest) ? PROBE_CONNECT_TIMEOUT_S : PROBE_MAX_TIME_S) * 1000 };
-  if (exit === 127 || /curl: (?:command )?not found/.test(rest)) return { kind: "error", message: "curl is not installed on the node" };
-  const message = rest.replace(/^\d{3}\s*/, "").replace(/^curl: \(\d+\)\s*/, "").trim();
-  return { kind: "error", message: `curl exit ${exit ?? "?"}${message ? `: ${message}` : ""}` };
-}
-
-/** The probe command's output -> one NodeProbe per request, in order; a missing line is an error outcome. */
-export function parseProbeOutput(result: CommandResult, probes: ProbeRequest[]): NodeProbe[] {
-  const lines = new Map<number, { exit: number; rest: string }>();
-  for (const line of result.stdout.split("\n")) {
-    const m = /^@P(\d+) (\d+)\s?(.*)$/.exec(line.trim());
-    if (m) lines.set(Number(m[1]), { exit: Number(m[2]), rest: m[3] ?? "" });
-  }
-  return probes.map((p, i) => {
-    const seen = lines.get(i);
-    const outcome: ProbeOutcome = seen
-      ? classifyProbe(seen.exit, seen.rest)
-      : { kind: "error", message: `the probe printed nothing (${result.code === null ? firstLine(result.stderr) || "not run" : `shell exit ${result.code}${result.stderr ? `: ${firstLine(result.stderr)}` : ""}`})` };
-    return { ...p, command: probeDisplayCommand(p), outcome };
-  });
-}
-
-/** The `*filter` table of an iptables-save dump ("" when the dump has none: no filter table exists). */
-export function filterSection(dump: string): string {
-  const lines = dump.split("\n");
-  const start = lines.findIndex((l) => l.trim() === "*filter");
-  if (start < 0) return "";
-  const end = lines.findIndex((l, i) => i > start && l.trim() === "COMMIT");
-  return lines.slice(start, end < 0 ? undefined : end + 1).join("\n") + "\n";
-}
-
-export interface CommandResult {
-  /** exit status; null when it could not be run at all */
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-// ---------------------------------------------------------------- parsing (pure)
-
-/** `ip -o addr` -> one InterfaceAddress per inet/inet6 line. */
-export function parseIpAddr(text: string): InterfaceAddress[] {
-  const result: InterfaceAddress[] = [];
-  for (const line of text.split("\n")) {
-    const m = /^\d+:\s+(\S+)\s+inet6?\s+(\S+)(?:\s+peer\s+(\S+))?/.exec(line);
-    if (!m) continue;
-    const ifname = (m[1] as string).split("@")[0] as string;
-    // Point-to-point links print "inet A peer B/len": the prefix belongs to the peer.
-    const local = m[2] as string;
-    const withPrefix = local.includes("/") ? local : (m[3] ?? "");
-    const slash = withPrefix.lastIndexOf("/");
-    const address = local.split("/")[0] as string;
-    const prefixLength = slash >= 0 ? Number(withPrefix.slice(slash + 1)) : address.includes(":") ? 128 : 32;
-    result.push({ ifname, address, prefixLength });
-  }
-  return result;
-}
-
-/** One "Local Address:Port" of ss -> address (no brackets, no %zone) and port. */
-function splitSsAddress(text: string): { address: string; port: number } | undefined {
-  const colon = text.lastIndexOf(":");
-  if (colon <= 0) return undefined;
-  const port = Number(text.slice(colon + 1));
-  if (!Number.isInteger(port)) return undefined;
-  let address = text.slice(0, colon);
-  if (address.startsWith("[") && address.endsWith("]")) address = address.slice(1, -1);
-  address = address.split("%")[0] as string;
-  return { address, port };
-}
-
-const SS_NETIDS = new Set(["tcp", "udp", "raw", "u_str", "u_dgr", "u_seq", "sctp", "mptcp", "p_raw", "p_dgr", "nl"]);
-
-/** `ss -ltn[p]` (with or without header / Netid column) -> the listening sockets. */
-export function parseSsListeners(text: string): ListeningSocket[] {
-  const result: ListeningSocket[] = [];
-  for (const line of text.split("\n")) {
-    let tokens = line.trim().split(/\s+/).filter(Boolean);
-    if (tokens.length === 0 || tokens[0] === "State" || tokens[0] === "Netid") continue;
-    if (SS_NETIDS.has(tokens[0] as string)) tokens = tokens.slice(1);
-    if (tokens[0] !== "LISTEN" || tokens.length < 4) continue;
-    const local = splitSsAddress(tokens[3] as string);
-    if (!local) continue;
-    const rest = tokens.slice(5).join(" ");
-    const names = [...rest.matchAll(/\("([^"]+)",pid=/g)].map((m) => m[1] as string);
-    const socket: ListeningSocket = { address: local.address, port: local.port };
-    if (names.length > 0) socket.process = [...new Set(names)].join(",");
-    result.push(socket);
-  }
-  return result;
-}
-
-/** Which backend an `iptables-save` dump came from, by its header ("(nf_tables)" / "(legacy)"). */
-export function iptablesSaveBackend(text: string): "legacy" | "nft" {
-  const header = /^# Generated by iptables(?:-nft|-legacy)?-save v\S+(?: \(([^)]+)\))?/m.exec(text);
-  return header?.[1] === "nf_tables" ? "nft" : "legacy";
-}
-
-/** How much of kube-proxy a dump holds: rules in KUBE-* chains (iptables) or rules in its nft table. */
-export function kubeProxyRuleCount(text: string, backend: NatDump["backend"] | undefined): number {
-  if (backend === "nft-native") {
-    return text.split("\n").filter((l) => /\b(jump|goto|dnat|masquerade|vmap)\b/.test(l)).length;
-  }
-  return text.split("\n").filter((l) => l.startsWith("-A KUBE-") || /^:KUBE-/.test(l)).length;
-}
-
-export interface NatChoice {
-  dump?: NatDump;
-  problem?: Omit<Problem, "subject">;
-}
-
-/**
- * Picks the dump holding kube-proxy's rules among what the candidates printed: the most KUBE-*
- * content wins, the default `iptables-save` on ties. With no KUBE-* anywhere the default dump is
- * still returned (the checks show it is empty) together with a Problem explaining why.
- */
-export function chooseNatDump(candidates: NatCandidate[], results: CommandResult[]): NatChoice {
-  const readable = candidates
-    .map((candidate, i) => ({ candidate, result: results[i] as CommandResult }))
-    .filter(({ result }) => result && result.code === 0 && result.stdout.trim() !== "");
-  if (readable.length === 0) {
-    const errors = results.map((r, i) => `${candidates[i]?.command}: ${firstLine(r?.stderr) || `exit ${r?.code}`}`);
-    return { problem: { source: "ssh", message: `could not read the nat table (${errors.join("; ")})`, hint: natHint(results) } };
-  }
-  const scored = readable.map(({ candidate, result }) => {
-    const backend = candidate.backend ?? iptablesSaveBackend(result.stdout);
-    return { dump: { command: candidate.command, backend, text: result.stdout } as NatDump, score: kubeProxyRuleCount(result.stdout, backend) };
-  });
-  const best = scored.reduce((a, b) => (b.score > a.score ? b : a));
-  if (best.score > 0) return { dump: best.dump };
-  return {
-    dump: (scored[0] as { dump: NatDump }).dump,
-    problem: {
-      source: "ssh",
-      message: `no kube-proxy rules (KUBE-* chains, nft table kube-proxy) in any nat table read (${readable.map((r) => r.candidate.command).join(", ")})`,
-      hint:
-        "kube-proxy's rules are not on this node: if the other nodes have KUBE-* chains, they were flushed here or kube-proxy stopped on this node (restart its pod: kubectl -n kube-system delete pod kube-proxy-<node>); if no node has them, kube-proxy does not run at all (GKE Dataplane V2 replaces it; the program pins LEGACY_DATAPATH)",
-    },
-  };
-}
-
-function natHint(results: CommandResult[]): string {
-  const stderr = results.map((r) => r?.stderr ?? "").join("\n");
-  if (/password is required|a terminal is required/.test(stderr)) return "the SSH user needs passwordless sudo (GKE gives it to the user of the metadata ssh-keys entry)";
-  if (/Permission denied|must be root|Operation not permitted/i.test(stderr)) return "reading iptables needs root: log in as root or as a user with passwordless sudo";
-  if (/not found/.test(stderr)) return "iptables-save is not installed on the node";
-  return "run the command by hand on the node to see why it fails";
-}
-
-const firstLine = (text: string | undefined) => (text ?? "").trim().split("\n")[0] ?? "";
 
 // ---------------------------------------------------------------- host keys (pure)
 
@@ -837,13 +586,10 @@ async function readNode(target: NodeTarget, opts: SshOptions, prepared: Prepared
   let session: NodeSession | undefined;
   try {
     session = await (prepared.open as NonNullable<Prepared["open"]>)(target, accepted);
-    const user = opts.user;
-    const nat = natCandidates(user, false);
-    const probes = target.probes ?? [];
     // Everything in one round on the connection already open: nat/filter dumps, addresses,
     // sockets, ip_forward and the probes (all probes share one channel).
-    const commands = [...nat.map((c) => c.command), addressCommand(), listenerCommand(user), ipForwardCommand(), ...(probes.length > 0 ? [probeCommand(probes)] : [])];
-    const results = await session.runAll(commands);
+    const round = nodeRound(opts.user, target.probes ?? []);
+    const results = await session.runAll(round.commands);
     node.reachable = true;
     node.hostKeyVerified = session.hostKeyVerified;
     const problems: Problem[] = [];
@@ -864,22 +610,9 @@ async function readNode(target: NodeTarget, opts: SshOptions, prepared: Prepared
       progress.hop(hop, "fail", `host key trusted on first use: ${seen}`);
     }
 
-    const choice = chooseNatDump(nat, results.slice(0, nat.length));
-    if (choice.dump) node.nat = choice.dump;
-    if (choice.problem) problems.push({ ...choice.problem, subject: target.name });
-
-    const addr = results[nat.length] as CommandResult;
-    if (addr.code === 0) node.addresses = parseIpAddr(addr.stdout);
-    else problems.push(commandProblem(target, commands[nat.length] as string, addr));
-
-    const listen = results[nat.length + 1] as CommandResult;
-    if (listen.code === 0) node.listeners = parseSsListeners(listen.stdout);
-    else problems.push(commandProblem(target, commands[nat.length + 1] as string, listen));
-
-    node.forwarding = readForwarding(nat, results, choice.dump);
-    const ipForward = results[nat.length + 2] as CommandResult;
-    if (node.forwarding.ipForward === undefined) problems.push(commandProblem(target, commands[nat.length + 2] as string, ipForward));
-    if (probes.length > 0) node.probes = parseProbeOutput(results[nat.length + 3] as CommandResult, probes);
+    const read = readNodeOutputs(round, results, target.name, opts.focus);
+    Object.assign(node, read.outputs);
+    problems.push(...read.problems);
 
     progress.hop(hop, problems.length === 0 ? "ok" : "fail", node.nat ? `nat table: ${node.nat.command} (${node.nat.backend} backend)` : "no nat table");
     return { node, problems };
@@ -895,35 +628,38 @@ async function readNode(target: NodeTarget, opts: SshOptions, prepared: Prepared
 }
 
 /**
- * The filter table from the same backend as the chosen nat dump (the same `iptables-save` output:
- * a whole dump holds every table), or from the default iptables-save when kube-proxy's rules are
- * in its own nft table; and net.ipv4.ip_forward.
+ * Nodes read at the same time, per transport, unless --concurrency says otherwise. A direct (ssh2)
+ * session is a socket and a few buffers in this process: 32 keep a 2-core machine busy without
+ * holding more than 32 nodes' dumps at once. An IAP session is a gcloud process of its own (Python,
+ * about 60-80 MB each, measured with /usr/bin/time on `gcloud --version`) plus its tunnel: 8 keep that
+ * under ~1 GB. docs/big-clusters.md has the measurements.
  */
-function readForwarding(nat: NatCandidate[], results: CommandResult[], chosen: NatDump | undefined): ForwardingModel {
-  const forwarding: ForwardingModel = {};
-  const ipForward = results[nat.length + 2];
-  const value = ipForward?.code === 0 ? ipForward.stdout.trim() : undefined;
-  if (value === "1" || value === "0") forwarding.ipForward = value === "1";
-  let source: { command: string; backend: NatDump["backend"]; text: string } | undefined;
-  if (chosen && chosen.backend !== "nft-native") source = chosen;
-  else {
-    const first = results[0];
-    if (first?.code === 0) source = { command: nat[0]!.command, backend: iptablesSaveBackend(first.stdout), text: first.stdout };
-  }
-  if (source) forwarding.filter = { command: source.command, backend: source.backend, text: filterSection(source.text) };
-  return forwarding;
+export const DEFAULT_CONCURRENCY: Record<SshOptions["transport"], number> = { direct: 32, lab: 32, iap: 8 };
+
+/** The concurrency a run uses: the option when it is a whole number >= 1, else the transport's default. */
+export function concurrencyOf(opts: SshOptions): number {
+  const c = opts.concurrency;
+  return c !== undefined && Number.isInteger(c) && c >= 1 ? c : DEFAULT_CONCURRENCY[opts.transport];
 }
 
-function commandProblem(target: NodeTarget, command: string, result: CommandResult): Problem {
-  return {
-    source: "ssh",
-    subject: target.name,
-    message: `\`${command}\` failed (${result.code === null ? "not run" : `exit ${result.code}`}): ${firstLine(result.stderr)}`,
-    hint: natHint([result]),
+/** fn over items, at most `limit` at a time, results in the items' order. */
+export async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T, i);
+    }
   };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
-/** Reads every node at once; each node's failure is its own Problem, the others still report. */
+/**
+ * Reads every node, concurrencyOf(opts) at a time; each node's failure is its own Problem, the
+ * others still report. Progress says "n/N nodes" as nodes finish.
+ */
 export async function collectNodes(targets: NodeTarget[], opts: SshOptions, progress: Progress): Promise<NodesResult> {
   const prepared = prepare(opts);
   try {
@@ -933,7 +669,11 @@ export async function collectNodes(targets: NodeTarget[], opts: SshOptions, prog
         problems: prepared.problems,
       };
     }
-    const readings = await Promise.all(targets.map((t) => readNode(t, opts, prepared, progress)));
+    let done = 0;
+    const counted: Progress = {
+      hop: (name, state, detail) => progress.hop(name, state, state === "start" ? detail : `${++done}/${targets.length} nodes; ${detail ?? ""}`.replace(/; $/, "")),
+    };
+    const readings = await mapBounded(targets, concurrencyOf(opts), (t) => readNode(t, opts, prepared, counted));
     return { nodes: readings.map((r) => r.node), problems: readings.flatMap((r) => r.problems) };
   } finally {
     prepared.cleanup();
@@ -952,15 +692,19 @@ export async function readNatCounters(targets: NodeTarget[], opts: SshOptions): 
       for (const t of targets) result.set(t.name, { ...(prepared.problems[0] as Problem), subject: t.name });
       return result;
     }
-    await Promise.all(
-      targets.map(async (target) => {
+    await mapBounded(
+      targets,
+      concurrencyOf(opts),
+      async (target) => {
         const { accepted, problem } = acceptedKeys(target, opts);
         if (problem) return void result.set(target.name, problem);
         let session: NodeSession | undefined;
         try {
           session = await (prepared.open as NonNullable<Prepared["open"]>)(target, accepted);
           const candidates = natCandidates(opts.user, true);
-          const choice = chooseNatDump(candidates, await session.runAll(candidates.map((c) => c.command)));
+          const results = await session.runAll(candidates.map((c) => compressedCommand(c.command)));
+          const choice = chooseNatDump(candidates, results.map(decodeCompressed));
+          if (choice.dump && opts.focus) choice.dump = reduceDump(choice.dump, opts.focus);
           result.set(target.name, choice.dump ?? { ...(choice.problem as Omit<Problem, "subject">), subject: target.name });
         } catch (error) {
           const e = error instanceof SessionError ? error : new SessionError((error as Error).message, "check the address and the SSH options");
@@ -968,7 +712,7 @@ export async function readNatCounters(targets: NodeTarget[], opts: SshOptions): 
         } finally {
           session?.close();
         }
-      }),
+      },
     );
     return result;
   } finally {

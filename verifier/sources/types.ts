@@ -3,6 +3,7 @@
 import type { HttpLibrary } from "@kubernetes/client-node";
 import type { KubernetesModel, LoadBalancerModel, NodeModel, NodeProbe, Problem } from "../model";
 import type { HostKeySource } from "./host-keys";
+import type { ServiceFocus } from "./node-reduce";
 
 /** The stack outputs of design.md ("contract: stack outputs"), as the verifier reads them. */
 export interface StackOutputs {
@@ -93,6 +94,14 @@ export interface SshOptions {
    * only that key for the rest of the run); each such node gets a Problem naming the fingerprint.
    */
   trustHostKeyOnFirstUse?: boolean;
+  /**
+   * The Service under judgment: each node's dumps are cut down to its rules as they arrive
+   * (node-reduce.ts), so memory does not grow with the cluster's other Services. Undefined: kept
+   * whole (the snapshot command saves what the node printed).
+   */
+  focus?: ServiceFocus;
+  /** nodes read at the same time (default DEFAULT_CONCURRENCY of the transport, ssh.ts) */
+  concurrency?: number;
 }
 
 export type NodesResult = { nodes: NodeModel[]; problems: Problem[] };
