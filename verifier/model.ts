@@ -68,8 +68,10 @@ export interface UrlMapModel {
 export type HealthState = "HEALTHY" | "UNHEALTHY" | "DRAINING" | "TIMEOUT" | "UNKNOWN";
 
 export interface BackendHealthModel {
-  /** instance group name */
+  /** instance group name, or network endpoint group name when groupKind is "networkEndpointGroup" */
   group: string;
+  /** what kind of group `group` names; undefined means an instance group (the article's path) */
+  groupKind?: "instanceGroup" | "networkEndpointGroup";
   /** zone of the instance group, when known (regional clusters have one group per zone, same name) */
   zone?: string;
   instance: string;
@@ -174,8 +176,98 @@ export interface LoadBalancerModel {
   healthChecks?: HealthCheckModel[];
   /** the cluster's VPC network name, when known; firewall rules of other networks do not apply */
   network?: string;
+  /**
+   * The network endpoint groups the backend services on the Service's path name (container-native
+   * path), each with its endpoints; undefined when none were read (instance-group path, or not read)
+   */
+  networkEndpointGroups?: NetworkEndpointGroupModel[];
   /** every INGRESS firewall rule of that network, for evaluating it as the VPC does (undefined: not read) */
   firewalls?: FirewallRuleModel[];
+}
+
+
+// ---------------------------------------------------------------- container-native path (NEG)
+
+/**
+ * One endpoint of a network endpoint group, as `networkEndpointGroups.listNetworkEndpoints`
+ * (healthStatus SHOW) returns it: for GCE_VM_IP_PORT NEGs made by the NEG controller, p-ip:p-port
+ * of one pod, and the VM (node) whose alias range holds p-ip.
+ */
+export interface NetworkEndpointModel {
+  /** networkEndpoint.ipAddress: p-ip */
+  ipAddress: string;
+  /** networkEndpoint.port: p-port (undefined: the NEG's defaultPort applies) */
+  port?: number;
+  /** networkEndpoint.instance: the VM (node) name, by name */
+  instance?: string;
+  /**
+   * healths[]: one entry per backend service that health-checks the endpoint (compute's
+   * HealthStatusForNetworkEndpoint); empty when no backend service checks it; undefined when the
+   * listing was made without healthStatus SHOW.
+   */
+  healths?: { backendService?: string; healthCheck?: string; state: HealthState }[];
+}
+
+/** compute#networkEndpointGroup (zonal for the NEG controller's NEGs). */
+export interface NetworkEndpointGroupModel {
+  name: string;
+  /** zone of a zonal NEG; undefined for regional / global NEGs */
+  zone?: string;
+  /** region of a regional NEG (serverless, ...) */
+  region?: string;
+  /** GCE_VM_IP_PORT (the NEG controller's) | GCE_VM_IP | SERVERLESS | INTERNET_IP_PORT | INTERNET_FQDN_PORT | NON_GCP_PRIVATE_IP_PORT | PRIVATE_SERVICE_CONNECT | ... */
+  networkEndpointType: string;
+  defaultPort?: number;
+  /** network / subnetwork by name */
+  network?: string;
+  subnetwork?: string;
+  /** the API's count of endpoints */
+  size?: number;
+  /**
+   * The Service the NEG controller made it for, from its description
+   * {"cluster-uid":...,"namespace":...,"service-name":...,"port":...} (ingress-gce pkg/neg/syncers)
+   */
+  kubernetesService?: { namespace: string; name: string; port?: string; clusterUid?: string };
+  /** the endpoints with their health; undefined when they could not be read (see problems) */
+  endpoints?: NetworkEndpointModel[];
+}
+
+/** A pod condition, as status.conditions[] holds it. */
+export interface PodConditionModel {
+  type: string;
+  /** "True" | "False" | "Unknown" */
+  status: string;
+  /** for cloud.google.com/load-balancer-neg-ready: LoadBalancerNegReady | LoadBalancerNegNotReady | LoadBalancerNegTimeout | LoadBalancerNegWithoutHealthCheck (ingress-gce pkg/neg/readiness) */
+  reason?: string;
+  message?: string;
+  /** RFC 3339 */
+  lastTransitionTime?: string;
+}
+
+/**
+ * The Service annotation cloud.google.com/neg-status, parsed:
+ * {"network_endpoint_groups":{"<s-port>":"<neg name>"},"zones":["<zone>",...]} (ingress-gce NegStatus).
+ */
+export interface NegStatusModel {
+  /** s-port (as the annotation's key, a string) -> NEG name */
+  networkEndpointGroups: Record<string, string>;
+  zones: string[];
+  /** the annotation text, verbatim, for evidence */
+  raw: string;
+}
+
+/** A ServiceNetworkEndpointGroup (networking.gke.io/v1beta1, short name svcneg): the NEG controller's own status per NEG. */
+export interface SvcNegModel {
+  namespace: string;
+  name: string;
+  /** metadata.ownerReferences' Service name, or the label networking.gke.io/service-name */
+  serviceName?: string;
+  /** status.conditions[]: Initialized, Synced (status, reason, message, lastTransitionTime) */
+  conditions: { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string }[];
+  /** status.networkEndpointGroups[]: the NEGs (selfLink, networkEndpointType) */
+  networkEndpointGroups: { selfLink?: string; networkEndpointType?: string; id?: string }[];
+  /** status.lastSyncTime (RFC 3339) */
+  lastSyncTime?: string;
 }
 
 // ---------------------------------------------------------------- Kubernetes side
@@ -225,6 +317,12 @@ export interface PodModel {
   readinessProbe?: { path?: string; port?: number | string; scheme?: string };
   /** what the pod's network namespace listens on (`kubectl exec POD -- ss -ltn`; the lab reads it); undefined: not read */
   listeners?: ListeningSocket[];
+  /** spec.readinessGates[].conditionType (cloud.google.com/load-balancer-neg-ready on the NEG path); undefined: not read */
+  readinessGates?: string[];
+  /** status.conditions[]: Ready, ContainersReady, and the readiness gates' conditions; undefined: not read */
+  conditions?: PodConditionModel[];
+  /** metadata.namespace, when the source read it */
+  namespace?: string;
 }
 
 /** A Kubernetes Event about the Ingress (or Service): the controller's own words. */
@@ -247,6 +345,8 @@ export interface KubeNodeModel {
   externalIp?: string;
   /** gce://project/zone/instance on GKE */
   providerId?: string;
+  /** the node's zone (label topology.kubernetes.io/zone, else providerId's zone); undefined: unknown */
+  zone?: string;
 }
 
 export interface IngressModel {
@@ -271,6 +371,10 @@ export interface KubernetesModel {
   datapath?: "kube-proxy" | "dataplane-v2" | "unknown";
   /** Events about the Ingress and the Service; undefined when they were not read */
   events?: KubeEventModel[];
+  /** the Service's cloud.google.com/neg-status annotation, parsed; undefined when the Service has none or it is malformed (see problems) */
+  negStatus?: NegStatusModel;
+  /** the Service's ServiceNetworkEndpointGroup objects; undefined when they could not be read (a 403/404 goes to problems) */
+  svcNegs?: SvcNegModel[];
 }
 
 // ---------------------------------------------------------------- node side (SSH)
@@ -415,6 +519,7 @@ export const DIAGNOSIS_HOPS = [
   "health-check",
   "firewall",
   "instance-group",
+  "network-endpoint-group",
   "node",
   "node-nat",
   "node-forwarding",
