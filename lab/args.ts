@@ -1,8 +1,12 @@
 // The lab CLI's arguments: parsed in one place, every mistake reported at once.
 import { MAX_REQUESTS } from "../verifier/requests";
+import { LAB_BACKEND_MODES, type LabBackendMode } from "./neg";
 
 export const USAGE = `usage: npm run lab -- <command> [options]
-  up [--keep-alive]          build the lab (idempotent); --keep-alive: the LB reuses node connections
+  up [--keep-alive] [--backend instance-group|neg]
+                             build the lab (idempotent); --keep-alive: the LB reuses node connections;
+                             --backend neg: the container-native path (the LB sends to the pods' NEG
+                             endpoints p-ip:p-port, docs/lab-neg.md); default instance-group (the article's)
   verify [--json] [--markdown FILE] [--requests N] [--keep-alive] [--no-color] [--full]
                              run the checks C1..C12 on the lab (requests come from the client namespace);
                              --full: the evidence quotes whole rules (default: their gist);
@@ -28,6 +32,7 @@ const OPTION_COMMANDS: Record<string, readonly string[]> = {
   "--no-color": ["verify"],
   "--full": ["verify"],
   "--keep-alive": ["up", "verify"],
+  "--backend": ["up"],
   "--list": ["break"],
 };
 
@@ -44,6 +49,8 @@ export interface Args {
   /** lab break: the fault id */
   fault?: string;
   full: boolean;
+  /** lab up: which path to build (undefined: instance-group) */
+  backend?: LabBackendMode;
   errors: string[];
 }
 
@@ -73,6 +80,11 @@ export function parseArgs(argv: string[]): Args {
         args.markdown = file;
         if (inline === undefined) i++;
       }
+    } else if (a === "--backend") {
+      const text = inline ?? (argv[i + 1]?.startsWith("-") ? undefined : argv[++i]);
+      if (!text) args.errors.push(`--backend needs a value: ${LAB_BACKEND_MODES.join(" or ")}`);
+      else if (!(LAB_BACKEND_MODES as readonly string[]).includes(text)) args.errors.push(`--backend must be ${LAB_BACKEND_MODES.join(" or ")}, got "${text}"`);
+      else args.backend = text as LabBackendMode;
     } else if (a === "--requests") {
       // The next argument is the value unless it is another option: "--requests --json" lacks one.
       const text = inline ?? (argv[i + 1]?.startsWith("--") ? undefined : argv[++i]);

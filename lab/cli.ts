@@ -7,6 +7,7 @@ import { labTopology, labUrl, type LabTopology } from "./topology";
 import { LabError, labUp } from "./up";
 import { faultList, labBreak, labRepair } from "./faults";
 import { healthDetail } from "./source";
+import { negLayout } from "./neg";
 import { unwritableFileProblem } from "../verifier/cli";
 import { asRoot } from "../verifier/as-root";
 import { writeReportFile } from "../verifier/report/file";
@@ -58,11 +59,15 @@ async function main(): Promise<number> {
 async function up(t: LabTopology, args: Args): Promise<number> {
   const started = performance.now();
   console.log(`lab up: "${t.prefix}" in ${t.net}.0.0/16`);
-  const result = await labUp(t, { keepAlive: args.keepAlive, log: (line) => console.log(line) });
+  const result = await labUp(t, { keepAlive: args.keepAlive, backend: args.backend, log: (line) => console.log(line) });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(result.built ? `lab is up in ${seconds} s` : `lab was already up (${seconds} s)`);
   console.log(`  client namespace: ${t.client.namespace}, try: ${asRoot(`ip netns exec ${t.client.namespace} curl -s ${labUrl(t)}`)}`);
-  console.log(`  load balancer:    ${labUrl(t)} -> ${t.nodes.map((n) => `${n.internalIp}:${t.service.nodePort}`).join(", ")}`);
+  if (result.state.backend === "neg") {
+    const layout = negLayout(t);
+    console.log(`  load balancer:    ${labUrl(t)} -> NEG endpoints ${t.pods.map((p) => `${p.ip}:${t.service.podPort}`).join(", ")} (p-ip:p-port, routed via the pod's node)`);
+    console.log(`  NEG:              ${layout.negName} in ${layout.negZones.join(", ")} (${t.nodes.map((n) => `${n.name} ${layout.zones[n.name]}`).join(", ")})`);
+  } else console.log(`  load balancer:    ${labUrl(t)} -> ${t.nodes.map((n) => `${n.internalIp}:${t.service.nodePort}`).join(", ")}`);
   console.log(`  service:          ${t.service.clusterIP}:${t.service.port} (clusterIP, on no interface) -> pods :${t.service.podPort}`);
   for (const pod of t.pods) console.log(`  ${pod.name} on ${pod.nodeName}: ${pod.ip}`);
   console.log(`  nodes (ssh root@):  ${t.nodes.map((n) => `${n.name} ${n.externalIp}`).join(", ")}`);
@@ -89,13 +94,13 @@ async function status(t: LabTopology): Promise<number> {
     console.log(`no lab "${t.prefix}" is up (no state in ${t.stateDir})`);
     return 1;
   }
-  console.log(`lab "${t.prefix}": ${state.complete ? "complete" : "INCOMPLETE (run lab down, then lab up)"}, since ${state.createdAt}`);
+  console.log(`lab "${t.prefix}" (${state.backend ?? "instance-group"}): ${state.complete ? "complete" : "INCOMPLETE (run lab down, then lab up)"}, since ${state.createdAt}`);
   try {
     const lb = await lbStatus(labPaths(t).lbControlSocket);
     console.log(`  LB ${lb.listen} keep-alive=${lb.keepAlive}, ${lb.requestsReceived} requests so far`);
     for (const b of lb.backends) {
       console.log(
-        `  ${b.name} ${b.ip}:${b.port} ${b.state}${healthDetail(b) ? ` (${healthDetail(b)})` : ""}: ` +
+        `  ${b.instance ? `endpoint on ${b.instance} (${b.zone}${b.attached === false ? ", NEG detached" : ""})` : b.name} ${b.ip}:${b.port} ${b.state}${healthDetail(b) ? ` (${healthDetail(b)})` : ""}: ` +
           `${b.proxyConnections} proxy + ${b.healthCheckConnections} health-check connections`,
       );
     }

@@ -98,7 +98,7 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
   const steps: VerifySteps = {
     collect: (p) => {
       const podRunning = Object.fromEntries(t.pods.map((pod) => [pod.name, processRunning(state.pids[pod.name])]));
-      return collectLab({ topology: t, privateKey, hostKeys: state.hostKeys, lbControlSocket: socket, podRunning, externalTrafficPolicy: state.externalTrafficPolicy }, p);
+      return collectLab({ topology: t, privateKey, hostKeys: state.hostKeys, lbControlSocket: socket, podRunning, externalTrafficPolicy: state.externalTrafficPolicy, state }, p);
     },
     readCounters: async () => {
       if (counterReads++ === 0) {
