@@ -37,7 +37,8 @@ async function main(): Promise<number> {
     return 2;
   }
   if (args.command === "break" && args.list) {
-    console.log(faultList(t));
+    const state = readState(t);
+    console.log(faultList(t, state?.complete ? (state.backend ?? "instance-group") : undefined));
     return 0;
   }
   switch (args.command) {

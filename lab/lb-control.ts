@@ -70,9 +70,9 @@ export const lbStatus = (socketPath: string) => call(socketPath, "GET", "/status
 export const setHealthChecksPaused = (socketPath: string, paused: boolean) =>
   call(socketPath, "POST", `/health-checks?paused=${paused ? 1 : 0}`);
 export const clearRecentChecks = (socketPath: string) => call(socketPath, "POST", "/recent-checks/clear");
-/** Takes a group (a NEG) out of the backend service, or puts it back (lab/neg.ts's faults). */
-export const setGroupAttached = (socketPath: string, group: string, attached: boolean) =>
-  call(socketPath, "POST", `/groups?${attached ? "attach" : "detach"}=${encodeURIComponent(group)}`);
+/** Takes a group (a NEG; of one zone, when given) out of the backend service, or puts it back (lab/neg-faults.ts). */
+export const setGroupAttached = (socketPath: string, group: string, attached: boolean, zone?: string) =>
+  call(socketPath, "POST", `/groups?${attached ? "attach" : "detach"}=${encodeURIComponent(group)}${zone ? `&zone=${encodeURIComponent(zone)}` : ""}`);
 export const setLbKeepAlive = (socketPath: string, on: boolean) => call(socketPath, "POST", `/keep-alive?on=${on ? 1 : 0}`);
 
 /** Waits until every backend is HEALTHY (the LB then spreads requests over all nodes). */

@@ -15,7 +15,7 @@
 //   POST /health-checks?paused=1|0    hold or resume health checks (exact counter accounting in tests)
 //   POST /recent-checks/clear         forget the recent health-check results (after `lab repair`)
 //   POST /keep-alive?on=1|0           reuse connections to nodes, or open one per request (default)
-//   POST /groups?detach=NAME | ?attach=NAME   take a group (NEG) out of the backend service, or put it back
+//   POST /groups?detach=NAME|attach=NAME[&zone=Z]   take a NEG (of one zone) out of the backend service, or put it back
 import http from "node:http";
 import fs from "node:fs";
 import type { Socket } from "node:net";
@@ -72,7 +72,10 @@ const backends: BackendState[] = config.backends.map((b) => ({
 let keepAlive = config.keepAlive;
 /** groups (NEGs) taken out of the backend service: neither checked nor sent to */
 const detachedGroups = new Set<string>();
-const attached = (b: BackendState) => b.group === undefined || !detachedGroups.has(b.group);
+/** NEGs of one name exist per zone: a group is "<zone>/<name>" when a zone is given, else every zone's */
+const groupKey = (name: string, zone?: string | null) => (zone ? `${zone}/${name}` : name);
+const attached = (b: Pick<BackendState, "group" | "zone">) =>
+  b.group === undefined || !(detachedGroups.has(b.group) || detachedGroups.has(groupKey(b.group, b.zone)));
 let healthChecksPaused = false;
 let nextBackend = 0;
 let requestsReceived = 0;
@@ -240,7 +243,7 @@ function statusJson(): string {
     requestsReceived,
     noBackendAnswers,
     backends: backends.map(({ successes: _successes, failures: _failures, ...reported }) =>
-      reported.group !== undefined ? { ...reported, attached: attached(reported as BackendState) } : reported,
+      reported.group !== undefined ? { ...reported, attached: attached(reported) } : reported,
     ),
   };
   return JSON.stringify(status, null, 2);
@@ -269,15 +272,20 @@ const control = http.createServer((req, res) => {
   } else if (req.method === "POST" && url.pathname === "/groups" && (url.searchParams.has("detach") || url.searchParams.has("attach"))) {
     const detach = url.searchParams.get("detach");
     const attach = url.searchParams.get("attach");
-    if (detach) detachedGroups.add(detach);
-    if (attach) detachedGroups.delete(attach);
-    // A group put back starts over, as a newly added backend does: unknown until checked.
-    if (attach) for (const b of backends.filter((x) => x.group === attach)) Object.assign(b, { state: "UNKNOWN", successes: 0, failures: 0, recentChecks: [] });
+    const zone = url.searchParams.get("zone");
+    if (detach) detachedGroups.add(groupKey(detach, zone));
+    if (attach) {
+      detachedGroups.delete(groupKey(attach, zone));
+      // A group put back starts over, as a newly added backend does: unknown until checked.
+      for (const b of backends.filter((x) => x.group === attach && (!zone || x.zone === zone))) {
+        Object.assign(b, { state: "UNKNOWN", successes: 0, failures: 0, recentChecks: [] });
+      }
+    }
     res.writeHead(200, { "content-type": "application/json" });
     res.end(statusJson());
   } else {
     res.writeHead(404, { "content-type": "text/plain" });
-    res.end("GET /status, POST /health-checks?paused=1|0, POST /recent-checks/clear, POST /keep-alive?on=1|0, POST /groups?detach=NAME|attach=NAME\n");
+    res.end("GET /status, POST /health-checks?paused=1|0, POST /recent-checks/clear, POST /keep-alive?on=1|0, POST /groups?detach=NAME|attach=NAME[&zone=ZONE]\n");
   }
 });
 

@@ -207,13 +207,13 @@ export function processStartedAt(pid: number | undefined): string | undefined {
  */
 export function negReadinessCondition(
   startedAt: string | undefined,
-  endpoint: Pick<LbBackendStatus, "lastOkAt" | "firstOkAt" | "attached" | "zone" | "group"> | undefined,
+  endpoint: Pick<LbBackendStatus, "lastOkAt" | "zone" | "group"> | undefined,
   backendService: string,
   now: number,
 ): PodConditionModel {
   const neg = endpoint ? `${endpoint.zone}/${endpoint.group}` : undefined;
-  const passedSinceStart =
-    endpoint?.lastOkAt !== undefined && endpoint.attached !== false && (startedAt === undefined || endpoint.lastOkAt >= startedAt);
+  // Sticky: a pass since the pod started keeps the gate True whatever the endpoint does later.
+  const passedSinceStart = endpoint?.lastOkAt !== undefined && (startedAt === undefined || endpoint.lastOkAt >= startedAt);
   if (passedSinceStart) {
     return {
       type: NEG_READINESS_GATE,
@@ -409,4 +409,81 @@ export function negLoadBalancerModel(
 /** The lb namespace's filter table as iptables-save prints it (the lab's VPC firewall). */
 export async function readLbFilter(t: LabTopology): Promise<string> {
   return (await execInNamespace(t.lb.namespace, ["iptables-save", "-t", "filter"])).stdout;
+}
+
+// ---------------------------------------------------------------- the counters' contrast
+
+/** Per NEG endpoint, while the requests ran: what the LB sent, who answered, and what the node's nat rules counted. */
+export interface NegConnectionCheck {
+  /** p-ip:p-port */
+  endpoint: string;
+  pod?: string;
+  /** the node (instance) the endpoint is routed through */
+  node?: string;
+  /** TCP connections the LB opened to the endpoint for proxied requests in the counted window */
+  lbProxyConnections: number;
+  /** requests the pod at p-ip answered (from the answers' "Pod IP") */
+  podAnswers: number;
+  /** new connections that node's KUBE-NODEPORTS rule for n-port counted; undefined: not read */
+  natNodePortConnections?: number;
+  /** new connections that node's KUBE-SEP DNAT rules of the Service counted; undefined: not read */
+  natDnatConnections?: number;
+  /** the node's nat rules took none of the LB's connections: the nat box was skipped */
+  natSkipped: boolean;
+  /** why the contrast cannot be shown, or what moved */
+  reason?: string;
+}
+
+/**
+ * The article's contrast on the NEG path: the LB's connections went to p-ip:p-port and the pods
+ * answered, while the KUBE-NODEPORTS and KUBE-SEP counters of the node the endpoint is routed
+ * through stayed still. `account` from the verifier's counter reads, `before`/`after` the LB's status.
+ */
+export function compareNegWithLb(
+  account: { nodes: { node: string; total: number; unavailable?: string; nodePortEntries?: { newConnections: number } }[] } | undefined,
+  answers: { podIp?: string; status?: number }[],
+  pods: { name: string; ip: string }[],
+  before?: LbStatus,
+  after?: LbStatus,
+): NegConnectionCheck[] {
+  if (!before || !after) return [];
+  return after.backends
+    .filter((b) => b.group !== undefined)
+    .map((a) => {
+      const b = before.backends.find((x) => x.name === a.name);
+      const proxy = a.proxyConnections - (b?.proxyConnections ?? 0);
+      const node = account?.nodes.find((n) => n.node === a.instance);
+      const nodePort = node && !node.unavailable ? (node.nodePortEntries?.newConnections ?? 0) : undefined;
+      const dnat = node && !node.unavailable ? node.total : undefined;
+      const natSkipped = nodePort === 0 && dnat === 0;
+      let reason: string | undefined;
+      if (!node || node.unavailable) reason = `${a.instance ?? "the node"}'s nat counters were not read${node?.unavailable ? `: ${node.unavailable}` : ""}`;
+      else if (!natSkipped) reason = `${a.instance}'s nat rules counted ${nodePort} at KUBE-NODEPORTS and ${dnat} at KUBE-SEP DNAT: something reached the node by n-port or the clusterIP while the requests ran`;
+      return {
+        endpoint: `${a.ip}:${a.port}`,
+        pod: pods.find((p) => p.ip === a.ip)?.name,
+        node: a.instance,
+        lbProxyConnections: proxy,
+        podAnswers: answers.filter((r) => r.podIp === a.ip && r.status === 200).length,
+        natNodePortConnections: nodePort,
+        natDnatConnections: dnat,
+        natSkipped,
+        ...(reason ? { reason } : {}),
+      };
+    });
+}
+
+/** The NEG lab's accounting as a report section: per endpoint, the LB's connections, the pod's answers, the node's still counters. */
+export function negConnectionSection(rows: NegConnectionCheck[], keepAlive: boolean): { title: string; lines: string[] } {
+  const title = `Lab NEG accounting (health checks held while counting; the LB ${keepAlive ? "reuses its connections" : "opens one connection per request"} to p-ip:p-port)`;
+  if (rows.length === 0) return { title, lines: ["not available: the LB's status was not read before and after the requests"] };
+  return {
+    title,
+    lines: rows.map(
+      (r) =>
+        `${r.endpoint}${r.pod ? ` (${r.pod})` : " (no pod)"} via ${r.node ?? "?"}: the LB opened ${r.lbProxyConnections}, the pod answered ${r.podAnswers}; ` +
+        `${r.node ?? "the node"}'s nat counted ${r.natNodePortConnections ?? "?"} at KUBE-NODEPORTS, ${r.natDnatConnections ?? "?"} at KUBE-SEP DNAT: ` +
+        (r.natSkipped ? "the nat box was skipped" : `NOT SKIPPED: ${r.reason}`),
+    ),
+  };
 }

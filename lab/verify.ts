@@ -21,6 +21,7 @@ import { run } from "./netns";
 import { labPaths, readClientKey, readState } from "./state";
 import { labUrl, type LabTopology } from "./topology";
 import { LabError } from "./up";
+import { compareNegWithLb, negConnectionSection, placedPods, type NegConnectionCheck } from "./neg";
 
 export interface VerifyOptions {
   /** requests sent from the client namespace (default 100) */
@@ -63,6 +64,8 @@ export interface VerifyOutcome {
   diagnosis: Diagnosis[];
   account?: ConnectionAccount;
   connections: LabConnectionCheck[];
+  /** NEG lab (lab up --backend neg): per endpoint, the LB's connections and the node's still nat counters; [] otherwise */
+  negConnections: NegConnectionCheck[];
   terminal: string;
   json: string;
   markdown: string;
@@ -128,16 +131,20 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
   }
   const { model, results, diagnosis, exitCode, reason } = outcome;
   const account = accountNewConnections(model);
-  const connections = compareWithLb(account, lbBefore, lbAfter);
-  const accounting = connectionSection(connections, keepAlive);
+  const neg = state.backend === "neg";
+  // On the NEG path the LB's backends are endpoints, not nodes: the per-node comparison does not apply.
+  const connections = neg ? [] : compareWithLb(account, lbBefore, lbAfter);
+  const negConnections = neg ? compareNegWithLb(account, model.requests?.results ?? [], placedPods(t, state), lbBefore, lbAfter) : [];
+  const accounting = neg ? negConnectionSection(negConnections, keepAlive) : connectionSection(connections, keepAlive);
   return {
     model,
     results,
     diagnosis,
     account,
     connections,
+    negConnections,
     terminal: `${renderTerminal(model, results, { color: opts.color, width: opts.width, full: opts.full, diagnosis: outcome.diagnosis, sections: [accounting] })}\n${wrap(reason, opts.width ?? 100, "", "  ").join("\n")}\n`,
-    json: renderJson(model, results, { outcome: { exitCode, reason }, diagnosis: outcome.diagnosis, lab: { healthChecksHeld: true, keepAlive, connections } }),
+    json: renderJson(model, results, { outcome: { exitCode, reason }, diagnosis: outcome.diagnosis, lab: { healthChecksHeld: true, keepAlive, connections, ...(neg ? { backend: "neg", negConnections } : {}) } }),
     markdown: renderMarkdown(model, results, { diagnosis: outcome.diagnosis, sections: [accounting] }),
     exitCode,
     reason,
