@@ -1,6 +1,7 @@
 // C1 and C8: where the nodes and pods are.
 import type { CheckResult, Evidence } from "../model";
 import { problemText, type CheckContext } from "./context";
+import { checkNegC1 } from "./neg-path";
 import { list, result } from "./verdict";
 
 export const CLAIMS = {
@@ -9,12 +10,11 @@ export const CLAIMS = {
 };
 
 export function checkC1(ctx: CheckContext): CheckResult {
+  // the container-native path: C1 reads as docs/neg.md says (checks/neg-path.ts)
+  if (ctx.mode.neg.detected) return checkNegC1(ctx);
   const lb = ctx.model.loadBalancer;
   const groups = lb?.instanceGroups ?? [];
   if (!lb || groups.length === 0) {
-    if (ctx.mode.neg.detected) {
-      return result("C1", CLAIMS.C1, "cannot-tell", `No instance group is on this LB's path. ${ctx.mode.neg.explanation}`, ctx.mode.neg.evidence);
-    }
     return result("C1", CLAIMS.C1, "cannot-tell", `The instance groups were not read: ${list(problemText(ctx.model, ["gcp", "lab", "kubernetes"]))}`, []);
   }
   const evidence: Evidence[] = groups.map((g) => ({

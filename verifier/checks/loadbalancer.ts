@@ -3,6 +3,7 @@
 // path matchers; defaultService is only the fallback), instance groups are matched by zone and
 // name, and the firewall is evaluated as the VPC evaluates it (./firewall.ts).
 import type { BackendServiceModel, CheckResult, Evidence, FirewallRuleModel, InstanceGroupModel, LoadBalancerModel, Verdict } from "../model";
+import { checkNegC10, checkNegC11 } from "./neg-path";
 import { isPublicIPv4 } from "./ip";
 import { problemText, type CheckContext } from "./context";
 import { decide, decisionText, HEALTH_CHECK_RANGES as RANGES, ruleText } from "./firewall";
@@ -141,9 +142,8 @@ function urlMapEvidence(ctx: CheckContext): Evidence[] {
 }
 
 export function checkC10(ctx: CheckContext): CheckResult {
-  if (ctx.mode.neg.detected) {
-    return result("C10", CLAIMS.C10, "cannot-tell", `Not on this cluster's path: ${ctx.mode.neg.explanation}`, ctx.mode.neg.evidence);
-  }
+  // the container-native path: C10 reads as docs/neg.md says (checks/neg-path.ts)
+  if (ctx.mode.neg.detected) return checkNegC10(ctx, ctx.model.loadBalancer?.urlMap ? urlMapEvidence(ctx) : []);
   const lb = ctx.model.loadBalancer;
   if (!lb?.urlMap) return result("C10", CLAIMS.C10, "cannot-tell", missingLb(ctx, "The URL map"), ingressWarnings(ctx).evidence);
   if (!ctx.port || ctx.nodePort === undefined) {
@@ -238,9 +238,7 @@ export function podlessNodes(ctx: CheckContext): Set<string> {
 }
 
 export function checkC11(ctx: CheckContext): CheckResult {
-  if (ctx.mode.neg.detected) {
-    return result("C11", CLAIMS.C11, "cannot-tell", `Not on this cluster's path: ${ctx.mode.neg.explanation}`, ctx.mode.neg.evidence);
-  }
+  if (ctx.mode.neg.detected) return checkNegC11(ctx);
   const lb = ctx.model.loadBalancer;
   if (!lb || lb.backendServices.length === 0) return result("C11", CLAIMS.C11, "cannot-tell", missingLb(ctx, "The backend service"), ingressWarnings(ctx).evidence);
   const evidence: Evidence[] = [];

@@ -42,8 +42,9 @@ const DPV2_EXPLANATION =
   "Dataplane V2 (eBPF, Cilium) does service load-balancing in the kernel without kube-proxy's iptables rules, " +
   "so there are no KUBE-* chains to show. Create the cluster with datapathProvider LEGACY_DATAPATH to see the article's rules.";
 const NEG_EXPLANATION =
-  "Container-native load balancing (NEG): the LB sends to pod IPs directly; nodes' iptables are not on the path; " +
-  "set backendMode instance-group (the Service annotation cloud.google.com/neg: '{\"ingress\": false}') to get the article's path.";
+  "Container-native load balancing (NEG): the LB health-checks and sends to p-ip:p-port directly, through the pod's node " +
+  "(forwarded, not NATed); C1, C10 and C11 judge the NEGs, their endpoints, the firewall to the pods and the readiness gates, " +
+  "and the nodes' nat claims (C2..C7) are facts of the cluster, not hops of this path.";
 
 /** Minimal node facts the detection needs (the checks' NodeView satisfies it). */
 interface DumpView {

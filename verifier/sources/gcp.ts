@@ -14,11 +14,14 @@ import type {
   InstanceGroupModel,
   InstanceModel,
   LoadBalancerModel,
+  NetworkEndpointGroupModel,
+  NetworkEndpointModel,
   Problem,
   TargetProxyModel,
   UrlMapModel,
 } from "../model";
-import { hopRunner } from "./hop";
+import { negDescriptionService } from "../neg";
+import { hopRunner, type HopRunner } from "./hop";
 import type { LoadBalancerResult, Progress } from "./types";
 
 export interface GcpOptions {
@@ -596,6 +599,7 @@ export async function collectLoadBalancer(
             ).then((health): BackendHealthModel[] =>
               (health?.healthStatus ?? []).map((h) => ({
                 group: lastSegment(group),
+                ...(group.includes("/networkEndpointGroups/") ? { groupKind: "networkEndpointGroup" as const } : {}),
                 ...(zoneOfLink(group) ? { zone: zoneOfLink(group) } : {}),
                 instance: h.instance ? lastSegment(h.instance) : "",
                 ipAddress: h.ipAddress ?? undefined,
@@ -610,9 +614,11 @@ export async function collectLoadBalancer(
       }),
   );
   const groupLinks = new Map<string, string>();
+  const negLinks = new Map<string, string>();
   for (const entry of services) {
     if (!entry) continue;
     model.backendServices.push(entry.service);
+    for (const link of entry.groupLinks) if (link.includes("/networkEndpointGroups/")) negLinks.set(link.replace(/^.*?\/projects\//, "projects/"), link);
     // zone + name is the group's identity: a regional cluster has one k8s-ig--<uid> per zone, same name
     for (const link of entry.groupLinks) if (link.includes("/instanceGroups/")) groupLinks.set(`${zoneOfLink(link)}/${lastSegment(link)}`, link);
   }
@@ -632,8 +638,17 @@ export async function collectLoadBalancer(
   );
   model.healthChecks = checks.filter((c): c is HealthCheckModel => c !== undefined);
 
-  // ---- instance groups (zonal, unmanaged k8s-ig--<uid>): named ports and members
+  // ---- network endpoint groups (container-native path): each NEG, its endpoints with health
   const instanceLinks = new Set<string>();
+  if (negLinks.size > 0) {
+    model.networkEndpointGroups = await collectNetworkEndpointGroups(api, project, [...negLinks.values()].sort(), hop);
+    // the endpoints' VMs are the nodes the VPC routes p-ip to: their tags decide the firewall
+    for (const neg of model.networkEndpointGroups) {
+      for (const e of neg.endpoints ?? []) if (e.instance && neg.zone) instanceLinks.add(`https://www.googleapis.com/compute/v1/projects/${project}/zones/${neg.zone}/instances/${e.instance}`);
+    }
+  }
+
+  // ---- instance groups (zonal, unmanaged k8s-ig--<uid>): named ports and members
   const groups = await Promise.all(
     [...groupLinks.values()].sort().map(async (link) => {
       const name = lastSegment(link);
@@ -707,6 +722,72 @@ export async function collectLoadBalancer(
   }
 
   return { value: model, problems };
+}
+
+/**
+ * Reads each network endpoint group a backend service names: networkEndpointGroups.get (zonal),
+ * regionNetworkEndpointGroups.get / globalNetworkEndpointGroups.get (serverless, internet, ...),
+ * and, for zonal NEGs, every endpoint with its health (networkEndpointGroups.listNetworkEndpoints,
+ * a POST that only reads, healthStatus SHOW; Compute REST reference). A NEG that cannot be read is
+ * a Problem and left out; endpoints that cannot be listed stay undefined (unknown, not empty).
+ */
+export async function collectNetworkEndpointGroups(api: compute_v1.Compute, project: string, links: string[], hop: HopRunner): Promise<NetworkEndpointGroupModel[]> {
+  const out = await Promise.all(
+    links.map(async (link): Promise<NetworkEndpointGroupModel | undefined> => {
+      const name = lastSegment(link);
+      const zone = zoneOfLink(link);
+      const region = /\/regions\/([^/]+)\//.exec(link)?.[1];
+      const where = zone ? `${zone}/${name}` : region ? `regions/${region}/${name}` : `global/${name}`;
+      const neg = await hop("network endpoint group", where, async () => {
+        if (zone) return (await api.networkEndpointGroups.get({ project, zone, networkEndpointGroup: name })).data;
+        if (region) return (await api.regionNetworkEndpointGroups.get({ project, region, networkEndpointGroup: name })).data;
+        return (await api.globalNetworkEndpointGroups.get({ project, networkEndpointGroup: name })).data;
+      });
+      if (!neg) return undefined;
+      const model: NetworkEndpointGroupModel = {
+        name: neg.name ?? name,
+        ...(zone ? { zone } : {}),
+        ...(region ? { region } : {}),
+        networkEndpointType: neg.networkEndpointType ?? "UNKNOWN",
+        ...(neg.defaultPort != null ? { defaultPort: neg.defaultPort } : {}),
+        ...(neg.network ? { network: lastSegment(neg.network) } : {}),
+        ...(neg.subnetwork ? { subnetwork: lastSegment(neg.subnetwork) } : {}),
+        ...(neg.size != null ? { size: neg.size } : {}),
+      };
+      const service = negDescriptionService(neg.description);
+      if (service) model.kubernetesService = service;
+      if (!zone) return model; // serverless / internet NEGs: no VM endpoints to judge
+      const items = await hop("network endpoints", where, () =>
+        allPages((pageToken) =>
+          api.networkEndpointGroups
+            .listNetworkEndpoints({ project, zone, networkEndpointGroup: name, pageToken, requestBody: { healthStatus: "SHOW" } })
+            .then((r) => r.data),
+        ),
+      );
+      if (items) model.endpoints = items.map(toNetworkEndpointModel);
+      return model;
+    }),
+  );
+  return out.filter((n): n is NetworkEndpointGroupModel => n !== undefined);
+}
+
+/** compute#networkEndpointWithHealthStatus as a NetworkEndpointModel. */
+export function toNetworkEndpointModel(item: compute_v1.Schema$NetworkEndpointWithHealthStatus): NetworkEndpointModel {
+  const e = item.networkEndpoint ?? {};
+  return {
+    ipAddress: e.ipAddress ?? "",
+    ...(e.port != null ? { port: e.port } : {}),
+    ...(e.instance ? { instance: lastSegment(e.instance) } : {}),
+    ...(item.healths
+      ? {
+          healths: item.healths.map((h) => ({
+            ...(h.backendService?.backendService ? { backendService: lastSegment(h.backendService.backendService) } : {}),
+            ...(h.healthCheck?.healthCheck ? { healthCheck: lastSegment(h.healthCheck.healthCheck) } : {}),
+            state: healthState(h.healthState),
+          })),
+        }
+      : {}),
+  };
 }
 
 // ---------------------------------------------------------------- host keys

@@ -5,6 +5,7 @@
 import {
   AppsV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   createConfiguration,
   ServerConfiguration,
   type ApiConstructor,
@@ -30,6 +31,7 @@ import type {
   ServiceModel,
   ServicePortModel,
 } from "../model";
+import { isoTime, negRequested, NEG_ANNOTATION, NEG_STATUS_ANNOTATION, parseNegStatus, SVCNEG, toSvcNegModel } from "../neg";
 import { hopRunner } from "./hop";
 import type { KubeAccess, KubeNames, KubernetesResult, Progress } from "./types";
 
@@ -189,6 +191,15 @@ function toPodModel(pod: V1Pod): PodModel {
       (c.ports ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), containerPort: p.containerPort, ...(p.protocol ? { protocol: p.protocol } : {}) })),
     ),
     ...readinessProbeOf(pod),
+    ...(pod.metadata?.namespace ? { namespace: pod.metadata.namespace } : {}),
+    readinessGates: (pod.spec?.readinessGates ?? []).map((g) => g.conditionType),
+    conditions: (pod.status?.conditions ?? []).map((c) => ({
+      type: c.type,
+      status: c.status,
+      ...(c.reason ? { reason: c.reason } : {}),
+      ...(c.message ? { message: c.message } : {}),
+      ...(isoTime(c.lastTransitionTime) ? { lastTransitionTime: isoTime(c.lastTransitionTime) } : {}),
+    })),
   };
 }
 
@@ -216,7 +227,8 @@ export function toEventModel(event: CoreV1Event): KubeEventModel {
 
 function toNodeModel(node: V1Node): KubeNodeModel {
   const address = (type: string) => node.status?.addresses?.find((a) => a.type === type)?.address;
-  return { name: node.metadata?.name ?? "", internalIp: address("InternalIP"), externalIp: address("ExternalIP"), providerId: node.spec?.providerID };
+  const zone = node.metadata?.labels?.["topology.kubernetes.io/zone"] ?? node.metadata?.labels?.["failure-domain.beta.kubernetes.io/zone"] ?? /^gce:\/\/[^/]+\/([^/]+)\//.exec(node.spec?.providerID ?? "")?.[1];
+  return { name: node.metadata?.name ?? "", internalIp: address("InternalIP"), externalIp: address("ExternalIP"), providerId: node.spec?.providerID, ...(zone ? { zone } : {}) };
 }
 
 function toIngressModel(ingress: V1Ingress, names: KubeNames): IngressModel {
@@ -245,6 +257,45 @@ function toIngressModel(ingress: V1Ingress, names: KubeNames): IngressModel {
         }
       : {}),
   };
+}
+
+/**
+ * The container-native path's Kubernetes side, for a Service with NEGs: the neg-status annotation
+ * (parsed; a malformed one is a Problem) and the Service's ServiceNetworkEndpointGroup objects
+ * (listed in the namespace, kept when their label, owner or NEG names the Service). A 403/404 on
+ * svcneg is "could not read" (a Problem), never an empty list.
+ */
+async function readNeg(
+  model: KubernetesModel,
+  names: KubeNames,
+  problems: Problem[],
+  read: ReturnType<typeof hopRunner>,
+  custom: CustomObjectsApi,
+): Promise<void> {
+  const service = model.service!;
+  const statusText = service.annotations[NEG_STATUS_ANNOTATION];
+  if (statusText !== undefined) {
+    const parsed = parseNegStatus(statusText);
+    if (parsed instanceof Error) {
+      problems.push({
+        source: "kubernetes",
+        subject: `${service.namespace}/${service.name}`,
+        message: `the Service annotation ${NEG_STATUS_ANNOTATION} is not the NEG controller's JSON (${parsed.message}): ${statusText.slice(0, 120)}`,
+        hint: "the NEG controller writes it; `kubectl describe svc` shows its events, and removing the annotation lets the controller write it again",
+      });
+    } else model.negStatus = parsed;
+  }
+  if (statusText === undefined && !negRequested(service.annotations[NEG_ANNOTATION])) return;
+  const listed = await read("svcneg", `${names.namespace} (${SVCNEG.plural}.${SVCNEG.group})`, () =>
+    custom.listNamespacedCustomObject({ group: SVCNEG.group, version: SVCNEG.version, namespace: names.namespace, plural: SVCNEG.plural }),
+  );
+  if (!listed) return;
+  const negNames = new Set(Object.values(model.negStatus?.networkEndpointGroups ?? {}));
+  const items = Array.isArray((listed as { items?: unknown }).items) ? ((listed as { items: unknown[] }).items) : [];
+  model.svcNegs = items
+    .map(toSvcNegModel)
+    .filter((s): s is NonNullable<typeof s> => s !== undefined && (s.serviceName === service.name || negNames.has(s.name)))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 function selectorString(selector: Record<string, string>): string {
@@ -314,7 +365,10 @@ export async function collectKubernetes(access: KubeAccess, names: KubeNames, pr
       .sort((a, b) => (a.lastTimestamp ?? "").localeCompare(b.lastTimestamp ?? "") || a.reason.localeCompare(b.reason));
   }
 
-  if (service) model.service = toServiceModel(service, names);
+  if (service) {
+    model.service = toServiceModel(service, names);
+    await readNeg(model, names, problems, read, makeKubeClient(config, access, CustomObjectsApi));
+  }
   if (slices) {
     model.endpoints = toEndpoints(slices.items);
     if (slices.items.length === 0) {

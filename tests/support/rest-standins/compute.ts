@@ -247,6 +247,20 @@ export async function startComputeStandin(world: ComputeWorld, options: ComputeS
       } },
     { method: "GET", pattern: /^zones\/([^/]+)\/networkEndpointGroups\/([^/]+)$/, permission: "compute.networkEndpointGroups.get",
       handle: ([z, n]) => found(world.networkEndpointGroups.find((g) => g.name === n && zoneOf(g.zone) === z)) ?? notFound("networkEndpointGroups", n, `zones/${z}`) },
+    // networkEndpointGroups.listNetworkEndpoints: a POST that only reads; healths only with healthStatus SHOW
+    { method: "POST", pattern: /^zones\/([^/]+)\/networkEndpointGroups\/([^/]+)\/listNetworkEndpoints$/, permission: "compute.networkEndpointGroups.get",
+      handle: ([z, n], r) => {
+        const neg = world.networkEndpointGroups.find((g) => g.name === n && zoneOf(g.zone) === z);
+        if (!neg) return notFound("networkEndpointGroups", n, `zones/${z}`);
+        const show = (r.body as compute_v1.Schema$NetworkEndpointGroupsListEndpointsRequest | undefined)?.healthStatus === "SHOW";
+        const items = (world.networkEndpoints?.[neg.selfLink ?? ""] ?? []).map((e): compute_v1.Schema$NetworkEndpointWithHealthStatus =>
+          show ? e : { networkEndpoint: e.networkEndpoint });
+        return list("compute#networkEndpointGroupsListNetworkEndpoints", items, r);
+      } },
+    { method: "GET", pattern: /^regions\/([^/]+)\/networkEndpointGroups\/([^/]+)$/, permission: "compute.regionNetworkEndpointGroups.get",
+      handle: ([rg, n]) => found(world.networkEndpointGroups.find((g) => g.name === n && g.region?.endsWith(`/regions/${rg}`))) ?? notFound("networkEndpointGroups", n, `regions/${rg}`) },
+    { method: "GET", pattern: /^global\/networkEndpointGroups\/([^/]+)$/, permission: "compute.globalNetworkEndpointGroups.get",
+      handle: ([n]) => found(world.networkEndpointGroups.find((g) => g.name === n && !g.zone && !g.region)) ?? notFound("networkEndpointGroups", n) },
     { method: "GET", pattern: /^aggregated\/networkEndpointGroups$/, permission: "compute.networkEndpointGroups.list",
       handle: (_, r) => aggregated("compute#networkEndpointGroupAggregatedList", "networkEndpointGroups", world.networkEndpointGroups, r) },
   ];
@@ -286,7 +300,7 @@ export async function startComputeStandin(world: ComputeWorld, options: ComputeS
       const m = route.pattern.exec(rest);
       if (!m || route.method !== request.method) continue;
       if (options.deniedPermissions?.includes(route.permission)) {
-        const resource = `projects/${project}/${rest.replace(/\/(getHealth|listInstances|getGuestAttributes|serialPort)$/, "")}`;
+        const resource = `projects/${project}/${rest.replace(/\/(getHealth|listInstances|listNetworkEndpoints|getGuestAttributes|serialPort)$/, "")}`;
         return googleError(403, `Required '${route.permission}' permission for '${resource}'`);
       }
       return route.handle(m.slice(1), request);

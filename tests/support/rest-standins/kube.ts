@@ -85,6 +85,11 @@ export async function startKubeStandin(world: KubeWorld, options: KubeStandinOpt
         const items = (world.events ?? []).filter((e) => (e.metadata?.namespace ?? e.involvedObject.namespace) === ns && fields(e as unknown as Record<string, unknown>));
         return { status: 200, body: { kind: "EventList", apiVersion: "v1", metadata: { resourceVersion: "48213" }, items } };
       } },
+    { pattern: /^\/apis\/networking\.gke\.io\/v1beta1\/namespaces\/([^/]+)\/servicenetworkendpointgroups$/, resource: "servicenetworkendpointgroups", group: "networking.gke.io",
+      handle: ([ns], r) =>
+        world.svcNegs === undefined
+          ? status(404, "NotFound", "the server could not find the requested resource")
+          : list("ServiceNetworkEndpointGroupList", "networking.gke.io/v1beta1", world.svcNegs, ns, r) },
     { pattern: /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/daemonsets$/, resource: "daemonsets", group: "apps",
       handle: ([ns], r) => list("DaemonSetList", "apps/v1", world.daemonSets, ns, r) },
   ];

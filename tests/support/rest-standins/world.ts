@@ -45,6 +45,8 @@ export interface ComputeWorld {
   instances: Instance[];
   firewalls: Firewall[];
   networkEndpointGroups: NetworkEndpointGroup[];
+  /** NEG selfLink -> its endpoints, with the healths listNetworkEndpoints shows under healthStatus SHOW */
+  networkEndpoints?: Record<string, compute_v1.Schema$NetworkEndpointWithHealthStatus[]>;
   /** backend service name -> group selfLink -> health entries */
   health: Record<string, Record<string, HealthStatus[]>>;
   /** instance name -> guest attributes (namespace "hostkeys") */
@@ -65,6 +67,21 @@ export interface KubeWorld {
   daemonSets: V1DaemonSet[];
   /** core/v1 Events (the controller's words about the Ingress and the Service) */
   events?: CoreV1Event[];
+  /** networking.gke.io/v1beta1 ServiceNetworkEndpointGroup objects (no typed client: ingress-gce's CRD shape) */
+  svcNegs?: SvcNeg[];
+}
+
+/** ingress-gce's ServiceNetworkEndpointGroup (pkg/apis/svcneg/v1beta1): spec is empty, status holds the NEGs and conditions. */
+export interface SvcNeg {
+  apiVersion: "networking.gke.io/v1beta1";
+  kind: "ServiceNetworkEndpointGroup";
+  metadata: { name: string; namespace: string; labels?: Record<string, string>; ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; blockOwnerDeletion?: boolean; controller?: boolean }[]; finalizers?: string[] };
+  spec: Record<string, never>;
+  status?: {
+    conditions?: { type: "Initialized" | "Synced"; status: "True" | "False" | "Unknown"; reason?: string; message?: string; lastTransitionTime?: string; observedGeneration?: number }[];
+    networkEndpointGroups?: { id?: string; networkEndpointType?: string; selfLink?: string }[];
+    lastSyncTime?: string;
+  };
 }
 
 export interface GkeWorld {
@@ -547,49 +564,121 @@ export function withUnhealthyNode(world: GkeWorld, nodeIndex: number): GkeWorld 
   return world;
 }
 
-/** backendMode neg: the controller made a zonal NEG and a NEG backend service, the pods are the endpoints. */
+/**
+ * backendMode neg, as GKE shows it once the NEG controller has synced: one GCE_VM_IP_PORT NEG per
+ * zone with a node (named in the Service's neg-status), the pods as endpoints p-ip:p-port on their
+ * node VMs, HEALTHY; a NEG backend service on the Service's path; the L7 firewall rule admitting the
+ * health-check ranges to p-port on the nodes' tag; the pods' readiness gates True by the LB's word;
+ * the svcneg objects Initialized and Synced.
+ */
 export function withNegBackend(world: GkeWorld): GkeWorld {
-  const { project, zone, ingressUid } = world;
-  const negName = `k8s1-${ingressUid.slice(0, 8)}-default-hello-80-9f2c1d7e`;
-  const negLink = selfLink(project, `zones/${zone}/networkEndpointGroups/${negName}`);
-  world.compute.networkEndpointGroups.push({
-    kind: "compute#networkEndpointGroup",
+  const { project, ingressUid, namespace, serviceName, servicePort, podPort } = world;
+  const zones = [...new Set(world.compute.instances.map((i) => i.zone!.slice(i.zone!.lastIndexOf("/") + 1)))];
+  const negName = `k8s1-${ingressUid.slice(0, 8)}-${namespace}-${serviceName}-${servicePort}-9f2c1d7e`;
+  const negLinkOf = (z: string) => selfLink(project, `zones/${z}/networkEndpointGroups/${negName}`);
+  const bsLink = selfLink(project, `global/backendServices/${negName}`);
+  const hcLink = selfLink(project, `global/healthChecks/${negName}`);
+  const pods = world.kube.pods.filter((p) => p.metadata?.labels?.app === "hello");
+  const zoneOfNode = (node: string) => {
+    const vm = world.compute.instances.find((i) => i.name === node);
+    return vm?.zone ? vm.zone.slice(vm.zone.lastIndexOf("/") + 1) : zones[0];
+  };
+  world.compute.networkEndpoints ??= {};
+  for (const z of zones) {
+    const inZone = pods.filter((p) => zoneOfNode(p.spec!.nodeName!) === z);
+    world.compute.networkEndpointGroups.push({
+      kind: "compute#networkEndpointGroup",
+      name: negName,
+      selfLink: negLinkOf(z),
+      zone: selfLink(project, `zones/${z}`),
+      networkEndpointType: "GCE_VM_IP_PORT",
+      defaultPort: podPort,
+      size: inZone.length,
+      network: selfLink(project, "global/networks/ingress-path-vpc"),
+      description: JSON.stringify({ "cluster-uid": ingressUid, namespace, "service-name": serviceName, port: String(servicePort) }),
+    });
+    world.compute.networkEndpoints[negLinkOf(z)] = inZone.map((pod) => ({
+      networkEndpoint: { ipAddress: pod.status!.podIP!, port: podPort, instance: pod.spec!.nodeName! },
+      healths: [{ backendService: { backendService: bsLink }, healthCheck: { healthCheck: hcLink }, healthState: "HEALTHY" }],
+    }));
+  }
+  world.compute.healthChecks.push({
+    kind: "compute#healthCheck",
     name: negName,
-    selfLink: negLink,
-    zone: selfLink(project, `zones/${zone}`),
-    networkEndpointType: "GCE_VM_IP_PORT",
-    defaultPort: world.podPort,
-    size: 2,
-    network: selfLink(project, "global/networks/ingress-path-vpc"),
+    selfLink: hcLink,
+    type: "HTTP",
+    checkIntervalSec: 15,
+    timeoutSec: 15,
+    healthyThreshold: 1,
+    unhealthyThreshold: 2,
+    httpHealthCheck: { portSpecification: "USE_SERVING_PORT", requestPath: "/", proxyHeader: "NONE" },
+    description: JSON.stringify({ "kubernetes.io/service-name": `${namespace}/${serviceName}`, "kubernetes.io/service-port": String(servicePort) }),
   });
-  world.compute.healthChecks.push({ kind: "compute#healthCheck", name: negName, type: "HTTP", httpHealthCheck: { portSpecification: "USE_SERVING_PORT", requestPath: "/" } });
   world.compute.backendServices.push({
     kind: "compute#backendService",
     name: negName,
-    selfLink: selfLink(project, `global/backendServices/${negName}`),
+    selfLink: bsLink,
     protocol: "HTTP",
     port: 80,
     portName: "port0",
+    timeoutSec: 30,
     loadBalancingScheme: "EXTERNAL",
-    healthChecks: [selfLink(project, `global/healthChecks/${negName}`)],
-    backends: [{ group: negLink, balancingMode: "RATE", maxRatePerEndpoint: 1, capacityScaler: 1 }],
+    healthChecks: [hcLink],
+    backends: zones.map((z) => ({ group: negLinkOf(z), balancingMode: "RATE", maxRatePerEndpoint: 1, capacityScaler: 1 })),
+    description: JSON.stringify({ "kubernetes.io/service-name": `${namespace}/${serviceName}`, "kubernetes.io/service-port": String(servicePort) }),
   });
-  const pods = world.kube.pods.filter((p) => p.metadata?.labels?.app === "hello");
-  world.compute.health[negName] = {
-    [negLink]: pods.map((pod) => ({
-      instance: selfLink(project, `zones/${zone}/instances/${pod.spec!.nodeName}`),
-      ipAddress: pod.status!.podIP,
-      port: world.podPort,
-      healthState: "HEALTHY",
-    })),
-  };
-  world.compute.urlMaps[0].defaultService = selfLink(project, `global/backendServices/${negName}`);
+  world.compute.health[negName] = Object.fromEntries(
+    zones.map((z) => [
+      negLinkOf(z),
+      pods
+        .filter((p) => zoneOfNode(p.spec!.nodeName!) === z)
+        .map((pod) => ({
+          instance: selfLink(project, `zones/${z}/instances/${pod.spec!.nodeName}`),
+          ipAddress: pod.status!.podIP,
+          port: podPort,
+          healthState: "HEALTHY",
+        })),
+    ]),
+  );
+  world.compute.urlMaps[0].defaultService = bsLink;
+  // ingress-gce's L7 firewall rule admits the NEG's target port too (pkg/firewalls)
+  const fw = world.compute.firewalls.find((f) => f.name === world.names.firewall)!;
+  fw.allowed = [{ IPProtocol: "tcp", ports: [...(fw.allowed?.[0]?.ports ?? []), String(podPort)] }];
   const annotations = world.kube.ingresses[0].metadata!.annotations!;
   annotations["ingress.kubernetes.io/backends"] = JSON.stringify({ [negName]: "HEALTHY" });
   world.kube.services[0].metadata!.annotations = {
     "cloud.google.com/neg": '{"ingress": true}',
-    "cloud.google.com/neg-status": JSON.stringify({ network_endpoint_groups: { "80": negName }, zones: [zone] }),
+    "cloud.google.com/neg-status": JSON.stringify({ network_endpoint_groups: { [String(servicePort)]: negName }, zones }),
   };
+  for (const pod of pods) {
+    pod.spec!.readinessGates = [{ conditionType: "cloud.google.com/load-balancer-neg-ready" }];
+    pod.status!.conditions = [
+      ...(pod.status!.conditions ?? []),
+      { type: "cloud.google.com/load-balancer-neg-ready", status: "True", reason: "LoadBalancerNegReady", lastTransitionTime: new Date("2026-11-30T09:15:02Z") },
+    ];
+  }
+  world.kube.svcNegs = [
+    {
+      apiVersion: "networking.gke.io/v1beta1",
+      kind: "ServiceNetworkEndpointGroup",
+      metadata: {
+        name: negName,
+        namespace,
+        labels: { "networking.gke.io/managed-by": "neg-controller", "networking.gke.io/service-name": serviceName, "networking.gke.io/service-port": String(servicePort) },
+        ownerReferences: [{ apiVersion: "v1", kind: "Service", name: serviceName, uid: world.kube.services[0].metadata!.uid!, blockOwnerDeletion: false, controller: true }],
+        finalizers: ["networking.gke.io/neg-finalizer"],
+      },
+      spec: {},
+      status: {
+        conditions: [
+          { type: "Initialized", status: "True", reason: "NegInitializationSuccessful", lastTransitionTime: "2026-11-30T09:12:40Z", observedGeneration: 1 },
+          { type: "Synced", status: "True", reason: "NegSyncSuccessful", lastTransitionTime: "2026-11-30T09:14:55Z", observedGeneration: 1 },
+        ],
+        networkEndpointGroups: zones.map((z, i) => ({ id: String(7294810365512 + i), networkEndpointType: "GCE_VM_IP_PORT", selfLink: negLinkOf(z) })),
+        lastSyncTime: "2026-11-30T09:14:55Z",
+      },
+    },
+  ];
   return world;
 }
 
