@@ -32,6 +32,8 @@ import type {
   PodConditionModel,
   Problem,
 } from "../verifier/model";
+import { HEALTH_CHECK_RANGES } from "../verifier/checks/firewall";
+import { NEG_GATE_REASONS, NEG_READINESS_GATE } from "../verifier/neg";
 import type { LbBackendStatus, LbStatus } from "./lb-control";
 import { addRoute, execInNamespace } from "./netns";
 import type { LabState } from "./state";
@@ -41,12 +43,8 @@ import { nodeByName, type LabNode, type LabPod, type LabTopology } from "./topol
 export type LabBackendMode = "instance-group" | "neg";
 export const LAB_BACKEND_MODES: readonly LabBackendMode[] = ["instance-group", "neg"];
 
-/** The pod condition the NEG controller sets (ingress-gce pkg/neg/types/shared.NegReadinessGate). */
-export const NEG_READINESS_GATE = "cloud.google.com/load-balancer-neg-ready";
 /** ingress-gce's unreadyTimeout: a gate still False this long after the pod was created turns True anyway. */
 export const NEG_READINESS_TIMEOUT_MS = 10 * 60 * 1000;
-/** The health-check source ranges of Google's front ends, which the lab LB's address stands for. */
-export const GFE_RANGES = ["130.211.0.0/22", "35.191.0.0/16"];
 /** The lb namespace's chain standing for the VPC firewall (NEG lab only). */
 export const VPC_FIREWALL_CHAIN = "LAB-VPC-FIREWALL";
 const NODE_PORT_RANGE = "30000-32767";
@@ -141,7 +139,7 @@ export async function writeVpcFirewall(t: LabTopology, bridge: string, ports: st
   if (ports.length > 0) {
     lines.push(
       `-A ${VPC_FIREWALL_CHAIN} -p tcp -m multiport --dports ${ports.map((p) => p.replace("-", ":")).join(",")} ` +
-        `-m comment --comment "${t.lb.firewallRule}: ${GFE_RANGES.join(",")} to tag ${t.networkTag}" -j ACCEPT`,
+        `-m comment --comment "${t.lb.firewallRule}: ${HEALTH_CHECK_RANGES.join(",")} to tag ${t.networkTag}" -j ACCEPT`,
     );
   }
   lines.push(`-A ${VPC_FIREWALL_CHAIN} -m comment --comment "implied deny ingress" -j DROP`, "COMMIT", "");
@@ -218,7 +216,7 @@ export function negReadinessCondition(
     return {
       type: NEG_READINESS_GATE,
       status: "True",
-      reason: "LoadBalancerNegReady",
+      reason: NEG_GATE_REASONS.ready,
       message: `the pod's endpoint passed a health check in NEG ${neg} of backend service ${backendService}`,
     };
   }
@@ -226,14 +224,14 @@ export function negReadinessCondition(
     return {
       type: NEG_READINESS_GATE,
       status: "True",
-      reason: "LoadBalancerNegTimeout",
+      reason: NEG_GATE_REASONS.timeout,
       message: `no passing health check ${NEG_READINESS_TIMEOUT_MS / 60000} minutes after the pod started: set True by timeout`,
     };
   }
   return {
     type: NEG_READINESS_GATE,
     status: "False",
-    reason: "LoadBalancerNegNotReady",
+    reason: NEG_GATE_REASONS.notReady,
     message: neg ? `waiting for the pod's endpoint to pass a health check in NEG ${neg}` : "waiting for the pod's endpoint to be added to a NEG and pass a health check",
   };
 }
@@ -325,7 +323,7 @@ export function firewallFromLbFilter(t: LabTopology, filterSave: string, problem
     name: t.lb.firewallRule,
     direction: "INGRESS",
     priority: 1000,
-    sourceRanges: [...GFE_RANGES],
+    sourceRanges: [...HEALTH_CHECK_RANGES],
     targetTags: [t.networkTag],
     allowed: ports.length > 0 ? [{ protocol: "tcp", ports }] : [],
     disabled: accept === undefined,
