@@ -48,6 +48,7 @@ export const NEG_READINESS_TIMEOUT_MS = 10 * 60 * 1000;
 /** The lb namespace's chain standing for the VPC firewall (NEG lab only). */
 export const VPC_FIREWALL_CHAIN = "LAB-VPC-FIREWALL";
 const NODE_PORT_RANGE = "30000-32767";
+const START_MARGIN_MS = 100;
 
 export interface NegLayout {
   /** node name -> zone */
@@ -188,10 +189,12 @@ export function processStartedAt(pid: number | undefined): string | undefined {
     // Field 22 of /proc/<pid>/stat: start time in clock ticks after boot (the name in field 2 may hold spaces).
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
-    const btime = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
-    if (!Number.isFinite(ticks) || !Number.isFinite(btime)) return undefined;
+    // The boot time from /proc/uptime (10 ms steps), not /proc/stat's btime (whole seconds: a check
+    // passed by the previous server in the second before a restart would count for the new one).
+    const uptimeMs = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 1000;
+    if (!Number.isFinite(ticks) || !Number.isFinite(uptimeMs)) return undefined;
     // USER_HZ is 100 on every Linux the lab runs on (sysconf(_SC_CLK_TCK)).
-    return new Date(btime * 1000 + ticks * 10).toISOString();
+    return new Date(Date.now() - uptimeMs + ticks * 10).toISOString();
   } catch {
     return undefined;
   }
@@ -210,8 +213,10 @@ export function negReadinessCondition(
   now: number,
 ): PodConditionModel {
   const neg = endpoint ? `${endpoint.zone}/${endpoint.group}` : undefined;
-  // Sticky: a pass since the pod started keeps the gate True whatever the endpoint does later.
-  const passedSinceStart = endpoint?.lastOkAt !== undefined && (startedAt === undefined || endpoint.lastOkAt >= startedAt);
+  // Sticky: a pass since the pod started keeps the gate True whatever the endpoint does later. The
+  // margin covers the start time's 10 ms steps; no server answers a check that soon after starting.
+  const passedSinceStart =
+    endpoint?.lastOkAt !== undefined && (startedAt === undefined || Date.parse(endpoint.lastOkAt) >= Date.parse(startedAt) + START_MARGIN_MS);
   if (passedSinceStart) {
     return {
       type: NEG_READINESS_GATE,

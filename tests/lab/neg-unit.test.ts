@@ -35,6 +35,8 @@ describe("the readiness gate cloud.google.com/load-balancer-neg-ready", () => {
   test("a pass from before the pod started does not count: a new pod waits (False, LoadBalancerNegNotReady)", () => {
     const c = negReadinessCondition(started, endpoint("2026-12-04T09:59:59.000Z"), "k8s1-x", at("2026-12-04T10:00:05.000Z"));
     expect([c.status, c.reason]).toEqual(["False", "LoadBalancerNegNotReady"]);
+    // nor one within the start time's uncertainty (a check the previous server answered as it was replaced)
+    expect(negReadinessCondition(started, endpoint("2026-12-04T10:00:00.050Z"), "k8s1-x", at("2026-12-04T10:00:05.000Z")).status).toBe("False");
     // an endpoint no NEG lists: the message says it is not in a NEG
     expect(negReadinessCondition(started, undefined, "k8s1-x", at(started)).message).toMatch(/added to a NEG/);
   });

@@ -5,6 +5,7 @@
 // Address ranges are per test file so that files running in parallel never share a route:
 //   10.213 lab default (npm run lab) | 10.214 tests/ssh | 10.215, 10.216 tests/lab/lab-broken
 //   10.217 bench/lab-cycle | 10.218 tests/e2e | 10.219 tests/lab/lab-e2e | 10.241 tests/lab/lab-faults
+//   10.247 tests/lab/lab-neg (the NEG lab)
 import { existsSync } from "node:fs";
 import { findCommand } from "../../lab/netns";
 
