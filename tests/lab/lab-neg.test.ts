@@ -84,8 +84,8 @@ describeWithNamespaces("lab up --backend neg: the container-native path (giplng-
     expect(o.connections).toEqual([]);
     expect(JSON.parse(o.json).lab.negConnections).toEqual(o.negConnections);
     // the terminal wraps the line where the width says: match it word by word
-    const words = (text: string) => new RegExp(text.split(" ").map((w) => w.replace(/[.()]/g, "\\$&").replace("N", "\\d+")).join("\\s+"));
-    expect(o.terminal).toMatch(words("10.247.67.2:8080 (pod-2) via node-3: the LB opened N, the pod answered N; node-3's nat counted 0 at KUBE-NODEPORTS, 0 at KUBE-SEP DNAT: the nat box was skipped"));
+    const words = (text: string) => new RegExp(text.split(" ").map((w) => w.replace(/[.()]/g, "\\$&").replace("<n>", "\\d+")).join("\\s+"));
+    expect(o.terminal).toMatch(words("10.247.67.2:8080 (pod-2) via node-3: the LB opened <n>, the pod answered <n>; node-3's nat counted 0 at KUBE-NODEPORTS, 0 at KUBE-SEP DNAT: the nat box was skipped"));
   });
 
   describe("NEG faults: the claim of the broken hop fails, lab repair restores", () => {
