@@ -3,7 +3,7 @@
 import { collectKubernetes, kubeAccessFromKubeconfig } from "../../verifier/sources/k8s";
 import { silentProgress, type KubeAccess, type KubeNames } from "../../verifier/sources/types";
 import { startKubeStandin, type KubeStandin, type KubeStandinOptions } from "../support/rest-standins/kube";
-import { buildWorld, withDataplaneV2, type GkeWorld } from "../support/rest-standins/world";
+import { buildWorld, withDataplaneV2, withNegBackend, type GkeWorld } from "../support/rest-standins/world";
 
 let standins: KubeStandin[] = [];
 afterEach(async () => {
@@ -59,7 +59,7 @@ describe("collectKubernetes", () => {
       ["hello-6d5f7c8b9-zr4kp", "10.4.2.7", world.nodeNames[2], true],
     ]);
     expect(value?.nodes).toEqual(
-      world.nodeNames.map((name, i) => ({ name, internalIp: `10.128.0.1${i + 1}`, externalIp: `34.123.10.2${i + 1}`, providerId: `gce://${world.project}/${world.zone}/${name}` })),
+      world.nodeNames.map((name, i) => ({ name, internalIp: `10.128.0.1${i + 1}`, externalIp: `34.123.10.2${i + 1}`, providerId: `gce://${world.project}/${world.zone}/${name}`, zone: world.zone })),
     );
     expect(value?.ingress).toMatchObject({
       namespace: "default",
@@ -73,6 +73,25 @@ describe("collectKubernetes", () => {
     const standin = standins[0];
     expect(standin.requests.find((r) => r.path.endsWith("/endpointslices"))?.query.get("labelSelector")).toBe("kubernetes.io/service-name=hello");
     expect(standin.requests.find((r) => r.path === "/api/v1/namespaces/default/pods")?.query.get("labelSelector")).toBe("app=hello");
+  });
+
+  test("a NEG Service: neg-status parsed, svcneg read with its conditions, the pods' readiness gates and conditions", async () => {
+    const world = withNegBackend(buildWorld());
+    const { value, problems } = await collectKubernetes(await serve(world), namesOf(world), silentProgress);
+    expect(problems).toEqual([]);
+    expect(value?.negStatus).toMatchObject({ networkEndpointGroups: { "80": "k8s1-5d2c8f3a-default-hello-80-9f2c1d7e" }, zones: ["us-central1-a"] });
+    expect(value?.svcNegs?.map((s) => [s.name, s.serviceName, s.conditions.map((c) => `${c.type}=${c.status}`).join(",")])).toEqual([["k8s1-5d2c8f3a-default-hello-80-9f2c1d7e", "hello", "Initialized=True,Synced=True"]]);
+    expect(value?.pods[0]?.readinessGates).toEqual(["cloud.google.com/load-balancer-neg-ready"]);
+    expect(value?.pods[0]?.conditions?.find((c) => c.type === "cloud.google.com/load-balancer-neg-ready")).toEqual({ type: "cloud.google.com/load-balancer-neg-ready", status: "True", reason: "LoadBalancerNegReady", lastTransitionTime: "2026-11-30T09:15:02.000Z" });
+  });
+
+  test("a NEG Service whose svcneg may not be read (403): a Problem naming svcneg, svcNegs unknown (undefined), not empty", async () => {
+    const world = withNegBackend(buildWorld());
+    const { value, problems } = await collectKubernetes(await serve(world, { forbidden: ["servicenetworkendpointgroups"] }), namesOf(world), silentProgress);
+    expect(value?.svcNegs).toBeUndefined();
+    expect(problems.map((p) => p.message)).toEqual([expect.stringMatching(/^svcneg .*forbidden \(403\).*conditions are unknown; the NEGs themselves are still judged/)]);
+    expect(problems[0]!.hint).toContain("grant list on servicenetworkendpointgroups.networking.gke.io");
+    expect(value?.negStatus).toBeDefined();
   });
 
   test("detects Dataplane V2 (anetd, no kube-proxy)", async () => {

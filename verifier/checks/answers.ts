@@ -52,6 +52,18 @@ export function checkC12(ctx: CheckContext): CheckResult {
       if (node.endpoints.length === 0) evidence.push({ source, detail: "no DNAT rule of the Service moved" });
     }
   }
+  let contrast = "";
+  if (account && ctx.mode.neg.detected) {
+    // the article's contrast: on the NEG path the LB sends to p-ip:p-port, so n-port's counters stay still
+    const counted = account.nodes.filter((n) => !n.unavailable);
+    const entered = counted.reduce((sum, n) => sum + (n.nodePortEntries?.newConnections ?? 0), 0);
+    if (counted.length > 0) {
+      contrast = entered === 0
+        ? ` KUBE-NODEPORTS counted no new connection on ${plural(counted.length, "node")} while the pods answered: the NEG path skips the nodes' nat box.`
+        : ` KUBE-NODEPORTS counted ${plural(entered, "new connection")} on the nodes: these requests entered by n-port, not through the NEG.`;
+      evidence.push({ source: "counters", detail: contrast.trim() });
+    }
+  }
   if (account) {
     // What a counter step means is said once, by the report (account.explanation), not per run here.
     evidence.push({ source: "counters", detail: `${plural(account.total, "new connection")} DNATed to the pods on all nodes for ${plural(account.requests, "request")}` });
@@ -76,7 +88,7 @@ export function checkC12(ctx: CheckContext): CheckResult {
       evidence,
     );
   }
-  return result("C12", CLAIM_C12, "pass", `All ${results.length} requests got 200, answered by ${pods.map((p) => `${p.name} (${ok.filter((r) => matches(r, p)).length})`).join(", ")}.`, evidence);
+  return result("C12", CLAIM_C12, "pass", `All ${results.length} requests got 200, answered by ${pods.map((p) => `${p.name} (${ok.filter((r) => matches(r, p)).length})`).join(", ")}.${contrast}`, evidence);
 }
 
 function matches(r: RequestResult, pod: { name: string; ip?: string }): boolean {

@@ -171,20 +171,8 @@ function urlMapCauses(ctx: CheckContext): Cause[] {
 
 function backendServiceCauses(ctx: CheckContext): Cause[] {
   const out: Cause[] = [];
-  if (ctx.mode.neg.detected) {
-    out.push(
-      cause(
-        "backend-service",
-        pathBackendServices(ctx)[0]?.name ?? svcName(ctx),
-        "neg-backends",
-        `The Service's path is served by network endpoint groups (container-native load balancing): the LB sends to p-ip:p-port directly, so n-ip:n-port and the nodes' iptables are not on it.`,
-        ctx.mode.neg.evidence,
-        "for the article's path set backendMode instance-group (Service annotation cloud.google.com/neg: '{\"ingress\": false}')",
-        [],
-      ),
-    );
-    return out;
-  }
+  // the container-native path has its own causes (diagnosis-neg.ts)
+  if (ctx.mode.neg.detected) return out;
   if (ctx.nodePort === undefined) return out;
   const namedPort = `port${ctx.nodePort}`;
   for (const bs of pathBackendServices(ctx)) {
@@ -471,7 +459,11 @@ function serviceCauses(ctx: CheckContext, failing: Set<ClaimId>): Cause[] {
   }
   // endpoints: the EndpointSlices say which p-ip:p-port kube-proxy sends to
   const readEndpoints = !ctx.model.problems.some((p) => p.source === "kubernetes" && /^endpointslices /.test(p.message));
-  if (readEndpoints && pods.length > 0 && !kube.endpoints.some((e) => e.ready)) {
+  // on the NEG path a pod whose containers are ready waits for its NEG readiness gate: that is the
+  // LB's side (diagnosis-neg.ts), not a failing readiness probe
+  const waitsForGate = (p: PodModel) =>
+    (p.readinessGates ?? []).includes("cloud.google.com/load-balancer-neg-ready") && p.conditions?.find((c) => c.type === "ContainersReady")?.status === "True";
+  if (readEndpoints && pods.length > 0 && !kube.endpoints.some((e) => e.ready) && !(ctx.mode.neg.detected && pods.every(waitsForGate))) {
     const probe = probeOf(pods);
     out.push(
       cause(

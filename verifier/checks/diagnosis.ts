@@ -4,13 +4,14 @@
 import { DIAGNOSIS_HOPS, type CheckResult, type ClaimId, type Diagnosis, type DiagnosisHop, type PathModel } from "../model";
 import { buildContext, type CheckContext } from "./context";
 import { cloudCauses } from "./diagnosis-cloud";
+import { negCauses } from "./diagnosis-neg";
 import { nodeCauses } from "./diagnosis-nodes";
 
 /** A family of causes: reads the context and the claims' results, names what it finds. Pure. */
 export type CauseFinder = (ctx: CheckContext, results: CheckResult[]) => Diagnosis[];
 
 /** Google Cloud and Kubernetes API causes (forwarding rule .. instance group, service, endpoints), then node-side ones. */
-const FINDERS: CauseFinder[] = [cloudCauses, nodeCauses];
+const FINDERS: CauseFinder[] = [cloudCauses, negCauses, nodeCauses];
 
 /** The hop a claim speaks about, for a failing claim no cause explains. */
 const CLAIM_HOP: Record<ClaimId, DiagnosisHop> = {

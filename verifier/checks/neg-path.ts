@@ -95,8 +95,10 @@ export function negPathView(ctx: CheckContext): NegPathView {
   const igBackends: NegPathView["igBackends"] = [];
   for (const bs of backendServices) {
     for (const b of bs.backends) {
-      if (b.kind === "networkEndpointGroup") negBackends.push({ backendService: bs, group: b.group, zone: b.zone, neg: negs.find((n) => n.name === b.group && (b.zone === undefined || n.zone === b.zone)) });
-      else igBackends.push({ backendService: bs, group: b.group, zone: b.zone });
+      // the sources give the group's name; a hand-made model may hold its link
+      const group = b.group.slice(b.group.lastIndexOf("/") + 1);
+      if (b.kind === "networkEndpointGroup") negBackends.push({ backendService: bs, group, zone: b.zone, neg: negs.find((n) => n.name === group && (b.zone === undefined || n.zone === b.zone)) });
+      else igBackends.push({ backendService: bs, group, zone: b.zone });
     }
   }
   const podPort = podPortOf(ctx);
@@ -172,7 +174,9 @@ export function checkNegC1(ctx: CheckContext): CheckResult {
     if (v.nodeZone.size > 0 && nodesInZone.length === 0) facts.push(`NEG ${n.name} is in zone ${n.zone}, where the cluster has no node: it can hold no pod`);
   }
   // zones with a ready pod must have a NEG on the backend service
-  const readyPods = ctx.pods.filter((p) => p.ready && p.nodeName);
+  // ready pods, and pods that are not Ready only because their NEG gate waits for the LB
+  const waiting = new Set(v.expected.filter((e) => e.waiting).map((e) => e.pod));
+  const readyPods = ctx.pods.filter((p) => (p.ready || waiting.has(p.name)) && p.nodeName);
   const podZones = new Map<string, string[]>();
   for (const p of readyPods) {
     const zone = v.nodeZone.get(p.nodeName!);
@@ -201,7 +205,7 @@ export function checkNegC1(ctx: CheckContext): CheckResult {
     "C1",
     NEG_CLAIMS.C1,
     "pass",
-    `The LB's backends are pods, not node instance groups: ${plural(negZones.size, "NEG")} (${CONTAINER_NEG_TYPE}) in ${[...negZones].join(", ")} cover every zone with a ready pod; the endpoints sit on node VM(s) ${list(instances)}.${factText}`,
+    `The LB's backends are pods, not node instance groups: ${plural(negZones.size, "NEG")} (${CONTAINER_NEG_TYPE}) in ${[...negZones].join(", ")} cover every zone with a ready pod (or one waiting for its NEG readiness gate); the endpoints sit on node VM(s) ${list(instances)}.${factText}`,
     evidence,
   );
 }
@@ -246,7 +250,9 @@ export function checkNegC10(ctx: CheckContext, urlMapEvidence: Evidence[]): Chec
   if (v.podPort === undefined) unknown.push("p-port is unknown (the Service's targetPort and the pods' ports were not read)");
   const actualKeys = new Set(v.actual.map((e) => e.key));
   const expectedKeys = new Set(v.expected.map((e) => e.key));
-  const missing = v.unreadEndpoints.length === 0 ? v.expected.filter((e) => !actualKeys.has(e.key)) : [];
+  // "missing" needs every NEG and its endpoints read; otherwise it is unknown, said above
+  const complete = v.unreadEndpoints.length === 0 && v.negBackends.every((b) => b.neg);
+  const missing = complete ? v.expected.filter((e) => !actualKeys.has(e.key)) : [];
   const stale = v.actual.filter((e) => !expectedKeys.has(e.key));
   for (const e of v.expected) evidence.push({ source: "kubernetes endpointslices", detail: `${e.key}${e.pod ? ` (${e.pod}` : " ("}${e.node ? ` on ${e.node}` : ""})${e.waiting ? ", not Ready only because its NEG readiness gate waits for the LB" : ", ready"}` });
   for (const e of missing) failures.push(`endpoint ${e.key} (${e.pod ?? "?"}) is missing from the NEGs: the LB never sends to it`);
@@ -287,8 +293,8 @@ export function checkNegC11(ctx: CheckContext): CheckResult {
       }
       for (const range of HEALTH_CHECK_RANGES) {
         const d = decide(rules, vm, range, v.podPort, lb.network);
-        evidence.push({ source: "compute firewalls", detail: `${range} -> ${node} tcp:${v.podPort} (p-port): ${decisionText(d)}`, node, ...(d.rule ? { resource: d.rule.name } : {}) });
-        if (d.action !== "allow") failures.push(`the firewall does not admit ${range} to the pods on ${node} on p-port ${v.podPort} (${decisionText(d)})`);
+        evidence.push({ source: "compute firewalls", detail: `${decisionText(d)} (p-port)`, node, ...(d.rule ? { resource: d.rule.name } : {}) });
+        if (d.action !== "allow") failures.push(`the firewall does not admit ${range} to the pods on ${node} on p-port ${v.podPort}${d.rule ? ` (${d.rule.name})` : " (only the implied deny-all rule applies)"}`);
       }
     }
   }

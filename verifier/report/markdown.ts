@@ -39,6 +39,8 @@ const HOP_LABEL: Record<PathHop["hop"], string> = {
   "url-map": "URL map",
   "backend-service": "backend service",
   "instance-group": "instance group",
+  "network-endpoint-group": "network endpoint group",
+  endpoint: "endpoint",
   node: "node",
   "kube-nodeports": "KUBE-NODEPORTS",
   "kube-ext": "KUBE-EXT",
@@ -51,12 +53,14 @@ const HOP_LABEL: Record<PathHop["hop"], string> = {
 function pathTables(hops: PathHop[]): string[] {
   const out = ["| hop | the article's term | value | verdict |", "|---|---|---|---|"];
   for (const h of hops.filter((x) => !x.perNode)) {
-    const value = h.hop === "lb-public-ip" || h.hop === "pod" ? `${h.hop === "pod" ? `${h.name} ` : ""}${hostPort(h.address, h.port)}` : h.name;
+    const value = h.hop === "lb-public-ip" || h.hop === "pod" || h.hop === "endpoint" ? `${h.hop !== "lb-public-ip" ? `${h.name} ` : ""}${hostPort(h.address, h.port)}` : h.name;
     out.push(`| ${HOP_LABEL[h.hop]} | ${h.term ?? ""} | ${cell([value, h.detail].filter(Boolean).join(", "))} | ${VERDICT_LABEL[h.verdict]} |`);
   }
   const get = (id: PathHop["hop"]) => hops.find((h) => h.hop === id);
   const nodes = get("node")?.perNode ?? [];
   if (nodes.length === 0) return out;
+  const skipped = hops.find((h) => h.skipped && h.hop === "kube-nodeports") ?? get("node");
+  if (get("node")?.skipped) out.push("", `The nodes' nat box below is not on this path: ${skipped?.detail ?? "skipped on the NEG path"}.`);
   out.push("", "| node | n-ip:n-port | KUBE-NODEPORTS | KUBE-EXT → KUBE-SVC (s-ip:s-port) | KUBE-SEP → p-ip:p-port |", "|---|---|---|---|---|");
   for (const n of nodes) {
     const at = (id: PathHop["hop"]) => get(id)?.perNode?.find((s) => s.node === n.node);

@@ -65,10 +65,17 @@ export function renderMermaid(model: PathModel, results: CheckResult[] = [], hop
     const np = g.namedPorts.find((p) => p.name === bsModel?.portName) ?? g.namedPorts[0];
     lines.push(`    ig${i}[${label("instance group", g.name, g.zone, np ? `named port ${np.name}` : undefined, np ? `= n-port ${np.port}` : undefined)}]`);
   });
+  // the container-native path: the NEGs (one per zone) replace the instance groups
+  const negHops = hops.filter((h) => h.hop === "network-endpoint-group");
+  negHops.forEach((h, i) => lines.push(`    neg${i}[${label("network endpoint group", h.name, h.zone, h.detail)}]`));
   lines.push("  end");
   lines.push(`  client -->|${label("HTTP")}| fr`);
   lines.push("  fr --> proxy --> urlmap --> bs");
   groups.forEach((_, i) => lines.push(`  bs --> ig${i}`));
+  negHops.forEach((h, i) => {
+    lines.push(`  bs --> neg${i}`);
+    markIf(`neg${i}`, h);
+  });
   markIf("fr", fr);
   markIf("urlmap", get("url-map"));
   markIf("bs", bs);
@@ -103,8 +110,9 @@ export function renderMermaid(model: PathModel, results: CheckResult[] = [], hop
           // edges need only short labels and the picture stays narrow.
           ...(step("kube-sep", n.node)?.endpoints ?? []).flatMap((e) => [`→ ${e.chain ?? "KUBE-SEP"}`, `DNAT ${e.address}:${e.port}`]),
         ];
-    lines.push(`      nat${i}[${label(`n-ip:n-port`, hostPort(n.address, n.port), ...natLines)}]`);
-    if (podless) lines.push(`      class nat${i} podless`);
+    const skipped = nodeHop?.skipped ? ["not on the NEG path (skipped)"] : [];
+    lines.push(`      nat${i}[${label(`n-ip:n-port`, hostPort(n.address, n.port), ...natLines, ...skipped)}]`);
+    if (podless || nodeHop?.skipped) lines.push(`      class nat${i} podless`);
     lines.push("    end");
     if ([np, ext, sv, step("kube-sep", n.node)].some((s) => s?.verdict === "fail")) broken.push(`nat${i}`);
   });
@@ -121,7 +129,7 @@ export function renderMermaid(model: PathModel, results: CheckResult[] = [], hop
       // Unlabelled: each nat box names its own n-ip:n-port, so one label per edge would say it twice.
       if (members.length) lines.push(`  ig${gi} --> ${members.join(" & ")}`);
     });
-  } else if (nodeIndex.size > 0) {
+  } else if (nodeIndex.size > 0 && !ctx.mode.neg.detected) {
     lines.push(`  bs --> ${[...nodeIndex.values()].map((i) => `nat${i}`).join(" & ")}`);
   }
 
@@ -134,8 +142,15 @@ export function renderMermaid(model: PathModel, results: CheckResult[] = [], hop
       lines.push(`  nat${i} -->|${label(`${(e.share * 100).toFixed(0)}%${count}`)}| pod${k}`);
     }
   });
-  // Container-native LB: the front end sends to the pod IPs itself, past the nodes' rules.
-  if (ctx.mode.neg.detected) ctx.pods.forEach((_, k) => lines.push(`  bs -.->|${label("NEG: straight to the pod")}| pod${k}`));
+  // Container-native LB: each NEG endpoint p-ip:p-port straight to its pod, past the nodes' nat rules.
+  if (ctx.mode.neg.detected) {
+    for (const e of hops.filter((h) => h.hop === "endpoint")) {
+      const k = podIndex.get(e.name);
+      // the NEG's name is the same in every zone: name and zone together say which box
+      const i = negHops.findIndex((h) => h.name === e.group && h.zone === e.zone);
+      if (k !== undefined && i >= 0) lines.push(`  neg${i} -.->|${label(`${hostPort(e.address, e.port)} ${e.health ?? ""}`, e.node ? `via ${e.node}, no NAT` : undefined)}| pod${k}`);
+    }
+  }
   if (broken.length > 0) lines.push(`  class ${broken.join(",")} broken`);
   return lines.join("\n");
 }

@@ -7,7 +7,8 @@ import type { CheckResult, ClaimId, Diagnosis, PathModel, Verdict } from "../mod
 import type { RuleRef, TracedEndpoint } from "../iptables/types";
 import { buildContext, endpointKey, serviceChainOf, type NodeView } from "../checks/context";
 import { accountNewConnections, type ConnectionAccount } from "../checks/connections";
-import { defaultBackendService } from "../checks/loadbalancer";
+import { defaultBackendService, pathBackendServices } from "../checks/loadbalancer";
+import { negPathView } from "../checks/neg-path";
 import { combine } from "../checks/verdict";
 import { diagnose } from "../checks/diagnosis";
 
@@ -20,6 +21,8 @@ export const PATH_HOPS = [
   "url-map",
   "backend-service",
   "instance-group",
+  "network-endpoint-group",
+  "endpoint",
   "node",
   "kube-nodeports",
   "kube-ext",
@@ -84,6 +87,15 @@ export interface PathHop {
   /** a short fact for the reader: "named port port30080 = 30080", "on node-1" */
   detail?: string;
   perNode?: PathNodeStep[];
+  /** the container-native path does not cross this hop (the nodes' nat box); its claims are facts of the cluster */
+  skipped?: boolean;
+  /** endpoint hop: the health the backend service reports for p-ip:p-port */
+  health?: string;
+  /** endpoint hop: the node VM p-ip is routed through; network-endpoint-group hop: its zone */
+  node?: string;
+  zone?: string;
+  /** endpoint hop: the NEG that holds it */
+  group?: string;
 }
 
 /** Which claims judge each hop (the claims' own wording in design.md). */
@@ -95,6 +107,8 @@ const HOP_CLAIMS: Record<PathHopId, ClaimId[]> = {
   "url-map": ["C10"],
   "backend-service": ["C10", "C11"],
   "instance-group": ["C1", "C10"],
+  "network-endpoint-group": ["C1", "C10"],
+  endpoint: ["C10", "C11"],
   node: ["C1", "C5"],
   "kube-nodeports": ["C2", "C3"],
   "kube-ext": ["C6"],
@@ -141,9 +155,11 @@ export function buildPath(
   const fr = lb?.forwardingRule;
   const lbPort = fr?.portRange ? Number(fr.portRange.split("-")[0]) : undefined;
   const lbIp = fr?.ipAddress ?? model.target.loadBalancerIp;
-  const bs = defaultBackendService(ctx);
-  const backend = bs ?? lb?.backendServices[0];
-  const groups = lb?.instanceGroups ?? [];
+  // the backend service on the Service's path (host rules and path matchers first), not the URL map's default
+  const backend = pathBackendServices(ctx)[0] ?? defaultBackendService(ctx) ?? lb?.backendServices[0];
+  const onPath = (g: { name: string; zone: string }) => !backend || backend.backends.some((b) => baseName(b.group) === g.name && (b.zone === undefined || b.zone === g.zone));
+  const groups = (lb?.instanceGroups ?? []).filter(onPath);
+  const neg = ctx.mode.neg.detected ? negPathView(ctx) : undefined;
   const namedPort = groups.flatMap((g) => g.namedPorts).find((p) => p.name === backend?.portName);
   const requests = model.requests?.results ?? [];
   const ok = requests.filter((r) => r.status === 200).length;
@@ -161,13 +177,44 @@ export function buildPath(
       name: backend?.name ?? "(not read)",
       detail: backend?.portName ? `port name ${backend.portName}` : undefined,
     }),
-    hop("instance-group", {
-      name: groups.length ? groups.map((g) => g.name).filter((n, i, all) => all.indexOf(n) === i).join(", ") : "(not read)",
-      term: "n-port",
-      port: namedPort?.port,
-      detail: namedPort ? `named port ${namedPort.name} = ${namedPort.port}` : undefined,
-    }),
   ];
+  if (!neg) {
+    hops.push(
+      hop("instance-group", {
+        name: groups.length ? groups.map((g) => g.name).filter((n, i, all) => all.indexOf(n) === i).join(", ") : "(not read)",
+        term: "n-port",
+        port: namedPort?.port,
+        detail: namedPort ? `named port ${namedPort.name} = ${namedPort.port}` : undefined,
+      }),
+    );
+  } else {
+    // the container-native path: one hop per NEG (zone), one per endpoint p-ip:p-port with its health and node
+    for (const b of neg.negBackends) {
+      hops.push(
+        hop("network-endpoint-group", {
+          name: b.group,
+          ...(b.zone ?? b.neg?.zone ? { zone: b.zone ?? b.neg?.zone } : {}),
+          detail: b.neg ? `${b.neg.networkEndpointType}, ${b.neg.endpoints ? `${b.neg.endpoints.length} endpoint(s)` : "endpoints not read"}${b.zone ? ` in ${b.zone}` : ""}` : "not read",
+        }),
+      );
+    }
+    for (const e of neg.actual) {
+      const pod = ctx.pods.find((p) => p.ip === e.ip);
+      hops.push(
+        hop("endpoint", {
+          name: pod?.name ?? `${e.ip}:${e.port ?? "?"}`,
+          term: "p-ip:p-port",
+          address: e.ip,
+          port: e.port,
+          health: e.health ?? "UNKNOWN",
+          group: e.neg.name,
+          ...(e.neg.zone ? { zone: e.neg.zone } : {}),
+          ...(e.instance ? { node: e.instance } : {}),
+          detail: `${e.health ?? "health not read"}, in ${e.neg.name}${e.instance ? `, routed through ${e.instance} (forwarded, not NATed)` : ""}${pod ? "" : ", no pod of the Service has this address"}`,
+        }),
+      );
+    }
+  }
 
   const counted = (node: string) => account?.nodes.find((n) => n.node === node && !n.unavailable);
   const noData = (v: NodeView) =>
@@ -270,6 +317,18 @@ export function buildPath(
   };
   hops.push(hop("kube-sep", { name: "KUBE-SEP", term: "p-ip:p-port", perNode: ctx.nodes.map(sepStep) }));
 
+  if (neg) {
+    // the nat box is not on the container-native path: shown as skipped, with the counters that prove it
+    for (const h of hops.filter((x) => ["node", "kube-nodeports", "kube-ext", "kube-svc", "kube-sep"].includes(x.hop))) {
+      h.skipped = true;
+      const moved = h.hop === "kube-nodeports" ? (h.perNode ?? []).filter((p) => p.newConnections !== undefined) : [];
+      const total = moved.reduce((s, p) => s + (p.newConnections ?? 0), 0);
+      h.detail =
+        h.hop === "kube-nodeports" && moved.length > 0
+          ? `skipped on the NEG path: KUBE-NODEPORTS counted ${total} new connection(s) on ${moved.length} node(s) during the requests${total === 0 ? " (they stayed still while the pods answered)" : " (those requests entered by n-port, not through the NEG)"}`
+          : "skipped on the NEG path: the LB sends to p-ip:p-port; the nodes forward without NAT (facts of the cluster, not hops of this path)";
+    }
+  }
   const answered = (name: string) => requests.filter((r) => r.status === 200 && r.podName === name).length;
   const podPort = (ip?: string) => {
     const fromRules = ctx.nodes.flatMap((v) => v.traced?.endpoints ?? []).find((e) => e.ip === ip)?.port;

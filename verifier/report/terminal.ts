@@ -47,7 +47,12 @@ function pathLines(hops: PathHop[], out: (text: string, first: string, rest?: st
     const h = get(id);
     if (h) out(`${label}: ${text(h)}`, `  ${mark(h.verdict)}  `, " ".repeat(2 + VERDICT_WIDTH + 4));
   }
+  // the container-native path: NEG per zone, then each endpoint p-ip:p-port with its health and node
+  for (const h of hops.filter((x) => x.hop === "network-endpoint-group")) out(`network endpoint group: ${h.name}${h.detail ? `, ${h.detail}` : ""}`, `  ${mark(h.verdict)}  `, " ".repeat(2 + VERDICT_WIDTH + 4));
+  for (const h of hops.filter((x) => x.hop === "endpoint")) out(`endpoint ${h.name}  p-ip:p-port ${endpoint(h.address, h.port)}${h.detail ? `, ${h.detail}` : ""}`, `  ${mark(h.verdict)}  `, " ".repeat(2 + VERDICT_WIDTH + 4));
   const nodeHop = get("node");
+  const natSkipped = hops.find((x) => x.hop === "kube-nodeports" && x.skipped);
+  if (natSkipped) out(`nodes' nat box (not on this path): ${natSkipped.detail ?? "skipped"}`, "  " + " ".repeat(VERDICT_WIDTH + 2) + "  ", " ".repeat(2 + VERDICT_WIDTH + 4));
   const byNode = (id: PathHop["hop"], node: string): PathNodeStep | undefined => get(id)?.perNode?.find((s) => s.node === node);
   const counted = (s?: PathNodeStep) => (s?.newConnections !== undefined ? `: ${plural(s.newConnections, "new connection")}` : "");
   for (const n of nodeHop?.perNode ?? []) {

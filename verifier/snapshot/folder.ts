@@ -40,6 +40,15 @@ export interface MembersEntry {
   file: string;
 }
 
+/** A NEG's endpoints (listNetworkEndpoints answer or gcloud list-network-endpoints output), named by a field or the file's name. */
+export interface EndpointsEntry {
+  /** "projects/<p>/zones/<z>/networkEndpointGroups/<name>"; undefined until resolved from the file name */
+  negKey?: string;
+  /** compute#networkEndpointWithHealthStatus items */
+  items: unknown[];
+  file: string;
+}
+
 export interface KubeEntry {
   apiVersion: string;
   kind: string;
@@ -60,6 +69,8 @@ export interface SnapshotFolder {
   compute: ComputeEntry[];
   health: HealthEntry[];
   members: MembersEntry[];
+  /** NEG endpoints (absent in folders read before NEGs were recorded) */
+  endpoints?: EndpointsEntry[];
   kube: KubeEntry[];
   /** node name -> file name -> text, from nodes/<node>/<file> */
   nodes: Map<string, Map<string, string>>;
@@ -197,6 +208,7 @@ function addValue(folder: SnapshotFolder, file: string, value: unknown, where: s
     return 0;
   }
   const kind = value.kind;
+  if (addEndpoints(folder, file, value)) return 1;
   // gcloud get-health: {backend, status: {healthStatus, kind: compute#backendServiceGroupHealth}}
   if (isObject(value.status) && value.status.kind === "compute#backendServiceGroupHealth" && typeof value.backend === "string") {
     folder.health.push({ backendService: typeof value.backendService === "string" ? value.backendService : undefined, group: value.backend, health: value.status, file });
@@ -277,6 +289,50 @@ function addKube(folder: SnapshotFolder, file: string, value: Record<string, unk
   }
   folder.kube.push({ apiVersion, kind, name, namespace: typeof metadata.namespace === "string" ? metadata.namespace : undefined, object: value, file });
   return 1;
+}
+
+/**
+ * NEG endpoints: the API's compute#networkEndpointGroupsListNetworkEndpoints answer, or one item of
+ * gcloud's list-network-endpoints output ({networkEndpoint: {ipAddress, port, instance}, healths}).
+ * The NEG is named by a `networkEndpointGroup` link (on the list or the item) or, resolved later,
+ * by the file's name. False when the value is neither.
+ */
+function addEndpoints(folder: SnapshotFolder, file: string, value: Record<string, unknown>): boolean {
+  const isList = value.kind === "compute#networkEndpointGroupsListNetworkEndpoints";
+  const isItem = value.kind === undefined && value.apiVersion === undefined && isObject(value.networkEndpoint);
+  if (!isList && !isItem) return false;
+  const neg = parseComputeLink(value.networkEndpointGroup);
+  const items = isList ? (Array.isArray(value.items) ? value.items : []) : [value];
+  const entries = (folder.endpoints ??= []);
+  const negKey = neg?.collection === "networkEndpointGroups" ? neg.key : undefined;
+  const same = entries.find((e) => e.file === file && e.negKey === negKey);
+  if (same && isItem) same.items.push(...items);
+  else entries.push({ ...(negKey ? { negKey } : {}), items: [...items], file });
+  return true;
+}
+
+/** The file's name holds the NEG's name, and its zone where two zones share the name (hand-made list-network-endpoints files). */
+function resolveEndpointOwners(folder: SnapshotFolder): void {
+  const negs = folder.compute.filter((c) => c.collection === "networkEndpointGroups");
+  for (const e of folder.endpoints ?? []) {
+    if (e.negKey) continue;
+    const base = e.file.slice(e.file.lastIndexOf("/") + 1);
+    const named = negs.filter((n) => base.includes(n.name));
+    const longest = Math.max(0, ...named.map((n) => n.name.length));
+    const candidates = named.filter((n) => n.name.length === longest);
+    const zoned = candidates.length > 1 ? candidates.filter((n) => base.includes(n.scope.replace(/^zones\//, ""))) : candidates;
+    if (zoned.length === 1) e.negKey = zoned[0]!.key;
+    else {
+      folder.warnings.push({
+        file: e.file,
+        message:
+          candidates.length > 1
+            ? `network endpoints whose file name matches NEG ${candidates[0]!.name} in several zones (${candidates.map((c) => c.scope).join(", ")}): put the zone in the file name too, or add a networkEndpointGroup field; it was not read`
+            : "network endpoints that name no NEG: add a networkEndpointGroup field (the NEG's link), or name the file after the NEG (e.g. <neg>.<zone>.endpoints.json) next to its describe output; it was not read",
+      });
+    }
+  }
+  if (folder.endpoints) folder.endpoints = folder.endpoints.filter((e) => e.negKey !== undefined);
 }
 
 /** The file's name holds the backend service's name (hand-made get-health files). */
@@ -398,6 +454,7 @@ export function readSnapshotFolder(dir: string): SnapshotFolder {
     }
   }
   resolveHealthOwners(folder);
+  resolveEndpointOwners(folder);
   crossChecks(folder);
   return folder;
 }

@@ -53,11 +53,24 @@ export class SnapshotRecorder {
       read.file = this.write(`compute/${safe(health[1]!)}.get-health.${safe(group.slice(group.lastIndexOf("/") + 1))}.json`, JSON.stringify({ backendService: health[1], backend: group, status: body }, null, 1) + "\n");
       return;
     }
+    if (this.networkEndpoints(path, url, body, read)) return;
     if (/\/listInstances$/.test(path) && !body.selfLink) {
       // The group is named by the answer's selfLink (the API's own URL for it); filled when empty.
       body.selfLink = `https://www.googleapis.com${url.pathname}`;
     }
     read.file = this.write(`compute/${safe(path)}.json`, JSON.stringify(body, null, 1) + "\n");
+  }
+
+  /**
+   * A listNetworkEndpoints answer names no NEG (design.md, "contract: snapshot, NEGs"): it is saved
+   * with a `networkEndpointGroup` field holding the NEG's link. False for any other answer.
+   */
+  private networkEndpoints(path: string, url: URL, body: Record<string, unknown>, read: SnapshotMeta["reads"][number]): boolean {
+    const m = /^(zones\/[^/]+)\/networkEndpointGroups\/([^/]+)\/listNetworkEndpoints$/.exec(path);
+    if (!m) return false;
+    const link = `https://www.googleapis.com${url.pathname.replace(/\/listNetworkEndpoints$/, "")}`;
+    read.file = this.write(`compute/${safe(path)}.json`, JSON.stringify({ ...body, networkEndpointGroup: link }, null, 1) + "\n");
+    return true;
   }
 
   /** A Kubernetes answer: 200 bodies verbatim, Secrets withheld. */

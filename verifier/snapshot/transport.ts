@@ -126,6 +126,18 @@ export function snapshotComputeFetch(folder: SnapshotFolder, missing: MissingObj
         command: `curl -s -X POST -H "Authorization: Bearer $(gcloud auth print-access-token)" https://compute.googleapis.com/compute/v1/${key}/listInstances > ${name}.members.json`,
       });
     }
+    // POST zones/<z>/networkEndpointGroups/<name>/listNetworkEndpoints
+    p = /^(zones\/[^/]+)\/networkEndpointGroups\/([^/]+)\/listNetworkEndpoints$/.exec(rest);
+    if (p && method === "POST") {
+      const [, scope, name] = p as unknown as [string, string, string];
+      const key = `projects/${project}/${scope}/networkEndpointGroups/${name}`;
+      const found = (folder.endpoints ?? []).filter((e) => e.negKey === key);
+      if (found.length > 0) return respond(200, { kind: "compute#networkEndpointGroupsListNetworkEndpoints", items: found.flatMap((e) => e.items) });
+      return notThere({
+        what: `compute networkEndpointGroups/${name} endpoints (${scope.slice(6)})`,
+        command: `gcloud compute network-endpoint-groups list-network-endpoints ${name} --zone ${scope.slice(6)} --project ${project} --format=json > ${name}.${scope.slice(6)}.endpoints.json`,
+      });
+    }
     if (method !== "GET") return respond(400, googleError(400, `the snapshot answers reads only, not ${method} ${rest}`).body);
     // GET aggregated/<collection>
     p = /^aggregated\/([A-Za-z]+)$/.exec(rest);
@@ -180,6 +192,7 @@ const RESOURCE_KIND: Record<string, string> = {
   ingressclasses: "IngressClass",
   frontendconfigs: "FrontendConfig",
   backendconfigs: "BackendConfig",
+  servicenetworkendpointgroups: "ServiceNetworkEndpointGroup",
 };
 
 /** Equality, inequality, existence and set terms of a label selector. */

@@ -289,7 +289,17 @@ async function readNeg(
   const listed = await read("svcneg", `${names.namespace} (${SVCNEG.plural}.${SVCNEG.group})`, () =>
     custom.listNamespacedCustomObject({ group: SVCNEG.group, version: SVCNEG.version, namespace: names.namespace, plural: SVCNEG.plural }),
   );
-  if (!listed) return;
+  if (!listed) {
+    // "could not read", with what it costs: the NEG controller's own conditions are unknown
+    const problem = problems.find((p) => p.subject?.includes(SVCNEG.plural));
+    if (problem) {
+      problem.message += " (the NEG controller's Initialized/Synced conditions are unknown; the NEGs themselves are still judged)";
+      problem.hint = /\(404\)/.test(problem.message)
+        ? `the cluster serves no ${SVCNEG.plural}.${SVCNEG.group}/${SVCNEG.version} (older GKE, or the CRD is not installed); \`kubectl api-resources | grep svcneg\` shows it`
+        : `grant list on ${SVCNEG.plural}.${SVCNEG.group} (roles/container.viewer covers it), or run \`kubectl get svcneg -n ${names.namespace} -o yaml\` yourself`;
+    }
+    return;
+  }
   const negNames = new Set(Object.values(model.negStatus?.networkEndpointGroups ?? {}));
   const items = Array.isArray((listed as { items?: unknown }).items) ? ((listed as { items: unknown[] }).items) : [];
   model.svcNegs = items
