@@ -20,6 +20,7 @@ jest.setTimeout(120_000);
 
 const verdicts = (o: VerifyOutcome) => Object.fromEntries(o.results.map((r) => [r.id, r.verdict]));
 const summary = (o: VerifyOutcome, id: ClaimId) => o.results.find((r) => r.id === id)!.summary;
+const causes = (o: VerifyOutcome) => o.diagnosis.map((d) => [d.hop, d.subject, d.cause]);
 const failing = (o: VerifyOutcome) => o.results.filter((r) => r.verdict === "fail").map((r) => r.id).sort();
 
 describeWithNamespaces("lab up --backend neg: the container-native path (giplng-, 10.247)", () => {
@@ -48,6 +49,7 @@ describeWithNamespaces("lab up --backend neg: the container-native path (giplng-
     const o = await labVerify(t, { requests: 40, width: 100 });
     expect(o.results.filter((r) => r.verdict !== "pass").map((r) => `${r.id} ${r.verdict}: ${r.summary}`)).toEqual([]);
     expect(o.exitCode).toBe(0);
+    expect(o.diagnosis).toEqual([]);
     for (const pod of t.pods) expect(o.model.requests!.results.filter((r) => r.podName === pod.name && r.status === 200).length).toBeGreaterThan(5);
 
     // The model the lab hands the verifier: one NEG per zone (node-2's empty), endpoints with node
@@ -112,6 +114,12 @@ describeWithNamespaces("lab up --backend neg: the container-native path (giplng-
       expect(summary(o, "C11")).toMatch(/pod pod-2's readiness gate cloud\.google\.com\/load-balancer-neg-ready is False \(LoadBalancerNegNotReady\)/);
       const pod2 = o.model.kubernetes!.pods.find((p) => p.name === "pod-2")!;
       expect([pod2.ip, pod2.nodeName, pod2.ready]).toEqual(["10.247.66.11", "node-2", false]);
+      const neg = negLayout(t).negName;
+      expect(causes(o)).toEqual([
+        ["network-endpoint-group", neg, "neg-endpoints-missing"],
+        ["network-endpoint-group", neg, "neg-endpoints-stale"],
+        ["pod", "pod-2", "neg-readiness-gate-stuck"],
+      ]);
       expect(o.model.requests!.results.every((r) => r.status === 200 && r.podName === "pod-1")).toBe(true);
     });
 
@@ -120,6 +128,7 @@ describeWithNamespaces("lab up --backend neg: the container-native path (giplng-
       const o = await labVerify(t, { requests: 10 });
       expect(failing(o)).toEqual(["C1", "C10"]);
       expect(summary(o, "C1")).toMatch(/zone lab-zone-c has ready pod\(s\) pod-2 but no NEG/);
+      expect(causes(o)).toContainEqual(["backend-service", negLayout(t).negName, "neg-zone-without-backend"]);
       expect(o.model.requests!.results.every((r) => r.podName === "pod-1")).toBe(true);
     });
 
@@ -140,6 +149,7 @@ describeWithNamespaces("lab up --backend neg: the container-native path (giplng-
       expect(summary(o, "C11")).toMatch(/does not admit 130\.211\.0\.0\/22 to the pods on node-1 on p-port 8080/);
       expect(o.model.loadBalancer!.healthCheckFirewalls[0].allowed).toEqual([{ protocol: "tcp", ports: ["30000-32767"] }]);
       expect(o.model.requests!.results.every((r) => r.status === 503)).toBe(true);
+      expect(causes(o)).toEqual([["firewall", "node-1, node-3", "neg-firewall-pod-port"]]);
     });
 
     test("health-check-404 on the NEG path: every endpoint UNHEALTHY and the restarted pods' gates wait (C11)", async () => {
@@ -148,6 +158,8 @@ describeWithNamespaces("lab up --backend neg: the container-native path (giplng-
       expect(verdicts(o).C11).toBe("fail");
       expect(summary(o, "C11")).toMatch(/endpoint 10\.247\.65\.2:8080 .* is UNHEALTHY; endpoint 10\.247\.67\.2:8080 .* is UNHEALTHY/);
       expect(summary(o, "C11")).toMatch(/pod pod-1's readiness gate .* is False/);
+      expect(causes(o)).toContainEqual(["pod", "pod-1", "neg-readiness-gate-stuck"]);
+      expect(causes(o)).toContainEqual(["pod", "pod-2", "neg-readiness-gate-stuck"]);
     });
   });
 }, ["sshd", "ssh-keygen", "curl"]);
