@@ -1,5 +1,6 @@
 // `lab break --list | <fault>` and `lab repair` (design.md, "contract: lab faults"). Each fault is a
-// commonly reported cause of a failing GKE Ingress on the instance-group path, made real in the
+// commonly reported cause of a failing GKE Ingress on the instance-group path (the container-native
+// path's are in lab/neg-faults.ts, listed and repaired from here too), made real in the
 // lab's namespaces with the tools a person would use on a node (iptables, sysctl) or by running the
 // pods' server the way a broken app runs. `lab repair` puts back what `lab up` made, also after a
 // hand-made break: it reloads every node's kube-proxy tables and sysctls and restarts any pod that

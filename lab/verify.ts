@@ -1,7 +1,7 @@
 // `lab verify`: the verifier's checks C1..C12 on the running lab. The model comes from the lab
 // source (LB + Kubernetes stand-ins, nodes over real SSH), the requests come from INSIDE the client
 // namespace, and each node's nat counters are read before and after them, so the report shows
-// which KUBE-SEP rule took each new connection.
+// which KUBE-SEP rule took each new connection (on a NEG lab: that none did, lab/neg.ts).
 import type { CheckResult, Diagnosis, PathModel, RequestsModel } from "../verifier/model";
 import { asRoot } from "../verifier/as-root";
 import { accountNewConnections, type ConnectionAccount } from "../verifier/checks";
