@@ -12,10 +12,13 @@ export { accountNewConnections, type ConnectionAccount } from "./checks/connecti
 
 const CHECKS = [checkC1, checkC2, checkC3, checkC4, checkC5, checkC6, checkC7, checkC8, checkC9, checkC10, checkC11, checkC12];
 
+/** The nodes' nat claims: on the container-native path they are facts of the cluster, not hops. */
+const NAT_CLAIMS: CheckResult["id"][] = ["C2", "C3", "C4", "C5", "C6", "C7"];
+
 export function runChecks(model: PathModel): CheckResult[] {
   const ctx = buildContext(model);
   // A bug in one check must not hide the others: it becomes that claim's cannot-tell.
-  return CHECKS.map((check, i) => {
+  const results = CHECKS.map((check, i): CheckResult => {
     try {
       return check(ctx);
     } catch (err) {
@@ -23,4 +26,7 @@ export function runChecks(model: PathModel): CheckResult[] {
       return { id, claim: id, verdict: "cannot-tell", summary: `internal error while checking: ${(err as Error).message}`, evidence: [] };
     }
   });
+  if (!ctx.mode.neg.detected) return results;
+  // judged the same way, said apart from the path (docs/neg.md)
+  return results.map((r) => (NAT_CLAIMS.includes(r.id) ? { ...r, summary: `Fact of the cluster, not a hop of the NEG path: ${r.summary}` } : r));
 }

@@ -14,6 +14,8 @@ test("a healthy NEG path: C1, C10, C11 pass from the NEGs, their endpoints, the 
   for (const id of ["C1", "C9", "C10", "C11"]) expect({ id, verdict: verdict(r, id).verdict, summary: verdict(r, id).summary }).toEqual({ id, verdict: "pass", summary: expect.any(String) });
   expect(verdict(r, "C10").summary).toContain("10.4.0.5:8080");
   expect(verdict(r, "C11").summary).toContain("p-port 8080");
+  // the nat claims: judged as usual (here cannot tell: no SSH), said apart from the path
+  for (const id of ["C2", "C3", "C4", "C5", "C6", "C7"]) expect(verdict(r, id).summary).toMatch(/^Fact of the cluster, not a hop of the NEG path: /);
   expect(r.computePaths).toContain("POST /compute/v1/projects/ingress-path-demo/zones/us-central1-a/networkEndpointGroups/k8s1-5d2c8f3a-default-hello-80-9f2c1d7e/listNetworkEndpoints");
 });
 

@@ -177,6 +177,7 @@ describeWithNamespaces("npm run verify, live sources, against namespaced nodes a
     const notPassing = outcome.results.filter((r) => r.verdict !== "pass").map((r) => `${r.id} ${r.verdict}: ${r.summary}`);
     expect(notPassing).toEqual([]);
     expect(byId(outcome, "C1").summary).toContain("The LB's backends are pods");
+    for (const id of ["C2", "C3", "C6", "C7"]) expect(byId(outcome, id).summary).toMatch(/^Fact of the cluster, not a hop of the NEG path: /);
     expect(evidenceText(byId(outcome, "C11"))).toContain("cloud.google.com/load-balancer-neg-ready");
     // this test's requests go to node-2's n-port (the LB's public IP is not reachable here): the
     // counters say so, instead of claiming the NEG contrast

@@ -3,6 +3,7 @@
 // model and the claims' results in, causes out. Every cause id here is listed in README
 // ("Diagnosis causes"); the ingress-gce messages quoted are its own (pkg/controller/errors).
 import type { BackendServiceModel, CheckResult, ClaimId, Diagnosis, DiagnosisHop, Evidence, FirewallRuleModel, HealthCheckModel, PodModel } from "../model";
+import { NEG_READINESS_GATE } from "../neg";
 import type { CheckContext } from "./context";
 import { decide, decisionText, HEALTH_CHECK_RANGES, ruleText, type FirewallDecision } from "./firewall";
 import { clusterIpService, firewallRules, sourceRangesToCheck, groupOf, ingressWarnings, pathBackendServices, podlessNodes } from "./loadbalancer";
@@ -462,7 +463,7 @@ function serviceCauses(ctx: CheckContext, failing: Set<ClaimId>): Cause[] {
   // on the NEG path a pod whose containers are ready waits for its NEG readiness gate: that is the
   // LB's side (diagnosis-neg.ts), not a failing readiness probe
   const waitsForGate = (p: PodModel) =>
-    (p.readinessGates ?? []).includes("cloud.google.com/load-balancer-neg-ready") && p.conditions?.find((c) => c.type === "ContainersReady")?.status === "True";
+    (p.readinessGates ?? []).includes(NEG_READINESS_GATE) && p.conditions?.find((c) => c.type === "ContainersReady")?.status === "True";
   if (readEndpoints && pods.length > 0 && !kube.endpoints.some((e) => e.ready) && !(ctx.mode.neg.detected && pods.every(waitsForGate))) {
     const probe = probeOf(pods);
     out.push(

@@ -1,6 +1,7 @@
 // Today's GKE defaults that take nodes' iptables off the LB path. They are explained to the reader
 // instead of being reported as a broken cluster: the article's path simply is not the one in use.
 import type { BackendServiceModel, Evidence, PathModel, UrlMapModel } from "../model";
+import { negRequested } from "../neg";
 
 export interface ModeFinding {
   detected: boolean;
@@ -50,16 +51,6 @@ const NEG_EXPLANATION =
 interface DumpView {
   name: string;
   node?: { nat?: { text: string } };
-}
-
-function negAnnotation(value: string | undefined): boolean {
-  if (!value) return false;
-  try {
-    const parsed = JSON.parse(value) as { ingress?: unknown };
-    return parsed.ingress === true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -156,7 +147,7 @@ export function detectPathMode(model: PathModel, nodes: DumpView[]): PathMode {
   }
   const service = model.kubernetes?.service;
   const negValue = service?.annotations["cloud.google.com/neg"];
-  if (negAnnotation(negValue)) {
+  if (negRequested(negValue)) {
     negEvidence.push({ source: `kubernetes service ${service!.namespace}/${service!.name}`, detail: `metadata.annotations["cloud.google.com/neg"]=${negValue}` });
   }
 
