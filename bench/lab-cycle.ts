@@ -1,11 +1,13 @@
 // Times the lab's whole cycle as a reader runs it: `lab up`, `lab verify` (100 requests), `lab down`,
 // each as its own CLI process, started as `npm run lab` starts it (compiled, start-up included). Root only. Uses its own prefix and block
 // (gipbench-, 10.217.0.0/16) so a running lab is not touched, and always tears down.
-//   npx ts-node bench/lab-cycle.ts [rounds=3]   (as root)
+//   npx ts-node bench/lab-cycle.ts [rounds=3] [--backend neg]   (as root; --backend neg: the container-native lab)
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 
-const ROUNDS = Number(process.argv[2] ?? 3);
+const BACKEND_AT = process.argv.indexOf("--backend");
+const BACKEND = BACKEND_AT > 0 ? process.argv[BACKEND_AT + 1] : undefined;
+const ROUNDS = Number(process.argv.slice(2).find((a, i, all) => !a.startsWith("--") && all[i - 1] !== "--backend") ?? 3);
 const TARGET_SECONDS = 30;
 const REPO = join(__dirname, "..");
 const ENV = { ...process.env, LAB_PREFIX: "gipbench-", LAB_NET: "10.217" };
@@ -36,7 +38,7 @@ function main(): number {
   lab(["down"]); // leftovers of an interrupted run
   try {
     for (let round = 1; round <= ROUNDS; round++) {
-      const up = lab(["up"]);
+      const up = lab(BACKEND ? ["up", "--backend", BACKEND] : ["up"]);
       if (up.status !== 0) throw new Error(`lab up failed:\n${up.output}`);
       const verify = lab(["verify", "--requests", "100"]);
       if (verify.status !== 0) throw new Error(`lab verify exited ${verify.status}:\n${verify.output.slice(-3000)}`);
@@ -51,7 +53,7 @@ function main(): number {
   } finally {
     lab(["down"]);
   }
-  console.log(`\nlab cycle over ${ROUNDS} round(s), ${require("node:os").cpus().length} CPUs, verify with 100 requests:`);
+  console.log(`\nlab cycle (${BACKEND ?? "instance-group"}) over ${ROUNDS} round(s), ${require("node:os").cpus().length} CPUs, verify with 100 requests:`);
   console.log(`  lab up      ${stats(times.up)}`);
   console.log(`  lab verify  ${stats(times.verify)}`);
   console.log(`  lab down    ${stats(times.down)}`);

@@ -1,9 +1,10 @@
 // The lab CLI's arguments: parsed in one place, every mistake reported at once.
 import { MAX_REQUESTS } from "../verifier/requests";
+import { LAB_BACKEND_MODES, type LabBackendMode } from "./neg";
 
 export const USAGE = `usage: npm run lab -- <command> [options]
 
-Builds the article's path in network namespaces on this machine (a client, an LB, 3 nodes with
+Builds the article's path (or, with --backend neg, today's default) in network namespaces on this machine (a client, an LB, 3 nodes with
 sshd and kube-proxy-style rules, 2 pods) and checks it as verify checks GKE. Root, Linux.
 
 commands:
@@ -16,6 +17,9 @@ commands:
   status              what is running and the LB's view of node health
 
 options:
+  --backend MODE      up: instance-group (default, the article's path: the LB sends to n-ip:n-port)
+                      or neg (the container-native path: the LB sends to the pods' NEG endpoints
+                      p-ip:p-port, routed via each pod's node; docs/lab-neg.md)
   --keep-alive        up: the LB reuses its node connections; verify: for this run the client
                       sends over one connection and the LB reuses its node connections
   --json              verify: print one JSON object instead of the report
@@ -47,6 +51,7 @@ const OPTION_COMMANDS: Record<string, readonly string[]> = {
   "--no-color": ["verify"],
   "--full": ["verify"],
   "--keep-alive": ["up", "verify"],
+  "--backend": ["up"],
   "--list": ["break"],
 };
 
@@ -63,6 +68,8 @@ export interface Args {
   /** lab break: the fault id */
   fault?: string;
   full: boolean;
+  /** lab up: which path to build (undefined: instance-group) */
+  backend?: LabBackendMode;
   errors: string[];
 }
 
@@ -92,6 +99,11 @@ export function parseArgs(argv: string[]): Args {
         args.markdown = file;
         if (inline === undefined) i++;
       }
+    } else if (a === "--backend") {
+      const text = inline ?? (argv[i + 1]?.startsWith("-") ? undefined : argv[++i]);
+      if (!text) args.errors.push(`--backend needs a value: ${LAB_BACKEND_MODES.join(" or ")}`);
+      else if (!(LAB_BACKEND_MODES as readonly string[]).includes(text)) args.errors.push(`--backend must be ${LAB_BACKEND_MODES.join(" or ")}, got "${text}"`);
+      else args.backend = text as LabBackendMode;
     } else if (a === "--requests") {
       // The next argument is the value unless it is another option: "--requests --json" lacks one.
       const text = inline ?? (argv[i + 1]?.startsWith("--") ? undefined : argv[++i]);

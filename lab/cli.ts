@@ -7,6 +7,7 @@ import { labTopology, labUrl, type LabTopology } from "./topology";
 import { LabError, labUp } from "./up";
 import { faultList, findFault, LAB_FAULTS, labBreak, labRepair } from "./faults";
 import { healthDetail } from "./source";
+import { negLayout } from "./neg";
 import { unwritableFileProblem } from "../verifier/cli/options";
 import { asRoot } from "../verifier/cli/as-root";
 import { CLI_WIDTH, errorText, usageErrorText, wrapMessage } from "../verifier/cli/flags";
@@ -54,7 +55,8 @@ async function main(): Promise<number> {
     return 2;
   }
   if (args.command === "break" && args.list) {
-    say(faultList(t));
+    const state = readState(t);
+    say(faultList(t, state?.complete ? (state.backend ?? "instance-group") : undefined));
     return 0;
   }
   switch (args.command) {
@@ -76,11 +78,15 @@ async function main(): Promise<number> {
 async function up(t: LabTopology, args: Args): Promise<number> {
   const started = performance.now();
   say(`lab up: "${t.prefix}" in ${t.net}.0.0/16`);
-  const result = await labUp(t, { keepAlive: args.keepAlive, log: (line) => say(line) });
+  const result = await labUp(t, { keepAlive: args.keepAlive, backend: args.backend, log: (line) => say(line) });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   say(result.built ? `lab is up in ${seconds} s` : `lab was already up (${seconds} s)`);
   say(`  client namespace: ${t.client.namespace}, try: ${asRoot(`ip netns exec ${t.client.namespace} curl -s ${labUrl(t)}`)}`);
-  say(`  load balancer:    ${labUrl(t)} -> ${t.nodes.map((n) => `${n.internalIp}:${t.service.nodePort}`).join(", ")}`);
+  if (result.state.backend === "neg") {
+    const layout = negLayout(t);
+    say(`  load balancer:    ${labUrl(t)} -> NEG endpoints ${t.pods.map((p) => `${p.ip}:${t.service.podPort}`).join(", ")} (p-ip:p-port, routed via the pod's node)`);
+    say(`  NEG:              ${layout.negName} in ${layout.negZones.join(", ")} (${t.nodes.map((n) => `${n.name} ${layout.zones[n.name]}`).join(", ")})`);
+  } else say(`  load balancer:    ${labUrl(t)} -> ${t.nodes.map((n) => `${n.internalIp}:${t.service.nodePort}`).join(", ")}`);
   say(`  service:          ${t.service.clusterIP}:${t.service.port} (clusterIP, on no interface) -> pods :${t.service.podPort}`);
   for (const pod of t.pods) say(`  ${pod.name} on ${pod.nodeName}: ${pod.ip}`);
   say(`  nodes (ssh root@):  ${t.nodes.map((n) => `${n.name} ${n.externalIp}`).join(", ")}`);
@@ -107,13 +113,13 @@ async function status(t: LabTopology): Promise<number> {
     say(`no lab "${t.prefix}" is up (no state in ${t.stateDir})`);
     return 1;
   }
-  say(`lab "${t.prefix}": ${state.complete ? "complete" : "INCOMPLETE (run lab down, then lab up)"}, since ${state.createdAt}`);
+  say(`lab "${t.prefix}" (${state.backend ?? "instance-group"}): ${state.complete ? "complete" : "INCOMPLETE (run lab down, then lab up)"}, since ${state.createdAt}`);
   try {
     const lb = await lbStatus(labPaths(t).lbControlSocket);
     say(`  LB ${lb.listen} keep-alive=${lb.keepAlive}, ${lb.requestsReceived} requests so far`);
     for (const b of lb.backends) {
       say(
-        `  ${b.name} ${b.ip}:${b.port} ${b.state}${healthDetail(b) ? ` (${healthDetail(b)})` : ""}: ` +
+        `  ${b.instance ? `endpoint on ${b.instance} (${b.zone}${b.attached === false ? ", NEG detached" : ""})` : b.name} ${b.ip}:${b.port} ${b.state}${healthDetail(b) ? ` (${healthDetail(b)})` : ""}: ` +
           `${b.proxyConnections} proxy + ${b.healthCheckConnections} health-check connections`,
       );
     }

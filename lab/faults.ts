@@ -1,5 +1,6 @@
 // `lab break --list | <fault>` and `lab repair` (design.md, "contract: lab faults"). Each fault is a
-// commonly reported cause of a failing GKE Ingress on the instance-group path, made real in the
+// commonly reported cause of a failing GKE Ingress on the instance-group path (the container-native
+// path's are in lab/neg-faults.ts, listed and repaired from here too), made real in the
 // lab's namespaces with the tools a person would use on a node (iptables, sysctl) or by running the
 // pods' server the way a broken app runs. `lab repair` puts back what `lab up` made, also after a
 // hand-made break: it reloads every node's kube-proxy tables and sysctls and restarts any pod that
@@ -11,10 +12,14 @@ import { processRunning } from "./host";
 import { labPaths, readState, writeState, type LabState, type PodVariant } from "./state";
 import { nodeByName, type LabTopology } from "./topology";
 import { LabError, loadKubeProxyRules, nodeSysctls, startPod } from "./up";
+import type { LabBackendMode } from "./neg";
+import { NEG_FAULTS, repairNeg } from "./neg-faults";
 
 export interface LabFault {
   /** the id `lab break` takes */
   id: string;
+  /** the paths (lab up --backend) it applies to; absent: instance-group only */
+  backends?: LabBackendMode[];
   /** the real cause it reproduces, in one line */
   cause: string;
   /** what a user sees */
@@ -70,6 +75,7 @@ export async function sepDnatRule(t: LabTopology, node: string, pod: string): Pr
 export const LAB_FAULTS: LabFault[] = [
   {
     id: "health-check-301",
+    backends: ["instance-group", "neg"],
     cause: "the health check path answers 301 while the pods run (the app redirects / to a login page or to HTTPS)",
     symptom: "every node UNHEALTHY in the LB (health check wants 200), clients get 503 (502 on GKE), the pods are Running and Ready",
     reported: "pod / health-check-path-not-200 (pod-1, pod-2)",
@@ -79,6 +85,7 @@ export const LAB_FAULTS: LabFault[] = [
   },
   {
     id: "health-check-404",
+    backends: ["instance-group", "neg"],
     cause: "the health check path answers 404 while the pods run (the app serves no /; its readiness probe or the BackendConfig names another path)",
     symptom: "every node UNHEALTHY, clients get 503 (502 on GKE), the pods are Running",
     reported: "pod / health-check-path-not-200 (pod-1, pod-2)",
@@ -88,6 +95,7 @@ export const LAB_FAULTS: LabFault[] = [
   },
   {
     id: "pod-wrong-port",
+    backends: ["instance-group", "neg"],
     cause: "the app listens on another port than the Service's targetPort",
     symptom: "every node UNHEALTHY (connection refused), clients get 503 (502 on GKE)",
     reported: "pod / pod-listens-on-other-port (pod-1, pod-2)",
@@ -97,6 +105,7 @@ export const LAB_FAULTS: LabFault[] = [
   },
   {
     id: "app-on-loopback",
+    backends: ["instance-group", "neg"],
     cause: "the app binds 127.0.0.1, so nothing outside the pod reaches it",
     symptom: "every node UNHEALTHY (connection refused), clients get 503 (502 on GKE), the app answers inside its pod",
     reported: "pod / app-bound-to-loopback (pod-1, pod-2)",
@@ -106,6 +115,7 @@ export const LAB_FAULTS: LabFault[] = [
   },
   {
     id: "pod-stopped",
+    backends: ["instance-group", "neg"],
     cause: "a pod's process has stopped while the nodes' rules still send to it (a crashing container, before its endpoint is removed)",
     symptom: "health checks flap on every node, part of the requests get 502: as many as the nodes DNATed to the stopped pod",
     reported: "pod / pod-not-ready (pod-2)",
@@ -183,19 +193,38 @@ export const NOT_IN_LAB: { cause: string; where: string }[] = [
     cause: "health-check firewall rule missing, in another VPC network, or overridden by a deny rule",
     where: "the lab has no VPC firewall (its LB reaches the nodes over a bridge that filters nothing); the REST stand-in world (tests/support/rest-standins) holds it",
   },
-  { cause: "named port wrong or missing, NEG backends, a node missing from the instance group", where: "Compute API objects: the REST stand-in world" },
+  { cause: "named port wrong or missing, a node missing from the instance group, NEGs of another type", where: "Compute API objects: the REST stand-in world" },
   { cause: "Service of type ClusterIP, selector matching no pod", where: "Kubernetes API objects: the REST stand-in world" },
 ];
 
+/** Every fault of both paths: the article's (LAB_FAULTS) and the container-native one's (lab/neg-faults.ts). */
+export const ALL_FAULTS: LabFault[] = [...LAB_FAULTS, ...NEG_FAULTS];
+
+export const faultBackends = (f: LabFault): LabBackendMode[] => f.backends ?? ["instance-group"];
+
 export function findFault(id: string): LabFault | undefined {
-  return LAB_FAULTS.find((f) => f.id === id);
+  return ALL_FAULTS.find((f) => f.id === id);
 }
 
-/** `lab break --list`: one block per fault, then the causes the lab leaves to the stand-in world. */
-export function faultList(t: LabTopology): string {
-  const lines = ["faults the lab can reproduce (npm run lab -- break <fault>; undo with npm run lab -- repair):", ""];
-  for (const f of LAB_FAULTS) {
-    lines.push(`  ${f.id}`, `      cause:    ${f.cause}`, `      does:     ${f.how(t)}`, `      you see:  ${f.symptom}`, `      reported: diagnosis ${f.reported}`);
+/**
+ * `lab break --list`: one block per fault that applies to `backend` (the running lab's path;
+ * undefined: no lab is up, every fault with the path it needs), the faults of the other path by
+ * name, then the causes the lab leaves to the stand-in world.
+ */
+export function faultList(t: LabTopology, backend?: LabBackendMode): string {
+  const applies = (f: LabFault) => backend === undefined || faultBackends(f).includes(backend);
+  const lines = [
+    `faults the lab can reproduce${backend ? ` on this lab (lab up --backend ${backend})` : ""} (npm run lab -- break <fault>; undo with npm run lab -- repair):`,
+    "",
+  ];
+  for (const f of ALL_FAULTS.filter(applies)) {
+    lines.push(`  ${f.id}${backend === undefined ? `   [lab up --backend ${faultBackends(f).join(" or ")}]` : ""}`);
+    lines.push(`      cause:    ${f.cause}`, `      does:     ${f.how(t)}`, `      you see:  ${f.symptom}`, `      reported: diagnosis ${f.reported}`);
+  }
+  const others = ALL_FAULTS.filter((f) => !applies(f));
+  if (others.length > 0) {
+    const other = backend === "neg" ? "instance-group" : "neg";
+    lines.push("", `need a lab built with --backend ${other}: ${others.map((f) => f.id).join(", ")}`);
   }
   lines.push("", "not in the lab:");
   for (const n of NOT_IN_LAB) lines.push(`  ${n.cause}: ${n.where}`);
@@ -218,8 +247,15 @@ export interface BreakResult {
 /** Applies one fault to the running lab and waits (up to waitMs) until the LB's health checks show it. */
 export async function labBreak(t: LabTopology, id: string, waitMs = 10_000): Promise<BreakResult> {
   const fault = findFault(id);
-  if (!fault) throw new LabError(`unknown fault "${id}"; the faults are: ${LAB_FAULTS.map((f) => f.id).join(", ")} (lab break --list says what each does)`);
+  if (!fault) throw new LabError(`unknown fault "${id}"; the faults are: ${ALL_FAULTS.map((f) => f.id).join(", ")} (lab break --list says what each does)`);
   const state = requireLab(t);
+  const backend = state.backend ?? "instance-group";
+  if (!faultBackends(fault).includes(backend)) {
+    throw new LabError(
+      `fault "${id}" needs a lab built with ${faultBackends(fault).map((b) => `--backend ${b}`).join(" or ")}; this lab is ${backend}: ` +
+        `run ${asRoot(`npm run lab -- up --backend ${faultBackends(fault)[0]}`)}`,
+    );
+  }
   await fault.apply(t, state);
   state.faults = [...(state.faults ?? []), fault.id];
   writeState(t, state);
@@ -242,6 +278,8 @@ export interface RepairResult {
 export async function labRepair(t: LabTopology, waitMs = 15_000): Promise<RepairResult> {
   const state = requireLab(t);
   const actions: string[] = [];
+  // Pods home first: the rules reloaded next name the pods where the topology puts them.
+  if (state.backend === "neg") actions.push(...(await repairNeg(t, state)));
   await Promise.all(
     t.nodes.map(async (n) => {
       await loadKubeProxyRules(t, n, "Cluster");

@@ -20,6 +20,15 @@ export interface LbBackendStatus {
   healthCheckConnections: number;
   proxiedRequests: number;
   proxyErrors: number;
+  /** NEG endpoints (lab up --backend neg): the instance that hosts the pod, the NEG's zone and name */
+  instance?: string;
+  zone?: string;
+  group?: string;
+  /** NEG endpoints: false while the NEG is detached from the backend service (neither checked nor used) */
+  attached?: boolean;
+  /** when a health check first passed, and last passed (ISO 8601); absent: never */
+  firstOkAt?: string;
+  lastOkAt?: string;
 }
 
 export interface LbStatus {
@@ -61,6 +70,9 @@ export const lbStatus = (socketPath: string) => call(socketPath, "GET", "/status
 export const setHealthChecksPaused = (socketPath: string, paused: boolean) =>
   call(socketPath, "POST", `/health-checks?paused=${paused ? 1 : 0}`);
 export const clearRecentChecks = (socketPath: string) => call(socketPath, "POST", "/recent-checks/clear");
+/** Takes a group (a NEG; of one zone, when given) out of the backend service, or puts it back (lab/neg-faults.ts). */
+export const setGroupAttached = (socketPath: string, group: string, attached: boolean, zone?: string) =>
+  call(socketPath, "POST", `/groups?${attached ? "attach" : "detach"}=${encodeURIComponent(group)}${zone ? `&zone=${encodeURIComponent(zone)}` : ""}`);
 export const setLbKeepAlive = (socketPath: string, on: boolean) => call(socketPath, "POST", `/keep-alive?on=${on ? 1 : 0}`);
 
 /** Waits until every backend is HEALTHY (the LB then spreads requests over all nodes). */
@@ -71,7 +83,7 @@ export async function waitForHealthy(socketPath: string, timeoutMs: number): Pro
   for (;;) {
     try {
       last = await lbStatus(socketPath);
-      if (last.backends.every((b) => b.state === "HEALTHY")) return last;
+      if (last.backends.every((b) => b.state === "HEALTHY" || b.attached === false)) return last;
     } catch (error) {
       lastError = error as Error;
     }

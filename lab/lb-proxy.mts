@@ -4,6 +4,10 @@
 // connection, so each one is a new connection the nodes' nat rules count; keep-alive can be switched
 // on to show how reused connections leave the counters still.
 //
+// With `lab up --backend neg` the backends are the NEG endpoints p-ip:p-port instead (each with
+// the instance that hosts it and its NEG), health-checked and proxied to directly, as a NEG-backed
+// backend service does; a whole NEG can be detached from the backend service (see lab/neg.ts).
+//
 // Self-contained (type-only imports, which Node strips) so Node runs it directly inside the lb namespace:
 //   node lab/lb-proxy.mts '<json config>'
 // A control/status API listens on a unix socket (filesystem, so reachable from the root namespace):
@@ -11,16 +15,21 @@
 //   POST /health-checks?paused=1|0    hold or resume health checks (exact counter accounting in tests)
 //   POST /recent-checks/clear         forget the recent health-check results (after `lab repair`)
 //   POST /keep-alive?on=1|0           reuse connections to nodes, or open one per request (default)
+//   POST /groups?detach=NAME|attach=NAME[&zone=Z]   take a NEG (of one zone) out of the backend service, or put it back
 import http from "node:http";
 import fs from "node:fs";
 import type { Socket } from "node:net";
 import type { LbBackendStatus, LbStatus } from "./lb-control.ts";
 
 interface BackendConfig {
-  /** instance (node) name */
+  /** instance (node) name; for a NEG endpoint "p-ip:p-port" */
   name: string;
   ip: string;
   port: number;
+  /** NEG endpoints: the instance (node) that hosts the pod, the NEG's zone and name */
+  instance?: string;
+  zone?: string;
+  group?: string;
 }
 
 interface ProxyConfig {
@@ -61,6 +70,12 @@ const backends: BackendState[] = config.backends.map((b) => ({
   proxyErrors: 0,
 }));
 let keepAlive = config.keepAlive;
+/** groups (NEGs) taken out of the backend service: neither checked nor sent to */
+const detachedGroups = new Set<string>();
+/** NEGs of one name exist per zone: a group is "<zone>/<name>" when a zone is given, else every zone's */
+const groupKey = (name: string, zone?: string | null) => (zone ? `${zone}/${name}` : name);
+const attached = (b: Pick<BackendState, "group" | "zone">) =>
+  b.group === undefined || !(detachedGroups.has(b.group) || detachedGroups.has(groupKey(b.group, b.zone)));
 let healthChecksPaused = false;
 let nextBackend = 0;
 let requestsReceived = 0;
@@ -102,6 +117,8 @@ function checkOnce(backend: BackendState): Promise<void> {
       // A short history, so a reader sees a node flapping between HEALTHY and UNHEALTHY.
       backend.recentChecks = [...(backend.recentChecks ?? []), ok ? "ok" : (error ?? "failed")].slice(-RECENT_CHECKS);
       if (ok) {
+        backend.lastOkAt = backend.lastCheckAt;
+        backend.firstOkAt ??= backend.lastCheckAt;
         backend.failures = 0;
         backend.successes++;
         if (backend.state !== "HEALTHY" && backend.successes >= config.healthyThreshold) backend.state = "HEALTHY";
@@ -141,7 +158,7 @@ function checkOnce(backend: BackendState): Promise<void> {
 
 async function healthLoop(): Promise<void> {
   for (;;) {
-    if (!healthChecksPaused) await Promise.all(backends.map(checkOnce));
+    if (!healthChecksPaused) await Promise.all(backends.filter(attached).map(checkOnce));
     await new Promise((r) => setTimeout(r, config.healthCheckIntervalMs));
   }
 }
@@ -151,7 +168,7 @@ async function healthLoop(): Promise<void> {
 function pickBackend(): BackendState | undefined {
   for (let i = 0; i < backends.length; i++) {
     const candidate = backends[(nextBackend + i) % backends.length];
-    if (candidate.state === "HEALTHY") {
+    if (candidate.state === "HEALTHY" && attached(candidate)) {
       nextBackend = (nextBackend + i + 1) % backends.length;
       return candidate;
     }
@@ -225,7 +242,9 @@ function statusJson(): string {
     healthCheckIntervalMs: config.healthCheckIntervalMs,
     requestsReceived,
     noBackendAnswers,
-    backends: backends.map(({ successes: _successes, failures: _failures, ...reported }) => reported),
+    backends: backends.map(({ successes: _successes, failures: _failures, ...reported }) =>
+      reported.group !== undefined ? { ...reported, attached: attached(reported) } : reported,
+    ),
   };
   return JSON.stringify(status, null, 2);
 }
@@ -250,9 +269,23 @@ const control = http.createServer((req, res) => {
     if (!keepAlive) keepAliveAgent.destroy();
     res.writeHead(200, { "content-type": "application/json" });
     res.end(statusJson());
+  } else if (req.method === "POST" && url.pathname === "/groups" && (url.searchParams.has("detach") || url.searchParams.has("attach"))) {
+    const detach = url.searchParams.get("detach");
+    const attach = url.searchParams.get("attach");
+    const zone = url.searchParams.get("zone");
+    if (detach) detachedGroups.add(groupKey(detach, zone));
+    if (attach) {
+      detachedGroups.delete(groupKey(attach, zone));
+      // A group put back starts over, as a newly added backend does: unknown until checked.
+      for (const b of backends.filter((x) => x.group === attach && (!zone || x.zone === zone))) {
+        Object.assign(b, { state: "UNKNOWN", successes: 0, failures: 0, recentChecks: [] });
+      }
+    }
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(statusJson());
   } else {
     res.writeHead(404, { "content-type": "text/plain" });
-    res.end("GET /status, POST /health-checks?paused=1|0, POST /recent-checks/clear, POST /keep-alive?on=1|0\n");
+    res.end("GET /status, POST /health-checks?paused=1|0, POST /recent-checks/clear, POST /keep-alive?on=1|0, POST /groups?detach=NAME|attach=NAME[&zone=ZONE]\n");
   }
 });
 

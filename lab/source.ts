@@ -25,6 +25,8 @@ import { lbStatus, type LbBackendStatus, type LbStatus } from "./lb-control";
 import { execInNamespace } from "./netns";
 import { labUrl, type LabTopology } from "./topology";
 import { asRoot } from "../verifier/cli/as-root";
+import { firewallFromLbFilter, negKubernetesModel, negLayout, negLoadBalancerModel, negPodFacts, placedPods, readLbFilter } from "./neg";
+import type { LabState } from "./state";
 
 export interface LabAccess {
   topology: LabTopology;
@@ -39,6 +41,8 @@ export interface LabAccess {
   /** the Service's externalTrafficPolicy as the nodes' rules were written (default Cluster) */
   externalTrafficPolicy?: "Cluster" | "Local";
   sshTimeoutMs?: number;
+  /** the lab's state: which path `lab up` built (backend neg: lab/neg.ts) and what faults moved */
+  state?: LabState;
 }
 
 export function labNodeTargets(t: LabTopology, hostKeys: Record<string, string>): NodeTarget[] {
@@ -254,9 +258,16 @@ export async function collectLab(access: LabAccess, progress: Progress): Promise
   }
 
   const expected = { servicePort: t.service.port, podPort: t.service.podPort, nodePort: t.service.nodePort, replicas: t.pods.length };
-  const loadBalancer = labLoadBalancerModel(t, status);
-  const kubernetes = labKubernetesModel(t, access.podRunning, status, { externalTrafficPolicy: access.externalTrafficPolicy, podListeners: await podListeners(t) });
-  const targets = labNodeTargets(t, access.hostKeys).map((target) => ({ ...target, probes: planProbes(target.internalIp, loadBalancer, kubernetes, expected) }));
+  const neg = access.state?.backend === "neg" ? await negModels(access, status, problems) : undefined;
+  const loadBalancer = neg?.loadBalancer ?? labLoadBalancerModel(t, status);
+  const kubernetes =
+    neg?.kubernetes ?? labKubernetesModel(t, access.podRunning, status, { externalTrafficPolicy: access.externalTrafficPolicy, podListeners: await podListeners(t) });
+  const zones = neg ? negLayout(t).zones : undefined;
+  const targets = labNodeTargets(t, access.hostKeys).map((target) => ({
+    ...target,
+    ...(zones ? { zone: zones[target.name] } : {}),
+    probes: planProbes(target.internalIp, loadBalancer, kubernetes, expected),
+  }));
   const nodes = await collectNodes(targets, labSshOptions(t, access.privateKey, access.sshTimeoutMs), progress);
   problems.push(...nodes.problems);
 
@@ -274,5 +285,29 @@ export async function collectLab(access: LabAccess, progress: Progress): Promise
     kubernetes,
     nodes: nodes.nodes,
     problems,
+  };
+}
+
+/**
+ * The NEG lab's LB and Kubernetes models (lab/neg.ts): the pods where they run now, their
+ * readiness gates from the LB's health checks, the NEGs with their endpoints, the VPC firewall
+ * chain read back from the lb namespace.
+ */
+async function negModels(access: LabAccess, status: LbStatus | undefined, problems: Problem[]): Promise<{ loadBalancer: LoadBalancerModel; kubernetes: KubernetesModel }> {
+  const t = access.topology;
+  const state = access.state!;
+  let filter: string | undefined;
+  try {
+    filter = await readLbFilter(t);
+  } catch (error) {
+    problems.push({ source: "lab", subject: t.lb.firewallRule, message: `the lab's VPC firewall (${t.lb.namespace} filter table) could not be read: ${(error as Error).message}` });
+  }
+  const firewall = filter === undefined ? undefined : firewallFromLbFilter(t, filter, problems);
+  const placed: LabTopology = { ...t, pods: placedPods(t, state) };
+  const facts = negPodFacts(t, state, status, access.podRunning);
+  const base = labKubernetesModel(placed, access.podRunning, status, { podListeners: await podListeners(placed) });
+  return {
+    loadBalancer: negLoadBalancerModel(t, labLoadBalancerModel(t, status), status, firewall),
+    kubernetes: negKubernetesModel(t, base, facts),
   };
 }

@@ -4,6 +4,7 @@
 // it also finds namespaces and links by the lab's prefix, so a crashed `lab up` can be cleaned.
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { LabBackendMode } from "./neg";
 import type { LabTopology } from "./topology";
 
 /** How a pod's server runs: `up` starts it with none of these; faults change them (lab/faults.ts). */
@@ -36,6 +37,10 @@ export interface LabState {
   faults?: string[];
   /** the Service's externalTrafficPolicy as the nodes' rules were last written (absent: Cluster) */
   externalTrafficPolicy?: "Cluster" | "Local";
+  /** the path `lab up` built (absent: instance-group, the article's) */
+  backend?: LabBackendMode;
+  /** NEG lab: pods running away from their topology node (pod -> node), set by the endpoint-stale fault */
+  negMoves?: Record<string, string>;
 }
 
 export interface LabPaths {

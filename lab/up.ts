@@ -21,9 +21,12 @@ import {
 } from "./netns";
 import { generateClientKeyPair, startSshd, waitForListener } from "./sshd";
 import { ensureStateDir, labPaths, readState, writeClientKey, writeState, type LabState, type PodVariant } from "./state";
+import { buildNegNetwork, negLbBackends, type LabBackendMode } from "./neg";
 import { labCidrs, labNamespaces, type LabNode, type LabPod, type LabTopology } from "./topology";
 
 export interface UpOptions {
+  /** the path to build: "instance-group" (default, the article's) or "neg" (container-native, lab/neg.ts) */
+  backend?: LabBackendMode;
   /** LB reuses connections to nodes (default false: one fresh connection per proxied request) */
   keepAlive?: boolean;
   /** progress lines ("namespaces: 7 created"); default silent */
@@ -78,7 +81,9 @@ export async function labUp(t: LabTopology, opts: UpOptions = {}): Promise<UpRes
   if (problems.length > 0) throw new LabError(`lab up cannot start:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
 
   const existing = readState(t);
-  if (existing?.complete && (await isHealthy(t, existing))) {
+  const backend = opts.backend ?? "instance-group";
+  // A lab of the other path is rebuilt: the LB's backends and the network differ.
+  if (existing?.complete && (existing.backend ?? "instance-group") === backend && (await isHealthy(t, existing))) {
     const keepAlive = opts.keepAlive ?? existing.keepAlive;
     if (keepAlive !== existing.keepAlive) {
       // The one setting a running lab can change in place.
@@ -106,11 +111,13 @@ export async function labUp(t: LabTopology, opts: UpOptions = {}): Promise<UpRes
     pids: {},
     hostKeys: {},
     keepAlive,
+    ...(backend === "neg" ? { backend } : {}),
   };
   writeState(t, state);
 
   await step("namespaces", () => Promise.all(labNamespaces(t).map(createNamespace)));
   await step("links, addresses, routes", () => buildNetwork(t));
+  if (backend === "neg") await step("NEG: alias IP routes and VPC firewall in the lb namespace", () => buildNegNetwork(t, interfaceNames(t).lbBridge));
   await step("sysctls", () => Promise.all(t.nodes.map((n) => nodeSysctls(n))));
   await step("kube-proxy filter and nat rules (iptables-restore)", () => Promise.all(t.nodes.map((n) => loadKubeProxyRules(t, n))));
 
@@ -147,12 +154,12 @@ export async function labUp(t: LabTopology, opts: UpOptions = {}): Promise<UpRes
     writeState(t, state);
   });
 
-  await step("load balancer (health checks pass on every node)", async () => {
+  await step(backend === "neg" ? "load balancer (health checks pass on every NEG endpoint)" : "load balancer (health checks pass on every node)", async () => {
     const config = {
       listenIp: t.lb.publicIp,
       listenPort: t.lb.publicPort,
       sourceIp: t.lb.vpcIp,
-      backends: t.nodes.map((n) => ({ name: n.name, ip: n.internalIp, port: t.service.nodePort })),
+      backends: backend === "neg" ? negLbBackends(t) : t.nodes.map((n) => ({ name: n.name, ip: n.internalIp, port: t.service.nodePort })),
       healthCheckPath: "/",
       healthCheckIntervalMs: t.lb.healthCheckIntervalMs,
       healthCheckTimeoutMs: 1000,

@@ -1,7 +1,7 @@
 // `lab verify`: the verifier's checks C1..C12 on the running lab. The model comes from the lab
 // source (LB + Kubernetes stand-ins, nodes over real SSH), the requests come from INSIDE the client
 // namespace, and each node's nat counters are read before and after them, so the report shows
-// which KUBE-SEP rule took each new connection.
+// which KUBE-SEP rule took each new connection (on a NEG lab: that none did, lab/neg.ts).
 import type { CheckResult, Diagnosis, PathModel, RequestsModel } from "../verifier/model";
 import { asRoot } from "../verifier/cli/as-root";
 import { PROGRESS_MARK, progressLine } from "../verifier/cli/flags";
@@ -22,6 +22,7 @@ import { run } from "./netns";
 import { labPaths, readClientKey, readState } from "./state";
 import { labUrl, type LabTopology } from "./topology";
 import { LabError } from "./up";
+import { compareNegWithLb, negConnectionSection, placedPods, type NegConnectionCheck } from "./neg";
 
 export interface VerifyOptions {
   /** requests sent from the client namespace (default 100) */
@@ -64,6 +65,8 @@ export interface VerifyOutcome {
   diagnosis: Diagnosis[];
   account?: ConnectionAccount;
   connections: LabConnectionCheck[];
+  /** NEG lab (lab up --backend neg): per endpoint, the LB's connections and the node's still nat counters; [] otherwise */
+  negConnections: NegConnectionCheck[];
   terminal: string;
   json: string;
   markdown: string;
@@ -99,7 +102,7 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
   const steps: VerifySteps = {
     collect: (p) => {
       const podRunning = Object.fromEntries(t.pods.map((pod) => [pod.name, processRunning(state.pids[pod.name])]));
-      return collectLab({ topology: t, privateKey, hostKeys: state.hostKeys, lbControlSocket: socket, podRunning, externalTrafficPolicy: state.externalTrafficPolicy }, p);
+      return collectLab({ topology: t, privateKey, hostKeys: state.hostKeys, lbControlSocket: socket, podRunning, externalTrafficPolicy: state.externalTrafficPolicy, state }, p);
     },
     readCounters: async () => {
       if (counterReads++ === 0) {
@@ -129,16 +132,20 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
   }
   const { model, results, diagnosis, exitCode, reason } = outcome;
   const account = accountNewConnections(model);
-  const connections = compareWithLb(account, lbBefore, lbAfter);
-  const accounting = connectionSection(connections, keepAlive);
+  const neg = state.backend === "neg";
+  // On the NEG path the LB's backends are endpoints, not nodes: the per-node comparison does not apply.
+  const connections = neg ? [] : compareWithLb(account, lbBefore, lbAfter);
+  const negConnections = neg ? compareNegWithLb(account, model.requests?.results ?? [], placedPods(t, state), lbBefore, lbAfter) : [];
+  const accounting = neg ? negConnectionSection(negConnections, keepAlive) : connectionSection(connections, keepAlive);
   return {
     model,
     results,
     diagnosis,
     account,
     connections,
+    negConnections,
     terminal: `${renderTerminal(model, results, { color: opts.color, width: opts.width, full: opts.full, diagnosis: outcome.diagnosis, sections: [accounting] })}\n${wrap(`exit ${exitCode}: ${reason}`, opts.width ?? 100, "", "  ").join("\n")}\n`,
-    json: renderJson(model, results, { outcome: { exitCode, reason }, diagnosis: outcome.diagnosis, lab: { healthChecksHeld: true, keepAlive, connections } }),
+    json: renderJson(model, results, { outcome: { exitCode, reason }, diagnosis: outcome.diagnosis, lab: { healthChecksHeld: true, keepAlive, connections, ...(neg ? { backend: "neg", negConnections } : {}) } }),
     markdown: renderMarkdown(model, results, { diagnosis: outcome.diagnosis, sections: [accounting] }),
     exitCode,
     reason,

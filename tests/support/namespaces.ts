@@ -6,6 +6,7 @@
 //   10.213 lab default (npm run lab) | 10.214 tests/ssh | 10.215, 10.216 tests/lab/lab-broken
 //   10.217 bench/lab-cycle | 10.218 tests/e2e | 10.219 tests/lab/lab-e2e
 //   10.241 tests/lab/lab-faults-pod | 10.242 tests/lab/lab-faults-node
+//   10.223 tests/lab/lab-walk | 10.247 tests/lab/lab-neg (the NEG lab)
 import { existsSync } from "node:fs";
 import { findCommand } from "../../lab/netns";
 
