@@ -4,8 +4,9 @@ import { LAB_BACKEND_MODES, type LabBackendMode } from "./neg";
 
 export const USAGE = `usage: npm run lab -- <command> [options]
 
-Builds the article's path (or, with --backend neg, today's default) in network namespaces on this machine (a client, an LB, 3 nodes with
-sshd and kube-proxy-style rules, 2 pods) and checks it as verify checks GKE. Root, Linux.
+Builds the article's path (or, with --backend neg, today's default) in network namespaces on
+this machine (a client, an LB, 3 nodes with sshd and kube-proxy-style rules, 2 pods) and checks
+it as verify checks GKE. Root, Linux.
 
 commands:
   up                  build the lab (idempotent)
