@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, cliArgs } from "../support/cli";
+import { ROOT, cliArgs, unwrapped } from "../support/cli";
 import { FIXTURES } from "./helpers";
 
 // As `npm run --silent trace` starts it (tests/support/cli.ts), minus npm's own start-up.
@@ -48,7 +48,7 @@ describe("trace CLI", () => {
     const r = run(args as string[]);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toMatch(message);
+    expect(unwrapped(r.stderr)).toMatch(message);
   }, 60_000);
 
   test("--node-ip IP and --node-ip=IP pick the node address the same way", () => {
@@ -66,6 +66,6 @@ describe("trace CLI", () => {
   test("an empty dump exits 2", () => {
     const r = run(["-"], "\n");
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/"-" is empty; save a dump with/);
+    expect(unwrapped(r.stderr)).toMatch(/"-" is empty; save a dump with/);
   }, 60_000);
 });
