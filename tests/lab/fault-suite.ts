@@ -3,10 +3,9 @@
 // lab back, and the repaired lab verifies clean with an empty diagnosis. The catalogue is split
 // over two test files (the pod-side and the node-side faults), each with its own lab, prefix and
 // address block, so jest runs them side by side.
-import { labDown } from "../../lab/down";
-import { LAB_FAULTS, labBreak, labRepair } from "../../lab/faults";
+import { LAB_FAULTS, labBreak } from "../../lab/faults";
 import { labTopology } from "../../lab/topology";
-import { labUp } from "../../lab/up";
+import { useLab } from "../support/lab-lifecycle";
 import { labVerify } from "../../lab/verify";
 import type { Diagnosis } from "../../verifier/model";
 import { describeWithNamespaces } from "../support/namespaces";
@@ -50,16 +49,7 @@ export function faultSuite(file: keyof typeof FAULT_FILES, prefix: string, net: 
   });
 
   describeWithNamespaces(`lab break <fault>: ${ids.length} faults diagnosed by hop, subject and cause (${prefix}, ${net})`, () => {
-    beforeAll(async () => {
-      await labDown(t);
-      await labUp(t);
-    });
-    afterEach(async () => {
-      await labRepair(t);
-    });
-    afterAll(async () => {
-      expect((await labDown(t)).leftovers).toEqual([]);
-    });
+    useLab(t);
 
     test("the healthy lab has an empty diagnosis", async () => {
       const outcome = await labVerify(t, { requests: 20 });

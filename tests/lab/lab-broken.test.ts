@@ -11,7 +11,7 @@ import { waitForLb, type LbStatus } from "../../lab/lb-control";
 import { ensureStateDir, labPaths, readState, writeState } from "../../lab/state";
 import type { Diagnosis } from "../../verifier/model";
 import { labTopology, nodeByName } from "../../lab/topology";
-import { labUp } from "../../lab/up";
+import { useLab } from "../support/lab-lifecycle";
 import { labVerify } from "../../lab/verify";
 import { describeWithNamespaces } from "../support/namespaces";
 import { TEST_HEALTH_CHECK_MS } from "./fault-suite";
@@ -29,17 +29,7 @@ describeWithNamespaces("lab broken by hand with ordinary tools, diagnosed as lab
   const node2Fails = (s: LbStatus) => s.backends.some((b) => b.name === "node-2" && (b.state === "UNHEALTHY" || (b.recentChecks ?? []).some((r) => r !== "ok")));
   const fields = (d: Diagnosis[]) => d.map((x) => [x.hop, x.subject, x.cause]);
 
-  beforeAll(async () => {
-    await labDown(t);
-    await labUp(t);
-  });
-  afterEach(async () => {
-    await labRepair(t);
-  });
-  afterAll(async () => {
-    const report = await labDown(t);
-    expect(report.leftovers).toEqual([]);
-  });
+  useLab(t);
 
   test("a KUBE-SEP DNAT rule deleted on node-2: C7 fails on node-2 only; node-nat / node-2 / endpoint-rule-missing", async () => {
     const save = (await execInNamespace(node2.namespace, ["iptables-save", "-t", "nat"])).stdout;

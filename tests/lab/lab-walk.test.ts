@@ -6,13 +6,12 @@
 // named (PREROUTING's jump, KUBE-EXT -> KUBE-SVC) and one that changes nothing here (KUBE-FORWARD's
 // ACCEPT of marked packets, while FORWARD's policy is ACCEPT).
 // Own prefix and address block (giplw-, 10.223).
-import { labDown } from "../../lab/down";
 import { execInNamespace } from "../../lab/netns";
-import { labRepair, splitRule } from "../../lab/faults";
+import { splitRule } from "../../lab/faults";
 import { waitForLb } from "../../lab/lb-control";
 import { labPaths } from "../../lab/state";
 import { labTopology, nodeByName } from "../../lab/topology";
-import { labUp } from "../../lab/up";
+import { useLab } from "../support/lab-lifecycle";
 import { labVerify } from "../../lab/verify";
 import { describeWithNamespaces } from "../support/namespaces";
 
@@ -21,17 +20,7 @@ jest.setTimeout(300_000);
 describeWithNamespaces("rules deleted by hand on a lab node, each named at its node by the walk (giplw-, 10.223.0.0/16)", () => {
   const t = labTopology({ prefix: "giplw-", net: "10.223" });
 
-  beforeAll(async () => {
-    await labDown(t);
-    await labUp(t);
-  });
-  afterEach(async () => {
-    await labRepair(t);
-  });
-  afterAll(async () => {
-    const report = await labDown(t);
-    expect(report.leftovers).toEqual([]);
-  });
+  useLab(t);
 
   // a sample: the full sweep is in memory; each case here costs a verify with requests (~10 s)
   const sample: [string, string, RegExp][] = [

@@ -1,0 +1,21 @@
+// One lab per test file: built fresh before the file's tests (whatever an earlier crashed run left
+// is taken down first), put back as `lab up` made it after each test, and taken down at the end,
+// leaving nothing behind (a leftover fails the file).
+import type { LabTopology } from "../../lab/topology";
+import { labDown } from "../../lab/down";
+import { labRepair } from "../../lab/faults";
+import { labUp } from "../../lab/up";
+
+/** Registers the lab's beforeAll / afterEach / afterAll in the calling describe. */
+export function useLab(t: LabTopology): void {
+  beforeAll(async () => {
+    await labDown(t);
+    await labUp(t);
+  });
+  afterEach(async () => {
+    await labRepair(t);
+  });
+  afterAll(async () => {
+    expect((await labDown(t)).leftovers).toEqual([]);
+  });
+}
