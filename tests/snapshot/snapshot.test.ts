@@ -125,6 +125,22 @@ function writeNodeFiles(dir: string): void {
 }
 
 describe("hand-made folders", () => {
+  test("a folder of several snapshots (one per sub-folder) is refused, naming them, not judged as one cluster", async () => {
+    const parent = mkdtempSync(join(tmpdir(), "gip-several-"));
+    try {
+      // two different clusters' snapshots: the hand-made example and the recorded one
+      cpSync(EXAMPLE, join(parent, "shop"), { recursive: true });
+      cpSync(join(EXAMPLE, "..", "recorded-zonal"), join(parent, "blog"), { recursive: true });
+      await expect(verifySnapshot(parent, base)).rejects.toThrow(/holds 2 snapshots, one per sub-folder \(blog\/, shop\/\).*judge one at a time, e\.g\. --snapshot .*\/blog$/);
+      await expect(verifySnapshot(parent, { ...base, ingress: { namespace: "study", name: "hello" } })).rejects.toThrow(IngressInputError);
+      // one snapshot's own sub-folders (gcloud/, kubectl/) are one snapshot: judged as before
+      const one = await verifySnapshot(join(parent, "shop"), { ...base, ingress: { namespace: "study", name: "hello" } });
+      expect(verdicts(one.results).C9).toBe("pass");
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
   test("node files under nodes/<node>/ are read by the SSH source's parsers: the node claims are judged", async () => {
     const dir = exampleCopy();
     writeNodeFiles(dir);

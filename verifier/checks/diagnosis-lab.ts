@@ -15,7 +15,8 @@ const LAB_FIXES: Record<string, LabFix> = {
   "path-rule-missing": (d, ns) => `reloads ${d.subject}'s kube-proxy-style rules as lab up wrote them${byHand(d, ns)}`,
   "path-rule-differs": (d, ns) => `reloads ${d.subject}'s kube-proxy-style rules as lab up wrote them${byHand(d, ns)}`,
   "ip-forward-disabled": (d, ns) => `sets net.ipv4.ip_forward back to 1 on ${d.subject}; by hand: ip netns exec ${ns(d.subject)} sysctl -w net.ipv4.ip_forward=1`,
-  "forward-policy-drop": (d, ns) => `restores ${d.subject}'s FORWARD policy and its jump to KUBE-FORWARD; by hand: ip netns exec ${ns(d.subject)} iptables -P FORWARD ACCEPT`,
+  "forward-policy-drop": (d, ns) =>
+    `restores ${d.subject}'s FORWARD policy and its jump to KUBE-FORWARD; by hand: ip netns exec ${ns(d.subject)} iptables -P FORWARD ACCEPT, and if \`iptables -S FORWARD\` lacks it, ip netns exec ${ns(d.subject)} iptables -I FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD`,
   "forward-rule-drop": (d, ns) => `reloads ${d.subject}'s filter rules; by hand: ip netns exec ${ns(d.subject)} iptables -D FORWARD <the rule quoted above>`,
   "pod-not-ready": (d) => `restarts ${d.subject}'s server process`,
   "pod-not-running": (d) => `restarts ${d.subject}'s server process`,

@@ -693,3 +693,17 @@ function safeText(text: string, max: number): string {
   const escaped = redactText(text).replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   return escaped.length > max ? `${escaped.slice(0, max)}…` : escaped;
 }
+
+/**
+ * Sub-folders that each hold an Ingress, when there are two or more and the folder shows it holds
+ * more than one snapshot (a snapshot.json below the top, or objects of another project or cluster
+ * set aside): a folder of several snapshots, whose objects must not be judged as one cluster. []
+ * otherwise. Names relative to the folder, sorted, e.g. ["blog", "shop"].
+ */
+export function separateSnapshots(folder: SnapshotFolder): string[] {
+  const top = (file: string) => (file.includes("/") ? file.slice(0, file.indexOf("/")) : undefined);
+  const dirs = [...new Set(folder.kube.filter((k) => k.kind === "Ingress").map((k) => top(k.file)))];
+  if (dirs.length < 2 || dirs.includes(undefined)) return [];
+  const several = folder.warnings.some((w) => /^[^/]+\/(.+\/)?snapshot\.json$/.test(w.file) || /belongs to project|another cluster's/.test(w.message));
+  return several ? (dirs as string[]).sort() : [];
+}

@@ -5,7 +5,7 @@ import { KubeConfig, NetworkingV1Api } from "@kubernetes/client-node";
 import type { GkeSources, VerifyOutcome } from "../verify";
 import type { KubeAccess, Progress } from "../sources/types";
 import { silentProgress } from "../sources/types";
-import { readSnapshotFolder } from "./folder";
+import { readSnapshotFolder, separateSnapshots } from "./folder";
 import { chooseIngress, ingressSteps, type IngressTransports, type IngressVerifyOptions } from "./ingress";
 import { SnapshotRecorder } from "./record";
 import { MISSING_MARK, missingTag, snapshotComputeFetch, snapshotKubeHttp, type MissingObject } from "./transport";
@@ -50,6 +50,13 @@ export async function verifySnapshot(dir: string, opts: IngressOptions, progress
     folder,
     missing,
   };
+  const several = separateSnapshots(folder);
+  if (several.length > 0) {
+    const base = dir.replace(/\/+$/, "");
+    throw new IngressInputError(
+      `${base} holds ${several.length} snapshots, one per sub-folder (${several.map((d) => `${d}/`).join(", ")}), each with its own Ingress and load balancer; their objects are not one cluster's: judge one at a time, e.g. --snapshot ${base}/${several[0]}`,
+    );
+  }
   let choice;
   try {
     choice = await chooseIngress(networkingFor(k8s, transports.kube), opts, `the snapshot ${dir}`);
