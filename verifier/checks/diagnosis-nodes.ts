@@ -202,12 +202,18 @@ export function nodeCauses(ctx: CheckContext, results: CheckResult[]): Diagnosis
       ...e,
       detail: `${e.detail} (the node's own connections are not forwarded, so this succeeds where the LB's fail)`,
     }));
+    // On a NEG path the LB's connections go to p-ip:p-port of this node's pods, routed through the
+    // node with no DNAT and no mark: judged as such, not as the n-port path's DNATed packets.
+    const negEndpoints = ctx.mode.neg.detected ? negEndpointsOn(ctx, v.name) : [];
     if (fwd?.ipForward === false) {
       causes.push({
         hop: "node-forwarding",
         subject: v.name,
         cause: "ip-forward-disabled",
-        summary: `${v.name} DNATs n-port ${nodePort ?? "?"} to the pods (p-ip ${dests.join(", ") || "?"}) but net.ipv4.ip_forward is 0, so it does not route the rewritten packets: the LB's connections time out`,
+        summary:
+          negEndpoints.length > 0
+            ? `The VPC routes the LB's connections to NEG endpoint${negEndpoints.length === 1 ? "" : "s"} ${list(negEndpoints.map((e) => e.key))} through ${v.name}, but its net.ipv4.ip_forward is 0, so it does not forward them to its pods: the health checks time out and no request reaches them`
+            : `${v.name} DNATs n-port ${nodePort ?? "?"} to the pods (p-ip ${dests.join(", ") || "?"}) but net.ipv4.ip_forward is 0, so it does not route the rewritten packets: the LB's connections time out`,
         evidence: [
           { source: `node ${v.name}: cat /proc/sys/net/ipv4/ip_forward`, detail: "0", node: v.name },
           ...fwdProbe,
@@ -217,9 +223,6 @@ export function nodeCauses(ctx: CheckContext, results: CheckResult[]): Diagnosis
         claims: linkNode(v.name, []),
       });
     }
-    // On a NEG path the LB's connections go to p-ip:p-port of this node's pods, routed through the
-    // node with no DNAT and no mark: judged as such, not as the n-port path's DNATed packets.
-    const negEndpoints = ctx.mode.neg.detected ? negEndpointsOn(ctx, v.name) : [];
     if (fwd?.filter && negEndpoints.length > 0) {
       const cause = negForwardCause(ctx, results, v.name, fwd.filter, negEndpoints);
       if (cause) causes.push(cause);
@@ -562,7 +565,7 @@ function negForwardCause(ctx: CheckContext, results: CheckResult[], node: string
     hop: "node-forwarding",
     subject: node,
     cause: byPolicy ? "forward-policy-drop" : "forward-rule-drop",
-    summary: `The LB's connections to ${list(targets)} (NEG endpoints, routed through ${node} with no DNAT) are dropped by ${node}'s filter ${byPolicy ? `FORWARD policy ${found.policy}: no rule accepts them (nothing marks them 0x4000 on this path, so KUBE-FORWARD does not)` : `rule ${found.decidedBy!.chain} line ${line}`}: the health checks to ${dests.length === 1 ? "that pod" : "those pods"} time out (${unhealthy.length > 0 ? `endpoint${unhealthy.length === 1 ? "" : "s"} ${list(unhealthy.map((e) => `${e.key} ${e.health}`))}` : "the LB marks them UNHEALTHY"}) and no request reaches the pods on ${node}`,
+    summary: `The LB's connections to NEG endpoint${targets.length === 1 ? "" : "s"} ${list(targets)}, routed through ${node} with no DNAT, are dropped by ${node}'s filter ${byPolicy ? `FORWARD policy ${found.policy}: no rule accepts them (nothing marks them 0x4000 on this path, so KUBE-FORWARD does not)` : `rule ${found.decidedBy!.chain} line ${line}`}: the health checks to ${dests.length === 1 ? "that pod" : "those pods"} time out (${unhealthy.length > 0 ? `endpoint${unhealthy.length === 1 ? "" : "s"} ${list(unhealthy.map((e) => `${e.key} ${e.health}`))}` : "the LB marks them UNHEALTHY"}) and no request reaches the pods on ${node}`,
     evidence,
     fix: byPolicy
       ? `on ${node}: accept forwarded traffic to the pod range (iptables -A FORWARD -d <pod CIDR> -j ACCEPT, as GKE's node firewall does) or set the FORWARD policy to ACCEPT; find what changed it (a hardening script, Docker)`
