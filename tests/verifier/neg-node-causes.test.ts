@@ -83,6 +83,14 @@ describe("forward-policy-drop on a NEG path: the pod's node drops the LB's conne
     expect(causes(m).ids.map((x) => x.split(" ")[2])).not.toContain("forward-policy-drop");
   });
 
+  test("ip_forward 0 on the pod's node: ip-forward-disabled says the LB's unDNATed connections to its pods are not forwarded", () => {
+    const { m, bad } = setup("ACCEPT");
+    m.nodes.find((x) => x.name === bad.instance)!.forwarding!.ipForward = false;
+    const { d, ids } = causes(m);
+    expect(ids).toEqual([`node-forwarding ${bad.instance} ip-forward-disabled C11`]);
+    expect(d[0]!.summary).toContain(`NEG endpoint ${bad.ipAddress}:8080 through ${bad.instance}, but its net.ipv4.ip_forward is 0`);
+  });
+
   test("a DROP rule (not the policy) is forward-rule-drop, quoting its line", () => {
     const { m, bad } = setup("ACCEPT");
     const n = m.nodes.find((x) => x.name === bad.instance)!;
