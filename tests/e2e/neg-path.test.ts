@@ -112,6 +112,12 @@ test("a regional cluster whose zone with a pod has no NEG on the backend service
   expect(verdict(r, "C1").verdict).toBe("fail");
   expect(verdict(r, "C1").summary).toContain("zone us-central1-c has ready pod(s) hello-6d5f7c8b9-zr4kp but no NEG");
   expect(causes(r)).toContain(`backend-service ${NEG} neg-zone-without-backend`);
+  // the zone's missing NEG is why C10 misses its pod's endpoint: the same cause explains C10
+  expect(verdict(r, "C10").verdict).toBe("fail");
+  const zone = r.diagnosis.find((d) => d.cause === "neg-zone-without-backend")!;
+  expect(zone.claims).toEqual(["C1", "C10"]);
+  expect(zone.summary).toMatch(/their endpoint 10\.\d+\.\d+\.\d+:8080 is in none of its NEGs/);
+  expect(causes(r).filter((c) => c.endsWith(" unexplained"))).toEqual([]);
 });
 
 test("bad input, judged and said plainly: a serverless NEG, a NEG in a zone with no node, NEG and instance groups on one path", async () => {

@@ -128,7 +128,10 @@ describeWithNamespaces("lab up --backend neg: the container-native path (giplng-
       const o = await labVerify(t, { requests: 10 });
       expect(failing(o)).toEqual(["C1", "C10"]);
       expect(summary(o, "C1")).toMatch(/zone lab-zone-c has ready pod\(s\) pod-2 but no NEG/);
-      expect(causes(o)).toContainEqual(["backend-service", negLayout(t).negName, "neg-zone-without-backend"]);
+      // the zone's missing NEG is also why C10 misses pod-2's endpoint: one cause, nothing unexplained
+      expect(causes(o)).toEqual([["backend-service", negLayout(t).negName, "neg-zone-without-backend"]]);
+      expect(o.diagnosis[0]!.claims).toEqual(["C1", "C10"]);
+      expect(o.diagnosis[0]!.summary).toMatch(/their endpoint 10\.247\.67\.2:8080 is in none of its NEGs/);
       expect(o.model.requests!.results.every((r) => r.podName === "pod-1")).toBe(true);
     });
 
@@ -140,6 +143,12 @@ describeWithNamespaces("lab up --backend neg: the container-native path (giplng-
       expect(summary(o, "C11")).not.toMatch(/10\.247\.65\.2:8080 .* is UNHEALTHY/);
       expect(o.model.nodes.find((n) => n.name === "node-3")!.forwarding!.filter!.text).toMatch(/^:FORWARD DROP/m);
       expect(o.model.nodes.find((n) => n.name === "node-1")!.forwarding!.filter!.text).toMatch(/^:FORWARD ACCEPT/m);
+      // named where it is: node-3 forwards the LB's unDNATed, unmarked connections to pod-2 and drops them
+      expect(causes(o)).toEqual([["node-forwarding", "node-3", "forward-policy-drop"]]);
+      const d = o.diagnosis[0]!;
+      expect(d.claims).toContain("C11");
+      expect(d.evidence[0]!.detail).toMatch(/^:FORWARD DROP; no rule accepts a new, unmarked connection to 10\.247\.67\.2/);
+      expect(d.summary).toMatch(/10\.247\.67\.2:8080 \(pod-2\).*no DNAT.*health checks to that pod time out/);
     });
 
     test("firewall-no-pod-port: the rule admits the node-port range only, so nothing reaches p-port (C11, C12)", async () => {
@@ -152,14 +161,21 @@ describeWithNamespaces("lab up --backend neg: the container-native path (giplng-
       expect(causes(o)).toEqual([["firewall", "node-1, node-3", "neg-firewall-pod-port"]]);
     });
 
-    test("health-check-404 on the NEG path: every endpoint UNHEALTHY and the restarted pods' gates wait (C11)", async () => {
+    test("health-check-404 on the NEG path: every endpoint UNHEALTHY, the restarted pods' gates wait, the 404 is named (C11)", async () => {
       expect((await labBreak(t, "health-check-404")).shown).toBe(true);
       const o = await labVerify(t, { requests: 10 });
       expect(verdicts(o).C11).toBe("fail");
       expect(summary(o, "C11")).toMatch(/endpoint 10\.247\.65\.2:8080 .* is UNHEALTHY; endpoint 10\.247\.67\.2:8080 .* is UNHEALTHY/);
       expect(summary(o, "C11")).toMatch(/pod pod-1's readiness gate .* is False/);
-      expect(causes(o)).toContainEqual(["pod", "pod-1", "neg-readiness-gate-stuck"]);
-      expect(causes(o)).toContainEqual(["pod", "pod-2", "neg-readiness-gate-stuck"]);
+      // the root cause at each pod, its waiting gate folded into it (evidence and claims)
+      expect(causes(o)).toEqual([
+        ["pod", "pod-1", "health-check-path-not-200"],
+        ["pod", "pod-2", "health-check-path-not-200"],
+      ]);
+      for (const d of o.diagnosis) {
+        expect(d.summary).toMatch(/answers HTTP 404 on the health check's path \/ .*readiness gate cloud\.google\.com\/load-balancer-neg-ready stays False/);
+        expect(d.evidence.some((e) => e.detail.includes("spec.readinessGates"))).toBe(true);
+      }
     });
   });
 }, ["sshd", "ssh-keygen", "curl"]);

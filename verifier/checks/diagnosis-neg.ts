@@ -61,19 +61,25 @@ function backendCauses(ctx: CheckContext, v: NegPathView): Cause[] {
     const z = v.nodeZone.get(p.nodeName!);
     if (z && !negZones.has(z)) byZone.set(z, [...(byZone.get(z) ?? []), p.name]);
   }
+  // the endpoints C10 finds missing because their zone has no NEG: this cause explains C10 for them
+  // (endpointCauses leaves them to it); read only when every NEG's endpoints were read
+  const actualKeys = new Set(v.actual.map((e) => e.key));
+  const endpointsKnown = v.unreadEndpoints.length === 0 && v.negBackends.every((b) => b.neg);
   for (const [zone, pods] of byZone) {
     const bs = v.backendServices[0]?.name ?? svcName(ctx);
     const status = ctx.model.kubernetes?.negStatus;
+    const missing = endpointsKnown ? v.expected.filter((e) => !actualKeys.has(e.key) && e.node !== undefined && v.nodeZone.get(e.node) === zone) : [];
     out.push(
       cause("backend-service", bs, "neg-zone-without-backend",
-        `Zone ${zone} has ready pod(s) ${pods.join(", ")}, but backend service ${bs} has no NEG in ${zone}: the LB never sends to them${status && !status.zones.includes(zone) ? `; the Service's neg-status lists only ${list(status.zones)}` : ""}.`,
+        `Zone ${zone} has ready pod(s) ${pods.join(", ")}, but backend service ${bs} has no NEG in ${zone}: the LB never sends to them${missing.length > 0 ? `, and their endpoint${missing.length === 1 ? "" : "s"} ${list(missing.map((e) => e.key))} ${missing.length === 1 ? "is" : "are"} in none of its NEGs` : ""}${status && !status.zones.includes(zone) ? `; the Service's neg-status lists only ${list(status.zones)}` : ""}.`,
         [
           { source: `compute backendServices/${bs}`, detail: `backends in zones ${list([...negZones])}`, resource: bs },
+          ...missing.map((e) => ({ source: "kubernetes endpointslices", detail: `${e.key} ${e.pod ?? ""} on ${e.node} (${zone}): in no NEG of the backend service`.replace("  ", " ") })),
           ...(status ? [{ source: `kubernetes service ${svcName(ctx)}`, detail: `cloud.google.com/neg-status zones=${list(status.zones)}` }] : []),
           ...controllerEvidence(ctx),
         ],
         "the NEG controller adds a zone's NEG when a node of that zone joins; if it lags, its error is in `kubectl describe svcneg` and the Ingress's events; a backend service edited by hand is reset by the controller on its next sync (touch the Ingress to force one)",
-        ["C1"]),
+        missing.length > 0 ? ["C1", "C10"] : ["C1"]),
     );
   }
   if (v.igBackends.length > 0 && v.negBackends.length > 0) {

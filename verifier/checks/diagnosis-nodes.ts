@@ -4,13 +4,16 @@
 // Links between claims: an UNHEALTHY (or flapping) node is tied to its own cause (its nat rules,
 // its forwarding) or to the pods its rules DNAT to; failed requests are tied to the per-endpoint
 // DNAT counters; a pod-less node under externalTrafficPolicy Local is unhealthy by design.
-import type { BackendHealthModel, CheckResult, ClaimId, Diagnosis, Evidence, NodeProbe, PodModel } from "../model";
+import type { BackendHealthModel, CheckResult, ClaimId, Diagnosis, Evidence, NatDump, NodeProbe, PodModel } from "../model";
 import { forwardVerdict } from "../iptables/forward-verdict";
 import { dumpLine as originalLine } from "./trace-cache";
 import { accountNewConnections, type ConnectionAccount } from "./connections";
 import { endpointKey, ruleLine, type CheckContext, type NodeView } from "./context";
 import { defaultBackendService } from "./loadbalancer";
+import { NEG_READINESS_GATE } from "../neg";
+import { negGate, negPathView, type ActualEndpoint } from "./neg-path";
 import { walkNode } from "./path-walk";
+import { list } from "./verdict";
 
 /** Claim ids among `ids` that failed. */
 function failing(results: CheckResult[], ids: ClaimId[]): ClaimId[] {
@@ -199,12 +202,18 @@ export function nodeCauses(ctx: CheckContext, results: CheckResult[]): Diagnosis
       ...e,
       detail: `${e.detail} (the node's own connections are not forwarded, so this succeeds where the LB's fail)`,
     }));
+    // On a NEG path the LB's connections go to p-ip:p-port of this node's pods, routed through the
+    // node with no DNAT and no mark: judged as such, not as the n-port path's DNATed packets.
+    const negEndpoints = ctx.mode.neg.detected ? negEndpointsOn(ctx, v.name) : [];
     if (fwd?.ipForward === false) {
       causes.push({
         hop: "node-forwarding",
         subject: v.name,
         cause: "ip-forward-disabled",
-        summary: `${v.name} DNATs n-port ${nodePort ?? "?"} to the pods (p-ip ${dests.join(", ") || "?"}) but net.ipv4.ip_forward is 0, so it does not route the rewritten packets: the LB's connections time out`,
+        summary:
+          negEndpoints.length > 0
+            ? `The VPC routes the LB's connections to NEG endpoint${negEndpoints.length === 1 ? "" : "s"} ${list(negEndpoints.map((e) => e.key))} through ${v.name}, but its net.ipv4.ip_forward is 0, so it does not forward them to its pods: the health checks time out and no request reaches them`
+            : `${v.name} DNATs n-port ${nodePort ?? "?"} to the pods (p-ip ${dests.join(", ") || "?"}) but net.ipv4.ip_forward is 0, so it does not route the rewritten packets: the LB's connections time out`,
         evidence: [
           { source: `node ${v.name}: cat /proc/sys/net/ipv4/ip_forward`, detail: "0", node: v.name },
           ...fwdProbe,
@@ -214,7 +223,10 @@ export function nodeCauses(ctx: CheckContext, results: CheckResult[]): Diagnosis
         claims: linkNode(v.name, []),
       });
     }
-    if (fwd?.filter && dests.length > 0) {
+    if (fwd?.filter && negEndpoints.length > 0) {
+      const cause = negForwardCause(ctx, results, v.name, fwd.filter, negEndpoints);
+      if (cause) causes.push(cause);
+    } else if (fwd?.filter && dests.length > 0) {
       const found = forwardVerdict(fwd.filter.text, { destinations: dests, ports, marked: !local });
       // a filter table cut down to the Service's rules quotes the lines as the node printed them
       const verdict = found.decidedBy ? { ...found, decidedBy: { ...found.decidedBy, line: originalLine(fwd.filter, found.decidedBy.line) } } : found;
@@ -292,7 +304,10 @@ export function nodeCauses(ctx: CheckContext, results: CheckResult[]): Diagnosis
     const outcomes = probes.map(({ p }) => p.outcome);
     const target = `p-ip:p-port ${pod.ip}:${podPort ?? "?"}`;
 
-    if (!pod.ready) {
+    // On a NEG path a pod whose containers run but whose readiness gate waits for the LB is not
+    // Ready because the LB has not seen it healthy: what the pod answers says why (below).
+    const gateWaits = ctx.mode.neg.detected && waitsForNegGate(pod);
+    if (!pod.ready && !gateWaits) {
       const why = ctx.model.problems.filter((p) => p.subject === pod.name).map((p) => p.message);
       causes.push({
         hop: "pod",
@@ -310,11 +325,12 @@ export function nodeCauses(ctx: CheckContext, results: CheckResult[]): Diagnosis
       });
       continue;
     }
-    if (outcomes.length === 0) continue;
+    const lbSaw = ctx.mode.neg.detected ? negHealthDetails(ctx, pod.ip) : [];
+    if (outcomes.length === 0 && lbSaw.length === 0) continue;
     const refused = outcomes.filter((o) => o.kind === "refused").length;
     const http = outcomes.filter((o): o is { kind: "http"; status: number; location?: string } => o.kind === "http");
     const timeouts = outcomes.filter((o) => o.kind === "timeout").length;
-    const path = probes[0]!.p.path;
+    const path = probes[0]?.p.path ?? "/";
 
     if (refused > 0 && http.length === 0) {
       const listeners = pod.listeners;
@@ -342,9 +358,16 @@ export function nodeCauses(ctx: CheckContext, results: CheckResult[]): Diagnosis
       });
       continue;
     }
-    const bad = http.filter((o) => o.status !== 200);
-    if (bad.length > 0 && bad.length === http.length) {
+    // the LB's own health checker probes p-ip:p-port on a NEG path: its "HTTP 404" is the pod's answer
+    const lbHttp = lbSaw.map((h) => /^HTTP (\d{3})\b/.exec(h.detail ?? "")).filter((m): m is RegExpExecArray => m !== null).map((m): { kind: "http"; status: number; location?: string } => ({ kind: "http", status: Number(m[1]) }));
+    const answers = http.length > 0 ? http : lbHttp;
+    const bad = answers.filter((o) => o.status !== 200);
+    if (bad.length > 0 && bad.length === answers.length) {
       const first = bad[0]!;
+      if (ctx.mode.neg.detected) {
+        causes.push(negHealthCheckNot200(ctx, results, pod, target, first, probes.length > 0 ? path : undefined, [...evidence, ...lbSaw.map(negHealthEvidence)]));
+        continue;
+      }
       causes.push({
         hop: "pod",
         subject: pod.name,
@@ -360,6 +383,7 @@ export function nodeCauses(ctx: CheckContext, results: CheckResult[]): Diagnosis
       });
       continue;
     }
+    if (outcomes.length === 0) continue;
     if (timeouts > 0 && http.length === 0) {
       causes.push({
         hop: "pod",
@@ -461,6 +485,93 @@ function walkCauses(
     });
   }
   return out;
+}
+
+/** The pod's containers run (ContainersReady, True when not said) but its NEG readiness gate is not True. */
+function waitsForNegGate(pod: PodModel): boolean {
+  const gate = negGate(pod);
+  return gate.has && gate.condition?.status !== "True" && (pod.conditions?.find((c) => c.type === "ContainersReady")?.status ?? "True") === "True";
+}
+
+/** The backend services' health entries for the NEG endpoint at this p-ip that carry the checker's detail ("HTTP 404"). */
+function negHealthDetails(ctx: CheckContext, ip: string): BackendHealthModel[] {
+  return (ctx.model.loadBalancer?.backendServices ?? []).flatMap((b) => b.health).filter((h) => h.groupKind === "networkEndpointGroup" && h.ipAddress === ip && h.detail !== undefined);
+}
+
+function negHealthEvidence(h: BackendHealthModel): Evidence {
+  return { source: `compute backendServices getHealth ${h.group}`, detail: `${h.ipAddress}${h.port !== undefined ? `:${h.port}` : ""} on ${h.instance} ${h.state} (${h.detail})`, node: h.instance };
+}
+
+/**
+ * health-check-path-not-200 on a NEG path: the LB's health checkers probe p-ip:p-port of each pod
+ * directly (GKE, "Container-native load balancing": health checks go to the endpoints), so a pod
+ * that answers anything but 200 on the health check's path is UNHEALTHY in its NEG, and its
+ * readiness gate, which waits for the LB's word, stays False (the pod never becomes Ready).
+ */
+function negHealthCheckNot200(ctx: CheckContext, results: CheckResult[], pod: PodModel, target: string, first: { status: number; location?: string }, probedPath: string | undefined, evidence: Evidence[]): Diagnosis {
+  const v = negPathView(ctx);
+  const bs = v.backendServices.find((b) => b.healthChecks.length > 0);
+  const hc = bs ? ctx.model.loadBalancer?.healthChecks?.find((h) => h.name === bs.healthChecks[0]) : undefined;
+  const path = hc?.requestPath ?? probedPath ?? "/";
+  const endpoint = v.actual.find((e) => e.ip === pod.ip);
+  const waits = waitsForNegGate(pod);
+  return {
+    hop: "pod",
+    subject: pod.name,
+    cause: "health-check-path-not-200",
+    summary: `${pod.name} answers HTTP ${first.status}${first.location ? ` (Location ${first.location})` : ""} on the health check's path ${path} at ${target}; on a NEG path the LB's health checkers probe that endpoint directly and want 200, so it is ${endpoint?.health ?? "not HEALTHY"} and the LB sends it no request${waits ? `, and its readiness gate ${NEG_READINESS_GATE} stays False, so the pod is not Ready` : ""}`,
+    evidence: [
+      ...evidence,
+      ...(hc ? [{ source: `compute healthChecks/${hc.name}`, detail: `type=${hc.type}, requestPath=${hc.requestPath ?? "/"}`, resource: hc.name }] : []),
+      ...(endpoint?.health && !evidence.some((e) => e.source.startsWith("compute backendServices getHealth")) ? [{ source: endpoint.healthSource ?? `compute networkEndpointGroups/${endpoint.neg.name}`, detail: `${endpoint.key}: ${endpoint.health}` }] : []),
+    ],
+    fix: `serve 200 on ${path} (or point the readiness probe, which GKE copies into the health check, or a BackendConfig healthCheck.requestPath at a path that answers 200)`,
+    claims: failing(results, ["C11", "C12"]),
+  };
+}
+
+/** The NEG endpoints the LB reaches through this node (its pods' p-ip:p-port), with their health. */
+function negEndpointsOn(ctx: CheckContext, node: string): ActualEndpoint[] {
+  return negPathView(ctx).actual.filter((e) => e.instance === node || (e.instance === undefined && ctx.pods.some((p) => p.ip === e.ip && p.nodeName === node)));
+}
+
+/**
+ * forward-policy-drop / forward-rule-drop on a NEG path: the VPC routes the LB's connections to
+ * p-ip:p-port through the pod's node, which forwards them unchanged (no DNAT, so no KUBE-MARK-MASQ
+ * mark 0x4000); kube-proxy's KUBE-FORWARD accepts only marked or RELATED,ESTABLISHED packets
+ * (pkg/proxy/iptables/proxier.go), so a FORWARD policy DROP with no other accepting rule drops the
+ * health checks' and the requests' new connections. Undefined when the filter table accepts them
+ * or cannot tell.
+ */
+function negForwardCause(ctx: CheckContext, results: CheckResult[], node: string, filter: NatDump, endpoints: ActualEndpoint[]): Diagnosis | undefined {
+  const dests = [...new Set(endpoints.map((e) => e.ip))];
+  const ports = [...new Set(endpoints.map((e) => e.port).filter((p): p is number => p !== undefined))];
+  const found = forwardVerdict(filter.text, { destinations: dests, ports, marked: false });
+  if (found.verdict !== "drop") return undefined;
+  const byPolicy = found.decidedBy === undefined;
+  const line = found.decidedBy ? originalLine(filter, found.decidedBy.line) : undefined;
+  const source = `node ${node}: ${filter.command} (filter table)`;
+  const targets = endpoints.map((e) => `${e.key}${ctx.pods.find((p) => p.ip === e.ip) ? ` (${ctx.pods.find((p) => p.ip === e.ip)!.name})` : ""}`);
+  const unhealthy = endpoints.filter((e) => e.health !== undefined && e.health !== "HEALTHY");
+  const evidence: Evidence[] = [
+    byPolicy
+      ? { source, detail: `:FORWARD ${found.policy}; no rule accepts a new, unmarked connection to ${list(dests)}${found.kubeForwardJump ? " (KUBE-FORWARD accepts only packets marked 0x4000 or ctstate RELATED,ESTABLISHED)" : ""}`, node }
+      : { source, detail: `line ${line}: ${found.decidedBy!.text}`, node, line, rule: found.decidedBy!.text },
+    ...unhealthy.map((e) => ({ source: e.healthSource ?? `compute networkEndpointGroups/${e.neg.name}`, detail: `${e.key}: ${e.health}`, node })),
+  ];
+  const claims = failing(results, unhealthy.length > 0 ? ["C11", "C12"] : ["C12"]);
+  if (claims.length === 0) return undefined;
+  return {
+    hop: "node-forwarding",
+    subject: node,
+    cause: byPolicy ? "forward-policy-drop" : "forward-rule-drop",
+    summary: `The LB's connections to NEG endpoint${targets.length === 1 ? "" : "s"} ${list(targets)}, routed through ${node} with no DNAT, are dropped by ${node}'s filter ${byPolicy ? `FORWARD policy ${found.policy}: no rule accepts them (nothing marks them 0x4000 on this path, so KUBE-FORWARD does not)` : `rule ${found.decidedBy!.chain} line ${line}`}: the health checks to ${dests.length === 1 ? "that pod" : "those pods"} time out (${unhealthy.length > 0 ? `endpoint${unhealthy.length === 1 ? "" : "s"} ${list(unhealthy.map((e) => `${e.key} ${e.health}`))}` : "the LB marks them UNHEALTHY"}) and no request reaches the pods on ${node}`,
+    evidence,
+    fix: byPolicy
+      ? `on ${node}: accept forwarded traffic to the pod range (iptables -A FORWARD -d <pod CIDR> -j ACCEPT, as GKE's node firewall does) or set the FORWARD policy to ACCEPT; find what changed it (a hardening script, Docker)`
+      : `on ${node}: delete the rule (iptables -D ${found.decidedBy!.chain} ...) and find what added it`,
+    claims,
+  };
 }
 
 /** kube-proxy's "has no local endpoints" DROP for the nodePort in the node's filter table, as evidence. */

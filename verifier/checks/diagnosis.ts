@@ -58,6 +58,26 @@ export function mergeSameCause(causes: Diagnosis[]): Diagnosis[] {
   return out;
 }
 
+/** Causes at a pod that keep its NEG readiness gate False: the LB sees the pod's endpoint fail. */
+const GATE_ROOT_CAUSES = new Set(["health-check-path-not-200", "pod-port-refused", "app-bound-to-loopback", "pod-listens-on-other-port", "pod-port-timeout"]);
+
+/**
+ * A pod's neg-readiness-gate-stuck is a symptom when the same pod has a cause the LB's health check
+ * sees (it answers 404, refuses, hangs): the gate waits for the LB's word on that endpoint. The
+ * symptom is folded into its cause (evidence and claims), so the root cause is what is named.
+ */
+export function foldGateSymptoms(causes: Diagnosis[]): Diagnosis[] {
+  const out = causes.map((c) => ({ ...c }));
+  return out.filter((c) => {
+    if (c.cause !== "neg-readiness-gate-stuck") return true;
+    const root = out.find((r) => r.hop === "pod" && r.subject === c.subject && GATE_ROOT_CAUSES.has(r.cause));
+    if (!root) return true;
+    root.evidence = [...root.evidence, ...c.evidence.filter((e) => !root.evidence.some((k) => k.source === e.source && k.detail === e.detail))];
+    root.claims = [...new Set([...(root.claims ?? []), ...(c.claims ?? [])])];
+    return false;
+  });
+}
+
 /**
  * A failing claim no cause explains: named at the nodes it fails on (the whole cluster only when it
  * names none), with what the walk compared there and what to save next to find the cause.
@@ -97,7 +117,7 @@ export function diagnose(model: PathModel, results: CheckResult[]): Diagnosis[] 
       /* its claims stay unexplained below */
     }
   }
-  causes.splice(0, causes.length, ...mergeSameCause(causes));
+  causes.splice(0, causes.length, ...foldGateSymptoms(mergeSameCause(causes)));
   const explained = new Set(causes.flatMap((c) => c.claims ?? []));
   for (const r of results) {
     if (r.verdict !== "fail" || explained.has(r.id)) continue;
