@@ -9,6 +9,8 @@
 //
 //   flock /tmp/gip-netns.lock npx ts-node bench/lab-fanout.ts [--nodes 50] [--delay-ms 50] [--runs 3] [--concurrency 1,8,32]
 // Root. Own prefix and block (giplfo-, 10.249.0.0/16); the lab is always torn down, also on Ctrl-C.
+import { readFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { labDown } from "../lab/down";
 import { addDelay, spawnInNamespace, type NamespaceProcess } from "../lab/netns";
@@ -36,6 +38,14 @@ const median = (values: number[]) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
+
+/** The machine's busy and total CPU time so far, in clock ticks (first line of /proc/stat). */
+function machineTicks(): { busy: number; total: number } {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = fields[3] + (fields[4] ?? 0);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
 
 async function main(): Promise<void> {
   const unavailable = namespaceTestsUnavailable(["sshd", "ssh-keygen", "curl"]);
@@ -102,17 +112,27 @@ async function main(): Promise<void> {
     const collect = async (subset: NodeTarget[], concurrency: number): Promise<number> => {
       const opts: SshOptions = { ...labSshOptions(t, privateKey, 60_000), concurrency };
       const started = performance.now();
+      const cpuBefore = process.cpuUsage();
+      const ticksBefore = machineTicks();
       const result = await collectNodes(subset, opts, silentProgress);
       const ms = performance.now() - started;
+      const cpu = process.cpuUsage(cpuBefore);
+      const ticks = machineTicks();
+      // Where the time goes: this process's CPU (ssh2's crypto, the cut-down) and how busy all cores were.
+      cpuNotes.push(
+        `verifier CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, machine ${((100 * (ticks.busy - ticksBefore.busy)) / Math.max(1, ticks.total - ticksBefore.total)).toFixed(0)}% busy of ${cpus().length} cores`,
+      );
       const bad = result.nodes.filter((n) => !n.reachable);
       if (bad.length > 0 || result.problems.length > 0) throw new Error(`collection failed: ${result.problems.map((p) => `${p.subject}: ${p.message}`).join("; ")}`);
       return ms;
     };
+    const cpuNotes: string[] = [];
     const timed = async (label: string, subset: NodeTarget[], concurrency: number, n: number): Promise<number> => {
       await collect(subset, concurrency); // warm-up: JIT and ssh2's first key exchange are not what is measured
       const times: number[] = [];
+      cpuNotes.length = 0;
       for (let i = 0; i < n; i++) times.push(await collect(subset, concurrency));
-      console.log(`  ${label}: ${times.map((ms) => ms.toFixed(0)).join(", ")} ms`);
+      console.log(`  ${label}: ${times.map((ms) => ms.toFixed(0)).join(", ")} ms (${cpuNotes.join("; ")})`);
       return median(times);
     };
 

@@ -6,8 +6,8 @@ import { DEFAULT_LAB_NODES, MAX_LAB_NODES, MIN_LAB_NODES, nodeCountProblem } fro
 export const USAGE = `usage: npm run lab -- <command> [options]
 
 Builds the article's path (or, with --backend neg, today's default) in network namespaces on
-this machine (a client, an LB, 3 nodes with sshd and kube-proxy-style rules, 2 pods) and checks
-it as verify checks GKE. Root, Linux.
+this machine (a client, an LB, 3 nodes or --nodes N with sshd and kube-proxy-style rules,
+2 pods) and checks it as verify checks GKE. Root, Linux.
 
 commands:
   up                  build the lab (idempotent)
