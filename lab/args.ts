@@ -1,12 +1,13 @@
 // The lab CLI's arguments: parsed in one place, every mistake reported at once.
 import { MAX_REQUESTS } from "../verifier/requests";
 import { LAB_BACKEND_MODES, type LabBackendMode } from "./neg";
+import { DEFAULT_LAB_NODES, MAX_LAB_NODES, MIN_LAB_NODES, nodeCountProblem } from "./topology";
 
 export const USAGE = `usage: npm run lab -- <command> [options]
 
 Builds the article's path (or, with --backend neg, today's default) in network namespaces on
-this machine (a client, an LB, 3 nodes with sshd and kube-proxy-style rules, 2 pods) and checks
-it as verify checks GKE. Root, Linux.
+this machine (a client, an LB, 3 nodes or --nodes N with sshd and kube-proxy-style rules,
+2 pods) and checks it as verify checks GKE. Root, Linux.
 
 commands:
   up                  build the lab (idempotent)
@@ -21,6 +22,8 @@ options:
   --backend MODE      up: instance-group (default, the article's path: the LB sends to n-ip:n-port)
                       or neg (the container-native path: the LB sends to the pods' NEG endpoints
                       p-ip:p-port, routed via each pod's node; docs/lab-neg.md)
+  --nodes N           up: how many nodes, ${MIN_LAB_NODES}..${MAX_LAB_NODES} (default ${DEFAULT_LAB_NODES}); the 2 pods stay on node-1 and
+                      node-3, the other nodes run none and forward (instance-group backend only)
   --keep-alive        up: the LB reuses its node connections; verify: for this run the client
                       sends over one connection and the LB reuses its node connections
   --json              verify: print one JSON object instead of the report
@@ -53,6 +56,7 @@ const OPTION_COMMANDS: Record<string, readonly string[]> = {
   "--full": ["verify"],
   "--keep-alive": ["up", "verify"],
   "--backend": ["up"],
+  "--nodes": ["up"],
   "--list": ["break"],
 };
 
@@ -71,6 +75,8 @@ export interface Args {
   full: boolean;
   /** lab up: which path to build (undefined: instance-group) */
   backend?: LabBackendMode;
+  /** lab up: how many nodes (undefined: DEFAULT_LAB_NODES) */
+  nodes?: number;
   errors: string[];
 }
 
@@ -105,6 +111,14 @@ export function parseArgs(argv: string[]): Args {
       if (!text) args.errors.push(`--backend needs a value: ${LAB_BACKEND_MODES.join(" or ")}`);
       else if (!(LAB_BACKEND_MODES as readonly string[]).includes(text)) args.errors.push(`--backend must be ${LAB_BACKEND_MODES.join(" or ")}, got "${text}"`);
       else args.backend = text as LabBackendMode;
+    } else if (a === "--nodes") {
+      const text = inline ?? (argv[i + 1]?.startsWith("--") ? undefined : argv[++i]);
+      if (!text) args.errors.push(`--nodes needs a value: a whole number ${MIN_LAB_NODES}..${MAX_LAB_NODES}`);
+      else {
+        const problem = nodeCountProblem(text);
+        if (problem) args.errors.push(problem);
+        else args.nodes = Number(text);
+      }
     } else if (a === "--requests") {
       // The next argument is the value unless it is another option: "--requests --json" lacks one.
       const text = inline ?? (argv[i + 1]?.startsWith("--") ? undefined : argv[++i]);
@@ -123,6 +137,10 @@ export function parseArgs(argv: string[]): Args {
   else {
     if (args.command === "break" && args.list === (args.fault !== undefined)) {
       args.errors.push(args.list ? "lab break takes --list or a fault, not both" : "lab break needs a fault (see lab break --list)");
+    }
+    // The NEG lab names one zone per node (lab/neg.ts) and is built for the article's three.
+    if (args.backend === "neg" && args.nodes !== undefined && args.nodes !== DEFAULT_LAB_NODES) {
+      args.errors.push(`--nodes ${args.nodes} works with --backend instance-group only: the NEG lab is built with ${DEFAULT_LAB_NODES} nodes`);
     }
     for (const option of new Set(given)) {
       const takers = OPTION_COMMANDS[option];

@@ -2,7 +2,7 @@
 import { USAGE, parseArgs, type Args } from "./args";
 import { labDown } from "./down";
 import { lbStatus } from "./lb-control";
-import { labPaths, readState } from "./state";
+import { labPaths, readState, runningTopology } from "./state";
 import { labTopology, labUrl, type LabTopology } from "./topology";
 import { LabError, labUp } from "./up";
 import { faultList, findFault, LAB_FAULTS, labBreak, labRepair } from "./faults";
@@ -49,7 +49,8 @@ async function main(): Promise<number> {
   }
   let t: LabTopology;
   try {
-    t = labTopology();
+    // up builds what --nodes says; every other command works on the lab that is up, as many nodes as it has.
+    t = args.command === "up" ? labTopology({ nodes: args.nodes }) : runningTopology(labTopology());
   } catch (error) {
     process.stderr.write(errorText("lab", [`${(error as Error).message} (from LAB_PREFIX / LAB_NET / LAB_HEALTH_CHECK_MS)`]));
     return 2;
@@ -86,12 +87,17 @@ async function up(t: LabTopology, args: Args): Promise<number> {
     const layout = negLayout(t);
     say(`  load balancer:    ${labUrl(t)} -> NEG endpoints ${t.pods.map((p) => `${p.ip}:${t.service.podPort}`).join(", ")} (p-ip:p-port, routed via the pod's node)`);
     say(`  NEG:              ${layout.negName} in ${layout.negZones.join(", ")} (${t.nodes.map((n) => `${n.name} ${layout.zones[n.name]}`).join(", ")})`);
-  } else say(`  load balancer:    ${labUrl(t)} -> ${t.nodes.map((n) => `${n.internalIp}:${t.service.nodePort}`).join(", ")}`);
+  } else say(`  load balancer:    ${labUrl(t)} -> ${listed(t.nodes.map((n) => `${n.internalIp}:${t.service.nodePort}`))}`);
   say(`  service:          ${t.service.clusterIP}:${t.service.port} (clusterIP, on no interface) -> pods :${t.service.podPort}`);
   for (const pod of t.pods) say(`  ${pod.name} on ${pod.nodeName}: ${pod.ip}`);
-  say(`  nodes (ssh root@):  ${t.nodes.map((n) => `${n.name} ${n.externalIp}`).join(", ")}`);
+  say(`  nodes (ssh root@):  ${listed(t.nodes.map((n) => `${n.name} ${n.externalIp}`))}`);
   say(`next: ${asRoot("npm run lab -- verify")}`);
   return 0;
+}
+
+/** All items for a few nodes; the first two, "...", the last and how many for a big lab (`up --nodes 50`). */
+function listed(items: string[]): string {
+  return items.length <= 5 ? items.join(", ") : `${items.slice(0, 2).join(", ")}, ..., ${items[items.length - 1]} (${items.length})`;
 }
 
 async function down(t: LabTopology): Promise<number> {

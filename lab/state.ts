@@ -5,7 +5,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LabBackendMode } from "./neg";
-import type { LabTopology } from "./topology";
+import { labTopology, nodeCountProblem, type LabTopology, type TopologyOptions } from "./topology";
 
 /** How a pod's server runs: `up` starts it with none of these; faults change them (lab/faults.ts). */
 export interface PodVariant {
@@ -39,6 +39,8 @@ export interface LabState {
   externalTrafficPolicy?: "Cluster" | "Local";
   /** the path `lab up` built (absent: instance-group, the article's) */
   backend?: LabBackendMode;
+  /** how many nodes `lab up --nodes` built (absent: DEFAULT_LAB_NODES); the other commands rebuild the topology with it */
+  nodes?: number;
   /** NEG lab: pods running away from their topology node (pod -> node), set by the endpoint-stale fault */
   negMoves?: Record<string, string>;
 }
@@ -80,6 +82,17 @@ export function readState(t: LabTopology): LabState | undefined {
     // A half-written file from a crash: `lab down` still cleans by prefix.
     return undefined;
   }
+}
+
+/**
+ * The topology of the lab that is up: `labTopology` gives the default node count, the state says
+ * how many `lab up --nodes N` built (the state dir does not depend on the count). No state, or a
+ * count outside the plan in a hand-edited file: `t` as it is (`lab down` still finds every node by prefix).
+ */
+export function runningTopology(t: LabTopology, options: Omit<TopologyOptions, "nodes"> = {}): LabTopology {
+  const count = readState(t)?.nodes;
+  if (count === undefined || count === t.nodes.length || nodeCountProblem(count)) return t;
+  return labTopology({ prefix: t.prefix, net: t.net, stateDir: t.stateDir, healthCheckIntervalMs: t.lb.healthCheckIntervalMs, ...options, nodes: count });
 }
 
 export function writeState(t: LabTopology, state: LabState): void {

@@ -5,9 +5,11 @@
 // Address plan inside one private /16 (10.<a>.<b>.0/16), none of it routed outside the lab:
 //   <net>.0.0/24     "VPC subnet": the LB and the nodes' internal IPs (a bridge in the lb namespace)
 //   <net>.64.0/18    cluster CIDR; node-k owns <net>.(64+k).0/24, its pod is <net>.(64+k).2
+//                    (k <= 50, so the last node's range, <net>.114.0/24, stays inside the /18)
 //   <net>.128.0/20   service range; the clusterIP lives here and on no interface
 //   <net>.200.0/24   the "internet" between client and LB; the LB's "public IP" is <net>.200.1
 //   <net>.250.0/24   management: a bridge in the root namespace to the nodes' sshd (their "external IPs")
+// node-k's internal IP is <net>.0.(10+k) and its external IP <net>.250.(10+k): 50 nodes end at .60.
 
 export interface LabNode {
   /** Kubernetes node name and instance name */
@@ -94,13 +96,22 @@ export interface TopologyOptions {
    * test lab's faster still (a fault shows after unhealthyThreshold = 2 failed checks).
    */
   healthCheckIntervalMs?: number;
+  /**
+   * How many nodes, MIN_LAB_NODES..MAX_LAB_NODES (default 3, the article's picture). The pods stay
+   * two, on node-1 and node-3, whatever the count: every other node runs none and still forwards.
+   */
+  nodes?: number;
 }
 
 export const DEFAULT_PREFIX = "gip-lab-";
 export const DEFAULT_NET = "10.213";
 export const DEFAULT_HEALTH_CHECK_MS = 1000;
 
-const NODE_COUNT = 3;
+export const DEFAULT_LAB_NODES = 3;
+/** node-1 and node-3 hold the pods, so fewer nodes cannot draw the article's picture */
+export const MIN_LAB_NODES = 3;
+/** enough to measure an SSH fan-out; the address plan would hold 63 (pod ranges end at <net>.127.0/24) */
+export const MAX_LAB_NODES = 50;
 /** pod-1 on node-1, pod-2 on node-3: node-2 runs no pod and still forwards (the article's picture) */
 const POD_PLACEMENT: { pod: string; node: number }[] = [
   { pod: "pod-1", node: 1 },
@@ -112,12 +123,13 @@ export function labTopology(options: TopologyOptions = {}): LabTopology {
   const net = options.net ?? process.env.LAB_NET ?? DEFAULT_NET;
   const interval = options.healthCheckIntervalMs ?? (process.env.LAB_HEALTH_CHECK_MS ? Number(process.env.LAB_HEALTH_CHECK_MS) : DEFAULT_HEALTH_CHECK_MS);
   // All checked before any is reported: one bad value never hides the other.
-  const problems = [prefixProblem(prefix), netProblem(net), intervalProblem(interval)].filter((p): p is string => p !== undefined);
+  const nodeCount = options.nodes ?? DEFAULT_LAB_NODES;
+  const problems = [prefixProblem(prefix), netProblem(net), intervalProblem(interval), nodeCountProblem(nodeCount)].filter((p): p is string => p !== undefined);
   if (problems.length > 0) throw new Error(problems.join("\n"));
   const stateDir = options.stateDir ?? `/run/gke-ingress-path/${prefix.replace(/-+$/, "")}`;
 
   const nodes: LabNode[] = [];
-  for (let k = 1; k <= NODE_COUNT; k++) {
+  for (let k = 1; k <= nodeCount; k++) {
     nodes.push({
       name: `node-${k}`,
       namespace: `${prefix}node-${k}`,
@@ -197,6 +209,13 @@ export function nodeByName(t: LabTopology, name: string): LabNode {
 
 export function labUrl(t: LabTopology): string {
   return `http://${t.lb.publicIp}:${t.lb.publicPort}/`;
+}
+
+/** Why a node count (a number, or the text of `--nodes`) is not usable (undefined: it is), in the lab CLI's words. */
+export function nodeCountProblem(given: number | string): string | undefined {
+  const count = typeof given === "number" ? given : /^\d+$/.test(given) ? Number(given) : Number.NaN;
+  if (Number.isInteger(count) && count >= MIN_LAB_NODES && count <= MAX_LAB_NODES) return undefined;
+  return `--nodes must be a whole number ${MIN_LAB_NODES}..${MAX_LAB_NODES} (the pods run on node-1 and node-3), got "${given}"`;
 }
 
 function intervalProblem(ms: number): string | undefined {
