@@ -97,6 +97,8 @@ export interface SnapshotFolder {
   /** the project most Compute objects belong to (or snapshot.json's) */
   project?: string;
   warnings: SnapshotWarning[];
+  /** files whose objects were set aside as another project's or cluster's (crossChecks) */
+  otherClusterFiles?: Set<string>;
 }
 
 /** What `npm run snapshot` writes as snapshot.json (optional in a hand-made folder). */
@@ -573,6 +575,7 @@ function crossChecks(folder: SnapshotFolder): void {
   if (project) {
     for (const c of folder.compute.filter((c) => c.project && c.project !== project)) {
       folder.warnings.push({ file: c.file, message: `${c.collection}/${c.name} belongs to project ${c.project}, not ${project} (the rest of the folder); it is not used` });
+      (folder.otherClusterFiles ??= new Set()).add(c.file);
     }
     folder.compute = folder.compute.filter((c) => !c.project || c.project === project);
     for (const node of folder.kube.filter((k) => k.kind === "Node")) {
@@ -580,6 +583,7 @@ function crossChecks(folder: SnapshotFolder): void {
       const nodeProject = typeof providerId === "string" ? /^gce:\/\/([^/]+)\//.exec(providerId)?.[1] : undefined;
       if (nodeProject && nodeProject !== project) {
         folder.warnings.push({ file: node.file, message: `Node ${node.name} runs in project ${nodeProject}, not ${project}: it is another cluster's; it is not used` });
+        (folder.otherClusterFiles ??= new Set()).add(node.file);
       }
     }
     folder.kube = folder.kube.filter((k) => {
@@ -704,6 +708,6 @@ export function separateSnapshots(folder: SnapshotFolder): string[] {
   const top = (file: string) => (file.includes("/") ? file.slice(0, file.indexOf("/")) : undefined);
   const dirs = [...new Set(folder.kube.filter((k) => k.kind === "Ingress").map((k) => top(k.file)))];
   if (dirs.length < 2 || dirs.includes(undefined)) return [];
-  const several = folder.warnings.some((w) => /^[^/]+\/(.+\/)?snapshot\.json$/.test(w.file) || /belongs to project|another cluster's/.test(w.message));
+  const several = (folder.otherClusterFiles?.size ?? 0) > 0 || folder.warnings.some((w) => /^[^/]+\/(.+\/)?snapshot\.json$/.test(w.file));
   return several ? (dirs as string[]).sort() : [];
 }
