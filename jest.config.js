@@ -16,7 +16,7 @@ module.exports = {
   // busy 2-core machine the first test of a file went over jest's 5 s default.
   testTimeout: 30_000,
   globalSetup: "<rootDir>/tests/support/global-setup.js",
-  // the known-slow files first on a run without jest's timings (a fresh clone, CI)
+  // the longest files first on a run without jest's timings (a fresh clone, CI), from the recorded times
   testSequencer: "<rootDir>/tests/support/sequencer.js",
   reporters: ["default", "<rootDir>/tests/support/summary-reporter.js"],
   transform: {

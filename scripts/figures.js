@@ -3,6 +3,8 @@
 //   test-run   the last whole `npm test` run (tests/support/summary-reporter.js saves it in
 //              bench/out/test-run.json)
 //   startup    each CLI's `--help` as a whole process against `node -e 0` (bench/startup.js, run here)
+// and, from the same whole run, each test file's seconds into tests/support/test-times.json, the
+// order jest starts the files in when it has no timings of its own (tests/support/sequencer.js).
 // Usage: npm run figures [-- --no-startup]
 "use strict";
 require("./check-node");
@@ -31,6 +33,22 @@ function testRunLines() {
   ];
 }
 
+/** tests/support/test-times.json from the last whole run; false when there is none to take them from. */
+function writeTestTimes() {
+  const file = join(ROOT, "bench", "out", "test-run.json");
+  if (!existsSync(file)) return false;
+  const run = JSON.parse(readFileSync(file, "utf8"));
+  if (!run.whole || !run.perFile) return false;
+  const seconds = Object.fromEntries(Object.entries(run.perFile).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
+  const times = {
+    what: "each test file's wall seconds in the last whole npm test run; tests/support/sequencer.js starts the longest first when jest has no timings",
+    run: { date: run.date, node: run.node, cores: run.cores, seconds: run.seconds },
+    seconds,
+  };
+  writeFileSync(join(ROOT, "tests", "support", "test-times.json"), JSON.stringify(times, null, 2) + "\n");
+  return true;
+}
+
 function startupLines() {
   const r = spawnSync(process.execPath, [join(ROOT, "bench", "startup.js"), "7", "--compiled-only"], { cwd: ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`bench/startup.js failed: ${r.stderr.trim()}`);
@@ -49,6 +67,7 @@ try {
   if (!args.includes("--no-startup")) text = replaceBlock(text, "startup", startupLines());
   writeFileSync(DOC, text);
   console.log("figures: wrote docs/testing.md");
+  if (writeTestTimes()) console.log("figures: wrote tests/support/test-times.json");
 } catch (error) {
   console.error(`figures: error: ${error.message}`);
   process.exit(2);

@@ -1,38 +1,41 @@
-// jest's test order. jest starts the files it remembers as slowest first; on a first run (a fresh
-// clone, CI) it has no timings and starts the biggest files first, so the lab fault files (a few
-// lines each, about a minute each) started last and the run waited for them at the end. Here the
-// files known to take longest, most of that waiting on namespaces, sshd, health checks or a
-// browser, start first when jest has no timing for them; everything else keeps jest's order.
+// jest's test order. jest starts the files it remembers as slowest first; on a run without its
+// cache (a fresh clone, CI) it has no timings and starts the biggest files first, so the long
+// files (a lab, a browser: a few lines each, up to a minute each) started last and the run waited
+// for them at the end. Here a file jest has no timing for takes its time from the last whole run
+// recorded in tests/support/test-times.json (written by `npm run figures`), so the order is the
+// same as on a warm machine. A file in neither (a new one) keeps jest's rule: it starts first.
 "use strict";
 const Sequencer = require("@jest/test-sequencer").default;
-const { relative } = require("node:path");
+const { existsSync, readFileSync } = require("node:fs");
+const { join, relative } = require("node:path");
 
-/** Slowest first (seconds on the shared 2-core machine, loaded: lab-faults-* 61-63, mermaid-render 62, program/index 51, lab-broken 48, ...). */
-const KNOWN_SLOW = [
-  "tests/lab/lab-faults-pod.test.ts",
-  "tests/lab/lab-faults-node.test.ts",
-  "tests/verifier/mermaid-render.test.ts",
-  "tests/program/index.test.ts",
-  "tests/verifier/cli.test.ts",
-  "tests/lab/lab-broken.test.ts",
-  "tests/snapshot/cli.test.ts",
-  "tests/e2e/verify-gke.test.ts",
-  "tests/program/stack.test.ts",
-  "tests/program/components.test.ts",
-  "tests/e2e/diagnosis-cloud.test.ts",
-  "tests/snapshot/nodes-roundtrip.test.ts",
-  "tests/lab/lab-e2e.test.ts",
-  "tests/ssh/collect.test.ts",
-];
+const TIMES_FILE = join(__dirname, "test-times.json");
 
-class KnownSlowFirst extends Sequencer {
-  sort(tests) {
-    const ordered = super.sort(tests);
-    const rank = (test) => (this.time(test) == null ? KNOWN_SLOW.indexOf(relative(test.context.config.rootDir, test.path)) : -1);
-    const first = ordered.filter((t) => rank(t) >= 0).sort((a, b) => rank(a) - rank(b));
-    return [...first, ...ordered.filter((t) => rank(t) < 0)];
+/** { "tests/...test.ts": seconds } of the last recorded whole run; {} when the file is missing or unreadable. */
+function recordedSeconds(file = TIMES_FILE) {
+  if (!existsSync(file)) return {};
+  try {
+    return JSON.parse(readFileSync(file, "utf8")).seconds ?? {};
+  } catch {
+    return {};
   }
 }
 
-module.exports = KnownSlowFirst;
-module.exports.KNOWN_SLOW = KNOWN_SLOW;
+class RecordedTimesFirst extends Sequencer {
+  constructor(options) {
+    super(options);
+    this.recorded = recordedSeconds();
+  }
+
+  /** ms: jest's own timing, else the recorded one, else undefined (jest's rule for untimed files). */
+  time(test) {
+    const own = super.time(test);
+    if (own != null) return own;
+    const seconds = this.recorded[relative(test.context.config.rootDir, test.path)];
+    return seconds == null ? undefined : seconds * 1000;
+  }
+}
+
+module.exports = RecordedTimesFirst;
+module.exports.TIMES_FILE = TIMES_FILE;
+module.exports.recordedSeconds = recordedSeconds;

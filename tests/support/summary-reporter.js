@@ -1,10 +1,11 @@
 // Ends the run with one plain line, "tests: N passed, N failed, N skipped", that any CI log
 // reader understands whatever the test runner. It also records the run's figures in
 // bench/out/test-run.json (gitignored), which `npm run figures` writes into docs/testing.md, so the
-// documented figures are measured, never typed.
+// documented figures are measured, never typed, and each file's wall time, which `npm run figures`
+// keeps in tests/support/test-times.json for the test order of a run without jest's cache.
 const { mkdirSync, readdirSync, writeFileSync } = require("node:fs");
 const { availableParallelism } = require("node:os");
-const { join } = require("node:path");
+const { join, relative } = require("node:path");
 
 /** *.test.ts files under dir, as jest.config.js's testMatch finds them. */
 function countTestFiles(dir) {
@@ -30,6 +31,10 @@ class SummaryReporter {
         date: new Date().toISOString().slice(0, 10),
         // a run of some files only is not the suite's figure
         whole: results.numTotalTestSuites === countTestFiles(join(__dirname, "..")),
+        // seconds per file, from the start of its first test to the end of its last
+        perFile: Object.fromEntries(
+          results.testResults.map((r) => [relative(join(__dirname, "..", ".."), r.testFilePath), Math.round((r.perfStats.end - r.perfStats.start) / 100) / 10]),
+        ),
       };
       writeFileSync(join(out, "test-run.json"), JSON.stringify(run, null, 2) + "\n");
     } catch {
