@@ -5,7 +5,7 @@
 // address block, so jest runs them side by side.
 import { LAB_FAULTS, labBreak } from "../../lab/faults";
 import { labTopology } from "../../lab/topology";
-import { useLab } from "../support/lab-lifecycle";
+import { TEST_HEALTH_CHECK_MS, useLab } from "../support/lab-lifecycle";
 import { labVerify } from "../../lab/verify";
 import type { Diagnosis } from "../../verifier/model";
 import { describeWithNamespaces } from "../support/namespaces";
@@ -29,12 +29,6 @@ export const FAULT_FILES = {
   "lab-faults-pod.test.ts": ["health-check-301", "health-check-404", "pod-wrong-port", "app-on-loopback", "pod-stopped"],
   "lab-faults-node.test.ts": ["nat-flushed", "sep-rule-deleted", "external-traffic-policy-local", "forward-drop", "ip-forward-off"],
 };
-
-/**
- * The LB's health-check interval for these labs, in ms: a fault shows after two failed checks, so
- * each case waits about 2 x this instead of 2 s (lab up's default is 1000; timeouts stay 1 s).
- */
-export const TEST_HEALTH_CHECK_MS = 200;
 
 const fields = (d: Diagnosis[]) => d.map((x) => [x.hop, x.subject, x.cause]);
 

@@ -11,10 +11,9 @@ import { waitForLb, type LbStatus } from "../../lab/lb-control";
 import { ensureStateDir, labPaths, readState, writeState } from "../../lab/state";
 import type { Diagnosis } from "../../verifier/model";
 import { labTopology, nodeByName } from "../../lab/topology";
-import { useLab } from "../support/lab-lifecycle";
+import { TEST_HEALTH_CHECK_MS, useLab } from "../support/lab-lifecycle";
 import { labVerify } from "../../lab/verify";
 import { describeWithNamespaces } from "../support/namespaces";
-import { TEST_HEALTH_CHECK_MS } from "./fault-suite";
 
 const labCommands = ["sshd", "ssh-keygen"];
 

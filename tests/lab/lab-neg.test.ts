@@ -14,8 +14,9 @@ import { labUp } from "../../lab/up";
 import { labVerify, type VerifyOutcome } from "../../lab/verify";
 import type { ClaimId } from "../../verifier/model";
 import { describeWithNamespaces } from "../support/namespaces";
+import { TEST_HEALTH_CHECK_MS } from "../support/lab-lifecycle";
 
-const t = labTopology({ prefix: "giplng-", net: "10.247" });
+const t = labTopology({ prefix: "giplng-", net: "10.247", healthCheckIntervalMs: TEST_HEALTH_CHECK_MS });
 jest.setTimeout(120_000);
 
 const verdicts = (o: VerifyOutcome) => Object.fromEntries(o.results.map((r) => [r.id, r.verdict]));

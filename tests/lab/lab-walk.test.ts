@@ -8,17 +8,17 @@
 // Own prefix and address block (giplw-, 10.223).
 import { execInNamespace } from "../../lab/netns";
 import { splitRule } from "../../lab/faults";
-import { waitForLb } from "../../lab/lb-control";
+import { clearRecentChecks, waitForLb } from "../../lab/lb-control";
 import { labPaths } from "../../lab/state";
 import { labTopology, nodeByName } from "../../lab/topology";
-import { useLab } from "../support/lab-lifecycle";
+import { TEST_HEALTH_CHECK_MS, useLab } from "../support/lab-lifecycle";
 import { labVerify } from "../../lab/verify";
 import { describeWithNamespaces } from "../support/namespaces";
 
 jest.setTimeout(300_000);
 
 describeWithNamespaces("rules deleted by hand on a lab node, each named at its node by the walk (giplw-, 10.223.0.0/16)", () => {
-  const t = labTopology({ prefix: "giplw-", net: "10.223" });
+  const t = labTopology({ prefix: "giplw-", net: "10.223", healthCheckIntervalMs: TEST_HEALTH_CHECK_MS });
 
   useLab(t);
 
@@ -36,10 +36,13 @@ describeWithNamespaces("rules deleted by hand on a lab node, each named at its n
     const rule = save.split("\n").find((l) => pattern.test(l));
     expect(rule).toBeDefined();
     await execInNamespace(n.namespace, ["iptables", "-t", table, "-D", ...splitRule(rule!.slice(3))]);
-    // let the LB's health checks see what the deletion does (or does not) do
-    await waitForLb(labPaths(t).lbControlSocket, (s) => s.backends.every((b) => (b.recentChecks ?? []).length >= 3), 10_000).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 2000));
-    const outcome = await labVerify(t, { requests: 30 });
+    // let the LB's health checks see what the deletion does (or does not) do: three checks of
+    // every backend made after it (two failed ones mark a backend UNHEALTHY)
+    const socket = labPaths(t).lbControlSocket;
+    await clearRecentChecks(socket);
+    await waitForLb(socket, (s) => s.backends.every((b) => (b.recentChecks ?? []).length >= 3), 10_000).catch(() => undefined);
+    // a deletion that breaks replies makes requests wait for their timeout: 1 s is ample on loopback
+    const outcome = await labVerify(t, { requests: 20, requestTimeoutMs: 1000 });
     const failing = outcome.results.filter((r) => r.verdict === "fail").map((r) => r.id);
     const named = outcome.diagnosis.some((d) => d.subject === node && d.cause !== "unexplained" && d.evidence.some((e) => e.rule === rule || e.detail.includes(rule!)));
     const seen = { node, rule, failing, named, diagnosis: outcome.diagnosis.map((d) => `${d.hop} ${d.subject} ${d.cause}: ${d.summary}`) };

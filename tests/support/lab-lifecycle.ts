@@ -6,6 +6,13 @@ import { labDown } from "../../lab/down";
 import { labRepair } from "../../lab/faults";
 import { labUp } from "../../lab/up";
 
+/**
+ * The LB's health-check interval for the labs that break things, in ms: a fault shows after two
+ * failed checks, so each case waits about 2 x this instead of 2 s (lab up's default is 1000;
+ * timeouts stay 1 s).
+ */
+export const TEST_HEALTH_CHECK_MS = 200;
+
 /** Registers the lab's beforeAll / afterEach / afterAll in the calling describe. */
 export function useLab(t: LabTopology): void {
   beforeAll(async () => {
