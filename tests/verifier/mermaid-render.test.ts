@@ -1,6 +1,6 @@
-// The Markdown report's picture and README's own, rendered by the real Mermaid (mermaid-cli in
-// Debian's chromium, as CI installs them): Mermaid must accept every diagram the report can produce,
-// and the pictures must stay readable on a GitHub page (drawn top-down; README's at most 1000 px).
+// The Markdown report's picture and README's own, rendered by the real Mermaid (the mermaid
+// package's browser bundle in Debian's chromium, as CI installs them): Mermaid must accept every
+// diagram the report can produce, and the pictures must stay readable on a GitHub page (drawn top-down; README's at most 1000 px).
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runChecks } from "../../verifier/checks";
@@ -38,7 +38,7 @@ function reportDiagrams(): Record<string, string> {
 
 const missing = rendererMissing();
 
-test("the renderer is installed (Debian's chromium and @mermaid-js/mermaid-cli)", () => {
+test("the renderer is installed (Debian's chromium, the mermaid package and its theme's font)", () => {
   // Not skipped when missing: CI installs both (.ci/run), and a skipped render check proves nothing.
   expect(missing).toBeUndefined();
 });
