@@ -97,20 +97,21 @@ function page(diagrams: string[]): string {
 `;
 }
 
-/** Chromium's stderr without the D-Bus complaints a container without a session bus always prints. */
+/**
+ * What chromium's stderr says went wrong: the page's console errors (a script that failed) when
+ * there are any, else its last lines without the D-Bus complaints of a machine with no session bus.
+ */
 function browserErrors(stderr: string): string {
-  return stderr
-    .split("\n")
-    .filter((l) => l.trim() && !/dbus|Fontconfig/i.test(l))
-    .slice(-6)
-    .join("\n");
+  const lines = stderr.split("\n").filter((l) => l.trim() && !/d-?bus/i.test(l));
+  const consoleLines = lines.filter((l) => l.includes(":CONSOLE"));
+  return (consoleLines.length ? consoleLines : lines).slice(-6).join("\n");
 }
 
 /**
  * Renders every diagram (Mermaid source without the fence) in one headless chromium run.
  * Returns the SVGs and their natural sizes in the order given. Throws when Mermaid rejects any
  * diagram (every rejected one is named, with Mermaid's own message), and when the browser fails
- * or does not finish (its stderr, without the D-Bus noise, is in the message).
+ * or its page does not finish (the page's console errors, or chromium's stderr, are in the message).
  */
 export function renderDiagrams(diagrams: string[]): Rendered {
   const dir = mkdtempSync(join(tmpdir(), "gip-mermaid-"));
@@ -128,9 +129,11 @@ export function renderDiagrams(diagrams: string[]): Rendered {
         "--disable-component-update",
         "--disable-sync",
         "--no-first-run",
+        // the page's console messages on stderr: a script error then names itself
+        "--enable-logging=stderr",
         `--user-data-dir=${join(dir, "profile")}`,
-        // Virtual time only runs while the page is idle, so rendering itself never eats into it;
-        // the dump is taken when the budget is spent, long after the last render resolved.
+        // Virtual time stands still while scripts run and jumps ahead while the page waits, so the
+        // budget is spent only once rendering is over; the results element says it really is.
         "--virtual-time-budget=60000",
         "--dump-dom",
         pathToFileURL(html).href,
@@ -141,7 +144,7 @@ export function renderDiagrams(diagrams: string[]): Rendered {
       throw new Error(`chromium failed (${r.error ? String(r.error) : `exit ${r.status ?? r.signal}`}): ${browserErrors(r.stderr ?? "")}`);
     }
     const found = new RegExp(`<pre id="${RESULT_ID}">([A-Za-z0-9+/=]*)</pre>`).exec(r.stdout);
-    if (!found) throw new Error(`chromium printed the page without the results: the render did not finish within the virtual-time budget. ${browserErrors(r.stderr)}`);
+    if (!found) throw new Error(`chromium printed the page without the results: its script failed or outlasted the virtual-time budget. ${browserErrors(r.stderr)}`);
     const results = JSON.parse(Buffer.from(found[1], "base64").toString("utf8")) as { svg?: string; error?: string; fatal?: string }[];
     if (results[0]?.fatal) throw new Error(`chromium could not render: ${results[0].fatal}`);
     if (results.length !== diagrams.length) throw new Error(`the page rendered ${results.length} pictures for ${diagrams.length} diagrams`);

@@ -51,7 +51,12 @@ test("the renderer is installed (Debian's chromium, the mermaid package and its 
   test("every shape of the report's picture and README's diagrams render; readable widths", () => {
     const diagrams = reportDiagrams();
     const names = Object.keys(diagrams);
-    const { sizes, svgs } = renderDiagrams([...Object.values(diagrams), ...readmeDiagrams]);
+    // Last, a label that would close the page's inline script if the diagrams were not escaped
+    // there, and text that only survives a UTF-8 round trip through the page and its dump.
+    const hostile = 'flowchart TB\n  a["</script> x < y & é → z"] --> b';
+    const rendered = renderDiagrams([...Object.values(diagrams), ...readmeDiagrams, hostile]);
+    const { sizes, svgs } = { sizes: rendered.sizes.slice(0, -1), svgs: rendered.svgs.slice(0, -1) };
+    expect(rendered.svgs.at(-1)).toContain("x &lt; y &amp; é → z");
     const report = Object.fromEntries(names.map((n, i) => [n, sizes[i]]));
     const readme = sizes.slice(names.length);
     expect(readme.length).toBeGreaterThanOrEqual(1);
