@@ -1,6 +1,6 @@
-// The Markdown report's picture and README's own, rendered by the real Mermaid (mermaid-cli in
-// Debian's chromium, as CI installs them): Mermaid must accept every diagram the report can produce,
-// and the pictures must stay readable on a GitHub page (drawn top-down; README's at most 1000 px).
+// The Markdown report's picture and README's own, rendered by the real Mermaid (the mermaid
+// package's browser bundle in Debian's chromium, as CI installs them): Mermaid must accept every
+// diagram the report can produce, and the pictures must stay readable on a GitHub page (drawn top-down; README's at most 1000 px).
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runChecks } from "../../verifier/checks";
@@ -38,7 +38,7 @@ function reportDiagrams(): Record<string, string> {
 
 const missing = rendererMissing();
 
-test("the renderer is installed (Debian's chromium and @mermaid-js/mermaid-cli)", () => {
+test("the renderer is installed (Debian's chromium, the mermaid package and its theme's font)", () => {
   // Not skipped when missing: CI installs both (.ci/run), and a skipped render check proves nothing.
   expect(missing).toBeUndefined();
 });
@@ -51,7 +51,12 @@ test("the renderer is installed (Debian's chromium and @mermaid-js/mermaid-cli)"
   test("every shape of the report's picture and README's diagrams render; readable widths", () => {
     const diagrams = reportDiagrams();
     const names = Object.keys(diagrams);
-    const { sizes, svgs } = renderDiagrams([...Object.values(diagrams), ...readmeDiagrams]);
+    // Last, a label that would close the page's inline script if the diagrams were not escaped
+    // there, and text that only survives a UTF-8 round trip through the page and its dump.
+    const hostile = 'flowchart TB\n  a["</script> x < y & é → z"] --> b';
+    const rendered = renderDiagrams([...Object.values(diagrams), ...readmeDiagrams, hostile]);
+    const { sizes, svgs } = { sizes: rendered.sizes.slice(0, -1), svgs: rendered.svgs.slice(0, -1) };
+    expect(rendered.svgs.at(-1)).toContain("x &lt; y &amp; é → z");
     const report = Object.fromEntries(names.map((n, i) => [n, sizes[i]]));
     const readme = sizes.slice(names.length);
     expect(readme.length).toBeGreaterThanOrEqual(1);
