@@ -5,6 +5,7 @@
 // (50 nodes: `lab up --nodes 50` takes 12-23 s on the 2-core test machine, verify 16 s: that size
 // is measured by bench/lab-fanout.ts, not run in the suite.)
 import { spawnSync } from "node:child_process";
+import { readFileSync, readlinkSync } from "node:fs";
 import { labDown } from "../../lab/down";
 import { readState } from "../../lab/state";
 import { labTopology } from "../../lab/topology";
@@ -54,6 +55,16 @@ describeWithNamespaces(`lab verify on ${COUNT} nodes (giplfr-, 10.246.0.0/16)`, 
       "all 12 nodes, each: the LB opened 2 connections; nat counted 2 at KUBE-NODEPORTS, 2 at KUBE-SEP DNAT: every connection accounted for",
     ]);
     expect(log.join("\n")).toMatch(/lab load balancer: HEALTHY: all 12\n/);
+  });
+
+  test("each node's sshd has its own processes, as a machine has, and ss -p there still names it", async () => {
+    const unshare = readState(t)?.pids["sshd node-7"] as number;
+    const sshd = Number(readFileSync(`/proc/${unshare}/task/${unshare}/children`, "utf8").trim().split(/\s+/)[0]);
+    expect(readFileSync(`/proc/${sshd}/comm`, "utf8").trim()).toBe("sshd");
+    expect(readlinkSync(`/proc/${sshd}/ns/pid`)).not.toBe(readlinkSync("/proc/self/ns/pid"));
+    const outcome = await labVerify(t, { requests: 12, nodes: { kind: "named", names: ["node-7"] } });
+    expect(outcome.model.nodes.map((n) => n.name)).toEqual(["node-7"]);
+    expect(outcome.model.nodes[0]?.listeners).toContainEqual({ address: t.nodes[6]!.externalIp, port: t.sshPort, process: "sshd" });
   });
 
   test("lab verify --nodes 4 --concurrency 1 reads a sample of 4, one node after the other", () => {
