@@ -90,11 +90,8 @@ async function main(): Promise<void> {
         const relay = spawnInNamespace(node.namespace, [
           process.execPath,
           join(__dirname, "ssh-delay-relay.ts"),
-          node.nodeIp,
-          String(relayPort),
-          node.nodeIp,
-          "22",
           String(delayMs),
+          `${node.nodeIp}:${relayPort}=${node.nodeIp}:22`,
         ]);
         relays.push(relay);
         await Promise.race([

@@ -1,5 +1,8 @@
 // The lab CLI's arguments: parsed in one place, every mistake reported at once.
 import { MAX_REQUESTS } from "../verifier/requests";
+import { fanOutHelp, parseConcurrencyFlag, parseNodesOption } from "../verifier/cli/options";
+import type { NodesFlag } from "../verifier/sources/node-selection";
+import { MAX_CONCURRENCY } from "../verifier/sources/types";
 import { LAB_BACKEND_MODES, type LabBackendMode } from "./neg";
 import { DEFAULT_LAB_NODES, MAX_LAB_NODES, MIN_LAB_NODES, nodeCountProblem } from "./topology";
 
@@ -24,6 +27,7 @@ options:
                       p-ip:p-port, routed via each pod's node; docs/lab-neg.md)
   --nodes N           up: how many nodes, ${MIN_LAB_NODES}..${MAX_LAB_NODES} (default ${DEFAULT_LAB_NODES}); the 2 pods stay on node-1 and
                       node-3, the other nodes run none and forward (instance-group backend only)
+${fanOutHelp(["lab"], "verify: ")}
   --keep-alive        up: the LB reuses its node connections; verify: for this run the client
                       sends over one connection and the LB reuses its node connections
   --json              verify: print one JSON object instead of the report
@@ -56,7 +60,8 @@ const OPTION_COMMANDS: Record<string, readonly string[]> = {
   "--full": ["verify"],
   "--keep-alive": ["up", "verify"],
   "--backend": ["up"],
-  "--nodes": ["up"],
+  "--nodes": ["up", "verify"],
+  "--concurrency": ["verify"],
   "--list": ["break"],
 };
 
@@ -77,12 +82,18 @@ export interface Args {
   backend?: LabBackendMode;
   /** lab up: how many nodes (undefined: DEFAULT_LAB_NODES) */
   nodes?: number;
+  /** lab verify: which of the lab's nodes to read, as verify --nodes (undefined: all) */
+  selection?: NodesFlag;
+  /** lab verify: nodes read over SSH at the same time (undefined: the lab transport's default) */
+  concurrency?: number;
   errors: string[];
 }
 
 export function parseArgs(argv: string[]): Args {
   const args: Args = { help: false, json: false, requests: 100, keepAlive: false, noColor: false, list: false, full: false, errors: [] };
   const given: string[] = [];
+  // --nodes means a count for up and a choice for verify: read once the command is known.
+  let nodesText: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     // "--requests=20" is read like "--requests 20", as the other CLIs of the project accept both.
     const eq = argv[i].startsWith("--") ? argv[i].indexOf("=") : -1;
@@ -112,13 +123,12 @@ export function parseArgs(argv: string[]): Args {
       else if (!(LAB_BACKEND_MODES as readonly string[]).includes(text)) args.errors.push(`--backend must be ${LAB_BACKEND_MODES.join(" or ")}, got "${text}"`);
       else args.backend = text as LabBackendMode;
     } else if (a === "--nodes") {
+      nodesText = inline ?? (argv[i + 1]?.startsWith("--") ? undefined : argv[++i]) ?? "";
+    } else if (a === "--concurrency") {
       const text = inline ?? (argv[i + 1]?.startsWith("--") ? undefined : argv[++i]);
-      if (!text) args.errors.push(`--nodes needs a value: a whole number ${MIN_LAB_NODES}..${MAX_LAB_NODES}`);
-      else {
-        const problem = nodeCountProblem(text);
-        if (problem) args.errors.push(problem);
-        else args.nodes = Number(text);
-      }
+      const n = text ? parseConcurrencyFlag(text) : `--concurrency needs a value: a whole number 1..${MAX_CONCURRENCY}`;
+      if (typeof n === "string") args.errors.push(n);
+      else args.concurrency = n;
     } else if (a === "--requests") {
       // The next argument is the value unless it is another option: "--requests --json" lacks one.
       const text = inline ?? (argv[i + 1]?.startsWith("--") ? undefined : argv[++i]);
@@ -132,6 +142,7 @@ export function parseArgs(argv: string[]): Args {
     else args.errors.push(`unexpected argument "${a}"`);
   }
   if (args.help) return args;
+  if (nodesText !== undefined) readNodes(args, nodesText);
   if (!args.command) args.errors.push("give a command: up, verify, status, break, repair or down");
   else if (!(COMMANDS as readonly string[]).includes(args.command)) args.errors.push(`unknown command "${args.command}"`);
   else {
@@ -148,4 +159,21 @@ export function parseArgs(argv: string[]): Args {
     }
   }
   return args;
+}
+
+/** --nodes for the command given: up builds that many nodes; verify reads those of the lab's nodes. */
+function readNodes(args: Args, text: string): void {
+  if (args.command === "verify") {
+    const selection = text ? parseNodesOption(text) : '--nodes needs a value: all, a number, or node names separated by commas (e.g. --nodes node-1,node-2)';
+    if (typeof selection === "string") args.errors.push(selection);
+    else if (selection) args.selection = selection;
+    return;
+  }
+  // up, and any other command (which is told below that --nodes is not its option)
+  if (!text) args.errors.push(`--nodes needs a value: a whole number ${MIN_LAB_NODES}..${MAX_LAB_NODES}`);
+  else if (args.command === "up" || args.command === undefined) {
+    const problem = nodeCountProblem(text);
+    if (problem) args.errors.push(problem);
+    else args.nodes = Number(text);
+  }
 }

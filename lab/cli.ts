@@ -6,7 +6,7 @@ import { labPaths, readState, runningTopology } from "./state";
 import { labTopology, labUrl, type LabTopology } from "./topology";
 import { LabError, labUp } from "./up";
 import { faultList, findFault, LAB_FAULTS, labBreak, labRepair } from "./faults";
-import { healthDetail } from "./source";
+import { backendStates, healthDetail } from "./source";
 import { negLayout } from "./neg";
 import { unwritableFileProblem } from "../verifier/cli/options";
 import { asRoot } from "../verifier/cli/as-root";
@@ -141,7 +141,7 @@ async function breakLab(t: LabTopology, id: string): Promise<number> {
   say(`lab break ${fault.id}: ${fault.cause}`);
   say(`  did:      ${fault.how(t)}`);
   say(`  you see:  ${fault.symptom}`);
-  say(`  LB now:   ${status ? status.backends.map((b) => `${b.name} ${b.state}${healthDetail(b) ? ` (${healthDetail(b)})` : ""}`).join(", ") : "no status"}`);
+  say(`  LB now:   ${status ? backendStates(status.backends) : "no status"}`);
   say(`next: npm run lab -- verify   (diagnosis: ${fault.reported}); undo: npm run lab -- repair`);
   if (!shown) {
     say("lab: the LB's health checks did not show the fault within 10 s; verify may not see it yet", "err");
@@ -154,7 +154,7 @@ async function repair(t: LabTopology): Promise<number> {
   const result = await labRepair(t);
   say(`lab repair: "${t.prefix}"`);
   for (const a of result.actions) say(`  ${a}`);
-  say(`  LB: ${result.status?.backends.map((b) => `${b.name} ${b.state}`).join(", ")}`);
+  say(`  LB: ${result.status ? backendStates(result.status.backends) : "no status"}`);
   return 0;
 }
 
@@ -168,6 +168,8 @@ async function verify(t: LabTopology, args: Args): Promise<number> {
     color: !args.json && !args.noColor && process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
     width: terminalWidth(process.stdout),
     full: args.full,
+    nodes: args.selection,
+    concurrency: args.concurrency,
     log: args.json ? undefined : (line) => console.error(line),
   });
   const writeFailed = args.markdown ? writeReportFile("--markdown", args.markdown, outcome.markdown, (l) => console.error(l)) : undefined;

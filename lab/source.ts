@@ -20,11 +20,13 @@ import type {
 } from "../verifier/model";
 import type { NodeTarget, Progress, SshOptions } from "../verifier/sources/types";
 import { collectNodes } from "../verifier/sources/ssh";
+import { selectNodes, type NodesFlag } from "../verifier/sources/node-selection";
 import { parseSsListeners, planProbes } from "../verifier/sources/node-outputs";
 import { lbStatus, type LbBackendStatus, type LbStatus } from "./lb-control";
 import { execInNamespace } from "./netns";
 import { labUrl, type LabTopology } from "./topology";
 import { asRoot } from "../verifier/cli/as-root";
+import { GROUP_FROM_NODES, someNames } from "../verifier/report/common";
 import { firewallFromLbFilter, negKubernetesModel, negLayout, negLoadBalancerModel, negPodFacts, placedPods, readLbFilter } from "./neg";
 import type { LabState } from "./state";
 
@@ -41,6 +43,10 @@ export interface LabAccess {
   /** the Service's externalTrafficPolicy as the nodes' rules were written (default Cluster) */
   externalTrafficPolicy?: "Cluster" | "Local";
   sshTimeoutMs?: number;
+  /** lab verify --nodes: which nodes to read (undefined: all), chosen as verify chooses them */
+  nodes?: NodesFlag;
+  /** lab verify --concurrency: nodes read at the same time (undefined: the lab transport's default) */
+  concurrency?: number;
   /** the lab's state: which path `lab up` built (backend neg: lab/neg.ts) and what faults moved */
   state?: LabState;
 }
@@ -142,6 +148,21 @@ export function healthDetail(b: LbBackendStatus): string | undefined {
 }
 
 /**
+ * The LB's backends and their health in one line: each named for a few ("node-1 HEALTHY, node-2
+ * UNHEALTHY (...)"); from GROUP_FROM_NODES on, grouped by state ("HEALTHY: all 50"; "HEALTHY: node-1,
+ * node-2, node-4, node-5 and 43 more (47); UNHEALTHY: node-3 (...), ...").
+ */
+export function backendStates(backends: LbBackendStatus[]): string {
+  const one = (b: LbBackendStatus) => `${b.name}${healthDetail(b) ? ` (${healthDetail(b)})` : ""}`;
+  if (backends.length < GROUP_FROM_NODES) return backends.map((b) => `${b.name} ${b.state}${healthDetail(b) ? ` (${healthDetail(b)})` : ""}`).join(", ");
+  const byState = new Map<string, LbBackendStatus[]>();
+  for (const b of backends) byState.set(b.state, [...(byState.get(b.state) ?? []), b]);
+  return [...byState]
+    .map(([state, group]) => (group.length === backends.length ? `${state}: all ${group.length}` : `${state}: ${someNames(group.map(one))}${group.length > 4 ? ` (${group.length})` : ""}`))
+    .join("; ");
+}
+
+/**
  * The LB side. Backends, their port and their health come from the running LB (what it really
  * targets and what its health checks saw); names and addresses from the topology.
  */
@@ -240,7 +261,7 @@ export async function collectLab(access: LabAccess, progress: Progress): Promise
     status = await lbStatus(access.lbControlSocket);
     // A backend the LB does not see HEALTHY is a finding, not a read that went well.
     const unhealthy = status.backends.some((b) => b.state !== "HEALTHY");
-    progress.hop("lab load balancer", unhealthy ? "fail" : "ok", status.backends.map((b) => `${b.name} ${b.state}`).join(", "));
+    progress.hop("lab load balancer", unhealthy ? "fail" : "ok", backendStates(status.backends));
   } catch (error) {
     problems.push({
       source: "lab",
@@ -268,7 +289,12 @@ export async function collectLab(access: LabAccess, progress: Progress): Promise
     ...(zones ? { zone: zones[target.name] } : {}),
     probes: planProbes(target.internalIp, loadBalancer, kubernetes, expected),
   }));
-  const nodes = await collectNodes(targets, labSshOptions(t, access.privateKey, access.sshTimeoutMs), progress);
+  const picked = access.nodes ? selectNodes(targets, access.nodes, kubernetes) : undefined;
+  for (const name of picked?.unknown ?? []) {
+    problems.push({ source: "input", subject: name, message: `--nodes names ${name}, which is not a node of this lab`, hint: `the lab's nodes are ${t.nodes[0]?.name}..${t.nodes[t.nodes.length - 1]?.name}` });
+  }
+  const sshOptions = { ...labSshOptions(t, access.privateKey, access.sshTimeoutMs), ...(access.concurrency ? { concurrency: access.concurrency } : {}) };
+  const nodes = await collectNodes(picked?.targets ?? targets, sshOptions, progress);
   problems.push(...nodes.problems);
 
   return {
@@ -284,6 +310,7 @@ export async function collectLab(access: LabAccess, progress: Progress): Promise
     loadBalancer,
     kubernetes,
     nodes: nodes.nodes,
+    ...(picked ? { nodeSelection: picked.selection } : {}),
     problems,
   };
 }

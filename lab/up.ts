@@ -151,6 +151,8 @@ export async function labUp(t: LabTopology, opts: UpOptions = {}): Promise<UpRes
           // A lab node is not the host: its SSH sessions get an empty home, so the host root's shell
           // profile (run by bash for every ssh command) neither slows nor changes what is read.
           hideHome: "/root",
+          // and its own processes: `ss -p` on a node walks that node's processes, not the whole lab's
+          ownPids: true,
         }),
       ),
     );

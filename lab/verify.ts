@@ -9,11 +9,12 @@ import { accountNewConnections, type ConnectionAccount } from "../verifier/check
 import { renderJson } from "../verifier/report/json";
 import { renderMarkdown } from "../verifier/report/markdown";
 import { renderTerminal } from "../verifier/report/terminal";
-import type { ReportSection } from "../verifier/report/common";
+import { GROUP_FROM_NODES, someNames, type ReportSection } from "../verifier/report/common";
 import { plural, wrap } from "../verifier/report/layout";
 import { collectLab, labNodeTargets, labSshOptions } from "./source";
 import { readNatCounters } from "../verifier/sources/ssh";
 import type { Progress } from "../verifier/sources/types";
+import type { NodesFlag } from "../verifier/sources/node-selection";
 import { verifyPath, type ExitCode, type VerifySteps } from "../verifier/verify";
 import { compiledEntry } from "../scripts/repo";
 import { processRunning } from "./host";
@@ -39,6 +40,10 @@ export interface VerifyOptions {
   full?: boolean;
   /** progress lines; default silent */
   log?: (line: string) => void;
+  /** --nodes: which of the lab's nodes to read, as verify chooses them (default all) */
+  nodes?: NodesFlag;
+  /** --concurrency: nodes read over SSH at the same time (default: the lab transport's, 32) */
+  concurrency?: number;
 }
 
 /** What the LB did while the requests ran, per node, next to what the nodes' nat counters saw. */
@@ -85,7 +90,9 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
   if (!privateKey) throw new LabError(`lab "${t.prefix}" has no verifier key in ${t.stateDir}: run ${asRoot("npm run lab -- down")}, then up`);
   const socket = labPaths(t).lbControlSocket;
   const targets = labNodeTargets(t, state.hostKeys);
-  const sshOptions = labSshOptions(t, privateKey);
+  const sshOptions = { ...labSshOptions(t, privateKey), ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) };
+  // The nodes collect read (all, or those --nodes chose): the counters are read on the same ones.
+  let read = new Set(targets.map((target) => target.name));
 
   const progress: Progress = {
     hop: (name, hopState, detail) => {
@@ -100,9 +107,14 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
   let lbBefore: LbStatus | undefined;
   let lbAfter: LbStatus | undefined;
   const steps: VerifySteps = {
-    collect: (p) => {
+    collect: async (p) => {
       const podRunning = Object.fromEntries(t.pods.map((pod) => [pod.name, processRunning(state.pids[pod.name])]));
-      return collectLab({ topology: t, privateKey, hostKeys: state.hostKeys, lbControlSocket: socket, podRunning, externalTrafficPolicy: state.externalTrafficPolicy, state }, p);
+      const model = await collectLab(
+        { topology: t, privateKey, hostKeys: state.hostKeys, lbControlSocket: socket, podRunning, externalTrafficPolicy: state.externalTrafficPolicy, state, nodes: opts.nodes, concurrency: opts.concurrency },
+        p,
+      );
+      read = new Set(model.nodes.map((n) => n.name));
+      return model;
     },
     readCounters: async () => {
       if (counterReads++ === 0) {
@@ -111,9 +123,9 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
         // A health check already in flight when the pause began must finish before counting starts.
         await new Promise((r) => setTimeout(r, 50));
         lbBefore = await lbStatus(socket);
-        return readNatCounters(targets, sshOptions);
+        return readNatCounters(targets.filter((target) => read.has(target.name)), sshOptions);
       }
-      const dumps = await readNatCounters(targets, sshOptions);
+      const dumps = await readNatCounters(targets.filter((target) => read.has(target.name)), sshOptions);
       lbAfter = await lbStatus(socket);
       return dumps;
     },
@@ -204,16 +216,52 @@ export function compareWithLb(account: ConnectionAccount | undefined, before?: L
   });
 }
 
-/** The lab's accounting as a report section: per node, the LB's connections next to the nat counters. */
+/** What one node's accounting row says, without the node's name: nodes saying the same are alike. */
+function accountingFact(r: LabConnectionCheck): string {
+  return (
+    `the LB opened ${plural(r.lbProxyConnections, "connection")}; nat counted ${r.natNodePortConnections ?? "?"} at KUBE-NODEPORTS, ` +
+    `${r.natDnatConnections ?? "?"} at KUBE-SEP DNAT: ${r.accounted ? "every connection accounted for" : `MISMATCH: ${r.reason}`}`
+  );
+}
+
+/**
+ * The rows grouped by what they say (the node's name aside), each group in the order of its first
+ * node: [{ fact, nodes }]. A node that differs in any count or reason is a group of its own.
+ */
+export function accountingGroups(rows: LabConnectionCheck[]): { fact: string; nodes: string[] }[] {
+  const groups = new Map<string, string[]>();
+  for (const r of rows) {
+    const fact = accountingFact(r);
+    groups.set(fact, [...(groups.get(fact) ?? []), r.node]);
+  }
+  return [...groups].map(([fact, nodes]) => ({ fact, nodes }));
+}
+
+/**
+ * The lab's accounting as a report section: per node, the LB's connections next to the nat
+ * counters. From GROUP_FROM_NODES nodes on (verifier/report/common.ts, as the path groups them),
+ * nodes whose counts say the same share one line ("47 nodes, each: ..."), and a last line totals
+ * the nodes and names those that do not add up; the article's three nodes keep a line each.
+ */
 export function connectionSection(rows: LabConnectionCheck[], keepAlive: boolean): ReportSection {
   const title = `Lab connection accounting (health checks held while counting; the LB ${keepAlive ? "reuses its connections" : "opens one connection per request"})`;
   if (rows.length === 0) return { title, lines: ["not available: the counters or the LB's status are missing"] };
-  return {
-    title,
-    lines: rows.map(
-      (r) =>
-        `${r.node}: the LB opened ${plural(r.lbProxyConnections, "connection")}; nat counted ${r.natNodePortConnections ?? "?"} at KUBE-NODEPORTS, ` +
-        `${r.natDnatConnections ?? "?"} at KUBE-SEP DNAT: ${r.accounted ? "every connection accounted for" : `MISMATCH: ${r.reason}`}`,
-    ),
-  };
+  if (rows.length < GROUP_FROM_NODES) return { title, lines: rows.map((r) => `${r.node}: ${accountingFact(r)}`) };
+  const groups = accountingGroups(rows);
+  const lines = groups.map(({ fact, nodes }) =>
+    nodes.length === 1 ? `${nodes[0]}: ${fact}` : nodes.length === rows.length ? `all ${nodes.length} nodes, each: ${fact}` : `${nodes.length} nodes, each: ${fact} (${someNames(nodes)})`,
+  );
+  if (groups.length > 1) lines.push(accountingTotal(rows));
+  return { title, lines };
+}
+
+/** The last line of a grouped accounting: the totals, or which nodes do not add up. */
+function accountingTotal(rows: LabConnectionCheck[]): string {
+  const off = rows.filter((r) => !r.accounted).map((r) => r.node);
+  if (off.length > 0) return `${rows.length - off.length} of ${rows.length} nodes accounted for; MISMATCH on ${plural(off.length, "node")}: ${someNames(off, 8)}`;
+  const sum = (f: (r: LabConnectionCheck) => number | undefined) => rows.reduce((total, r) => total + (f(r) ?? 0), 0);
+  return (
+    `all ${rows.length} nodes: the LB opened ${plural(sum((r) => r.lbProxyConnections), "connection")}; nat counted ${sum((r) => r.natNodePortConnections)} at KUBE-NODEPORTS, ` +
+    `${sum((r) => r.natDnatConnections)} at KUBE-SEP DNAT: every connection accounted for`
+  );
 }

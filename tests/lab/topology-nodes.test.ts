@@ -58,11 +58,14 @@ describe("lab topology for N nodes", () => {
 });
 
 describe("lab up --nodes", () => {
-  test("a whole number 3..50 is taken, by up only", () => {
+  test("a whole number 3..50 is taken by up as a count (verify reads --nodes as verify does: which nodes)", () => {
     expect(parseArgs(["up", "--nodes", "50"])).toMatchObject({ nodes: 50, errors: [] });
     expect(parseArgs(["up", "--nodes=3"])).toMatchObject({ nodes: 3, errors: [] });
     expect(parseArgs(["up"]).nodes).toBeUndefined();
-    expect(parseArgs(["verify", "--nodes", "5"]).errors).toEqual(["--nodes is an option of lab up, not of lab verify"]);
+    const verify = parseArgs(["verify", "--nodes", "5"]);
+    expect(verify).toMatchObject({ selection: { kind: "count", count: 5 }, errors: [] });
+    expect(verify.nodes).toBeUndefined();
+    expect(parseArgs(["down", "--nodes", "5"]).errors).toEqual(["--nodes is an option of lab up and lab verify, not of lab down"]);
   });
 
   test("2, 51, x and a missing value are refused, one line each", () => {

@@ -1,13 +1,12 @@
 // `npm run verify`: prove, with evidence from the live stack, how a request travels from the LB's
 // public IP to a pod. Exit codes: 0 every claim holds, 1 a claim failed, 2 could not verify.
 import { errorText, FlagError, parseArgs, PROGRESS_MARK, progressLine, usageErrorText } from "./flags";
-import { unwritableFileProblem, type CliOptions } from "./options";
+import { fanOutHelp, parseConcurrencyFlag, parseNodesOption, unwritableFileProblem, type CliOptions } from "./options";
 import type { Progress } from "../sources/types";
 import { silentProgress } from "../sources/types";
 import { InputError, readStackOutputs, redactSecrets } from "../outputs";
 import { MAX_REQUESTS } from "../requests";
 import { ingressFlagProblems, runIngressVerify } from "./snapshot";
-import { parseNodesFlag } from "../sources/node-selection";
 
 export const HELP = `usage: npm run verify -- [options]
 
@@ -26,11 +25,7 @@ options:
                       --tunnel-through-iap\`, which the default sshSourceRanges allow) or direct
                       (their external IPs; add your address to sshSourceRanges first)
   --timeout SECONDS   per SSH session and per request (default 20, max 600)
-  --nodes WHICH       the nodes to read: all (default); a number N, a sample that always holds the
-                      nodes with the Service's pods and one without, the same on every run; or
-                      node names separated by commas. The report says which were read.
-  --concurrency N     nodes read over SSH at the same time, 1..256 (default 32 direct, 8 iap:
-                      each IAP session is a gcloud process of its own)
+${fanOutHelp(["direct", "iap"])}
   --trust-host-key-on-first-use
                       for a node whose host key is neither in its guest attributes nor on its
                       serial console: connect anyway, accept the key it offers and report its
@@ -109,8 +104,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
   };
   const requests = int("requests", values.requests as string | undefined, 20, 0, MAX_REQUESTS);
   const timeout = int("timeout", values.timeout as string | undefined, 20, 1, 600);
-  const concurrency = values.concurrency === undefined ? undefined : int("concurrency", values.concurrency as string, 0, 1, 256);
-  const nodes = parseNodesFlag(values.nodes as string | undefined);
+  const concurrency = values.concurrency === undefined ? undefined : parseConcurrencyFlag(values.concurrency as string);
+  if (typeof concurrency === "string") problems.push(concurrency);
+  const nodes = parseNodesOption(values.nodes as string | undefined);
   if (typeof nodes === "string") problems.push(nodes);
   // The program opens SSH to the IAP range only by default, so IAP is the transport that works out of the box.
   const transport = (values.transport as string | undefined) ?? "iap";
@@ -130,8 +126,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
     cluster: values.cluster as string | undefined,
     noSsh: values["no-ssh"] === true,
     requestsGiven: values.requests !== undefined,
-    ...(typeof nodes === "object" && nodes.kind !== "all" ? { nodes } : {}),
-    ...(concurrency !== undefined ? { concurrency } : {}),
+    ...(typeof nodes === "object" ? { nodes } : {}),
+    ...(typeof concurrency === "number" ? { concurrency } : {}),
     outputs: values.outputs as string | undefined,
     stack: values.stack as string | undefined,
     requests,

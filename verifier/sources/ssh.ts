@@ -21,6 +21,10 @@ import { fingerprint, fingerprintMatches, normalizeFingerprint, parseHostKey, wi
 import { chooseNatDump, compressedCommand, decodeCompressed, natCandidates, nodeRound, readNodeOutputs, type CommandResult } from "./node-outputs";
 import { reduceDump } from "./node-reduce";
 import type { NodeTarget, NodesResult, Progress, SshOptions } from "./types";
+import { DEFAULT_CONCURRENCY } from "./types";
+
+// The defaults live with SshOptions (types.ts), where the CLIs read them without loading ssh2.
+export { DEFAULT_CONCURRENCY };
 
 // The node commands and their parsers live in node-outputs.ts; re-exported for the SSH source's users.
 export {
@@ -626,15 +630,6 @@ async function readNode(target: NodeTarget, opts: SshOptions, prepared: Prepared
     session?.close();
   }
 }
-
-/**
- * Nodes read at the same time, per transport, unless --concurrency says otherwise. A direct (ssh2)
- * session is a socket and a few buffers in this process: 32 keep a 2-core machine busy without
- * holding more than 32 nodes' dumps at once. An IAP session is a gcloud process of its own (Python,
- * about 60-80 MB each, measured with /usr/bin/time on `gcloud --version`) plus its tunnel: 8 keep that
- * under ~1 GB. docs/big-clusters.md has the measurements.
- */
-export const DEFAULT_CONCURRENCY: Record<SshOptions["transport"], number> = { direct: 32, lab: 32, iap: 8 };
 
 /** The concurrency a run uses: the option when it is a whole number >= 1, else the transport's default. */
 export function concurrencyOf(opts: SshOptions): number {

@@ -100,9 +100,21 @@ export interface SshOptions {
    * whole (the snapshot command saves what the node printed).
    */
   focus?: ServiceFocus;
-  /** nodes read at the same time (default DEFAULT_CONCURRENCY of the transport, ssh.ts) */
+  /** nodes read at the same time, 1..MAX_CONCURRENCY (default DEFAULT_CONCURRENCY of the transport) */
   concurrency?: number;
 }
+
+/**
+ * Nodes read at the same time, per transport, unless --concurrency says otherwise. A direct (ssh2)
+ * session is a socket and a few buffers in this process: 32 keep a 2-core machine busy without
+ * holding more than 32 nodes' dumps at once. An IAP session is a gcloud process of its own (Python,
+ * about 60-80 MB each, measured with /usr/bin/time on `gcloud --version`) plus its tunnel: 8 keep that
+ * under ~1 GB. docs/big-clusters.md has the measurements.
+ */
+export const DEFAULT_CONCURRENCY: Record<SshOptions["transport"], number> = { direct: 32, lab: 32, iap: 8 };
+
+/** The most nodes --concurrency lets a run read at once: beyond it, a run holds too many sessions and dumps at once. */
+export const MAX_CONCURRENCY = 256;
 
 export type NodesResult = { nodes: NodeModel[]; problems: Problem[] };
 export type KubernetesResult = SourceResult<KubernetesModel>;
