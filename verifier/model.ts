@@ -21,11 +21,18 @@ export interface Evidence {
 
 /** A source that failed to read something: what, why, and how to fix it. */
 export interface Problem {
-  source: "gcp" | "kubernetes" | "ssh" | "lab" | "requests" | "input";
+  /** "snapshot": what a snapshot folder lacks or holds unreadable (its node files) */
+  source: "gcp" | "kubernetes" | "ssh" | "snapshot" | "lab" | "requests" | "input";
   /** node name, resource name, ... */
   subject?: string;
   message: string;
   hint?: string;
+  /**
+   * How a claim refers to this problem, without its subject ("no node files in the folder"): the
+   * message and hint are said once, in the report's problems, and a claim that many nodes' problems
+   * leave undecided names the nodes once next to this.
+   */
+  brief?: string;
 }
 
 // ---------------------------------------------------------------- Google Cloud side

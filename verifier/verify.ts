@@ -54,9 +54,11 @@ export function outcomeOf(model: PathModel, results: CheckResult[]): { exitCode:
 export function rankProblems(problems: Problem[], unknown: CheckResult[]): string[] {
   const groups = new Map<string, { template: string; subjects: string[]; weight: number; first: number }>();
   problems.forEach((p, i) => {
-    const template = p.subject && p.message.includes(p.subject) ? p.message.split(p.subject).join(p.source === "ssh" ? "<node>" : "<subject>") : p.message;
+    const template = p.subject && p.message.includes(p.subject) ? p.message.split(p.subject).join(p.source === "ssh" || p.source === "snapshot" ? "<node>" : "<subject>") : p.message;
     const key = `${p.source}\n${template}`;
-    const weight = unknown.filter((r) => `${r.summary}\n${r.evidence.map((e) => e.detail).join("\n")}`.includes(p.message)).length;
+    // A claim quotes the problem, or refers to it by its brief next to its subject.
+    const quotes = (text: string) => text.includes(p.message) || (p.brief !== undefined && text.includes(p.brief) && (p.subject === undefined || text.includes(p.subject)));
+    const weight = unknown.filter((r) => quotes(`${r.summary}\n${r.evidence.map((e) => e.detail).join("\n")}`)).length;
     const g = groups.get(key);
     if (g) {
       if (p.subject && !g.subjects.includes(p.subject)) g.subjects.push(p.subject);

@@ -105,7 +105,4 @@ export function nodeGroups(hops: PathHop[]): { node: string; alike: string[] }[]
   return [...groups.values()];
 }
 
-/** "node-4, node-5, node-6 and 94 more": a few names of a group, for one line. */
-export function someNames(names: string[], shown = 4): string {
-  return names.length <= shown ? names.join(", ") : `${names.slice(0, shown).join(", ")} and ${names.length - shown} more`;
-}
+export { someNames } from "../checks/verdict";

@@ -219,7 +219,7 @@ export function buildPath(
   const counted = (node: string) => account?.nodes.find((n) => n.node === node && !n.unavailable);
   const noData = (v: NodeView) =>
     v.node?.transport === "snapshot"
-      ? `the snapshot has no node files for ${v.name}`
+      ? `no node files for ${v.name} in the folder`
       : v.node?.reachable === false
         ? `${v.name} was not reachable over SSH`
         : `${v.name}'s nat table was not read`;
