@@ -574,6 +574,11 @@ export interface Diagnosis {
   summary: string;
   evidence: Evidence[];
   fix: string;
+  /**
+   * The one command, run on the node `subject`, that undoes the cause by hand, where there is one
+   * (the walk's iptables command that puts a rule back or deletes it); `fix` quotes it in its prose.
+   */
+  command?: string;
   /** the claims this cause explains */
   claims?: ClaimId[];
 }

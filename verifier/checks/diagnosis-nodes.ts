@@ -497,6 +497,7 @@ function walkCauses(
       summary: finding.summary,
       evidence: [...finding.evidence, ...kept, ...healthOf(v.name)],
       fix: finding.fix,
+      command: finding.command,
       claims,
     });
   }
