@@ -79,6 +79,20 @@ test("missing node files are the folder's gap, not SSH's: source snapshot, and e
   }
 });
 
+test("the events missing from a folder, needed for the Ingress and the Service: one skip line, one problem line naming both", async () => {
+  const world = buildWorld();
+  const dir = await record(world);
+  const files = readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.includes("_events") && statSync(join(dir, f)).isFile());
+  expect(files.length).toBe(2);
+  // without snapshot.json (as in a hand-made folder) an absent list is unknown, not empty
+  for (const f of [...files, "snapshot.json"]) rmSync(join(dir, f));
+  const { outcome, lines } = await judge(dir, world);
+  expect(lines.filter((l) => l.includes("events"))).toEqual([`skip events: not in the folder: kubernetes events in ${world.namespace}`]);
+  const text = renderTerminal(outcome.model, outcome.results, { width: Infinity });
+  const problems = text.split("\n").filter((l) => l.includes(`kubernetes events in ${world.namespace} is not in the snapshot folder`));
+  expect(problems).toEqual([expect.stringMatching(new RegExp(`^  - kubernetes Ingress ${world.namespace}/${world.ingressName}, Service ${world.namespace}/\\S+: `))]);
+});
+
 test("npm run snapshot --no-ssh: no node is read by choice, said once as a skip, never FAIL", async () => {
   const lines: string[] = [];
   await record(buildWorld(), undefined, { hop: (name, state, detail) => state !== "start" && lines.push(`${state} ${name}${detail ? `: ${detail}` : ""}`) });
