@@ -2,7 +2,7 @@
 // most useful missing piece first; a deleted health check makes C11 cannot-tell naming it; an
 // UNHEALTHY backend without node files says which node files would explain it and how to save them.
 // Folders are recorded from the REST stand-ins through the official clients, then judged offline.
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Problem } from "../../verifier/model";
@@ -91,6 +91,42 @@ test("the events missing from a folder, needed for the Ingress and the Service: 
   const text = renderTerminal(outcome.model, outcome.results, { width: Infinity });
   const problems = text.split("\n").filter((l) => l.includes(`kubernetes events in ${world.namespace} is not in the snapshot folder`));
   expect(problems).toEqual([expect.stringMatching(new RegExp(`^  - kubernetes Ingress ${world.namespace}/${world.ingressName}, Service ${world.namespace}/\\S+: `))]);
+});
+
+test("npm run snapshot with SSH, a node not read: its progress line sends the reader to snapshot.json, which says why (no report is printed)", async () => {
+  const world = buildWorld();
+  const compute = await startComputeStandin(world.compute, { token: world.token });
+  const kube = await startKubeStandin(world.kube, { token: world.token });
+  const out = mkdtempSync(join(tmpdir(), "gip-wording-"));
+  tmp.push(out);
+  const lines: string[] = [];
+  try {
+    const live = await loadLiveSources();
+    // No socket to a node: the SSH source is a stand-in that reads every node but the first.
+    const sources: GkeSources = {
+      ...live,
+      collectLoadBalancer: (p, a, o) => live.collectLoadBalancer(p, a, { ...o, rootUrl: `${compute.url}/` }),
+      fetchHostKeys: async () => new Map(),
+      fetchConsoleHostKeys: async () => new Map(),
+      collectNodes: async (targets) => ({
+        nodes: targets.slice(1).map((t) => ({ name: t.name, transport: "direct" as const, reachable: true })),
+        problems: [{ source: "ssh" as const, subject: targets[0]!.name, message: `connect ETIMEDOUT ${targets[0]!.externalIp ?? "?"}:22` }],
+      }),
+    };
+    const recorder = new SnapshotRecorder(out);
+    const cluster = { access: { server: kube.url, token: world.token }, project: world.project, location: world.zone, cluster: world.clusterName };
+    const progress: Progress = { hop: (name, state, detail) => state !== "start" && lines.push(`${state} ${name}${detail ? `: ${detail}` : ""}`) };
+    await verifyLiveIngress(cluster, { ...base, ingress: { namespace: world.namespace, name: world.ingressName }, accessToken: world.token, ssh: { user: "root", privateKey: "not-a-key", transport: "direct" } }, progress, recorder, sources);
+  } finally {
+    await compute.close();
+    await kube.close();
+  }
+  const first = world.kube.nodes[0]!.metadata!.name!;
+  const ssh = lines.find((l) => l.includes("nodes over SSH"))!;
+  expect(ssh).toContain(`not read: ${first} (snapshot.json says why: nodes[].problem)`);
+  expect(ssh).not.toContain("the problems say why");
+  const meta = JSON.parse(readFileSync(join(out, "snapshot.json"), "utf8")) as { nodes: { name: string; problem?: string }[] };
+  expect(meta.nodes.find((n) => n.name === first)?.problem).toContain("connect ETIMEDOUT");
 });
 
 test("npm run snapshot --no-ssh: no node is read by choice, said once as a skip, never FAIL", async () => {

@@ -128,6 +128,11 @@ export function withoutSsh(progress: Progress, why: string): Progress {
   };
 }
 
+/** Progress lines of a recording: what the report's problems would say is in snapshot.json (nodes[].problem). */
+function toSnapshotJson(progress: Progress, problemsSayWhy: string): Progress {
+  return { hop: (name, state, detail) => progress.hop(name, state, detail?.replace(problemsSayWhy, "(snapshot.json says why: nodes[].problem)")) };
+}
+
 /** The cluster to talk to: from --project/--location/--cluster (GKE API) or the kubeconfig's context. */
 export interface LiveCluster {
   access: KubeAccess;
@@ -191,7 +196,9 @@ export async function verifyLiveIngress(cluster: LiveCluster, opts: IngressOptio
   const project = opts.project ?? cluster.project;
   if (!project) throw new IngressInputError("the Google Cloud project is unknown: the kubeconfig context is not named gke_<project>_<location>_<cluster>; give --project");
   const steps = ingressSteps(choice, { ...opts, project, location: opts.location ?? cluster.location, cluster: opts.cluster ?? cluster.cluster, wholeNodeOutputs: recorder !== undefined }, transports, sources ?? live, verify.gkeSteps);
-  const outcome = await verify.verifyPath(steps, opts.ssh ? progress : withoutSsh(progress, opts.noSsh ?? "no SSH in this mode"));
+  // `npm run snapshot` prints no report: its progress sends the reader to snapshot.json instead.
+  const told = recorder ? toSnapshotJson(progress, verify.PROBLEMS_SAY_WHY) : progress;
+  const outcome = await verify.verifyPath(steps, opts.ssh ? told : withoutSsh(told, opts.noSsh ?? "no SSH in this mode"));
   if (recorder) {
     Object.assign(recorder.meta, { project, location: opts.location ?? cluster.location, cluster: opts.cluster ?? cluster.cluster, ingress: `${choice.ref.namespace}/${choice.ref.name}`, service: choice.service.name });
     recorder.nodes(outcome.model.nodes.filter((n) => n.reachable), outcome.model.problems);
