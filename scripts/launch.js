@@ -4,6 +4,7 @@
 // runs as compiled JavaScript, unchanged and still its process's main module.
 "use strict";
 require("./check-node");
+require("./closed-pipe").exitQuietlyOnClosedPipe();
 // V8's code cache for every module the CLI loads (its own and node_modules'), kept by Node in the
 // temporary directory: the next start skips compiling them (Node >= 22.1).
 var Module = require("module");

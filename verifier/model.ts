@@ -21,11 +21,18 @@ export interface Evidence {
 
 /** A source that failed to read something: what, why, and how to fix it. */
 export interface Problem {
-  source: "gcp" | "kubernetes" | "ssh" | "lab" | "requests" | "input";
+  /** "snapshot": what a snapshot folder lacks or holds unreadable (its node files) */
+  source: "gcp" | "kubernetes" | "ssh" | "snapshot" | "lab" | "requests" | "input";
   /** node name, resource name, ... */
   subject?: string;
   message: string;
   hint?: string;
+  /**
+   * How a claim refers to this problem, without its subject ("no node files in the folder"): the
+   * message and hint are said once, in the report's problems, and a claim that many nodes' problems
+   * leave undecided names the nodes once next to this.
+   */
+  brief?: string;
 }
 
 // ---------------------------------------------------------------- Google Cloud side
@@ -567,6 +574,11 @@ export interface Diagnosis {
   summary: string;
   evidence: Evidence[];
   fix: string;
+  /**
+   * The one command, run on the node `subject`, that undoes the cause by hand, where there is one
+   * (the walk's iptables command that puts a rule back or deletes it); `fix` quotes it in its prose.
+   */
+  command?: string;
   /** the claims this cause explains */
   claims?: ClaimId[];
 }

@@ -34,6 +34,9 @@ export interface VerifyOutcome {
   reason: string;
 }
 
+/** Where a progress line sends the reader for why a node was not read: the report's problems. */
+export const PROBLEMS_SAY_WHY = "(the problems say why)";
+
 /** 1 when any claim failed (a definite finding), 0 when all passed, else 2 with what was missing. */
 export function outcomeOf(model: PathModel, results: CheckResult[]): { exitCode: ExitCode; reason: string } {
   const failed = results.filter((r) => r.verdict === "fail");
@@ -54,9 +57,11 @@ export function outcomeOf(model: PathModel, results: CheckResult[]): { exitCode:
 export function rankProblems(problems: Problem[], unknown: CheckResult[]): string[] {
   const groups = new Map<string, { template: string; subjects: string[]; weight: number; first: number }>();
   problems.forEach((p, i) => {
-    const template = p.subject && p.message.includes(p.subject) ? p.message.split(p.subject).join(p.source === "ssh" ? "<node>" : "<subject>") : p.message;
+    const template = p.subject && p.message.includes(p.subject) ? p.message.split(p.subject).join(p.source === "ssh" || p.source === "snapshot" ? "<node>" : "<subject>") : p.message;
     const key = `${p.source}\n${template}`;
-    const weight = unknown.filter((r) => `${r.summary}\n${r.evidence.map((e) => e.detail).join("\n")}`.includes(p.message)).length;
+    // A claim quotes the problem, or refers to it by its brief next to its subject.
+    const quotes = (text: string) => text.includes(p.message) || (p.brief !== undefined && text.includes(p.brief) && (p.subject === undefined || text.includes(p.subject)));
+    const weight = unknown.filter((r) => quotes(`${r.summary}\n${r.evidence.map((e) => e.detail).join("\n")}`)).length;
     const g = groups.get(key);
     if (g) {
       if (p.subject && !g.subjects.includes(p.subject)) g.subjects.push(p.subject);
@@ -350,7 +355,7 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
         const reachable = model.nodes.filter((n) => n.reachable).length;
         const unread = targets.filter((t) => !model.nodes.some((n) => n.name === t.name && n.reachable)).map((t) => t.name);
         const named = unread.length <= 10 ? unread.join(", ") : `${unread.slice(0, 10).join(", ")} and ${unread.length - 10} more`;
-        progress.hop("nodes over SSH", reachable === targets.length ? "ok" : "fail", `${reachable}/${targets.length} nodes read over SSH (${options.transport})${unread.length ? `; not read: ${named} (the problems say why)` : ""}`);
+        progress.hop("nodes over SSH", reachable === targets.length ? "ok" : "fail", `${reachable}/${targets.length} nodes read over SSH (${options.transport})${unread.length ? `; not read: ${named} ${PROBLEMS_SAY_WHY}` : ""}`);
       } else {
         progress.hop("nodes over SSH", "skip", "no node is known");
       }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { CheckResult } from "../../verifier/model";
 import { writeNatRules } from "../../verifier/iptables/kube-proxy-rules";
 import { readSnapshotFolder } from "../../verifier/snapshot/folder";
-import { nodeFiles, nodesFromFolder } from "../../verifier/snapshot/nodes";
+import { NO_NODE_FILES, nodeFiles, nodesFromFolder } from "../../verifier/snapshot/nodes";
 import { SnapshotRecorder } from "../../verifier/snapshot/record";
 import { IngressInputError, verifyLiveIngress, verifySnapshot } from "../../verifier/snapshot/run";
 import { parseIpAddr, parseSsListeners } from "../../verifier/sources/node-outputs";
@@ -76,15 +76,18 @@ describe("the example examples/snapshot/healthy-zonal, read in place", () => {
     expect(attempts).toEqual([]);
     const v = verdicts(outcome.results);
     expect([v.C9, v.C10, v.C11]).toEqual(["pass", "pass", "pass"]);
+    // each claim names the nodes once and refers to the problems, which name the files once
     for (const id of ["C2", "C3", "C4", "C5", "C6", "C7"]) {
       expect(v[id]).toBe("cannot-tell");
-      expect(claim(outcome, id).summary).toContain(`nodes/${NODES[0]}/iptables-save.txt`);
+      expect(claim(outcome, id).summary).toBe(`Cannot tell: ${NODES.join(", ")}: ${NO_NODE_FILES}`);
+      expect(claim(outcome, id).summary).not.toContain("iptables-save.txt");
     }
     expect(v.C12).toBe("cannot-tell");
     expect(claim(outcome, "C12").summary).toMatch(/snapshot holds no requests/);
     // every node's problem names the command that would supply its files
     for (const node of NODES) {
-      const p = outcome.model.problems.find((x) => x.source === "ssh" && x.subject === node)!;
+      const p = outcome.model.problems.find((x) => x.source === "snapshot" && x.subject === node)!;
+      expect(p.message).toBe(`no node files for ${node} in the folder (nodes/${node}/iptables-save.txt, ip-o-addr-show.txt, ss-Hltnp.txt)`);
       expect(p.hint).toContain(`gcloud compute ssh ${node} --zone europe-west4-a --project my-project --tunnel-through-iap --command 'sudo iptables-save'`);
     }
     expect(outcome.model.problems.filter((p) => p.source === "input")).toEqual([]);

@@ -91,6 +91,24 @@ describe("forward-policy-drop on a NEG path: the pod's node drops the LB's conne
     expect(d[0]!.summary).toContain(`NEG endpoint ${bad.ipAddress}:8080 through ${bad.instance}, but its net.ipv4.ip_forward is 0`);
   });
 
+  test("on a NEG path the health quoted is the endpoint's (p-ip:p-port, from the NEG hop), never the node's", () => {
+    const { m, bad } = setup("ACCEPT");
+    m.nodes.find((x) => x.name === bad.instance)!.forwarding!.ipForward = false;
+    const { d } = causes(m);
+    const details = d[0]!.evidence.map((e) => e.detail);
+    expect(details).toContain(`${bad.ipAddress}:8080: UNHEALTHY`);
+    expect(details.filter((x) => x.startsWith(`${bad.instance} `))).toEqual([]);
+  });
+
+  test("an UNHEALTHY endpoint no cause explains: unexplained, not blamed on its node's nat path (not on the NEG path)", () => {
+    const { m } = setup("ACCEPT");
+    const { d } = causes(m);
+    const c11 = d.find((x) => x.claims?.includes("C11"))!;
+    expect(c11.cause).toBe("unexplained");
+    expect(c11.summary).not.toMatch(/KUBE-NODEPORTS|nat PREROUTING/);
+    expect(c11.fix).not.toMatch(/conntrack -L -p tcp --dport/);
+  });
+
   test("a DROP rule (not the policy) is forward-rule-drop, quoting its line", () => {
     const { m, bad } = setup("ACCEPT");
     const n = m.nodes.find((x) => x.name === bad.instance)!;

@@ -117,6 +117,8 @@ describe("what the walk names once requests or health checks fail (as the real l
     expect(c.summary).toContain(effect);
     expect(c.evidence).toContainEqual(expect.objectContaining({ node: "node-1", rule: line }));
     expect(c.fix).toContain("iptables -t nat -I");
+    expect(c.command).toMatch(/^iptables -t nat -I /);
+    expect(c.fix).toContain(c.command);
     expect(j.diagnosis.filter((d) => d.cause === "unexplained")).toEqual([]);
   });
 

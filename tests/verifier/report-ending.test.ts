@@ -73,4 +73,14 @@ describe("fixes in the target's language", () => {
     // GKE's fixes are left as the finders wrote them
     expect(fixesForTarget([cause("ip-forward-disabled")], gkeModel())[0]!.fix).toBe("on node-2: sysctl -w net.ipv4.ip_forward=1");
   });
+
+  test("the walk's by-hand command comes from the cause's command field, never from parsing its fix prose", () => {
+    const model = asLab(gkeModel());
+    const command = "iptables -t nat -I KUBE-POSTROUTING 2 -j MARK --xor-mark 0x4000";
+    const walked: Diagnosis = { hop: "node-nat", subject: "node-2", cause: "path-rule-missing", summary: "s", evidence: [], fix: "on node-2: restart kube-proxy, or put the line back", command };
+    expect(fixesForTarget([walked], model)[0]!.fix).toBe(`npm run lab -- repair: reloads node-2's kube-proxy-style rules as lab up wrote them; by hand: ip netns exec gipx-node-2 ${command}`);
+    // prose that happens to hold an iptables command is not a command
+    const prose: Diagnosis = { ...walked, command: undefined, fix: `on node-2: put the line back by hand: ${command}; then find what deleted it` };
+    expect(fixesForTarget([prose], model)[0]!.fix).toBe("npm run lab -- repair: reloads node-2's kube-proxy-style rules as lab up wrote them");
+  });
 });

@@ -244,6 +244,17 @@ describe("json", () => {
     const parsed = JSON.parse(renderJson(model, runChecks(model), { includeDumps: true }));
     expect(parsed.model.nodes[0].nat.text).toContain("-A KUBE-NODEPORTS");
   });
+
+  test("the filter table's text, like the nat table's, only with --include-dumps; its command and size always", () => {
+    const model = gkeModel();
+    const filter = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]", "COMMIT"].join("\n");
+    model.nodes[1].forwarding = { ipForward: true, filter: { command: "sudo iptables-save", backend: "nft", text: filter } };
+    const plain = JSON.parse(renderJson(model, runChecks(model)));
+    expect(plain.model.nodes[1].forwarding).toEqual({ ipForward: true, filter: { command: "sudo iptables-save", backend: "nft", lines: 5 } });
+    expect(JSON.stringify(plain)).not.toContain(":FORWARD DROP [0:0]");
+    const dumped = JSON.parse(renderJson(model, runChecks(model), { includeDumps: true }));
+    expect(dumped.model.nodes[1].forwarding.filter.text).toBe(filter);
+  });
 });
 
 describe("markdown", () => {

@@ -1,5 +1,9 @@
 // C12: requests to the public IP, answered by the pods, plus the per-rule connection counts.
-import type { CheckResult, Evidence, RequestResult } from "../model";
+// "Every pod" is every Ready pod: Kubernetes lists only those as ready endpoints, and on the NEG path
+// a pod whose readiness gate waits for the LB is not Ready, so the LB may not send to it yet; such
+// a pod is named with why it is not counted, and whether it would answer is left unknown.
+import type { CheckResult, Evidence, PodModel, RequestResult } from "../model";
+import { NEG_READINESS_GATE } from "../neg";
 import { problemText, type CheckContext } from "./context";
 import { accountNewConnections } from "./connections";
 import { list, plural, result } from "./verdict";
@@ -27,10 +31,15 @@ export function checkC12(ctx: CheckContext): CheckResult {
 
   const ok = results.filter((r) => r.status === 200);
   const pods = ctx.pods.filter((p) => p.ready);
+  const notReady = ctx.pods.filter((p) => !p.ready);
   const unmatched = countBy(ok.filter((r) => !pods.some((p) => matches(r, p))), (r) => r.podName ?? r.podIp ?? "(answer names no pod)");
   for (const pod of pods) {
     const n = ok.filter((r) => matches(r, pod)).length;
     evidence.push({ source: `kubernetes pod ${pod.name}`, detail: `${pod.ip ?? "?"}: answered ${n} of ${results.length}` });
+  }
+  for (const pod of notReady) {
+    const n = ok.filter((r) => matches(r, pod)).length;
+    evidence.push({ source: `kubernetes pod ${pod.name}`, detail: `${pod.ip ?? "?"}: not Ready (${whyNotReady(pod)}): not counted; answered ${n} of ${results.length}` });
   }
   if (pods.length > 0) {
     for (const [who, n] of unmatched) {
@@ -75,6 +84,9 @@ export function checkC12(ctx: CheckContext): CheckResult {
     return result("C12", CLAIM_C12, "cannot-tell", `None of the ${results.length} requests got an HTTP answer (${errors.map(([what, n]) => `${n} × ${what}`).join(", ")}); a new load balancer needs a few minutes after \`pulumi up\`, or ${host ?? "the URL"} is not reachable from here.`, evidence);
   }
   if (failures.length > 0) return result("C12", CLAIM_C12, "fail", `${ok.length} of ${results.length} got 200; ${failures.join("; ")}`, evidence);
+  if (pods.length === 0 && notReady.length > 0) {
+    return result("C12", CLAIM_C12, "cannot-tell", `${ok.length} of ${results.length} got 200, but no pod of the Service is Ready to count them against.${uncounted(notReady)}`, evidence);
+  }
   if (pods.length === 0) {
     return result("C12", CLAIM_C12, "cannot-tell", `${ok.length} of ${results.length} got 200, but the pods are unknown: ${list(problemText(ctx.model, ["kubernetes", "lab"]))}`, evidence);
   }
@@ -84,11 +96,28 @@ export function checkC12(ctx: CheckContext): CheckResult {
       "C12",
       CLAIM_C12,
       "cannot-tell",
-      `All ${results.length} got 200, but ${silent.map((p) => p.name).join(", ")} never answered; the LB reuses its connections to the nodes, so a few requests can miss a pod: retry with more --requests.`,
+      `All ${results.length} got 200, but ${silent.map((p) => p.name).join(", ")} never answered; the LB reuses its connections to the ${ctx.mode.neg.detected ? "NEG endpoints" : "nodes"}, so a few requests can miss a pod: retry with more --requests.${uncounted(notReady)}`,
       evidence,
     );
   }
-  return result("C12", CLAIM_C12, "pass", `All ${results.length} requests got 200, answered by ${pods.map((p) => `${p.name} (${ok.filter((r) => matches(r, p)).length})`).join(", ")}.${contrast}`, evidence);
+  const every = notReady.length > 0 ? `every Ready pod (${pods.length} of ${ctx.pods.length}): ` : "";
+  return result("C12", CLAIM_C12, "pass", `All ${results.length} requests got 200, answered by ${every}${pods.map((p) => `${p.name} (${ok.filter((r) => matches(r, p)).length})`).join(", ")}.${uncounted(notReady)}${contrast}`, evidence);
+}
+
+/** Why a pod is not Ready, as its status says: the NEG readiness gate first (it waits for the LB). */
+function whyNotReady(pod: PodModel): string {
+  const gate = (pod.readinessGates ?? []).includes(NEG_READINESS_GATE) ? pod.conditions?.find((c) => c.type === NEG_READINESS_GATE) : undefined;
+  if ((pod.readinessGates ?? []).includes(NEG_READINESS_GATE) && gate?.status !== "True") return `its readiness gate ${NEG_READINESS_GATE} is ${gate?.status ?? "not set"}${gate?.reason ? `, ${gate.reason}` : ""}`;
+  const ready = pod.conditions?.find((c) => c.type === "Ready");
+  if (ready) return `condition Ready ${ready.status}${ready.reason ? `, ${ready.reason}` : ""}`;
+  return pod.phase && pod.phase !== "Running" ? `phase ${pod.phase}` : "Kubernetes lists it as not ready";
+}
+
+/** What C12 does not count, and what it therefore cannot tell. */
+function uncounted(notReady: PodModel[]): string {
+  if (notReady.length === 0) return "";
+  const names = notReady.map((p) => `${p.name} (${whyNotReady(p)})`).join(", ");
+  return ` Not counted: ${names}, not Ready, so the LB need not send to ${notReady.length === 1 ? "it" : "them"}: whether ${notReady.length === 1 ? "it answers" : "they answer"} cannot be told from these requests.`;
 }
 
 function matches(r: RequestResult, pod: { name: string; ip?: string }): boolean {

@@ -4,6 +4,7 @@
 import type { PathModel } from "../model";
 import { memoCounterDeltas, tracedDump } from "./trace-cache";
 import { endpointKey, findTracedService } from "./context";
+import { detectPathMode } from "./path-mode";
 
 export interface EndpointConnections {
   chain: string;
@@ -38,6 +39,12 @@ export const NAT_FIRST_PACKET =
   "Only a connection's first packet traverses the nat table; conntrack handles the rest, so a rule's counter moves once per new connection, not per request or packet (keep-alive connections move it once).";
 export const FRONT_END_CONNECTIONS =
   "The load balancer ends the client's TCP connection and opens its own to the nodes: it may reuse them for many requests (fewer counts than requests) and its health checks open more (extra counts).";
+/** The same on the container-native path (design.md, "The container-native path"): no node is a backend. */
+export const FRONT_END_CONNECTIONS_NEG =
+  "The load balancer ends the client's TCP connection and opens its own to the NEG endpoints, the pods' p-ip:p-port, each routed through the pod's node and forwarded there without DNAT: the nodes' nat counters do not see them (only connections that enter by n-port move them).";
+
+/** What the load balancer's own connections go to, on this path: the nodes, or the NEG endpoints. */
+export const frontEndConnections = (neg: boolean) => (neg ? FRONT_END_CONNECTIONS_NEG : FRONT_END_CONNECTIONS);
 
 export function accountNewConnections(model: PathModel): ConnectionAccount | undefined {
   if (!model.nodes.some((n) => n.countersBefore || n.countersAfter)) return undefined;
@@ -83,6 +90,6 @@ export function accountNewConnections(model: PathModel): ConnectionAccount | und
     keepAlive: model.requests?.keepAlive ?? false,
     nodes,
     total: nodes.reduce((s, n) => s + n.total, 0),
-    explanation: [NAT_FIRST_PACKET, FRONT_END_CONNECTIONS],
+    explanation: [NAT_FIRST_PACKET, frontEndConnections(detectPathMode(model, []).neg.detected)],
   };
 }

@@ -119,6 +119,9 @@ export function buildContext(model: PathModel): CheckContext {
   return { model, service, port, nodePort, clusterIP, pods, nodes, mode: detectPathMode(model, nodes) };
 }
 
+/** The sources whose problems say why a node's outputs are missing. */
+export const NODE_SOURCES: Problem["source"][] = ["ssh", "snapshot", "lab"];
+
 /**
  * "source: message" for the problems of the given sources (and subject), at most two plus a count:
  * a summary names the cause; the report's problem list has every one with its hint.
@@ -131,12 +134,18 @@ export function problemText(model: PathModel, sources: Problem["source"][], subj
   return unique.length <= 2 ? unique : [...unique.slice(0, 2), `+${unique.length - 2} more (see the problems)`];
 }
 
-/** Why a node's data is missing, from the SSH problems; a generic reason when none was recorded. */
+/**
+ * Why a node's data is missing, from the node sources' problems (SSH, a snapshot's node files, the
+ * lab); a generic reason when none was recorded. A problem with a `brief` is referred to by it alone
+ * (no node name: the caller names the nodes once for all that share it).
+ */
 export function whyNoNodeData(ctx: CheckContext, view: NodeView, what: string): string {
-  const reasons = problemText(ctx.model, ["ssh", "lab"], view.name);
+  const brief = ctx.model.problems.find((p) => NODE_SOURCES.includes(p.source) && p.subject === view.name && p.brief)?.brief;
+  if (brief) return brief;
+  const reasons = problemText(ctx.model, NODE_SOURCES, view.name);
   if (reasons.length > 0) return reasons.join("; ");
   if (!view.node) return `node ${view.name} was not read over SSH`;
-  if (!view.node.reachable) return view.node.transport === "snapshot" ? `the snapshot has no node files for ${view.name}` : `node ${view.name} was not reachable over SSH`;
+  if (!view.node.reachable) return view.node.transport === "snapshot" ? `no node files for ${view.name} in the folder` : `node ${view.name} was not reachable over SSH`;
   return `node ${view.name}: ${what} was not collected`;
 }
 

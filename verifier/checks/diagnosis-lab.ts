@@ -32,10 +32,9 @@ const LAB_FIXES: Record<string, LabFix> = {
     `puts the lab back as lab up made it (also after changes by hand); to see what differs first, run in the node's namespace (ip netns exec <prefix><node> ...): ${d.fix}`,
 };
 
-/** The walk's by-hand iptables command (verifier/checks/path-walk.ts), run in the node's namespace; "" when the fix has none. */
+/** The cause's by-hand command (Diagnosis.command: the walk's iptables command), run in the node's namespace; "" when it has none. */
 function byHand(d: Diagnosis, ns: (subject: string) => string): string {
-  const command = /(iptables -t \S+ -[IDR] .*?)(?:; then find|\) and find|$)/.exec(d.fix)?.[1];
-  return command ? `; by hand: ip netns exec ${ns(d.subject)} ${command}` : "";
+  return d.command ? `; by hand: ip netns exec ${ns(d.subject)} ${d.command}` : "";
 }
 
 /**

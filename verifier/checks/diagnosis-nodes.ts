@@ -20,13 +20,28 @@ function failing(results: CheckResult[], ids: ClaimId[]): ClaimId[] {
   return ids.filter((id) => results.find((r) => r.id === id)?.verdict === "fail");
 }
 
-/** The health of each node in the backend service on the path; "failing" = UNHEALTHY or HEALTHY with failed recent checks. */
+/**
+ * The health of each node as an instance-group backend of the backend service on the path;
+ * "failing" = UNHEALTHY or HEALTHY with failed recent checks. Only instance-group entries: a NEG
+ * endpoint's health (getHealth per NEG names the VM it sits on) is the health of p-ip:p-port, which
+ * the NEG hop judges (neg-path.ts ActualEndpoint.health), not of the node it is routed through.
+ */
 function nodeHealth(ctx: CheckContext): Map<string, BackendHealthModel> {
   const lb = ctx.model.loadBalancer;
   const services = lb ? (defaultBackendService(ctx) ? [defaultBackendService(ctx)!] : lb.backendServices) : [];
   const map = new Map<string, BackendHealthModel>();
-  for (const h of services.flatMap((s) => s.health)) map.set(h.instance, h);
+  for (const h of services.flatMap((s) => s.health)) if (h.groupKind !== "networkEndpointGroup") map.set(h.instance, h);
   return map;
+}
+
+/** The NEG endpoints among `endpoints` the LB does not find HEALTHY, as the NEG hop reports them. */
+function unhealthyEndpoints(endpoints: ActualEndpoint[]): ActualEndpoint[] {
+  return endpoints.filter((e) => e.health !== undefined && e.health !== "HEALTHY");
+}
+
+/** Each endpoint's health as evidence, quoted from where the NEG hop read it. */
+function endpointHealthEvidence(endpoints: ActualEndpoint[], node: string): Evidence[] {
+  return endpoints.map((e) => ({ source: e.healthSource ?? `compute networkEndpointGroups/${e.neg.name}`, detail: `${e.key}: ${e.health}`, node }));
 }
 
 const isFailing = (h: BackendHealthModel | undefined) => h !== undefined && (h.state !== "HEALTHY" || h.detail !== undefined);
@@ -217,10 +232,11 @@ export function nodeCauses(ctx: CheckContext, results: CheckResult[]): Diagnosis
         evidence: [
           { source: `node ${v.name}: cat /proc/sys/net/ipv4/ip_forward`, detail: "0", node: v.name },
           ...fwdProbe,
-          ...nodeHealthEvidence(v.name),
+          // on a NEG path the health is the endpoints' (the LB checks p-ip:p-port), not the node's
+          ...(negEndpoints.length > 0 ? endpointHealthEvidence(unhealthyEndpoints(negEndpoints), v.name) : nodeHealthEvidence(v.name)),
         ],
         fix: `on ${v.name}: sysctl -w net.ipv4.ip_forward=1 (and find what reset it: a sysctl.d file, a hardening script)`,
-        claims: linkNode(v.name, []),
+        claims: negEndpoints.length > 0 ? failing(results, unhealthyEndpoints(negEndpoints).length > 0 ? ["C11", "C12"] : ["C12"]) : linkNode(v.name, []),
       });
     }
     if (fwd?.filter && negEndpoints.length > 0) {
@@ -481,6 +497,7 @@ function walkCauses(
       summary: finding.summary,
       evidence: [...finding.evidence, ...kept, ...healthOf(v.name)],
       fix: finding.fix,
+      command: finding.command,
       claims,
     });
   }
@@ -552,12 +569,12 @@ function negForwardCause(ctx: CheckContext, results: CheckResult[], node: string
   const line = found.decidedBy ? originalLine(filter, found.decidedBy.line) : undefined;
   const source = `node ${node}: ${filter.command} (filter table)`;
   const targets = endpoints.map((e) => `${e.key}${ctx.pods.find((p) => p.ip === e.ip) ? ` (${ctx.pods.find((p) => p.ip === e.ip)!.name})` : ""}`);
-  const unhealthy = endpoints.filter((e) => e.health !== undefined && e.health !== "HEALTHY");
+  const unhealthy = unhealthyEndpoints(endpoints);
   const evidence: Evidence[] = [
     byPolicy
       ? { source, detail: `:FORWARD ${found.policy}; no rule accepts a new, unmarked connection to ${list(dests)}${found.kubeForwardJump ? " (KUBE-FORWARD accepts only packets marked 0x4000 or ctstate RELATED,ESTABLISHED)" : ""}`, node }
       : { source, detail: `line ${line}: ${found.decidedBy!.text}`, node, line, rule: found.decidedBy!.text },
-    ...unhealthy.map((e) => ({ source: e.healthSource ?? `compute networkEndpointGroups/${e.neg.name}`, detail: `${e.key}: ${e.health}`, node })),
+    ...endpointHealthEvidence(unhealthy, node),
   ];
   const claims = failing(results, unhealthy.length > 0 ? ["C11", "C12"] : ["C12"]);
   if (claims.length === 0) return undefined;

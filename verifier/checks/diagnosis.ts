@@ -144,7 +144,7 @@ function nodeFilesWouldExplain(model: PathModel, r: CheckResult): Pick<Diagnosis
   const unhealthy = new Set((model.loadBalancer?.backendServices ?? []).flatMap((b) => b.health).filter((h) => h.state !== "HEALTHY").map((h) => h.instance));
   const nodes = unhealthy.size > 0 ? withoutFiles.filter((n) => unhealthy.has(n)) : withoutFiles;
   if (nodes.length === 0) return undefined;
-  const hints = [...new Set(model.problems.filter((p) => p.source === "ssh" && p.subject !== undefined && nodes.includes(p.subject) && p.hint).map((p) => p.hint!.replace(/^save them: /, "")))];
+  const hints = [...new Set(model.problems.filter((p) => (p.source === "ssh" || p.source === "snapshot") && p.subject !== undefined && nodes.includes(p.subject) && p.hint).map((p) => p.hint!.replace(/^save them: /, "")))];
   const files = nodes.map((n) => `nodes/${n}/`).join(", ");
   return {
     subject: nodes.join(", "),

@@ -11,7 +11,7 @@ import {
   type CheckContext,
   type NodeView,
 } from "./context";
-import { combine, list, plural, result } from "./verdict";
+import { combine, list, plural, result, someNames } from "./verdict";
 
 export const CLAIMS: Record<"C2" | "C3" | "C4" | "C5" | "C6" | "C7", string> = {
   C2: "Service load-balancing is done by NAT rules on every node",
@@ -32,14 +32,14 @@ interface NodePart {
 /** One verdict per node, combined; the summary names the nodes that failed or were unreadable. */
 function perNode(id: ClaimId, claim: string, ctx: CheckContext, passSummary: string, part: (v: NodeView) => NodePart): CheckResult {
   if (ctx.nodes.length === 0) {
-    const why = problemText(ctx.model, ["kubernetes", "ssh", "gcp", "lab"]);
+    const why = problemText(ctx.model, ["kubernetes", "ssh", "snapshot", "gcp", "lab"]);
     return result(id, claim, "cannot-tell", `No node is known: ${list(why)}`, []);
   }
   const parts = ctx.nodes.map((v) => ({ v, p: part(v) }));
   const verdict = combine(parts.map((x) => x.p.verdict));
   const evidence = parts.flatMap((x) => x.p.evidence);
   const failed = parts.filter((x) => x.p.verdict === "fail").map((x) => x.p.reason ?? x.v.name);
-  const unknown = parts.filter((x) => x.p.verdict === "cannot-tell").map((x) => x.p.reason ?? x.v.name);
+  const unknown = sharedReasons(parts.filter((x) => x.p.verdict === "cannot-tell").map((x) => ({ node: x.v.name, reason: x.p.reason })));
   const summary =
     verdict === "pass"
       ? passSummary
@@ -47,6 +47,28 @@ function perNode(id: ClaimId, claim: string, ctx: CheckContext, passSummary: str
         ? `${failed.join("; ")}${unknown.length ? ` (and cannot tell: ${unknown.join("; ")})` : ""}`
         : `Cannot tell: ${unknown.join("; ")}`;
   return result(id, claim, verdict, summary, evidence);
+}
+
+/**
+ * The cannot-tell reasons, each said once: a reason that names no node (a problem's brief, such as a
+ * snapshot's missing node files) is shared by all the nodes it holds for, named once before it.
+ */
+function sharedReasons(parts: { node: string; reason?: string }[]): string[] {
+  const byReason = new Map<string, string[]>();
+  const out: (string | { reason: string })[] = [];
+  for (const { node, reason } of parts) {
+    if (reason === undefined || reason.includes(node)) {
+      out.push(reason ?? node);
+      continue;
+    }
+    const nodes = byReason.get(reason);
+    if (nodes) nodes.push(node);
+    else {
+      byReason.set(reason, [node]);
+      out.push({ reason });
+    }
+  }
+  return out.map((x) => (typeof x === "string" ? x : `${someNames(byReason.get(x.reason)!)}: ${x.reason}`));
 }
 
 /** The claims that need kube-proxy's rules cannot be judged on Dataplane V2: say why. */

@@ -141,8 +141,15 @@ export function detectPathMode(model: PathModel, nodes: DumpView[]): PathMode {
   const route = serviceRoute(model);
   const onPath = route.known && route.backendServices.length > 0 ? route.backendServices : route.known ? [] : (model.loadBalancer?.backendServices ?? []);
   for (const bs of onPath) {
+    // One line per NEG name: GKE gives a Service's NEGs one name in every zone.
+    const zones = new Map<string, string[]>();
     for (const b of bs.backends.filter((x) => x.kind === "networkEndpointGroup")) {
-      negEvidence.push({ source: `compute backendServices/${bs.name}`, detail: `backends[].group=${b.group} (network endpoint group)` });
+      const name = b.group.slice(b.group.lastIndexOf("/") + 1);
+      zones.set(name, [...(zones.get(name) ?? []), ...(b.zone ? [b.zone] : [])]);
+    }
+    for (const [name, inZones] of zones) {
+      const where = inZones.length > 1 ? `, in ${inZones.length} zones: ${inZones.join(", ")}` : inZones.length === 1 ? `, in ${inZones[0]}` : "";
+      negEvidence.push({ source: `compute backendServices/${bs.name}`, detail: `backends[].group=${name} (network endpoint group${where})` });
     }
   }
   const service = model.kubernetes?.service;

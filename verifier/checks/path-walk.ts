@@ -65,6 +65,8 @@ export interface WalkFinding {
   evidence: Evidence[];
   summary: string;
   fix: string;
+  /** the one iptables command, run on the node, that puts the link back (missing, differs) or deletes it (extra); `fix` quotes it */
+  command: string;
   hop: "node-nat" | "node-forwarding";
 }
 
@@ -517,9 +519,10 @@ function describe(ctx: CheckContext, v: NodeView, mine: NodeTables, ref: NodeTab
     kind === "extra"
       ? `${v.name}: a rule in ${l.table} ${l.chain} that no node where the claims hold has is on the Service's path: ${what}${moreText}`
       : `${v.name}: the first link of the Service's path that ${kind === "missing" ? "is missing" : "differs"} is ${l.table} ${l.chain} rule ${l.index + 1} (${refName === "kube-proxy" ? "as kube-proxy writes it" : `as ${refName} has it`}: ${l.rule.text}): ${what}${moreText}`;
+  const command = kind === "extra" ? `iptables -t ${l.table} -D ${l.rule.text.replace(/^-A /, "")}` : restoreCommand(l);
   const fix =
     kind === "extra"
-      ? `on ${v.name}: delete it (iptables -t ${l.table} -D ${l.rule.text.replace(/^-A /, "")}) and find what added it`
-      : `on ${v.name}: restart kube-proxy, which rewrites every rule of the Service (kubectl -n kube-system delete pod -l component=kube-proxy --field-selector spec.nodeName=${v.name}), or put the line back by hand: ${restoreCommand(l)}; then find what ${kind === "missing" ? "deleted" : "changed"} it`;
-  return { node: v.name, kind, link: l, instead, reference: [ref.name], more, evidence, summary, fix, hop };
+      ? `on ${v.name}: delete it (${command}) and find what added it`
+      : `on ${v.name}: restart kube-proxy, which rewrites every rule of the Service (kubectl -n kube-system delete pod -l component=kube-proxy --field-selector spec.nodeName=${v.name}), or put the line back by hand: ${command}; then find what ${kind === "missing" ? "deleted" : "changed"} it`;
+  return { node: v.name, kind, link: l, instead, reference: [ref.name], more, evidence, summary, fix, command, hop };
 }

@@ -20,3 +20,8 @@ export function plural(n: number, word: string, many = word + "s"): string {
 export function list(items: string[]): string {
   return items.length === 0 ? "none" : items.join(", ");
 }
+
+/** "node-4, node-5, node-6 and 94 more": a few names of many, for one line. */
+export function someNames(names: string[], shown = 4): string {
+  return names.length <= shown ? names.join(", ") : `${names.slice(0, shown).join(", ")} and ${names.length - shown} more`;
+}

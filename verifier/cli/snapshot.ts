@@ -161,8 +161,15 @@ export async function snapshotMain(argv: string[]): Promise<number> {
     process.stderr.write(`snapshot not saved: interrupted (${signal}); nothing was left in ${out}\n`);
     process.exit(signal === "SIGINT" ? 130 : 143);
   };
+  // The reader of the progress lines went away (`2>&1 | head`): nothing half-written stays, and the
+  // process ends quietly with SIGPIPE's status, as scripts/closed-pipe.js ends the other CLIs.
+  const closedPipe = () => {
+    recorder?.abort();
+    process.exit(141);
+  };
   process.once("SIGINT", interrupted);
   process.once("SIGTERM", interrupted);
+  process.once("SIGPIPE", closedPipe);
   try {
     const token = process.env.GOOGLE_OAUTH_ACCESS_TOKEN || (await (require("../sources/gcp") as typeof import("../sources/gcp")).googleAccessToken());
     try {
@@ -204,6 +211,7 @@ export async function snapshotMain(argv: string[]): Promise<number> {
   } finally {
     process.off("SIGINT", interrupted);
     process.off("SIGTERM", interrupted);
+    process.off("SIGPIPE", closedPipe);
   }
 }
 

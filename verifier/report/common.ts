@@ -63,8 +63,20 @@ export function account(model: PathModel): ConnectionAccount | undefined {
   return accountNewConnections(model);
 }
 
+/**
+ * One line per problem: "source subject: message — hint". Problems that differ only by subject (one
+ * missing object two reads needed: the Ingress's and the Service's events) are one line naming both.
+ */
 export function problemLines(model: PathModel): string[] {
-  return model.problems.map((p) => `${p.source}${p.subject ? ` ${p.subject}` : ""}: ${p.message}${p.hint ? ` — ${p.hint}` : ""}`);
+  const lines = new Map<string, { source: string; subjects: string[]; rest: string }>();
+  for (const p of model.problems) {
+    const rest = `${p.message}${p.hint ? ` — ${p.hint}` : ""}`;
+    const key = `${p.source}\n${rest}`;
+    const line = lines.get(key);
+    if (!line) lines.set(key, { source: p.source, subjects: p.subject ? [p.subject] : [], rest });
+    else if (p.subject && !line.subjects.includes(p.subject)) line.subjects.push(p.subject);
+  }
+  return [...lines.values()].map((l) => `${l.source}${l.subjects.length ? ` ${l.subjects.join(", ")}` : ""}: ${l.rest}`);
 }
 
 export function tally(results: CheckResult[]): string {
@@ -105,7 +117,4 @@ export function nodeGroups(hops: PathHop[]): { node: string; alike: string[] }[]
   return [...groups.values()];
 }
 
-/** "node-4, node-5, node-6 and 94 more": a few names of a group, for one line. */
-export function someNames(names: string[], shown = 4): string {
-  return names.length <= shown ? names.join(", ") : `${names.slice(0, shown).join(", ")} and ${names.length - shown} more`;
-}
+export { someNames } from "../checks/verdict";

@@ -1,6 +1,7 @@
 // The JSON report (design.md, "contract: verify report JSON", schemaVersion 2): one object with the
 // target, the outcome, the path in the article's order, the checks, the diagnosis and the model,
-// minus secrets and, unless asked, minus the raw nat dumps (they are long; --include-dumps keeps them).
+// minus secrets and, unless asked, minus the nodes' raw dumps (the nat table, its counters, the filter
+// table: long; --include-dumps keeps them).
 import type { CheckResult, Diagnosis, NatDump, PathModel } from "../model";
 import { diagnose } from "../checks/diagnosis";
 import { redactSecrets } from "../outputs";
@@ -23,7 +24,8 @@ export interface JsonOptions {
 
 /** Keys whose values are credentials wherever they appear. */
 const SECRET_KEYS = new Set(["kubeconfig", "sshPrivateKey", "privateKey", "token", "accessToken", "caData"]);
-const DUMP_KEYS = new Set(["nat", "countersBefore", "countersAfter"]);
+/** The NodeModel fields that hold a whole saved table (NatDump): nat, its counters, forwarding.filter. */
+const DUMP_KEYS = new Set(["nat", "countersBefore", "countersAfter", "filter"]);
 
 function withoutDump(dump: NatDump): Omit<NatDump, "text" | "lineNumbers"> & { lines: number } {
   return { command: dump.command, backend: dump.backend, lines: dump.text.split("\n").length, ...(dump.reduction ? { reduction: dump.reduction } : {}) };

@@ -6,7 +6,7 @@ import type { CheckResult, Diagnosis, PathModel } from "../model";
 import { redactSecrets } from "../outputs";
 import { redactValue } from "../redact";
 import { diagnose } from "../checks/diagnosis";
-import { NAT_FIRST_PACKET, FRONT_END_CONNECTIONS } from "../checks/connections";
+import { NAT_FIRST_PACKET, frontEndConnections } from "../checks/connections";
 import { account, causeTitle, noDiagnosis, pathNotes, problemLines, tally, targetLine, VERDICT_LABEL, type ReportSection } from "./common";
 import { plural } from "./layout";
 import { renderMermaid } from "./mermaid";
@@ -106,7 +106,7 @@ export function renderMarkdown(rawModel: PathModel, rawResults: CheckResult[], r
     out.push(
       `All nodes: ${plural(acc.total, "new connection")} DNATed for ${plural(acc.requests, "request")}${acc.keepAlive ? " (client keep-alive)" : " (a new client connection each)"}.`,
       "",
-      `${NAT_FIRST_PACKET} ${FRONT_END_CONNECTIONS}`,
+      `${NAT_FIRST_PACKET} ${frontEndConnections(hops.some((h) => h.hop === "node" && h.skipped))}`,
       "",
     );
   }

@@ -200,8 +200,11 @@ export function buildPath(
     }
     for (const e of neg.actual) {
       const pod = ctx.pods.find((p) => p.ip === e.ip);
-      hops.push(
-        hop("endpoint", {
+      // Each endpoint's own verdict (C10 and C11 judge them all at once): its health, and whether a
+      // pod of the Service has its address (else it is stale).
+      const verdict: Verdict = !pod ? "fail" : e.health === "HEALTHY" ? "pass" : e.health === undefined || e.health === "UNKNOWN" ? "cannot-tell" : "fail";
+      hops.push({
+        ...hop("endpoint", {
           name: pod?.name ?? `${e.ip}:${e.port ?? "?"}`,
           term: "p-ip:p-port",
           address: e.ip,
@@ -212,14 +215,15 @@ export function buildPath(
           ...(e.instance ? { node: e.instance } : {}),
           detail: `${e.health ?? "health not read"}, in ${e.neg.name}${e.instance ? `, routed through ${e.instance} (forwarded, not NATed)` : ""}${pod ? "" : ", no pod of the Service has this address"}`,
         }),
-      );
+        verdict,
+      });
     }
   }
 
   const counted = (node: string) => account?.nodes.find((n) => n.node === node && !n.unavailable);
   const noData = (v: NodeView) =>
     v.node?.transport === "snapshot"
-      ? `the snapshot has no node files for ${v.name}`
+      ? `no node files for ${v.name} in the folder`
       : v.node?.reachable === false
         ? `${v.name} was not reachable over SSH`
         : `${v.name}'s nat table was not read`;

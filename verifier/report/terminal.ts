@@ -5,7 +5,7 @@
 import { redactValue } from "../redact";
 import type { CheckResult, Diagnosis, Evidence, PathModel, Verdict } from "../model";
 import { diagnose } from "../checks/diagnosis";
-import { NAT_FIRST_PACKET, FRONT_END_CONNECTIONS } from "../checks/connections";
+import { NAT_FIRST_PACKET, frontEndConnections } from "../checks/connections";
 import { account, causeTitle, noDiagnosis, nodeGroups, pathNotes, problemLines, someNames, tally, targetLine, VERDICT_LABEL, type ReportSection } from "./common";
 import { gistRules, plural, wrap } from "./layout";
 import { buildPath, orderClaimsAlongPath, type PathHop, type PathNodeStep } from "./path";
@@ -27,7 +27,9 @@ const RESET = "\x1b[0m";
 const BOLD = "\x1b[1m";
 /** Evidence lines shown per diagnosis cause unless --full. */
 const CAUSE_EVIDENCE = 4;
-const VERDICT_WIDTH = Math.max(...Object.values(VERDICT_LABEL).map((l) => l.length));
+/** In the verdict column of the path: a hop the container-native path does not cross. */
+const NOT_ON_PATH = "not on path";
+const VERDICT_WIDTH = Math.max(NOT_ON_PATH.length, ...Object.values(VERDICT_LABEL).map((l) => l.length));
 
 const endpoint = (address?: string, port?: number) => (address === undefined && port === undefined ? "?" : `${address ?? "?"}:${port ?? "?"}`);
 
@@ -53,7 +55,11 @@ function pathLines(hops: PathHop[], out: (text: string, first: string, rest?: st
   for (const h of hops.filter((x) => x.hop === "endpoint")) out(`endpoint ${h.name}  p-ip:p-port ${endpoint(h.address, h.port)}${h.detail ? `, ${h.detail}` : ""}`, `  ${mark(h.verdict)}  `, " ".repeat(2 + VERDICT_WIDTH + 4));
   const nodeHop = get("node");
   const natSkipped = hops.find((x) => x.hop === "kube-nodeports" && x.skipped);
-  if (natSkipped) out(`nodes' nat box (not on this path): ${natSkipped.detail ?? "skipped"}`, "  " + " ".repeat(VERDICT_WIDTH + 2) + "  ", " ".repeat(2 + VERDICT_WIDTH + 4));
+  // A line of its own, in the verdict column: it belongs to no endpoint above, to all nodes below.
+  if (natSkipped) out(`the nodes' nat box: ${natSkipped.detail ?? "skipped"}`, `  ${NOT_ON_PATH.padEnd(VERDICT_WIDTH)}  `, " ".repeat(2 + VERDICT_WIDTH + 4));
+  // The nodes the LB's connections cross on the NEG path: those routing an endpoint's p-ip.
+  const routing = new Map<string, string[]>();
+  for (const e of hops.filter((x) => x.hop === "endpoint" && x.node)) routing.set(e.node!, [...(routing.get(e.node!) ?? []), endpoint(e.address, e.port)]);
   const byNode = (id: PathHop["hop"], node: string): PathNodeStep | undefined => get(id)?.perNode?.find((s) => s.node === node);
   const counted = (s?: PathNodeStep) => (s?.newConnections !== undefined ? `: ${plural(s.newConnections, "new connection")}` : "");
   // Many nodes alike (a big cluster's pod-less nodes) are one block and one line naming the others.
@@ -65,8 +71,17 @@ function pathLines(hops: PathHop[], out: (text: string, first: string, rest?: st
     const sep = byNode("kube-sep", n.node);
     const steps = [n, np, ext, svc, sep].filter((s): s is PathNodeStep => !!s);
     const verdict: Verdict = steps.some((s) => s.verdict === "fail") ? "fail" : steps.some((s) => s.verdict === "cannot-tell") ? "cannot-tell" : "pass";
-    // "still forwards" is the article's point about a pod-less node; say it only when it holds.
-    const pods = n.pods?.length ? `runs ${n.pods.join(", ")}` : n.verdict === "fail" ? "runs no pod" : "runs no pod, still forwards";
+    // "still forwards" is the article's point about a pod-less node; say it only when it holds: on
+    // the NEG path the LB sends to pods, so a pod-less node forwards only what is routed through it.
+    const pods = n.pods?.length
+      ? `runs ${n.pods.join(", ")}`
+      : natSkipped
+        ? routing.has(n.node)
+          ? `runs no pod; the LB's connections to ${routing.get(n.node)!.join(", ")} are routed through it`
+          : "runs no pod: the LB sends nothing through it on this path"
+        : n.verdict === "fail"
+          ? "runs no pod"
+          : "runs no pod, still forwards";
     out(`${n.node}  n-ip:n-port ${endpoint(n.address, n.port)}, ${pods}`, `  ${mark(verdict)}  `, " ".repeat(2 + VERDICT_WIDTH + 4));
     const indent = " ".repeat(2 + VERDICT_WIDTH + 4);
     const deeper = indent + "   ";
@@ -141,7 +156,7 @@ export function renderTerminal(rawModel: PathModel, rawResults: CheckResult[], r
     out(`all nodes: ${plural(acc.total, "new connection")} DNATed for ${plural(acc.requests, "request")}${acc.keepAlive ? " (client keep-alive)" : " (a new client connection each)"}`, "  ", "    ");
     for (const n of acc.nodes.filter((x) => x.unavailable)) out(`${n.node}: not counted: ${n.unavailable}`, "  ", "    ");
     out(NAT_FIRST_PACKET, "  ", "  ");
-    out(FRONT_END_CONNECTIONS, "  ", "  ");
+    out(frontEndConnections(hops.some((h) => h.hop === "node" && h.skipped)), "  ", "  ");
   }
 
   const ordered = orderClaimsAlongPath(results);

@@ -16,6 +16,9 @@ const NAT_FILE: Record<string, NodeFileName> = {
   "nft list table ip kube-proxy": "nft-list-table-ip-kube-proxy.txt",
 };
 
+/** How the claims refer to a node whose files are not in the folder (Problem.brief). */
+export const NO_NODE_FILES = "no node files in the folder (the problems name the files and the commands that save them)";
+
 /** The commands that would save a node's files, for a hint (IAP, the user's own gcloud login). */
 export function nodeFileCommands(node: string, zone: string | undefined, project: string | undefined, dir = "DIR"): string[] {
   const where = `${zone ? ` --zone ${zone}` : ""}${project ? ` --project ${project}` : ""}`;
@@ -47,10 +50,11 @@ export function nodesFromFolder(folder: SnapshotFolder, targets: NodeTarget[], p
     const files = folder.nodes.get(target.name);
     if (!files || files.size === 0) {
       problems.push({
-        source: "ssh",
+        source: "snapshot",
         subject: target.name,
-        message: `the snapshot has no node files for ${target.name} (nodes/${target.name}/iptables-save.txt, ip-o-addr-show.txt, ss-Hltnp.txt)`,
+        message: `no node files for ${target.name} in the folder (nodes/${target.name}/iptables-save.txt, ip-o-addr-show.txt, ss-Hltnp.txt)`,
         hint: `save them: ${saveNodeFilesCommand(folder, target.name, target.zone, project)}`,
+        brief: NO_NODE_FILES,
       });
       nodes.push(node);
       continue;
@@ -64,13 +68,13 @@ export function nodesFromFolder(folder: SnapshotFolder, targets: NodeTarget[], p
     const choice = chooseNatDump(candidates, results);
     if (choice.dump && focus) choice.dump = reduceDump(choice.dump, focus);
     if (choice.dump) node.nat = { ...choice.dump, command: `nodes/${target.name}/${NAT_FILE[choice.dump.command]} (${choice.dump.command})` };
-    if (choice.problem) problems.push({ ...choice.problem, subject: target.name, hint: `${choice.problem.hint ?? ""}; the snapshot's nat dump goes in nodes/${target.name}/iptables-save.txt` });
+    if (choice.problem) problems.push({ ...choice.problem, source: "snapshot", subject: target.name, hint: `${choice.problem.hint ?? ""}; the snapshot's nat dump goes in nodes/${target.name}/iptables-save.txt` });
     const addr = readNodeFile(files, "ip-o-addr-show.txt", target.name, problems);
     if (addr !== undefined) node.addresses = parseIpAddr(addr);
-    else problems.push({ source: "ssh", subject: target.name, message: `no nodes/${target.name}/ip-o-addr-show.txt in the snapshot`, hint: nodeFileCommands(target.name, target.zone, project, folder.dir)[2] });
+    else problems.push({ source: "snapshot", subject: target.name, message: `nodes/${target.name}/ip-o-addr-show.txt is not in the folder`, hint: nodeFileCommands(target.name, target.zone, project, folder.dir)[2] });
     const ss = readNodeFile(files, "ss-Hltnp.txt", target.name, problems);
     if (ss !== undefined) node.listeners = parseSsListeners(ss);
-    else problems.push({ source: "ssh", subject: target.name, message: `no nodes/${target.name}/ss-Hltnp.txt in the snapshot`, hint: nodeFileCommands(target.name, target.zone, project, folder.dir)[3] });
+    else problems.push({ source: "snapshot", subject: target.name, message: `nodes/${target.name}/ss-Hltnp.txt is not in the folder`, hint: nodeFileCommands(target.name, target.zone, project, folder.dir)[3] });
     nodes.push(node);
   }
   return { nodes, problems };
@@ -83,7 +87,7 @@ function readNodeFile(files: Map<string, () => string>, name: string, node: stri
   try {
     return reader();
   } catch (error) {
-    problems.push({ source: "ssh", subject: node, message: `cannot read nodes/${node}/${name}: ${(error as Error).message}`, hint: "check the file's permissions, or save it again" });
+    problems.push({ source: "snapshot", subject: node, message: `cannot read nodes/${node}/${name}: ${(error as Error).message}`, hint: "check the file's permissions, or save it again" });
     return undefined;
   }
 }

@@ -81,6 +81,9 @@ const SUMMARY_HOPS = new Set(["kubernetes API", "load balancer (Compute API)"]);
 export function snapshotProgress(progress: Progress, missing: MissingObject[] = []): Progress {
   let lacking = 0;
   let failed = false;
+  // One object missing for two reads (the Ingress's and the Service's events: one namespace's
+  // events) is one gap: said and counted once.
+  const said = new Set<number>();
   return {
     hop(name, state, detail) {
       if (name === "google credentials" || name === "node host keys") return;
@@ -91,8 +94,10 @@ export function snapshotProgress(progress: Progress, missing: MissingObject[] = 
         return progress.hop("node files", have === 0 ? "skip" : "ok", `${have}/${all} nodes have files under nodes/<node>/; not in the folder for ${all - have} node${all - have === 1 ? "" : "s"}`);
       }
       if (state === "fail" && detail?.includes(MISSING_MARK)) {
-        lacking++;
         const index = missing.findIndex((_, i) => detail.includes(missingTag(i)));
+        if (index >= 0 && said.has(index)) return;
+        if (index >= 0) said.add(index);
+        lacking++;
         return progress.hop(name, "skip", `not in the folder: ${missing[index]?.what ?? name}`);
       }
       if (SUMMARY_HOPS.has(name) && state !== "start") {
@@ -107,6 +112,25 @@ export function snapshotProgress(progress: Progress, missing: MissingObject[] = 
       progress.hop(name, state, detail);
     },
   };
+}
+
+/**
+ * The stack's hop names when no SSH session is opened on purpose (--no-ssh, or --ingress): no host
+ * key is read and no node is reached, which is a choice, not a failure; said once, as a skip.
+ */
+export function withoutSsh(progress: Progress, why: string): Progress {
+  return {
+    hop(name, state, detail) {
+      if (name === "node host keys") return;
+      if (name === "nodes over SSH" && state === "fail") return progress.hop(name, "skip", `not read: ${why}`);
+      progress.hop(name, state, detail);
+    },
+  };
+}
+
+/** Progress lines of a recording: what the report's problems would say is in snapshot.json (nodes[].problem). */
+function toSnapshotJson(progress: Progress, problemsSayWhy: string): Progress {
+  return { hop: (name, state, detail) => progress.hop(name, state, detail?.replace(problemsSayWhy, "(snapshot.json says why: nodes[].problem)")) };
 }
 
 /** The cluster to talk to: from --project/--location/--cluster (GKE API) or the kubeconfig's context. */
@@ -172,7 +196,9 @@ export async function verifyLiveIngress(cluster: LiveCluster, opts: IngressOptio
   const project = opts.project ?? cluster.project;
   if (!project) throw new IngressInputError("the Google Cloud project is unknown: the kubeconfig context is not named gke_<project>_<location>_<cluster>; give --project");
   const steps = ingressSteps(choice, { ...opts, project, location: opts.location ?? cluster.location, cluster: opts.cluster ?? cluster.cluster, wholeNodeOutputs: recorder !== undefined }, transports, sources ?? live, verify.gkeSteps);
-  const outcome = await verify.verifyPath(steps, progress);
+  // `npm run snapshot` prints no report: its progress sends the reader to snapshot.json instead.
+  const told = recorder ? toSnapshotJson(progress, verify.PROBLEMS_SAY_WHY) : progress;
+  const outcome = await verify.verifyPath(steps, opts.ssh ? told : withoutSsh(told, opts.noSsh ?? "no SSH in this mode"));
   if (recorder) {
     Object.assign(recorder.meta, { project, location: opts.location ?? cluster.location, cluster: opts.cluster ?? cluster.cluster, ingress: `${choice.ref.namespace}/${choice.ref.name}`, service: choice.service.name });
     recorder.nodes(outcome.model.nodes.filter((n) => n.reachable), outcome.model.problems);

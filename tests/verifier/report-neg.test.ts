@@ -1,0 +1,117 @@
+// The report on the container-native path (NEG) says what is true there (docs/neg.md): the LB sends
+// to the pods' p-ip:p-port, so the nodes' nat box is its own "not on path" line, a pod-less node
+// forwards nothing of the LB's, the LB's own connections go to the NEG endpoints, each endpoint
+// has its own verdict, the NEG that is one name in several zones is named once, and C12 says which
+// pods it counts (the Ready ones) and what it cannot tell about the others. The model is what the
+// live sources read from the REST stand-ins (a healthy NEG path), then changed as a run would show.
+import { buildWorld, withNegBackend } from "../support/rest-standins/world";
+import { verifyWorld } from "../support/rest-standins/verify-world";
+import { runChecks } from "../../verifier/checks";
+import { FRONT_END_CONNECTIONS, FRONT_END_CONNECTIONS_NEG } from "../../verifier/checks/connections";
+import { NEG_READINESS_GATE } from "../../verifier/neg";
+import type { PathModel } from "../../verifier/model";
+import { pathNotes } from "../../verifier/report/common";
+import { renderJson } from "../../verifier/report/json";
+import { renderMarkdown } from "../../verifier/report/markdown";
+import { renderTerminal } from "../../verifier/report/terminal";
+import { gkeModel } from "./fixtures/gke-model";
+
+let healthy: PathModel;
+beforeAll(async () => {
+  healthy = (await verifyWorld(withNegBackend(buildWorld()))).model as unknown as PathModel;
+});
+const copy = (): PathModel => structuredClone(healthy);
+const text = (m: PathModel) => renderTerminal(m, runChecks(m), { width: 100 });
+const lines = (m: PathModel) => text(m).split("\n");
+
+test("the NEG note names a NEG that has one name in three zones once, with its zones", () => {
+  const m = copy();
+  const bs = m.loadBalancer!.backendServices[0]!;
+  const neg = bs.backends[0]!;
+  bs.backends.push({ ...neg, zone: "us-central1-b" }, { ...neg, zone: "us-central1-c" });
+  const [note] = pathNotes(m);
+  const name = neg.group.slice(neg.group.lastIndexOf("/") + 1);
+  expect(note!.split(name).length - 1).toBe(1);
+  expect(note).toContain(`backends[].group=${name} (network endpoint group, in 3 zones: us-central1-a, us-central1-b, us-central1-c)`);
+});
+
+test("the nodes' nat box is a line of its own in the verdict column, not a continuation of the last endpoint", () => {
+  const all = lines(copy());
+  const at = all.findIndex((l) => l.includes("the nodes' nat box"));
+  expect(all[at]).toMatch(/^ {2}not on path {2}the nodes' nat box: skipped on the NEG path/);
+  expect(all[at - 1]).toMatch(/^ {17}\S/); // the endpoint above ends with its own continuation
+});
+
+test("a node with no pod is not said to forward on the NEG path; the node an endpoint is routed through is", () => {
+  const m = copy();
+  const podless = m.kubernetes!.nodes.map((n) => n.name).find((n) => !m.kubernetes!.pods.some((p) => p.nodeName === n))!;
+  const t = text(m).replace(/\n {17}/g, " ");
+  expect(t).not.toContain("still forwards");
+  expect(t).toContain(`${podless}  n-ip:n-port 10.128.0.12:30080, runs no pod: the LB sends nothing through it on this path`);
+  // a stale endpoint routed through the pod-less node: its p-ip crosses that node
+  const eps = m.loadBalancer!.networkEndpointGroups![0]!.endpoints!;
+  eps.push({ ...eps[0]!, ipAddress: "10.4.1.9", instance: podless });
+  expect(text(m).replace(/\n {17}/g, " ")).toContain(`${podless}  n-ip:n-port 10.128.0.12:30080, runs no pod; the LB's connections to 10.4.1.9:8080 are routed through it`);
+});
+
+test("each endpoint hop has its own verdict: HEALTHY passes while another endpoint is UNHEALTHY", () => {
+  const m = copy();
+  const [a, b] = m.loadBalancer!.networkEndpointGroups![0]!.endpoints!;
+  for (const bs of m.loadBalancer!.backendServices) for (const h of bs.health) if (h.ipAddress === b!.ipAddress) h.state = "UNHEALTHY";
+  for (const h of b!.healths ?? []) h.state = "UNHEALTHY";
+  const results = runChecks(m);
+  expect(results.find((r) => r.id === "C11")!.verdict).toBe("fail");
+  const path = JSON.parse(renderJson(m, results)).path as { hop: string; address: string; verdict: string }[];
+  const verdict = (ip: string) => path.find((h) => h.hop === "endpoint" && h.address === ip)!.verdict;
+  expect([verdict(a!.ipAddress), verdict(b!.ipAddress)]).toEqual(["pass", "fail"]);
+});
+
+describe("C12 counts the Ready pods and says what it cannot tell about the others", () => {
+  const withRequests = (m: PathModel, answeredBy: string) => {
+    m.requests = { url: "http://34.117.80.15/", keepAlive: false, results: Array.from({ length: 20 }, () => ({ status: 200, podName: answeredBy })) };
+    return m;
+  };
+
+  test("a pod whose NEG readiness gate is False is named, with why, as not counted; the verdict stands on the Ready ones", () => {
+    const m = copy();
+    const [ready, waiting] = m.kubernetes!.pods;
+    waiting!.ready = false;
+    waiting!.conditions = [{ type: "Ready", status: "False" }, { type: NEG_READINESS_GATE, status: "False", reason: "LoadBalancerNegNotReady" }];
+    const c12 = runChecks(withRequests(m, ready!.name)).find((r) => r.id === "C12")!;
+    expect(c12.verdict).toBe("pass");
+    expect(c12.summary).toContain(`answered by every Ready pod (1 of 2): ${ready!.name} (20)`);
+    expect(c12.summary).toContain(`Not counted: ${waiting!.name} (its readiness gate ${NEG_READINESS_GATE} is False, LoadBalancerNegNotReady), not Ready`);
+    expect(c12.summary).toContain("cannot be told");
+    expect(c12.evidence.map((e) => e.detail)).toContain(`${waiting!.ip}: not Ready (its readiness gate ${NEG_READINESS_GATE} is False, LoadBalancerNegNotReady): not counted; answered 0 of 20`);
+  });
+
+  test("all pods Ready: the summary is the plain one", () => {
+    const m = copy();
+    const [a] = m.kubernetes!.pods;
+    const c12 = runChecks(withRequests(m, a!.name)).find((r) => r.id === "C12")!;
+    expect(c12.summary).not.toMatch(/Not counted|every Ready pod/);
+  });
+
+  test("no pod Ready at all: cannot tell, naming them and why", () => {
+    const m = copy();
+    for (const p of m.kubernetes!.pods) Object.assign(p, { ready: false, conditions: [{ type: NEG_READINESS_GATE, status: "False", reason: "LoadBalancerNegNotReady" }] });
+    const c12 = runChecks(withRequests(m, "someone")).find((r) => r.id === "C12")!;
+    expect(c12.verdict).toBe("cannot-tell");
+    expect(c12.summary).toMatch(/no pod of the Service is Ready/);
+  });
+});
+
+test("the LB's own connections: to the nodes on the article's path, to the NEG endpoints on the NEG path (terminal, Markdown, JSON)", () => {
+  const article = gkeModel({ counters: true });
+  const neg = gkeModel({ counters: true });
+  neg.kubernetes!.service!.annotations["cloud.google.com/neg"] = '{"ingress": true}';
+  const one = (s: string) => s.replace(/\s+/g, " ");
+  for (const [m, says, not] of [[article, FRONT_END_CONNECTIONS, FRONT_END_CONNECTIONS_NEG], [neg, FRONT_END_CONNECTIONS_NEG, FRONT_END_CONNECTIONS]] as const) {
+    const results = runChecks(m);
+    for (const report of [one(renderTerminal(m, results, { width: 100 })), one(renderMarkdown(m, results))]) {
+      expect(report).toContain(says);
+      expect(report).not.toContain(not);
+    }
+    expect(JSON.parse(renderJson(m, results)).connections.explanation).toContain(says);
+  }
+});
