@@ -15,7 +15,7 @@ import { collectLab, labNodeTargets, labSshOptions } from "./source";
 import { readNatCounters } from "../verifier/sources/ssh";
 import type { Progress } from "../verifier/sources/types";
 import type { NodesFlag } from "../verifier/sources/node-selection";
-import { verifyPath, type ExitCode, type VerifySteps } from "../verifier/verify";
+import { collectedNatCommands, verifyPath, type ExitCode, type VerifySteps } from "../verifier/verify";
 import { compiledEntry } from "../scripts/repo";
 import { processRunning } from "./host";
 import { lbStatus, setHealthChecksPaused, setLbKeepAlive, type LbStatus } from "./lb-control";
@@ -116,16 +116,17 @@ export async function labVerify(t: LabTopology, opts: VerifyOptions = {}): Promi
       read = new Set(model.nodes.map((n) => n.name));
       return model;
     },
-    readCounters: async () => {
+    readCounters: async (model) => {
+      const collected = collectedNatCommands(model);
       if (counterReads++ === 0) {
         await setHealthChecksPaused(socket, true);
         await setLbKeepAlive(socket, keepAlive);
         // A health check already in flight when the pause began must finish before counting starts.
         await new Promise((r) => setTimeout(r, 50));
         lbBefore = await lbStatus(socket);
-        return readNatCounters(targets.filter((target) => read.has(target.name)), sshOptions);
+        return readNatCounters(targets.filter((target) => read.has(target.name)), sshOptions, collected);
       }
-      const dumps = await readNatCounters(targets.filter((target) => read.has(target.name)), sshOptions);
+      const dumps = await readNatCounters(targets.filter((target) => read.has(target.name)), sshOptions, collected);
       lbAfter = await lbStatus(socket);
       return dumps;
     },

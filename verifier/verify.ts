@@ -151,8 +151,14 @@ export interface GkeSources {
   /** the second source: host keys the nodes printed on their serial consoles (serial-console.ts); optional for stand-ins */
   fetchConsoleHostKeys?(project: string, instances: { name: string; zone: string }[], opts: GcpCallOptions): Promise<Map<string, { keys: string[]; fingerprints: { fingerprint: string }[] }>>;
   collectNodes(targets: NodeTarget[], opts: SshOptions, progress: Progress): Promise<NodesResult>;
-  readNatCounters(targets: NodeTarget[], opts: SshOptions): Promise<Map<string, NatDump | Problem>>;
+  /** `collected`: node name -> the command whose nat dump the collection chose (collectedNatCommands) */
+  readNatCounters(targets: NodeTarget[], opts: SshOptions, collected?: ReadonlyMap<string, string>): Promise<Map<string, NatDump | Problem>>;
   sendRequests(url: string, count: number, opts: { keepAlive?: boolean; timeoutMs: number }): Promise<RequestsModel>;
+}
+
+/** node name -> the command that gave the node's nat dump (NatDump.command), for the nodes read. */
+export function collectedNatCommands(model: PathModel): Map<string, string> {
+  return new Map(model.nodes.flatMap((n) => (n.reachable && n.nat ? [[n.name, n.nat.command] as [string, string]] : [])));
 }
 
 /** The live sources, loaded on demand (the Kubernetes client is large; bad input fails before it loads). */
@@ -361,7 +367,7 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
       }
       return model;
     },
-    readCounters: async (model) => sources.readNatCounters(targets.filter((t) => model.nodes.some((n) => n.name === t.name && n.reachable)), ssh),
+    readCounters: async (model) => sources.readNatCounters(targets.filter((t) => model.nodes.some((n) => n.name === t.name && n.reachable)), ssh, collectedNatCommands(model)),
     requests: options.requests > 0 ? async () => sources.sendRequests(outputs.url, options.requests, { keepAlive: options.keepAlive, timeoutMs: options.timeoutMs }) : undefined,
   };
 }

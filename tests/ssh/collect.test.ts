@@ -212,6 +212,17 @@ describeWithNamespaces("collectNodes over SSH to namespaced nodes", () => {
     expect(dumpAfter.text).toMatch(/^\[[1-9]\d*:\d+\] -A KUBE-SEP-\S+ .*-j DNAT --to-destination 10\.214\.6[46]\.\d+:8080/m);
   });
 
+  test("readNatCounters with the collection's choice runs that reader's counting form only", async () => {
+    // iptables-legacy-save holds no kube-proxy rules on this node: read alone, it is what comes
+    // back (with the problem saying so); without the choice the four readers are chosen among again.
+    const chosen = await readNatCounters([target(nodeA)], opts, new Map([["node-a", "iptables-legacy-save"]]));
+    const legacy = chosen.get("node-a");
+    expect(legacy).toMatchObject({ subject: "node-a", message: "could not read the nat table (iptables-legacy-save -c: printed no table)" });
+    const same = await readNatCounters([target(nodeA)], opts, new Map([["node-a", "iptables-save"]]));
+    expect((same.get("node-a") as NatDump).command).toBe("iptables-save -c");
+    expect((same.get("node-a") as NatDump).text).toMatch(/^\[\d+:\d+\] -A KUBE-NODEPORTS/m);
+  });
+
   test("the ssh options of the IAP transport make OpenSSH check the host key against our keys only", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gips-iapssh-"));
     try {

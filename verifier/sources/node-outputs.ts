@@ -37,6 +37,18 @@ export function natCandidates(user: string, withCounters: boolean): NatCandidate
   ];
 }
 
+/**
+ * The readers of a node's counters (`-c`). `collected`: the command whose dump the node's round
+ * chose (NatDump.command); its counting form alone is run, so each counter read costs the node one
+ * command instead of four. Without it, or for a command that is not one of natCandidates', all
+ * candidates are run and chosen among as in the round.
+ */
+export function counterCandidates(user: string, collected?: string): NatCandidate[] {
+  const counting = natCandidates(user, true);
+  const i = collected === undefined ? -1 : natCandidates(user, false).findIndex((c) => c.command === collected);
+  return i >= 0 ? [counting[i] as NatCandidate] : counting;
+}
+
 export function addressCommand(): string {
   return "ip -o addr show";
 }
@@ -262,7 +274,8 @@ export function chooseNatDump(candidates: NatCandidate[], results: CommandResult
     .map((candidate, i) => ({ candidate, result: results[i] as CommandResult }))
     .filter(({ result }) => result && result.code === 0 && result.stdout.trim() !== "");
   if (readable.length === 0) {
-    const errors = results.map((r, i) => `${candidates[i]?.command}: ${firstLine(r?.stderr) || `exit ${r?.code}`}`);
+    // a reader that succeeds with no output has no tables in its backend: not an error of its own
+    const errors = results.map((r, i) => `${candidates[i]?.command}: ${firstLine(r?.stderr) || (r?.code === 0 ? "printed no table" : `exit ${r?.code}`)}`);
     return { problem: { source: "ssh", message: `could not read the nat table (${errors.join("; ")})`, hint: natHint(results) } };
   }
   const scored = readable.map(({ candidate, result }) => {

@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { Client, utils as sshUtils, type ConnectConfig } from "ssh2";
 import type { NatDump, NodeModel, Problem } from "../model";
 import { fingerprint, fingerprintMatches, normalizeFingerprint, parseHostKey, wireKeyType, type HostKey } from "./host-keys";
-import { chooseNatDump, compressedCommand, decodeCompressed, natCandidates, nodeRound, readNodeOutputs, type CommandResult } from "./node-outputs";
+import { chooseNatDump, compressedCommand, counterCandidates, decodeCompressed, nodeRound, readNodeOutputs, type CommandResult } from "./node-outputs";
 import { reduceDump } from "./node-reduce";
 import type { NodeTarget, NodesResult, Progress, SshOptions } from "./types";
 import { DEFAULT_CONCURRENCY } from "./types";
@@ -676,10 +676,12 @@ export async function collectNodes(targets: NodeTarget[], opts: SshOptions, prog
 }
 
 /**
- * `iptables-save -c` on each node (the backend is chosen again the same way, so it is the one
- * collectNodes used), for the per-rule counters before and after the requests.
+ * `iptables-save -c` on each node, for the per-rule counters before and after the requests.
+ * `collected`: node name -> the command whose dump collectNodes chose there (NatDump.command);
+ * only its counting form runs (counterCandidates). A node not in it gets every candidate, and the
+ * backend is chosen again the same way as in collectNodes.
  */
-export async function readNatCounters(targets: NodeTarget[], opts: SshOptions): Promise<Map<string, NatDump | Problem>> {
+export async function readNatCounters(targets: NodeTarget[], opts: SshOptions, collected?: ReadonlyMap<string, string>): Promise<Map<string, NatDump | Problem>> {
   const result = new Map<string, NatDump | Problem>();
   const prepared = prepare(opts);
   try {
@@ -696,7 +698,7 @@ export async function readNatCounters(targets: NodeTarget[], opts: SshOptions): 
         let session: NodeSession | undefined;
         try {
           session = await (prepared.open as NonNullable<Prepared["open"]>)(target, accepted);
-          const candidates = natCandidates(opts.user, true);
+          const candidates = counterCandidates(opts.user, collected?.get(target.name));
           const results = await session.runAll(candidates.map((c) => compressedCommand(c.command)));
           const choice = chooseNatDump(candidates, results.map(decodeCompressed));
           if (choice.dump && opts.focus) choice.dump = reduceDump(choice.dump, opts.focus);
