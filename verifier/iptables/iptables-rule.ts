@@ -2,7 +2,6 @@
 // turned into conditions and a target. The `iptables -L` parser reuses the interpretation of
 // targets (`targetFromName`) so both formats mean the same thing by the same words.
 import { type Cond, type Target, parseCidr, parseHostPort, parseNumber, parsePortRanges } from "./graph";
-import { SpanNames } from "./span-names";
 
 /** Split a rule line like a shell would: whitespace-separated, "double quotes" with \" escapes. */
 export function tokenize(line: string): string[] | string {
@@ -62,23 +61,20 @@ export class Interner {
 
   // The scanner's tables (iptables-scan.ts): keyed without building a string per rule.
   private readonly byNumber: Map<number, Cond>[] = [];
-  /** chain and target names read in place; the chain reader shares it, so a chain's name is its jumps' string */
-  readonly names = new SpanNames();
-  private readonly jumps: (Target | null | undefined)[] = [];
-  private readonly gotos: (Target | null | undefined)[] = [];
+  private readonly jumps = new Map<string, Target | null>();
+  private readonly gotos = new Map<string, Target | null>();
   private readonly probabilities = new Map<string, Cond>();
   /** Conditions of one kind keyed by a number the caller derives from the value (one table per `kind` 0..15). */
   numbered(kind: number): Map<number, Cond> {
     return (this.byNumber[kind] ??= new Map());
   }
   /** `-j NAME` / `-g NAME` with no target options; undefined where the name needs options (DNAT). */
-  jumpAt(s: string, from: number, to: number, isGoto: boolean): Target | undefined {
-    const id = this.names.id(s, from, to);
+  jump(name: string, isGoto: boolean): Target | undefined {
     const table = isGoto ? this.gotos : this.jumps;
-    let t = table[id];
+    let t = table.get(name);
     if (t === undefined) {
-      const made = targetFromName(this.names.names[id], isGoto, () => undefined);
-      table[id] = t = typeof made === "string" ? null : made;
+      const made = targetFromName(name, isGoto, () => undefined);
+      table.set(name, (t = typeof made === "string" ? null : made));
     }
     return t ?? undefined;
   }

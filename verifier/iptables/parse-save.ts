@@ -35,25 +35,16 @@ export function readSaveChains(text: string): { chains: Map<string, Chain>; warn
   let afterElision = false;
   /** rules with no "*nat" line before them: said once, at the first rule */
   let warnNoTable = false;
-  /** chains by the id of their name in `intern.names` */
-  const byId: (Chain | undefined)[] = [];
-  const chainOf = (id: number): Chain => {
-    let c = byId[id];
-    if (c === undefined) {
-      const name = intern.names.names[id];
-      c = chains.get(name);
-      if (!c) {
-        c = { name, builtin: BUILTIN_CHAINS.has(name), rules: [] };
-        chains.set(name, c);
-      }
-      byId[id] = c;
-    }
-    return c;
-  };
   const getChain = (name: string): Chain => {
     // iptables-save groups a chain's rules together: the previous chain is the usual answer
     if (last !== undefined && last.name === name) return last;
-    return (last = chainOf(intern.names.id(name, 0, name.length)));
+    let c = chains.get(name);
+    if (!c) {
+      c = { name, builtin: BUILTIN_CHAINS.has(name), rules: [] };
+      chains.set(name, c);
+    }
+    last = c;
+    return c;
   };
   // A chain's rules are gathered in one array and stored at their exact length when the next
   // chain's rules begin (iptables-save groups them), so a 50k-chain graph keeps no array slack.
@@ -87,7 +78,7 @@ export function readSaveChains(text: string): { chains: Map<string, Chain>; warn
         const parsed = scanRule(text, nameEnd, end, intern);
         const t = parsed?.target;
         if (parsed !== undefined && t !== undefined && !((t.k === "jump" || t.k === "goto") && isCut(t.chain))) {
-          const chain = last !== undefined && last.name.length === nameEnd - start - 3 && text.startsWith(last.name, start + 3) ? last : (last = chainOf(intern.names.id(text, start + 3, nameEnd)));
+          const chain = last !== undefined && last.name.length === nameEnd - start - 3 && text.startsWith(last.name, start + 3) ? last : getChain(text.slice(start + 3, nameEnd));
           if (afterElision) {
             elided.add(chain.name);
             afterElision = false;
