@@ -59,15 +59,10 @@ export class Interner {
     return t;
   }
 
-  // The scanner's tables (iptables-scan.ts): keyed without building a string per rule.
-  private readonly byNumber: Map<number, Cond>[] = [];
+  // The fast paths' tables (iptables-scan.ts): keyed by the name or value alone.
   private readonly jumps = new Map<string, Target | null>();
   private readonly gotos = new Map<string, Target | null>();
   private readonly probabilities = new Map<string, Cond>();
-  /** Conditions of one kind keyed by a number the caller derives from the value (one table per `kind` 0..15). */
-  numbered(kind: number): Map<number, Cond> {
-    return (this.byNumber[kind] ??= new Map());
-  }
   /** `-j NAME` / `-g NAME` with no target options; undefined where the name needs options (DNAT). */
   jump(name: string, isGoto: boolean): Target | undefined {
     const table = isGoto ? this.gotos : this.jumps;
