@@ -73,6 +73,20 @@ export class Interner {
     }
     return t ?? undefined;
   }
+  private readonly singles = new Map<Cond, Cond[]>();
+  private readonly none: Cond[] = [];
+  /**
+   * A rule's conditions at their exact length (a pushed-to array keeps room for 17), one shared list
+   * for no condition and for each single one (a 10k-Service dump has 36k "-p tcp" DNAT rules and
+   * 26k probability jumps). Rules' condition lists are read, never changed, once parsed.
+   */
+  condList(conds: Cond[]): Cond[] {
+    if (conds.length === 0) return this.none;
+    if (conds.length > 1) return conds.slice();
+    let list = this.singles.get(conds[0]);
+    if (list === undefined) this.singles.set(conds[0], (list = [conds[0]]));
+    return list;
+  }
   /** `-m statistic --mode random --probability P` by P's text; undefined when P is not a number in 0..1. */
   probability(raw: string): Cond | undefined {
     let c = this.probabilities.get(raw);

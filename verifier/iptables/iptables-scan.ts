@@ -63,8 +63,7 @@ export function scanRule(s: string, pos: number, end: number, intern: Interner):
     target = typeof t === "string" ? undefined : t;
   } else return scanOptions(s, pos, end, intern);
   if (target === undefined) return undefined;
-  // at its exact length: a pushed-to array keeps room for 17, which 100k rules would keep
-  return { conds: conds.slice(), target, comment };
+  return { conds: intern.condList(conds), target, comment };
 }
 
 /** The scanner for rules outside KUBE_PROXY_RULE's shapes: the options in s[pos, lineEnd). */
