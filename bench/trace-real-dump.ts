@@ -12,14 +12,26 @@
 //   flock /tmp/gip-netns.lock npx ts-node bench/trace-real-dump.ts [--runs 3] [--sizes 1000,2500,5000,10000]
 // Targets: at 10k Services the trace process <= 3x the floor's wall time and <= 2x its peak RSS;
 // time and memory grow linearly from 1k to 10k.
+// The answer must not change with speed: the CLI's `--json` output of each size is compared byte
+// for byte (by sha256) with what the CLI printed before its reader was rebuilt for speed (EXPECTED,
+// recorded at commit bb7e901), and with the in-process answer; any difference stops the bench.
+import { createHash } from "node:crypto";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { type NatRulesSpec, writeNatRules } from "../verifier/iptables/kube-proxy-rules";
-import { toContractJson, traceDump } from "../verifier/iptables/trace";
+import { ContractJsonWriter, prepareDump, streamPrepared } from "../verifier/iptables/trace";
 
 const REPO = join(__dirname, "..");
+
+/** sha256 of `trace DUMP --json` per size, as the CLI printed it at commit bb7e901 (before the fast reader). */
+const EXPECTED: Record<number, string> = {
+  1000: "f8205898c20f02da2c43d37c1ed0e2e341356fc132741d6beac224349b8f1b6b",
+  2500: "4bda830c0e9fb03161e61137222ce0c6121ebb179fa37a1bd8860c226f2c7186",
+  5000: "74b7a7913401177581ac058590005c23cc923ce6fbc28886489744d0307fa4e3",
+  10000: "0f9e015732fd46714852c8c52ddd85090d6e239500cf1838224e3185bc69e171",
+};
 const OUT = join(__dirname, "out");
 const NS = `gipt8-bench-${process.pid}`;
 
@@ -94,6 +106,8 @@ interface InProcess {
   services: number;
   unresolved: number;
   warnings: number;
+  /** sha256 of the contract JSON it wrote */
+  sha256: string;
 }
 
 /** Child mode: the tracer's own time and memory, after start-up and after the file is read. */
@@ -102,19 +116,34 @@ function inProcess(file: string): InProcess {
   const rssBefore = process.memoryUsage().rss;
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  const result = traceDump(text, { evidence: false }); // as the CLI calls it
-  const json = JSON.stringify(toContractJson(result), null, 2);
+  // as the CLI does it: traced and written service by service (here into a hash)
+  const hash = createHash("sha256");
+  let length = 0;
+  let services = 0;
+  let unresolved = 0;
+  const prepared = prepareDump(text);
+  const out = new ContractJsonWriter(prepared.format ?? "iptables-save", (chunk) => {
+    hash.update(chunk);
+    length += chunk.length;
+  });
+  const { warnings } = streamPrepared(prepared, { evidence: false }, (s) => {
+    services++;
+    if (s.unresolved.length > 0 || (s.nodePortUnresolved?.length ?? 0) > 0) unresolved++;
+    out.service(s);
+  });
+  out.end(warnings);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const c = process.cpuUsage(c0);
-  if (json.length === 0) throw new Error("no output");
+  if (length === 0) throw new Error("no output");
   return {
     ms,
     cpuMs: (c.user + c.system) / 1000,
     rssBeforeMB: rssBefore / 2 ** 20,
     maxRssMB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20,
-    services: result.services.length,
-    unresolved: result.services.filter((s) => s.unresolved.length > 0 || (s.nodePortUnresolved?.length ?? 0) > 0).length,
-    warnings: result.warnings.length,
+    services,
+    unresolved,
+    warnings: warnings.length,
+    sha256: hash.digest("hex"),
   };
 }
 
@@ -154,10 +183,11 @@ function main(): number {
     const trace: Run[] = [];
     const floor: Run[] = [];
     const inproc: InProcess[] = [];
+    const answer = join(OUT, `real-${services}.trace.json`);
     for (let r = 0; r < runs; r++) {
       // interleaved, so a busy moment on the shared machine hits both sides alike
       floor.push(timed(["node", floorFile, dump]));
-      trace.push(timed(["npm", "run", "--silent", "trace", "--", dump, "--json"]));
+      trace.push(timed(["npm", "run", "--silent", "trace", "--", dump, "--json"], r === 0 ? answer : "/dev/null"));
       const child = spawnSync(process.execPath, ["-r", "ts-node/register", __filename, "--inprocess", dump], { cwd: REPO, encoding: "utf8", maxBuffer: 1 << 20 });
       if (child.status !== 0) throw new Error(`in-process run failed:\n${child.stderr}`);
       inproc.push(JSON.parse(child.stdout) as InProcess);
@@ -170,6 +200,13 @@ function main(): number {
     const ipc = median(inproc, (x) => x.cpuMs);
     const ipm = median(inproc, (x) => x.maxRssMB - x.rssBeforeMB);
     const last = inproc[inproc.length - 1];
+    const cliSha = createHash("sha256").update(readFileSync(answer)).digest("hex");
+    const problems = [
+      ...(EXPECTED[services] !== undefined && cliSha !== EXPECTED[services] ? [`the CLI's answer (${answer}, sha256 ${cliSha}) differs from the one recorded before the fast reader (${EXPECTED[services]})`] : []),
+      ...inproc.filter((x) => x.sha256 !== cliSha).map((x) => `the in-process answer (sha256 ${x.sha256}) differs from the CLI's (${cliSha})`),
+    ];
+    if (problems.length > 0) throw new Error(`${services} Services: THE TRACE'S ANSWER CHANGED:\n  ${problems.join("\n  ")}`);
+    if (EXPECTED[services] === undefined) console.log(`(${services} Services: no recorded answer to compare with; the CLI's and the in-process answers agree)`);
     rows.push({ services, trace: t, floor: f, inproc: ip, traceMB: tm, floorMB: fm, inprocMB: ipm });
     console.log(
       `${String(services).padStart(8)} ${String(rules).padStart(8)} ${(statSync(dump).size / 2 ** 20).toFixed(1).padStart(6)} | ${t.toFixed(2).padStart(7)} ${tm.toFixed(0).padStart(4)} | ${f.toFixed(2).padStart(7)} ${fm.toFixed(0).padStart(4)} | ${(t / f).toFixed(2).padStart(6)} ${(tm / fm).toFixed(2).padStart(6)} | ${ip.toFixed(0).padStart(13)} ${ipc.toFixed(0).padStart(7)} ${ipm.toFixed(0).padStart(8)} | ${String(last.services).padStart(6)} ${String(last.unresolved).padStart(8)} ${String(last.warnings).padStart(9)}`,
@@ -188,4 +225,9 @@ function main(): number {
   return 0;
 }
 
-process.exitCode = main();
+try {
+  process.exitCode = main();
+} catch (err) {
+  console.error(`bench/trace-real-dump.ts: ${(err as Error).message}`);
+  process.exitCode = 1;
+}

@@ -2,7 +2,7 @@
 // ruleset. With --json, stdout carries exactly one JSON object (design.md "contract: offline trace").
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { prepareDump, toContractJson, tracePrepared } from "../iptables/trace";
+import { ContractJsonWriter, prepareDump, streamPrepared, toContractJson, tracePrepared } from "../iptables/trace";
 import type { TraceResult } from "../iptables/types";
 import { errorText, usageErrorText } from "./flags";
 import { reduceDump } from "../sources/node-reduce";
@@ -158,6 +158,13 @@ export function main(argv: string[]): void {
   const prepared = prepareDump(text);
   if (prepared.format === undefined) {
     failInput(`"${args.file}" is not a dump this tool reads: expected iptables-save output ("*nat", "-A CHAIN ..."), \`iptables -L\` output ("Chain X (...)") or \`nft list\` output ("table ip kube-proxy {")`);
+  }
+  if (args.json && !args.service) {
+    // the whole dump's answer is written as it is traced, service by service
+    const out = new ContractJsonWriter(prepared.format, (chunk) => process.stdout.write(chunk));
+    const { warnings } = streamPrepared(prepared, { nodeIP: args.nodeIP, evidence: false }, (s) => out.service(s));
+    out.end(warnings);
+    return;
   }
   const result = args.service ? traceOneService(prepared, args.service, args.nodeIP) : tracePrepared(prepared, { nodeIP: args.nodeIP, evidence: false });
   process.stdout.write(args.json ? JSON.stringify(toContractJson(result), null, 2) + "\n" : renderTable(result));

@@ -46,11 +46,50 @@ export function readSaveChains(text: string): { chains: Map<string, Chain>; warn
     last = c;
     return c;
   };
+  // A chain's rules are gathered in one array and stored at their exact length when the next
+  // chain's rules begin (iptables-save groups them), so a 50k-chain graph keeps no array slack.
+  const pending: Rule[] = [];
+  let pendingChain: Chain | undefined;
+  const flush = () => {
+    if (pendingChain !== undefined && pending.length > 0) {
+      pendingChain.rules = pendingChain.rules.length === 0 ? pending.slice() : pendingChain.rules.concat(pending);
+    }
+    pending.length = 0;
+  };
+  const pushRule = (chain: Chain, rule: Rule) => {
+    if (chain !== pendingChain) {
+      flush();
+      pendingChain = chain;
+    }
+    pending.push(rule);
+  };
 
+  /** kube-proxy's helper chains are jumped to from every service: their cut-name check is made once */
+  const cutName = new Map<string, boolean>();
   while (start <= text.length) {
     let end = text.indexOf("\n", start);
     if (end < 0) end = text.length;
     lineNo++;
+    // The fast path: a plain "-A CHAIN ..." line of the nat table (no indent, no counters, nothing
+    // after its last word), read in place; every other line, or one the scanner does not read, below.
+    if (table === "nat" && !warnNoTable && end - start > 3 && text.charCodeAt(start) === 45 /* - */ && text.charCodeAt(start + 1) === 65 /* A */ && text.charCodeAt(start + 2) === 32 && text.charCodeAt(end - 1) > 32) {
+      const nameEnd = text.indexOf(" ", start + 3);
+      if (nameEnd > start + 3 && nameEnd < end) {
+        const parsed = scanRule(text, nameEnd, end, intern);
+        const t = parsed?.target;
+        if (parsed !== undefined && t !== undefined && !((t.k === "jump" || t.k === "goto") && isCut(t.chain))) {
+          const chain = last !== undefined && last.name.length === nameEnd - start - 3 && text.startsWith(last.name, start + 3) ? last : getChain(text.slice(start + 3, nameEnd));
+          if (afterElision) {
+            elided.add(chain.name);
+            afterElision = false;
+          }
+          // one object shape for every rule (fields always present) keeps property access monomorphic
+          pushRule(chain, { line: lineNo, chain: chain.name, text: text.slice(start, end), packets: undefined, bytes: undefined, comment: parsed.comment, conds: parsed.conds, target: parsed.target });
+          start = end + 1;
+          continue;
+        }
+      }
+    }
     let line = text.slice(start, end);
     start = end + 1;
     if (line.endsWith("\r")) line = line.slice(0, -1);
@@ -126,7 +165,7 @@ export function readSaveChains(text: string): { chains: Map<string, Chain>; warn
     // fast path first (plain kube-proxy shapes), the general tokenizer for anything else
     const nameEnd = body.indexOf(" ", 3);
     const chainName = nameEnd < 0 ? body.slice(3) : body.slice(3, nameEnd);
-    let parsed = nameEnd < 0 ? undefined : scanRule(body, nameEnd, intern);
+    let parsed = nameEnd < 0 ? undefined : scanRule(body, nameEnd, body.length, intern);
     let error: string | undefined;
     if (!parsed) {
       const tokens = tokenize(body);
@@ -154,18 +193,25 @@ export function readSaveChains(text: string): { chains: Map<string, Chain>; warn
           ? `line ${lineNo}: the line is cut (${error ?? "unreadable"}); the connections it would take are unknown: ${clip(trimmed)}`
           : `line ${lineNo}: ${error ?? "unreadable rule"}; the connections it would take are unknown: ${clip(trimmed)}`,
       );
-      getChain(chainName).rules.push({ line: lineNo, chain: chainName, text: body, packets, bytes, comment: part.comment, conds: part.conds, target: { k: "cut", unreadable: !isCut } });
+      pushRule(getChain(chainName), { line: lineNo, chain: chainName, text: body, packets, bytes, comment: part.comment, conds: part.conds, target: { k: "cut", unreadable: !isCut } });
       continue;
     }
     let target: Target = parsed.target;
-    if ((target.k === "jump" || target.k === "goto") && isCutChainName(target.chain)) {
+    if ((target.k === "jump" || target.k === "goto") && isCut(target.chain)) {
       warnings.push(`line ${lineNo}: the line is cut (chain name ${target.chain} is shorter than kube-proxy's); the connections it would take are unknown: ${clip(trimmed)}`);
       target = { k: "cut", chain: target.chain };
     }
     const chain = getChain(chainName);
     // one object shape for every rule (fields always present) keeps property access monomorphic
     const rule: Rule = { line: lineNo, chain: chain.name, text: body, packets, bytes, comment: parsed.comment, conds: parsed.conds, target };
-    chain.rules.push(rule);
+    pushRule(chain, rule);
+  }
+  flush();
+  function isCut(name: string): boolean {
+    if (name.length >= 25) return false; // kube-proxy's hashed names are 25 or more long
+    let cut = cutName.get(name);
+    if (cut === undefined) cutName.set(name, (cut = isCutChainName(name)));
+    return cut;
   }
   for (const name of elided) {
     const c = chains.get(name);

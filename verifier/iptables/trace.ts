@@ -68,11 +68,22 @@ export function traceDump(raw: string, options: TraceOptions = {}): TraceResult 
 
 /** traceDump on the result of prepareDump (a caller that checked the format first does not prepare twice). */
 export function tracePrepared(prepared: ReturnType<typeof prepareDump>, options: TraceOptions = {}): TraceResult {
+  const services: TracedService[] = [];
+  const { format, warnings } = streamPrepared(prepared, options, (s) => services.push(s));
+  return { format, services, warnings };
+}
+
+/**
+ * tracePrepared, handing each traced service to `onService` as soon as it is traced (in the order of
+ * TraceResult.services) instead of keeping them: a 10k-Service dump's answer is written while it is
+ * traced. Returns the format and the warnings, which are complete only at the end. Never throws: a
+ * dump that cannot be traced ends with a warning saying why (services already handed on stay).
+ */
+export function streamPrepared(prepared: ReturnType<typeof prepareDump>, options: TraceOptions, onService: (s: TracedService) => void): { format: DumpFormat; warnings: string[] } {
   const { text, format, warnings: pasteWarnings } = prepared;
   if (format === undefined) {
     return {
       format: "iptables-save",
-      services: [],
       warnings: [
         text.trim() === ""
           ? "line 1: the dump is empty; save one with `iptables-save -t nat`, `iptables -t nat -nvL` or `nft list ruleset`"
@@ -81,11 +92,11 @@ export function tracePrepared(prepared: ReturnType<typeof prepareDump>, options:
     };
   }
   try {
-    const result = traceGraph(parseDump(text, format), options);
-    if (pasteWarnings.length > 0 || result.warnings.length > 1) result.warnings = byLine([...pasteWarnings, ...result.warnings]);
-    return result;
+    let warnings = traceGraphTo(parseDump(text, format), options, onService);
+    if (pasteWarnings.length > 0 || warnings.length > 1) warnings = byLine([...pasteWarnings, ...warnings]);
+    return { format, warnings };
   } catch (err) {
-    return { format, services: [], warnings: [`line 1: the dump could not be traced: ${(err as Error).message}`] };
+    return { format, warnings: [`line 1: the dump could not be traced: ${(err as Error).message}`] };
   }
 }
 
@@ -104,6 +115,13 @@ interface ServiceGroup {
 }
 
 export function traceGraph(graph: ChainGraph, options: TraceOptions = {}): TraceResult {
+  const services: TracedService[] = [];
+  const warnings = traceGraphTo(graph, options, (s) => services.push(s));
+  return { format: graph.format, services, warnings };
+}
+
+/** traceGraph, handing each service on as it is traced; returns the warnings. */
+function traceGraphTo(graph: ChainGraph, options: TraceOptions, onService: (s: TracedService) => void): string[] {
   const warnings = [...graph.warnings];
   if (options.wholeDump && graph.entry[0] === "KUBE-SERVICES" && graph.chains.get("PREROUTING")?.declared) {
     graph = { ...graph, entry: ["PREROUTING"] };
@@ -113,7 +131,6 @@ export function traceGraph(graph: ChainGraph, options: TraceOptions = {}): Trace
   const walker = new Walker(graph, (m) => warnings.push(m), withEvidence);
   const groups = groupServices(graph.services);
   const nodeIP = options.nodeIP ?? graph.nodeIPs[0];
-  const services: TracedService[] = [];
   const refs = new Map<Rule, RuleRef>();
   for (const g of groups) {
     const chains = new Set<string>();
@@ -132,7 +149,7 @@ export function traceGraph(graph: ChainGraph, options: TraceOptions = {}): Trace
       nodePortEndpoints = toEndpoints(r, chains, refs, withEvidence);
       nodePortUnresolved = r.unresolved;
     }
-    services.push({
+    onService({
       service: g.name,
       protocol: g.protocol,
       clusterIP: g.clusterIP?.ip ?? null,
@@ -145,7 +162,7 @@ export function traceGraph(graph: ChainGraph, options: TraceOptions = {}): Trace
       chains: [...chains].sort(),
     });
   }
-  return { format: graph.format, services, warnings };
+  return warnings;
 }
 
 function packet(protocol: string, dst: string | undefined, dstLocal: boolean, dport: number): Packet {
@@ -201,37 +218,111 @@ function compareNullableName(a: string | null, b: string | null): number {
 
 type ContractEndpoint = { ip: string; port: number; share: number; from?: "comment" };
 
-/** The offline trace contract of design.md: no evidence, no chains, fixed key order. */
-export function toContractJson(result: TraceResult): {
-  format: DumpFormat;
-  services: {
-    service: string | null;
-    protocol: "tcp" | "udp" | "sctp";
-    clusterIP: string | null;
-    port: number | null;
-    nodePort: number | null;
-    endpoints: ContractEndpoint[];
-    unresolved: UnresolvedShare[];
-    nodePortEndpoints: ContractEndpoint[] | null;
-    nodePortUnresolved: UnresolvedShare[] | null;
-  }[];
-  warnings: string[];
+/** One service of the offline trace contract: no evidence, no chains, fixed key order. */
+function contractService(s: TracedService): {
+  service: string | null;
+  protocol: "tcp" | "udp" | "sctp";
+  clusterIP: string | null;
+  port: number | null;
+  nodePort: number | null;
+  endpoints: ContractEndpoint[];
+  unresolved: UnresolvedShare[];
+  nodePortEndpoints: ContractEndpoint[] | null;
+  nodePortUnresolved: UnresolvedShare[] | null;
 } {
   const strip = (e: TracedEndpoint): ContractEndpoint => (e.from ? { ip: e.ip, port: e.port, share: e.share, from: e.from } : { ip: e.ip, port: e.port, share: e.share });
   const unres = (u: UnresolvedShare): UnresolvedShare => ({ chain: u.chain, share: u.share, reason: u.reason });
   return {
-    format: result.format,
-    services: result.services.map((s) => ({
-      service: s.service,
-      protocol: s.protocol,
-      clusterIP: s.clusterIP,
-      port: s.port,
-      nodePort: s.nodePort,
-      endpoints: s.endpoints.map(strip),
-      unresolved: s.unresolved.map(unres),
-      nodePortEndpoints: s.nodePortEndpoints === null ? null : s.nodePortEndpoints.map(strip),
-      nodePortUnresolved: s.nodePortUnresolved === null ? null : s.nodePortUnresolved.map(unres),
-    })),
-    warnings: [...result.warnings],
+    service: s.service,
+    protocol: s.protocol,
+    clusterIP: s.clusterIP,
+    port: s.port,
+    nodePort: s.nodePort,
+    endpoints: s.endpoints.map(strip),
+    unresolved: s.unresolved.map(unres),
+    nodePortEndpoints: s.nodePortEndpoints === null ? null : s.nodePortEndpoints.map(strip),
+    nodePortUnresolved: s.nodePortUnresolved === null ? null : s.nodePortUnresolved.map(unres),
   };
+}
+
+/** The offline trace contract of design.md: no evidence, no chains, fixed key order. */
+export function toContractJson(result: TraceResult): {
+  format: DumpFormat;
+  services: ReturnType<typeof contractService>[];
+  warnings: string[];
+} {
+  return { format: result.format, services: result.services.map(contractService), warnings: [...result.warnings] };
+}
+
+/**
+ * The contract JSON written piece by piece, byte for byte what `JSON.stringify(toContractJson(r),
+ * null, 2) + "\n"` prints, without holding the whole text (7.6 MB for 10k Services) or the
+ * contract objects of every service at once. `write` receives chunks of about 64 KiB, in order.
+ * Call `service` for each service in order, then `end` once with the warnings.
+ */
+export class ContractJsonWriter {
+  private buffer = "";
+  private count = 0;
+
+  constructor(
+    private readonly format: DumpFormat,
+    private readonly write: (chunk: string) => void,
+  ) {}
+
+  service(s: TracedService): void {
+    this.buffer += (this.count === 0 ? this.head() + "[\n" : ",\n") + serviceText(s);
+    this.count++;
+    if (this.buffer.length >= 65536) this.flush();
+  }
+
+  end(warnings: string[]): void {
+    const list = warnings.length === 0 ? "[]" : "[\n" + warnings.map((w) => "    " + JSON.stringify(w)).join(",\n") + "\n  ]";
+    this.buffer += (this.count === 0 ? this.head() + "[]" : "\n  ]") + ',\n  "warnings": ' + list + "\n}\n";
+    this.flush();
+  }
+
+  private head(): string {
+    return `{\n  "format": ${JSON.stringify(this.format)},\n  "services": `;
+  }
+
+  private flush(): void {
+    if (this.buffer !== "") this.write(this.buffer);
+    this.buffer = "";
+  }
+}
+
+// The contract's text of one service as JSON.stringify(contractService(s), null, 2) prints it two
+// levels deep (JSON.stringify's own escaping for strings, its number form, null for a missing
+// value), without building the contract objects first.
+const I3 = "      ";
+const I4 = "        ";
+const I5 = "          ";
+
+function jsonNumber(n: number | null): string {
+  return n !== null && Number.isFinite(n) ? String(n) : "null";
+}
+
+function jsonList<T>(items: T[] | null, item: (x: T) => string): string {
+  if (items === null) return "null";
+  if (items.length === 0) return "[]";
+  let out = "[\n";
+  for (let i = 0; i < items.length; i++) out += (i === 0 ? "" : ",\n") + item(items[i]);
+  return out + "\n" + I3 + "]";
+}
+
+function endpointText(e: TracedEndpoint): string {
+  return `${I4}{\n${I5}"ip": ${JSON.stringify(e.ip)},\n${I5}"port": ${jsonNumber(e.port)},\n${I5}"share": ${jsonNumber(e.share)}${e.from ? `,\n${I5}"from": ${JSON.stringify(e.from)}` : ""}\n${I4}}`;
+}
+
+function unresolvedText(u: UnresolvedShare): string {
+  return `${I4}{\n${I5}"chain": ${JSON.stringify(u.chain)},\n${I5}"share": ${jsonNumber(u.share)},\n${I5}"reason": ${JSON.stringify(u.reason)}\n${I4}}`;
+}
+
+function serviceText(s: TracedService): string {
+  return (
+    `    {\n${I3}"service": ${JSON.stringify(s.service)},\n${I3}"protocol": ${JSON.stringify(s.protocol)},\n${I3}"clusterIP": ${JSON.stringify(s.clusterIP)},\n` +
+    `${I3}"port": ${jsonNumber(s.port)},\n${I3}"nodePort": ${jsonNumber(s.nodePort)},\n${I3}"endpoints": ${jsonList(s.endpoints, endpointText)},\n` +
+    `${I3}"unresolved": ${jsonList(s.unresolved, unresolvedText)},\n${I3}"nodePortEndpoints": ${jsonList(s.nodePortEndpoints, endpointText)},\n` +
+    `${I3}"nodePortUnresolved": ${jsonList(s.nodePortUnresolved, unresolvedText)}\n    }`
+  );
 }

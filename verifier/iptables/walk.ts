@@ -53,8 +53,9 @@ const NO_PATH: Rule[] = [];
 const MAX_DEPTH = 64;
 const INDEX_THRESHOLD = 16;
 
+/** A big chain's rules by the single destination and port they pin: "*" / -1 = any. */
 interface ChainIndex {
-  byKey: Map<string, number[]>;
+  byDst: Map<string, Map<number, number[]>>;
 }
 
 /** Walks share one graph; the per-chain indexes are built once per graph on first use. */
@@ -72,7 +73,7 @@ export class Walker {
 
   /** Reused by every walk of this walker: a big trace makes tens of thousands of walks. */
   private readonly state: WalkState = {
-    endpoints: new Map(),
+    endpoints: [],
     dropped: 0,
     notTranslated: 0,
     unresolved: new Map(),
@@ -84,7 +85,7 @@ export class Walker {
   /** Walk one new connection. The returned `chains` set is reused by the next walk: read it first. */
   walk(entry: string[], packet: Packet): WalkResult {
     const state = this.state;
-    state.endpoints.clear();
+    state.endpoints.length = 0;
     state.chains.clear();
     state.stack.clear();
     state.path.length = 0;
@@ -104,7 +105,7 @@ export class Walker {
     }
     state.notTranslated += weight;
     const endpoints: WalkEndpoint[] = [];
-    for (const e of state.endpoints.values()) {
+    for (const e of state.endpoints) {
       const out: WalkEndpoint = { ip: e.ip, port: e.port, share: round(e.share), chain: e.chain, path: e.path };
       if (e.from) out.from = e.from;
       endpoints.push(out);
@@ -147,10 +148,9 @@ export class Walker {
       const hinted = caller && name.startsWith("KUBE-SEP-") ? endpointFromComment(caller.comment) : undefined;
       if (hinted) {
         if (caller) this.warnOnce(caller, `jumps to chain ${name}, which is not in the dump; its endpoint ${hinted.ip}:${hinted.port} is read from the rule's comment only`);
-        const key = `${hinted.ip}|${hinted.port}|comment`;
-        const seen = s.endpoints.get(key);
+        const seen = findEndpoint(s.endpoints, hinted.ip, hinted.port, "comment");
         if (seen) seen.share += weight;
-        else s.endpoints.set(key, { ip: hinted.ip, port: hinted.port, share: weight, chain: name, path: this.keepPaths ? [...s.path] : NO_PATH, from: "comment" });
+        else s.endpoints.push({ ip: hinted.ip, port: hinted.port, share: weight, chain: name, path: this.keepPaths ? [...s.path] : NO_PATH, from: "comment" });
         return 0;
       }
       if (caller) this.warnOnce(caller, `jumps to chain ${name}, which is not in the dump; where those connections go is unknown`);
@@ -194,10 +194,9 @@ export class Walker {
         }
         case "dnat": {
           const port = t.port ?? pkt.dport;
-          const key = `${t.ip}|${port}`;
-          const seen = s.endpoints.get(key);
+          const seen = findEndpoint(s.endpoints, t.ip, port, undefined);
           if (seen) seen.share += m;
-          else s.endpoints.set(key, { ip: t.ip, port, share: m, chain: rule.chain, path: this.keepPaths ? [...s.path] : NO_PATH });
+          else s.endpoints.push({ ip: t.ip, port, share: m, chain: rule.chain, path: this.keepPaths ? [...s.path] : NO_PATH });
           break;
         }
         case "return":
@@ -243,7 +242,9 @@ export class Walker {
   private matchProbability(rule: Rule, pkt: Packet): number {
     let p = 1;
     let unknown: string | undefined;
-    for (const c of rule.conds) {
+    const conds = rule.conds;
+    for (let i = 0; i < conds.length; i++) {
+      const c = conds[i];
       const r = evaluate(c, pkt);
       if (r === 0) return 0;
       if (r === undefined) unknown ??= c.k === "unknown" ? c.text : c.k === "inIface" ? `-i ${c.name}` : c.k;
@@ -272,11 +273,15 @@ export class Walker {
       index = buildIndex(rules);
       this.indexes.set(name, index);
     }
-    const dst = pkt.dst ?? "?";
     const lists: number[][] = [];
-    for (const key of [`${dst}|${pkt.dport}`, `${dst}|*`, `*|${pkt.dport}`, "*|*"]) {
-      const l = index.byKey.get(key);
+    const exact = pkt.dst !== undefined ? index.byDst.get(pkt.dst) : undefined;
+    const any = index.byDst.get("*");
+    for (const byPort of [exact, any]) {
+      if (byPort === undefined) continue;
+      const l = byPort.get(pkt.dport);
       if (l) lists.push(l);
+      const all = byPort.get(-1);
+      if (all) lists.push(all);
     }
     if (lists.length === 1) return lists[0];
     return mergeSorted(lists);
@@ -284,7 +289,8 @@ export class Walker {
 }
 
 interface WalkState {
-  endpoints: Map<string, WalkEndpoint>;
+  /** in the order first reached; one walk reaches a handful, so a list beats a keyed map */
+  endpoints: WalkEndpoint[];
   dropped: number;
   notTranslated: number;
   unresolved: Map<string, WalkUnresolved>;
@@ -308,24 +314,33 @@ function mergeSorted(lists: number[][]): number[] {
 }
 
 function buildIndex(rules: Rule[]): ChainIndex {
-  const byKey = new Map<string, number[]>();
+  const byDst = new Map<string, Map<number, number[]>>();
   rules.forEach((rule, i) => {
     let dst = "*";
-    let dport = "*";
+    let dport = -1;
     for (const c of rule.conds) {
       if (c.k === "dst" && !c.neg && c.cidrs.length === 1) {
         const a = singleAddress(c.cidrs[0]);
         if (a !== undefined) dst = a;
       } else if (c.k === "dport" && !c.neg && c.ranges.length === 1 && c.ranges[0][0] === c.ranges[0][1]) {
-        dport = String(c.ranges[0][0]);
+        dport = c.ranges[0][0];
       }
     }
-    const key = `${dst}|${dport}`;
-    const list = byKey.get(key);
+    let byPort = byDst.get(dst);
+    if (!byPort) byDst.set(dst, (byPort = new Map()));
+    const list = byPort.get(dport);
     if (list) list.push(i);
-    else byKey.set(key, [i]);
+    else byPort.set(dport, [i]);
   });
-  return { byKey };
+  return { byDst };
+}
+
+function findEndpoint(list: WalkEndpoint[], ip: string, port: number, from: "comment" | undefined): WalkEndpoint | undefined {
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i];
+    if (e.port === port && e.from === from && e.ip === ip) return e;
+  }
+  return undefined;
 }
 
 /** 0 = no, 1 = yes, (0,1) = that fraction of new connections, undefined = cannot tell. */
