@@ -2,12 +2,13 @@
 // article draws it (a Mermaid diagram with the real values and counters, and a table per node),
 // the evidence per claim along the path, the counters' meaning once, and the claims table with the
 // tally last.
-import type { CheckResult, Diagnosis, PathModel } from "../model";
+import type { CheckResult, Diagnosis, Evidence, PathModel } from "../model";
 import { redactSecrets } from "../outputs";
 import { redactValue } from "../redact";
 import { diagnose } from "../checks/diagnosis";
 import { NAT_FIRST_PACKET, frontEndConnections } from "../checks/connections";
 import { account, causeTitle, noDiagnosis, pathNotes, problemLines, tally, targetLine, VERDICT_LABEL, type ReportSection } from "./common";
+import { alikeLine, evidenceBlocks, fewNames, nodeTokens } from "./evidence-groups";
 import { plural } from "./layout";
 import { renderMermaid } from "./mermaid";
 import { buildPath, orderClaimsAlongPath, type PathHop } from "./path";
@@ -113,9 +114,19 @@ export function renderMarkdown(rawModel: PathModel, rawResults: CheckResult[], r
 
   const ordered = orderClaimsAlongPath(results);
   out.push("## Evidence, claim by claim along the path", "");
+  // Many nodes: alike nodes' evidence said once, runs of node names cut to a few (the JSON keeps all).
+  const known = nodeTokens(model);
+  const few = (text: string) => fewNames(text, [...known.keys()]);
+  const item = (e: Evidence) => `- ${few(e.source)}: ${code(few(e.detail))}`;
   for (const r of ordered) {
-    out.push(`### ${r.id}: ${r.claim} — ${VERDICT_LABEL[r.verdict]}`, "", r.summary, "");
-    for (const e of r.evidence) out.push(`- ${e.source}: ${code(e.detail)}`);
+    out.push(`### ${r.id}: ${r.claim} — ${VERDICT_LABEL[r.verdict]}`, "", few(r.summary), "");
+    for (const b of evidenceBlocks(r, model, known)) {
+      if (b.kind === "evidence") out.push(item(b.evidence));
+      else {
+        b.evidence.forEach((e) => out.push(item(e)));
+        if (b.alike.length > 0) out.push(`- ${alikeLine(b)}`);
+      }
+    }
     if (r.evidence.length > 0) out.push("");
   }
 
@@ -132,7 +143,7 @@ export function renderMarkdown(rawModel: PathModel, rawResults: CheckResult[], r
   }
 
   out.push("## Claims", "", "| Claim | Verdict | Summary |", "|---|---|---|");
-  for (const r of ordered) out.push(`| ${r.id} ${cell(r.claim)} | **${VERDICT_LABEL[r.verdict]}** | ${cell(r.summary)} |`);
+  for (const r of ordered) out.push(`| ${r.id} ${cell(r.claim)} | **${VERDICT_LABEL[r.verdict]}** | ${cell(few(r.summary))} |`);
   out.push("", tally(results), "");
   return redactSecrets(out.join("\n"));
 }
