@@ -127,6 +127,13 @@ describe("evidence blocks", () => {
     }
   });
 
+  test("interfaces named for their node (veths, the lab's links) are the node's own, as its addresses are", () => {
+    const model = scaledGkeModel(20);
+    model.nodes.forEach((n, i) => n.addresses!.push({ ifname: `veth${(i * 7919).toString(16)}`, address: `10.9.${i}.1`, prefixLength: 32 }));
+    const c4 = runChecks(model).find((r) => r.id === "C4")!;
+    expect(evidenceBlocks(c4, model).map((b) => (b.kind === "node" ? b.alike.length : -1))).toEqual([19]);
+  });
+
   test("the article's three nodes: one block per evidence line, as the checks gave them", () => {
     const model = gkeModel({ counters: true });
     for (const r of runChecks(model)) expect(evidenceBlocks(r, model)).toEqual(r.evidence.map((evidence) => ({ kind: "evidence", evidence })));

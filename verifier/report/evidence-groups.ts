@@ -25,7 +25,7 @@ export type EvidenceBlock =
 
 /**
  * Each node's own words: its name, and every address the sources give it (n-ip, external IP, the
- * SSH address, the interface addresses of `ip -o addr`, the VM's IPs). Shape: name -> tokens.
+ * SSH address, the interfaces and addresses of `ip -o addr`, the VM's IPs). Shape: name -> tokens.
  */
 export function nodeTokens(model: PathModel): Map<string, string[]> {
   const tokens = new Map<string, Set<string>>();
@@ -34,7 +34,8 @@ export function nodeTokens(model: PathModel): Map<string, string[]> {
     for (const v of values) if (v) set.add(v);
     tokens.set(name, set);
   };
-  for (const n of model.nodes) add(n.name, n.internalIp, n.externalIp, n.sshAddress, ...(n.addresses ?? []).map((a) => a.address));
+  // Interface names too: a node's veths (and the lab's per-node links) are named for that node.
+  for (const n of model.nodes) add(n.name, n.internalIp, n.externalIp, n.sshAddress, ...(n.addresses ?? []).flatMap((a) => [a.address, a.ifname === "lo" ? undefined : a.ifname]));
   for (const n of model.kubernetes?.nodes ?? []) add(n.name, n.internalIp, n.externalIp);
   for (const i of model.loadBalancer?.instances ?? []) add(i.name, i.internalIp, i.externalIp);
   // Longest first, so that 10.128.0.22 is replaced before 10.128.0.2 could match inside it.
