@@ -109,6 +109,13 @@ describe(`the report of ${COUNT} nodes`, () => {
     expect(c3.some((l) => l.startsWith(`- node ${broken}:`) && l.includes(`no rule matches --dport ${NODE_PORT}`))).toBe(true);
   });
 
+  test("the Markdown path table: a row per node that differs, one row counting the alike", () => {
+    const md = renderMarkdown(model, results).split("\n");
+    const rows = md.slice(md.findIndex((l) => l.startsWith("| node | n-ip:n-port"))).filter((l) => /^\| (gke-|\d+ more node)/.test(l));
+    expect(rows.map((r) => /^\| (\S+)/.exec(r)![1])).toEqual([model.nodes[0]!.name, model.nodes[1]!.name, "96", model.nodes[2]!.name, broken]);
+    expect(rows[2]).toMatch(new RegExp(`^\\| 96 more nodes: .* and 92 more \\| their own \\| same rules as ${model.nodes[1]!.name}: 0 new connections entered their n-port \\|`));
+  });
+
   test("the JSON report keeps every node's evidence and every name", () => {
     const json = JSON.parse(renderJson(model, results)) as { checks: CheckResult[] };
     const c3 = json.checks.find((r) => r.id === "C3")!;

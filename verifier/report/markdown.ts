@@ -7,7 +7,7 @@ import { redactSecrets } from "../outputs";
 import { redactValue } from "../redact";
 import { diagnose } from "../checks/diagnosis";
 import { NAT_FIRST_PACKET, frontEndConnections } from "../checks/connections";
-import { account, causeTitle, noDiagnosis, pathNotes, problemLines, tally, targetLine, VERDICT_LABEL, type ReportSection } from "./common";
+import { account, causeTitle, noDiagnosis, nodeGroups, pathNotes, problemLines, someNames, tally, targetLine, VERDICT_LABEL, type ReportSection } from "./common";
 import { alikeLine, evidenceBlocks, fewNames, nodeTokens } from "./evidence-groups";
 import { plural } from "./layout";
 import { renderMermaid } from "./mermaid";
@@ -64,7 +64,10 @@ function pathTables(hops: PathHop[]): string[] {
   const skipped = hops.find((h) => h.skipped && h.hop === "kube-nodeports") ?? get("node");
   if (get("node")?.skipped) out.push("", `The nodes' nat box below is not on this path: ${skipped?.detail ?? "skipped on the NEG path"}.`);
   out.push("", "| node | n-ip:n-port | KUBE-NODEPORTS | KUBE-EXT → KUBE-SVC (s-ip:s-port) | KUBE-SEP → p-ip:p-port |", "|---|---|---|---|---|");
-  for (const n of nodes) {
+  // Many nodes alike (a big cluster's pod-less nodes) are one row and a row naming the others, as
+  // in the terminal's path.
+  const groups = new Map(nodeGroups(hops).map((g) => [g.node, g.alike]));
+  for (const n of nodes.filter((x) => groups.has(x.node))) {
     const at = (id: PathHop["hop"]) => get(id)?.perNode?.find((s) => s.node === n.node);
     const np = at("kube-nodeports");
     const ext = at("kube-ext");
@@ -79,6 +82,12 @@ function pathTables(hops: PathHop[]): string[] {
       .join("<br>") || (sep?.note ?? "");
     const pods = n.pods?.length ? ` (runs ${n.pods.join(", ")})` : " (no pod)";
     out.push(`| ${cell(n.node + pods)} | ${hostPort(n.address, n.port)} | ${cell(npText)} | ${cell(svcText)} | ${cell(sepText)} |`);
+    const alike = groups.get(n.node) ?? [];
+    if (alike.length > 0) {
+      const entered = alike.map((name) => get("kube-nodeports")?.perNode?.find((s) => s.node === name)?.newConnections);
+      const counts = entered.some((c) => c !== undefined) ? `: ${plural(entered.reduce<number>((sum, c) => sum + (c ?? 0), 0), "new connection")} entered their n-port` : "";
+      out.push(`| ${cell(`${plural(alike.length, "more node")}: ${someNames(alike)}`)} | their own | same rules as ${cell(n.node)}${counts} | same as ${cell(n.node)} | same as ${cell(n.node)} |`);
+    }
   }
   return out;
 }
