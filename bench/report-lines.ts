@@ -20,6 +20,9 @@ function accounting(model: PathModel): ReportSection {
   return connectionSection(rows, false);
 }
 
+/** Lines as `wc -l` counts them: a final newline ends the last line, it does not start another. */
+const lines = (text: string) => text.replace(/\n$/, "").split("\n");
+
 function measure(label: string, model: PathModel, lab: boolean): void {
   const results = runChecks(model);
   const sections = lab ? [accounting(model)] : [];
@@ -28,7 +31,7 @@ function measure(label: string, model: PathModel, lab: boolean): void {
   const cut = terminalSections(terminal);
   const n = (lines: string[]) => String(lines.length).padStart(6);
   console.log(
-    `${label.padEnd(26)} ${n(terminal.split("\n"))} ${n(cut.path)} ${n(cut.evidence)} ${n(cut.claims)} ${n(markdown.split("\n"))} ${n(markdownEvidence(markdown))}`,
+    `${label.padEnd(26)} ${n(lines(terminal))} ${n(cut.path)} ${n(cut.evidence)} ${n(cut.claims)} ${n(lines(markdown))} ${n(markdownEvidence(markdown))}`,
   );
 }
 
