@@ -6,11 +6,11 @@ import { labPaths, readState, runningTopology } from "./state";
 import { labTopology, labUrl, type LabTopology } from "./topology";
 import { LabError, labUp } from "./up";
 import { faultList, findFault, LAB_FAULTS, labBreak, labRepair } from "./faults";
-import { backendStates, healthDetail } from "./source";
+import { backendStates, backendStatusLines } from "./source";
 import { negLayout } from "./neg";
 import { unwritableFileProblem } from "../verifier/cli/options";
 import { asRoot } from "../verifier/cli/as-root";
-import { CLI_WIDTH, errorText, usageErrorText, wrapMessage } from "../verifier/cli/flags";
+import { CLI_WIDTH, errorText, jsonExitLine, usageErrorText, wrapMessage } from "../verifier/cli/flags";
 import { writeReportFile } from "../verifier/report/file";
 import { plural, terminalWidth, wrap } from "../verifier/report/layout";
 
@@ -123,12 +123,7 @@ async function status(t: LabTopology): Promise<number> {
   try {
     const lb = await lbStatus(labPaths(t).lbControlSocket);
     say(`  LB ${lb.listen} keep-alive=${lb.keepAlive}, ${lb.requestsReceived} requests so far`);
-    for (const b of lb.backends) {
-      say(
-        `  ${b.instance ? `endpoint on ${b.instance} (${b.zone}${b.attached === false ? ", NEG detached" : ""})` : b.name} ${b.ip}:${b.port} ${b.state}${healthDetail(b) ? ` (${healthDetail(b)})` : ""}: ` +
-          `${b.proxyConnections} proxy + ${b.healthCheckConnections} health-check connections`,
-      );
-    }
+    for (const line of backendStatusLines(lb.backends)) say(line);
   } catch (error) {
     say(`  LB: ${(error as Error).message}`);
     return 1;
@@ -162,20 +157,30 @@ async function verify(t: LabTopology, args: Args): Promise<number> {
   // Loaded here: the verifier's SSH client and checks are what `lab verify` needs and nothing else
   // does, so --help and the other commands start without them.
   const { labVerify } = require("./verify") as typeof import("./verify");
-  const outcome = await labVerify(t, {
-    requests: args.requests,
-    keepAlive: args.keepAlive,
-    color: !args.json && !args.noColor && process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
-    width: terminalWidth(process.stdout),
-    full: args.full,
-    nodes: args.selection,
-    concurrency: args.concurrency,
-    log: args.json ? undefined : (line) => console.error(line),
-  });
+  let outcome: Awaited<ReturnType<typeof labVerify>>;
+  try {
+    outcome = await labVerify(t, {
+      requests: args.requests,
+      keepAlive: args.keepAlive,
+      color: !args.json && !args.noColor && process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
+      width: terminalWidth(process.stdout),
+      full: args.full,
+      nodes: args.selection,
+      concurrency: args.concurrency,
+      log: args.json ? undefined : (line) => console.error(line),
+    });
+  } catch (error) {
+    // --json promises one object on stdout, as verify's does, also when there is only the reason
+    // (the lab is not up); the error itself goes to stderr as for every other command.
+    if (args.json && error instanceof LabError) process.stdout.write(`${JSON.stringify({ outcome: { exitCode: 2, reason: `could not verify: ${error.message}` } }, null, 2)}\n`);
+    throw error;
+  }
   const writeFailed = args.markdown ? writeReportFile("--markdown", args.markdown, outcome.markdown, (l) => console.error(l)) : undefined;
   if (writeFailed) console.error(writeFailed);
   // The report is wrapped to the terminal already, and JSON must stay as it is.
   console.log(args.json ? outcome.json : outcome.terminal);
+  // With --json the reason is inside the object; said on stderr too, as verify --json does.
+  if (args.json) process.stderr.write(jsonExitLine(outcome.exitCode, (require("../verifier/outputs") as typeof import("../verifier/outputs")).redactSecrets(outcome.reason)));
   return writeFailed ? 2 : outcome.exitCode;
 }
 

@@ -163,6 +163,34 @@ export function backendStates(backends: LbBackendStatus[]): string {
 }
 
 /**
+ * `lab status`'s lines for the LB's backends, two spaces in: one per backend ("node-2
+ * 10.213.0.12:30080 HEALTHY: 7 proxy + 30 health-check connections"); from GROUP_FROM_NODES on,
+ * backends in the same state (and health detail) on the same port are one line naming a few and how
+ * many, with their connections added up ("48 nodes on :30080 HEALTHY: node-1, node-2, node-4 and 45
+ * more; 96 proxy + 1440 health-check connections in all"); a backend alone in its state keeps its line.
+ */
+export function backendStatusLines(backends: LbBackendStatus[]): string[] {
+  const one = (b: LbBackendStatus) =>
+    `  ${b.instance ? `endpoint on ${b.instance} (${b.zone}${b.attached === false ? ", NEG detached" : ""})` : b.name} ${b.ip}:${b.port} ${b.state}${healthDetail(b) ? ` (${healthDetail(b)})` : ""}: ` +
+    `${b.proxyConnections} proxy + ${b.healthCheckConnections} health-check connections`;
+  if (backends.length < GROUP_FROM_NODES) return backends.map(one);
+  const groups = new Map<string, LbBackendStatus[]>();
+  for (const b of backends) {
+    // NEG endpoints are named by their instance; node backends by the node
+    const key = `${b.instance ? "endpoint" : "node"} :${b.port} ${b.state}${healthDetail(b) ? ` (${healthDetail(b)})` : ""}${b.attached === false ? " NEG detached" : ""}`;
+    groups.set(key, [...(groups.get(key) ?? []), b]);
+  }
+  return [...groups].map(([key, group]) => {
+    if (group.length === 1) return one(group[0]!);
+    const [kind, ...rest] = key.split(" ");
+    const sum = (f: (b: LbBackendStatus) => number) => group.reduce((total, b) => total + f(b), 0);
+    const count = group.length === backends.length ? `all ${group.length} ${kind}s` : `${group.length} ${kind}s`;
+    const names = someNames(group.map((b) => (b.instance ? `${b.ip}:${b.port} on ${b.instance}` : b.name)), 3);
+    return `  ${count} on ${rest.join(" ")}: ${names}; ${sum((b) => b.proxyConnections)} proxy + ${sum((b) => b.healthCheckConnections)} health-check connections in all`;
+  });
+}
+
+/**
  * The LB side. Backends, their port and their health come from the running LB (what it really
  * targets and what its health checks saw); names and addresses from the topology.
  */

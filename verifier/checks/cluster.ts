@@ -89,5 +89,5 @@ export function checkC8(ctx: CheckContext): CheckResult {
     return result("C8", CLAIMS.C8, "pass", `A fact about this cluster, not a path failure: ${failures.join("; ")}.`, evidence);
   }
   if (failures.length > 0) return result("C8", CLAIMS.C8, "fail", failures.join("; "), evidence);
-  return result("C8", CLAIMS.C8, "pass", `${pods.length} pods on ${byNode.size} distinct nodes; ${podless.map((n) => n.name).join(", ")} runs none.`, evidence);
+  return result("C8", CLAIMS.C8, "pass", `${pods.length} pods on ${byNode.size} distinct nodes; ${podless.map((n) => n.name).join(", ")} ${podless.length === 1 ? "runs" : "run"} none.`, evidence);
 }

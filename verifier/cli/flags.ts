@@ -93,6 +93,15 @@ export function parseArgs(config: FlagsConfig): ParsedFlags {
 /** Columns no line a CLI prints about itself (help, errors) exceeds. */
 export const CLI_WIDTH = 100;
 
+/**
+ * What a report CLI run with --json (verify, snapshot's verify, lab verify) says on stderr when the
+ * run did not pass: "exit N: reason" and a newline, for whoever reads the log; the object on stdout
+ * carries the same outcome. Empty for exit 0. `reason` must be redacted already.
+ */
+export function jsonExitLine(exitCode: number, reason: string): string {
+  return exitCode === 0 ? "" : `exit ${exitCode}: ${reason}\n`;
+}
+
 /** One message wrapped to CLI_WIDTH: the first line as given, the rest indented by two spaces. */
 export function wrapMessage(text: string, width = CLI_WIDTH): string {
   return wrap(text, width, "", "  ").join("\n");

@@ -4,7 +4,7 @@
 // holds, 1 a claim failed, 2 could not verify (bad input, nothing to judge); snapshot: 0 saved, 2 not.
 import { existsSync, readdirSync } from "node:fs";
 import type { CliOptions } from "./options";
-import { errorText, FlagError, parseArgs, PROGRESS_MARK, progressLine, usageErrorText, wrapMessage } from "./flags";
+import { errorText, FlagError, jsonExitLine, parseArgs, PROGRESS_MARK, progressLine, usageErrorText, wrapMessage } from "./flags";
 import { InputError, readStackOutputs, redactSecrets } from "../outputs";
 import type { Progress } from "../sources/types";
 import { parseIngressRef } from "../snapshot/ingress-ref";
@@ -67,7 +67,7 @@ export async function runIngressVerify(opts: CliOptions, progress: Progress): Pr
   if (writeFailed) process.stderr.write(`${writeFailed}\n`);
   if (opts.json) {
     process.stdout.write(renderJson(outcome.model, outcome.results, { includeDumps: opts.includeDumps, diagnosis: outcome.diagnosis, outcome: { exitCode: outcome.exitCode, reason: outcome.reason } }));
-    if (outcome.exitCode !== 0) process.stderr.write(`exit ${outcome.exitCode}: ${redactSecrets(outcome.reason)}\n`);
+    process.stderr.write(jsonExitLine(outcome.exitCode, redactSecrets(outcome.reason)));
   } else {
     const width = terminalWidth(process.stdout);
     process.stdout.write(renderTerminal(outcome.model, outcome.results, { color: opts.color, width, full: opts.full, diagnosis: outcome.diagnosis }));

@@ -1,6 +1,6 @@
 // `npm run verify`: prove, with evidence from the live stack, how a request travels from the LB's
 // public IP to a pod. Exit codes: 0 every claim holds, 1 a claim failed, 2 could not verify.
-import { errorText, FlagError, parseArgs, PROGRESS_MARK, progressLine, usageErrorText } from "./flags";
+import { errorText, FlagError, jsonExitLine, parseArgs, PROGRESS_MARK, progressLine, usageErrorText } from "./flags";
 import { fanOutHelp, parseConcurrencyFlag, parseNodesOption, unwritableFileProblem, type CliOptions } from "./options";
 import type { Progress } from "../sources/types";
 import { silentProgress } from "../sources/types";
@@ -204,7 +204,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`\n${wrap(`exit ${outcome.exitCode}: ${redactSecrets(outcome.reason, outputs)}`, width, "", "  ").join("\n")}\n`);
     }
     // With --json the reason is inside the object; say it on stderr too, for whoever reads the log.
-    if (opts.json && outcome.exitCode !== 0) process.stderr.write(`exit ${outcome.exitCode}: ${redactSecrets(outcome.reason, outputs)}\n`);
+    if (opts.json) process.stderr.write(jsonExitLine(outcome.exitCode, redactSecrets(outcome.reason, outputs)));
     // The report asked for was not written: the run could not do all it was told.
     return writeFailed ? 2 : outcome.exitCode;
   } catch (err) {

@@ -2,12 +2,13 @@
 // article draws it (a Mermaid diagram with the real values and counters, and a table per node),
 // the evidence per claim along the path, the counters' meaning once, and the claims table with the
 // tally last.
-import type { CheckResult, Diagnosis, PathModel } from "../model";
+import type { CheckResult, Diagnosis, Evidence, PathModel } from "../model";
 import { redactSecrets } from "../outputs";
 import { redactValue } from "../redact";
 import { diagnose } from "../checks/diagnosis";
 import { NAT_FIRST_PACKET, frontEndConnections } from "../checks/connections";
-import { account, causeTitle, noDiagnosis, pathNotes, problemLines, tally, targetLine, VERDICT_LABEL, type ReportSection } from "./common";
+import { account, causeTitle, noDiagnosis, nodeGroups, pathNotes, problemLines, someNames, tally, targetLine, VERDICT_LABEL, type ReportSection } from "./common";
+import { alikeLine, evidenceBlocks, fewNames, nodeTokens } from "./evidence-groups";
 import { plural } from "./layout";
 import { renderMermaid } from "./mermaid";
 import { buildPath, orderClaimsAlongPath, type PathHop } from "./path";
@@ -63,7 +64,10 @@ function pathTables(hops: PathHop[]): string[] {
   const skipped = hops.find((h) => h.skipped && h.hop === "kube-nodeports") ?? get("node");
   if (get("node")?.skipped) out.push("", `The nodes' nat box below is not on this path: ${skipped?.detail ?? "skipped on the NEG path"}.`);
   out.push("", "| node | n-ip:n-port | KUBE-NODEPORTS | KUBE-EXT → KUBE-SVC (s-ip:s-port) | KUBE-SEP → p-ip:p-port |", "|---|---|---|---|---|");
-  for (const n of nodes) {
+  // Many nodes alike (a big cluster's pod-less nodes) are one row and a row naming the others, as
+  // in the terminal's path.
+  const groups = new Map(nodeGroups(hops).map((g) => [g.node, g.alike]));
+  for (const n of nodes.filter((x) => groups.has(x.node))) {
     const at = (id: PathHop["hop"]) => get(id)?.perNode?.find((s) => s.node === n.node);
     const np = at("kube-nodeports");
     const ext = at("kube-ext");
@@ -78,6 +82,12 @@ function pathTables(hops: PathHop[]): string[] {
       .join("<br>") || (sep?.note ?? "");
     const pods = n.pods?.length ? ` (runs ${n.pods.join(", ")})` : " (no pod)";
     out.push(`| ${cell(n.node + pods)} | ${hostPort(n.address, n.port)} | ${cell(npText)} | ${cell(svcText)} | ${cell(sepText)} |`);
+    const alike = groups.get(n.node) ?? [];
+    if (alike.length > 0) {
+      const entered = alike.map((name) => get("kube-nodeports")?.perNode?.find((s) => s.node === name)?.newConnections);
+      const counts = entered.some((c) => c !== undefined) ? `: ${plural(entered.reduce<number>((sum, c) => sum + (c ?? 0), 0), "new connection")} entered their n-port` : "";
+      out.push(`| ${cell(`${plural(alike.length, "more node")}: ${someNames(alike)}`)} | their own | same rules as ${cell(n.node)}${counts} | same as ${cell(n.node)} | same as ${cell(n.node)} |`);
+    }
   }
   return out;
 }
@@ -113,9 +123,19 @@ export function renderMarkdown(rawModel: PathModel, rawResults: CheckResult[], r
 
   const ordered = orderClaimsAlongPath(results);
   out.push("## Evidence, claim by claim along the path", "");
+  // Many nodes: alike nodes' evidence said once, runs of node names cut to a few (the JSON keeps all).
+  const known = nodeTokens(model);
+  const few = (text: string) => fewNames(text, [...known.keys()]);
+  const item = (e: Evidence) => `- ${few(e.source)}: ${code(few(e.detail))}`;
   for (const r of ordered) {
-    out.push(`### ${r.id}: ${r.claim} — ${VERDICT_LABEL[r.verdict]}`, "", r.summary, "");
-    for (const e of r.evidence) out.push(`- ${e.source}: ${code(e.detail)}`);
+    out.push(`### ${r.id}: ${r.claim} — ${VERDICT_LABEL[r.verdict]}`, "", few(r.summary), "");
+    for (const b of evidenceBlocks(r, model, known)) {
+      if (b.kind === "evidence") out.push(item(b.evidence));
+      else {
+        b.evidence.forEach((e) => out.push(item(e)));
+        if (b.alike.length > 0) out.push(`- ${alikeLine(b)}`);
+      }
+    }
     if (r.evidence.length > 0) out.push("");
   }
 
@@ -132,7 +152,7 @@ export function renderMarkdown(rawModel: PathModel, rawResults: CheckResult[], r
   }
 
   out.push("## Claims", "", "| Claim | Verdict | Summary |", "|---|---|---|");
-  for (const r of ordered) out.push(`| ${r.id} ${cell(r.claim)} | **${VERDICT_LABEL[r.verdict]}** | ${cell(r.summary)} |`);
+  for (const r of ordered) out.push(`| ${r.id} ${cell(r.claim)} | **${VERDICT_LABEL[r.verdict]}** | ${cell(few(r.summary))} |`);
   out.push("", tally(results), "");
   return redactSecrets(out.join("\n"));
 }

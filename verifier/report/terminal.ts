@@ -7,6 +7,7 @@ import type { CheckResult, Diagnosis, Evidence, PathModel, Verdict } from "../mo
 import { diagnose } from "../checks/diagnosis";
 import { NAT_FIRST_PACKET, frontEndConnections } from "../checks/connections";
 import { account, causeTitle, noDiagnosis, nodeGroups, pathNotes, problemLines, someNames, tally, targetLine, VERDICT_LABEL, type ReportSection } from "./common";
+import { alikeLine, evidenceBlocks, fewNames, nodeTokens } from "./evidence-groups";
 import { gistRules, plural, wrap } from "./layout";
 import { buildPath, orderClaimsAlongPath, type PathHop, type PathNodeStep } from "./path";
 
@@ -123,7 +124,10 @@ export function renderTerminal(rawModel: PathModel, rawResults: CheckResult[], r
     lines.push("");
     wrap(text, width).forEach((l) => lines.push(bold(l)));
   };
-  const evidence = (e: Evidence, indent: string) => out(`${e.source}: ${opts.full ? e.detail : gistRules(e.detail)}`, `${indent}- `, `${indent}  `);
+  // Many nodes: runs of node names in the claims' prose name a few and how many (the JSON keeps all).
+  const known = nodeTokens(model);
+  const few = (text: string) => fewNames(text, [...known.keys()]);
+  const evidence = (e: Evidence, indent: string) => out(few(`${e.source}: ${opts.full ? e.detail : gistRules(e.detail)}`), `${indent}- `, `${indent}  `);
 
   lines.push("");
   wrap(`Path from the load balancer to the pods: ${targetLine(model)}`, width).forEach((l) => lines.push(bold(l)));
@@ -163,8 +167,14 @@ export function renderTerminal(rawModel: PathModel, rawResults: CheckResult[], r
   heading(`Evidence, claim by claim along the path${opts.full ? "" : " (rules in brief; --full quotes them whole)"}`);
   for (const r of ordered) {
     out(`${r.id} ${paint(r.verdict, VERDICT_LABEL[r.verdict])}: ${r.claim}`, "", "    ");
-    out(r.summary, "    ");
-    for (const e of r.evidence) evidence(e, "    ");
+    out(few(r.summary), "    ");
+    for (const b of evidenceBlocks(r, model, known)) {
+      if (b.kind === "evidence") evidence(b.evidence, "    ");
+      else {
+        b.evidence.forEach((e) => evidence(e, "    "));
+        if (b.alike.length > 0) out(alikeLine(b), "    - ", "      ");
+      }
+    }
   }
 
   for (const s of opts.sections ?? []) {
@@ -183,7 +193,7 @@ export function renderTerminal(rawModel: PathModel, rawResults: CheckResult[], r
   const summaryIndent = " ".repeat(5 + 2 + VERDICT_WIDTH + 2);
   lines.push(`${"claim".padEnd(5)}  ${"verdict".padEnd(VERDICT_WIDTH)}  summary`);
   for (const r of ordered) {
-    out(r.summary, `${r.id.padEnd(5)}  ${paint(r.verdict, VERDICT_LABEL[r.verdict].padEnd(VERDICT_WIDTH))}  `, summaryIndent);
+    out(few(r.summary), `${r.id.padEnd(5)}  ${paint(r.verdict, VERDICT_LABEL[r.verdict].padEnd(VERDICT_WIDTH))}  `, summaryIndent);
   }
   lines.push("", tally(results));
   // A failing run ends with its point: each cause again, one entry each with its fix, where the
