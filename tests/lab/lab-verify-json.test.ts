@@ -1,7 +1,7 @@
 // `lab verify --json` ends as `verify --json` does (verifier/cli/verify.ts): one object on stdout
 // carrying the outcome, and, when the run did not pass, "exit N: reason" on stderr, the same reason;
 // when the lab is not up, the object carries the reason and stderr the error. The compiled CLI on a
-// real lab (root) with one fault applied. Own prefix and block (giplvj-, 10.174).
+// real lab (root) with one fault applied. Own prefix and block (giplvj-, 10.245).
 import { spawnSync } from "node:child_process";
 import { labDown } from "../../lab/down";
 import { labBreak } from "../../lab/faults";
@@ -10,13 +10,13 @@ import { labUp } from "../../lab/up";
 import { ROOT, cliArgs, unwrapped } from "../support/cli";
 import { describeWithNamespaces } from "../support/namespaces";
 
-const t = labTopology({ prefix: "giplvj-", net: "10.174", healthCheckIntervalMs: 300 });
+const t = labTopology({ prefix: "giplvj-", net: "10.245", healthCheckIntervalMs: 300 });
 jest.setTimeout(120_000);
 
 const labCli = (args: string[], prefix = t.prefix) =>
   spawnSync(process.execPath, [...cliArgs("lab/cli.ts"), ...args], { cwd: ROOT, encoding: "utf8", env: { PATH: process.env.PATH, LAB_PREFIX: prefix, LAB_NET: t.net }, timeout: 90_000 });
 
-describeWithNamespaces("lab verify --json (giplvj-, 10.174.0.0/16)", () => {
+describeWithNamespaces("lab verify --json (giplvj-, 10.245.0.0/16)", () => {
   test("no lab up: the object carries the reason, stderr the error, exit 2", () => {
     const r = labCli(["verify", "--json"], "gipnotup-");
     expect(r.status).toBe(2);

@@ -8,7 +8,7 @@
 //   10.241 tests/lab/lab-faults-pod | 10.242 tests/lab/lab-faults-node
 //   10.223 tests/lab/lab-walk | 10.247 tests/lab/lab-neg (the NEG lab)
 //   10.248 tests/lab/lab-nodes (lab up --nodes 6) | 10.249 bench/lab-fanout (50 nodes)
-//   10.246 tests/lab/lab-fanout-report (12 nodes)
+//   10.246 tests/lab/lab-fanout-report (12 nodes) | 10.245 tests/lab/lab-verify-json
 import { existsSync } from "node:fs";
 import { findCommand } from "../../lab/netns";
 
