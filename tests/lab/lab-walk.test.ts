@@ -41,8 +41,9 @@ describeWithNamespaces("rules deleted by hand on a lab node, each named at its n
     const socket = labPaths(t).lbControlSocket;
     await clearRecentChecks(socket);
     await waitForLb(socket, (s) => s.backends.every((b) => (b.recentChecks ?? []).length >= 3), 10_000).catch(() => undefined);
-    // a deletion that breaks replies makes requests wait for their timeout: 1 s is ample on loopback
-    const outcome = await labVerify(t, { requests: 20, requestTimeoutMs: 1000 });
+    // A deletion that breaks replies makes requests wait for their timeout: 2.5 s, not 5, is ample
+    // on loopback even on a loaded machine (1 s was not), and still below the lab LB's own 5 s.
+    const outcome = await labVerify(t, { requests: 20, requestTimeoutMs: 2500 });
     const failing = outcome.results.filter((r) => r.verdict === "fail").map((r) => r.id);
     const named = outcome.diagnosis.some((d) => d.subject === node && d.cause !== "unexplained" && d.evidence.some((e) => e.rule === rule || e.detail.includes(rule!)));
     const seen = { node, rule, failing, named, diagnosis: outcome.diagnosis.map((d) => `${d.hop} ${d.subject} ${d.cause}: ${d.summary}`) };
