@@ -5,7 +5,7 @@ import { lbStatus } from "./lb-control";
 import { labPaths, readState, runningTopology } from "./state";
 import { labTopology, labUrl, type LabTopology } from "./topology";
 import { LabError, labUp } from "./up";
-import { faultList, findFault, LAB_FAULTS, labBreak, labRepair } from "./faults";
+import { faultList, findFault, labBreak, labRepair, unknownFaultMessage } from "./faults";
 import { backendStates, backendStatusLines } from "./source";
 import { negLayout } from "./neg";
 import { unwritableFileProblem } from "../verifier/cli/options";
@@ -37,7 +37,7 @@ async function main(): Promise<number> {
   const markdownProblem = args.markdown === undefined ? undefined : unwritableFileProblem("--markdown", args.markdown);
   if (markdownProblem) args.errors.push(markdownProblem);
   if (args.command === "break" && args.fault !== undefined && !findFault(args.fault)) {
-    args.errors.push(`unknown fault "${args.fault}"; the faults are: ${LAB_FAULTS.map((f) => f.id).join(", ")} (lab break --list says what each does)`);
+    args.errors.push(unknownFaultMessage(args.fault));
   }
   if (args.errors.length > 0) {
     process.stderr.write(usageErrorText("lab", args.errors));

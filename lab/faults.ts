@@ -207,6 +207,15 @@ export function findFault(id: string): LabFault | undefined {
 }
 
 /**
+ * The message for a fault name that is none of ALL_FAULTS: every fault by the lab it applies to
+ * (an instance-group lab, a NEG lab), as the lab that is up may be either.
+ */
+export function unknownFaultMessage(id: string): string {
+  const on = (backend: LabBackendMode) => ALL_FAULTS.filter((f) => faultBackends(f).includes(backend)).map((f) => f.id).join(", ");
+  return `unknown fault "${id}"; on an instance-group lab: ${on("instance-group")}; on a NEG lab (lab up --backend neg): ${on("neg")} (lab break --list says what each does on the lab that is up)`;
+}
+
+/**
  * `lab break --list`: one block per fault that applies to `backend` (the running lab's path;
  * undefined: no lab is up, every fault with the path it needs), the faults of the other path by
  * name, then the causes the lab leaves to the stand-in world.
@@ -247,7 +256,7 @@ export interface BreakResult {
 /** Applies one fault to the running lab and waits (up to waitMs) until the LB's health checks show it. */
 export async function labBreak(t: LabTopology, id: string, waitMs = 10_000): Promise<BreakResult> {
   const fault = findFault(id);
-  if (!fault) throw new LabError(`unknown fault "${id}"; the faults are: ${ALL_FAULTS.map((f) => f.id).join(", ")} (lab break --list says what each does)`);
+  if (!fault) throw new LabError(unknownFaultMessage(id));
   const state = requireLab(t);
   const backend = state.backend ?? "instance-group";
   if (!faultBackends(fault).includes(backend)) {

@@ -58,7 +58,7 @@ export const NEG_FAULTS: LabFault[] = [
     symptom:
       "the old endpoint UNHEALTHY in the NEG (nothing at that p-ip any more), pod-2 Running but not Ready (readiness gate " +
       "cloud.google.com/load-balancer-neg-ready False, 0/1 readiness gates), every request answered by pod-1",
-    reported: "network-endpoint-group: the stale endpoint and the missing one (pod-2), the readiness gate waiting (pod-2)",
+    reported: "network-endpoint-group / neg-endpoints-missing and neg-endpoints-stale (the NEG), pod / neg-readiness-gate-stuck (pod-2)",
     how: (t) =>
       `move ${POD} from ${POD_NODE} to ${MOVED_TO} (new p-ip ${placedPods(t, { negMoves: { [POD]: MOVED_TO } }).find((p) => p.name === POD)!.ip}) ` +
       `and leave the NEG as it was; kube-proxy's rules follow the ready endpoints (pod-1)`,
@@ -75,7 +75,7 @@ export const NEG_FAULTS: LabFault[] = [
     backends: ["neg"],
     cause: "a zone with pods has no NEG backend in the backend service (the controller did not add that zone's NEG, e.g. a node pool grown into a new zone)",
     symptom: "pod-2 (lab-zone-c) Running and Ready but never answers: the LB sends every request to pod-1",
-    reported: "network-endpoint-group: lab-zone-c's NEG missing from the backend service",
+    reported: "backend-service / neg-zone-without-backend (lab-zone-c's NEG)",
     how: (t) => `detach ${negLayout(t).negName} in ${negLayout(t).zones[POD_NODE]} from the backend service (the LB neither checks nor uses it)`,
     apply: async (t) => {
       const layout = negLayout(t);
@@ -104,7 +104,7 @@ export const NEG_FAULTS: LabFault[] = [
       "the firewall rule for the health-check ranges admits the node-port range but not p-port (ingress-gce #1461, #703: a named targetPort " +
       "left the pods' port out of the L7 rule), so health checks and requests never reach the pods",
     symptom: "every endpoint UNHEALTHY (health checks time out), clients get 503 (502 on GKE), the pods Running and answering on the node",
-    reported: "firewall / the rule lacks p-port",
+    reported: "firewall / neg-firewall-pod-port (node-1, node-3)",
     how: (t) =>
       `rewrite the lab's VPC firewall chain (LAB-VPC-FIREWALL in ${t.lb.namespace}, standing for ${t.lb.firewallRule}) to admit tcp:30000-32767 only`,
     apply: async (t) => {
