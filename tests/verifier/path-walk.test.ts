@@ -122,6 +122,23 @@ describe("what the walk names once requests or health checks fail (as the real l
     expect(j.diagnosis.filter((d) => d.cause === "unexplained")).toEqual([]);
   });
 
+  test("a node UNHEALTHY when read, whose requests still failed (it flapped back during them): its named cause also explains C12", () => {
+    // The LB's status is read before the requests; a node failing half its checks can be
+    // UNHEALTHY then and HEALTHY a moment later, when the requests it takes fail.
+    const dump = labDump("node-2");
+    const line = dump.split("\n").find((l) => l.startsWith("-A KUBE-MARK-MASQ -j MARK"))!;
+    const m = labModel({ "node-2": labNode("node-2", dump.split("\n").filter((l) => l !== line).join("\n")) });
+    const h = m.loadBalancer!.backendServices[0].health.find((x) => x.instance === "node-2")!;
+    h.state = "UNHEALTHY";
+    h.detail = "2 of the last 3 health checks failed (last: no answer within 1000 ms)";
+    for (const i of [3, 9, 15]) m.requests!.results[i] = { error: "no answer within 1000 ms" };
+    const j = judge(m);
+    expect(j.results.find((r) => r.id === "C12")!.verdict).toBe("fail");
+    expect(j.diagnosis.filter((d) => d.cause === "unexplained").map((d) => d.summary)).toEqual([]);
+    const c = j.diagnosis.find((d) => d.subject === "node-2")!;
+    expect(c).toMatchObject({ hop: "node-nat", cause: "path-rule-missing", claims: expect.arrayContaining(["C11", "C12"]) });
+  });
+
   test("nothing differs on the failing node: unexplained names it, says what was compared and what to save next", () => {
     const j = failing("node-2", labDump("node-2"));
     const u = j.diagnosis.filter((d) => d.cause === "unexplained");

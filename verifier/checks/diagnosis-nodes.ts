@@ -419,7 +419,8 @@ export function nodeCauses(ctx: CheckContext, results: CheckResult[]): Diagnosis
 
 /** The per-node claims, C2 C3 C6 C7: a node is named in their summary when its part fails. */
 const NODE_CLAIMS: ClaimId[] = ["C2", "C3", "C6", "C7"];
-const NODE_HOPS = new Set(["node", "node-nat", "node-forwarding"]);
+/** The hops of a node's own causes (its rules, its forwarding, the node itself). */
+export const NODE_HOPS = new Set(["node", "node-nat", "node-forwarding"]);
 
 /** Causes that name a whole shape of missing rules; the walk names the link instead. */
 const WALKED_SHAPES = new Set(["endpoint-rule-missing", "service-rules-missing"]);

@@ -6,7 +6,7 @@ import { buildContext, type CheckContext } from "./context";
 import { cloudCauses } from "./diagnosis-cloud";
 import { fixesForTarget } from "./diagnosis-lab";
 import { negCauses } from "./diagnosis-neg";
-import { nodeCauses, nodesOfClaim } from "./diagnosis-nodes";
+import { NODE_HOPS, nodeCauses, nodesOfClaim } from "./diagnosis-nodes";
 
 /** A family of causes: reads the context and the claims' results, names what it finds. Pure. */
 export type CauseFinder = (ctx: CheckContext, results: CheckResult[]) => Diagnosis[];
@@ -103,6 +103,21 @@ function unexplained(ctx: CheckContext, r: CheckResult, cluster: string): Diagno
 }
 
 /**
+ * A failing C11 or C12 whose nodes (the ones the LB's health names) each already have a cause of
+ * their own: those causes explain it too, and take the claim. The LB's state is read before the
+ * requests, so a node failing half its checks can be UNHEALTHY when read (and not linked to C12
+ * then) yet HEALTHY again while the requests it takes fail. Returns whether it was claimed.
+ */
+function claimedByNodeCauses(ctx: CheckContext, r: CheckResult, causes: Diagnosis[]): boolean {
+  if (r.id !== "C11" && r.id !== "C12") return false;
+  const { failing } = nodesOfClaim(ctx, r);
+  const at = (node: string) => causes.filter((c) => NODE_HOPS.has(c.hop) && c.cause !== "unexplained" && c.subject.split(", ").includes(node));
+  if (failing.length === 0 || !failing.every((n) => at(n).length > 0)) return false;
+  for (const c of new Set(failing.flatMap(at))) c.claims = [...new Set([...(c.claims ?? []), r.id])];
+  return true;
+}
+
+/**
  * The diagnosis of a verify run: [] when every claim holds or is only cannot-tell.
  * A failing claim that no cause names in `claims` becomes one "unexplained" entry.
  */
@@ -121,6 +136,7 @@ export function diagnose(model: PathModel, results: CheckResult[]): Diagnosis[] 
   const explained = new Set(causes.flatMap((c) => c.claims ?? []));
   for (const r of results) {
     if (r.verdict !== "fail" || explained.has(r.id)) continue;
+    if (claimedByNodeCauses(ctx, r, causes)) continue;
     const nodeSide = nodeFilesWouldExplain(model, r);
     if (nodeSide) {
       causes.push({ hop: "node", cause: "unexplained", evidence: r.evidence, claims: [r.id], ...nodeSide });
