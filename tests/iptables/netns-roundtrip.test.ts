@@ -10,7 +10,8 @@ import { expectTraceMatches, expectedFromSpec } from "./helpers";
 
 describeWithNamespaces("writer -> kernel -> dump -> trace", () => {
   const ns = `gipt-rt-${process.pid}`;
-  const inNs = (cmd: string, args: string[], input?: string) => execFileSync("ip", ["netns", "exec", ns, cmd, ...args], { input, encoding: "utf8" });
+  // stderr piped, not inherited: iptables-nft's "legacy tables present" warnings would land in the test run's output
+  const inNs = (cmd: string, args: string[], input?: string) => execFileSync("ip", ["netns", "exec", ns, cmd, ...args], { input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
 
   beforeAll(() => execFileSync("ip", ["netns", "add", ns]));
   afterAll(() => {
