@@ -36,7 +36,7 @@ export function npmCommands(text: string, file: string): NpmCommand[] {
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i]!;
     for (let j = i; line.endsWith("\\") && j + 1 < lines.length; j++) line = `${line.slice(0, -1)} ${lines[j + 1]!.trim()}`;
-    for (const m of line.matchAll(/npm run((?: (?:--silent|-s))*) ([\w:-]+)([^`]*)/g)) {
+    for (const m of line.matchAll(/npm run((?: (?:--silent|-s))*) ([\w:][\w:-]*)([^`]*)/g)) {
       const rest = m[3]!;
       // Only a flag of the CLI counts: after npm's `--`, and not a word in prose about --json.
       const args = rest.startsWith(" -- ") ? rest.slice(4) : "";
