@@ -1,6 +1,6 @@
 // The lab CLI's arguments: parsed in one place, every mistake reported at once.
 import { MAX_REQUESTS } from "../verifier/requests";
-import { fanOutHelp, parseConcurrencyFlag, parseNodesOption } from "../verifier/cli/options";
+import { fanOutHelp, parseConcurrencyFlag, parseNodesOption, parseRequestsFlag } from "../verifier/cli/options";
 import type { NodesFlag } from "../verifier/sources/node-selection";
 import { MAX_CONCURRENCY } from "../verifier/sources/types";
 import { LAB_BACKEND_MODES, type LabBackendMode } from "./neg";
@@ -132,9 +132,11 @@ export function parseArgs(argv: string[]): Args {
     } else if (a === "--requests") {
       // The next argument is the value unless it is another option: "--requests --json" lacks one.
       const text = inline ?? (argv[i + 1]?.startsWith("--") ? undefined : argv[++i]);
-      const n = Number(text);
-      if (!text) args.errors.push(`--requests needs a value: a whole number 1..${MAX_REQUESTS}`);
-      else if (!/^\d+$/.test(text) || n < 1 || n > MAX_REQUESTS) args.errors.push(`--requests must be a whole number 1..${MAX_REQUESTS}, got "${text}"`);
+      // At least 1, unlike verify's 0: lab verify exists to show the path carrying traffic (C12 and the
+      // per-node comparison of the LB's connections with the nat counters need requests), and the
+      // lab's LB is a local stand-in, so there is no production LB to spare.
+      const n = parseRequestsFlag(text, 1);
+      if (typeof n === "string") args.errors.push(n);
       else args.requests = n;
     } else if (a.startsWith("-")) args.errors.push(`unknown option ${a}`);
     else if (!args.command) args.command = a;

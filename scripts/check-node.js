@@ -30,19 +30,45 @@ function atLeast(have, want) {
   return true;
 }
 
-/** The message for a Node older than `engines` (undefined when it is new enough). */
+/**
+ * One line cut at spaces to at most `width` columns (100: docs/cli.md), each further line starting
+ * two spaces further in than the first: the rule verifier/cli/flags.ts applies to the other CLIs,
+ * written again here because this file must run before anything is compiled. A word longer than a
+ * line (a path) stays whole.
+ */
+function wrapLine(line, width) {
+  var indent = /^ */.exec(line)[0] + "  ";
+  var out = [];
+  var current = "";
+  line.split(" ").forEach(function (word, i) {
+    if (i > 0 && current.trim() !== "" && (current + " " + word).length > width) {
+      out.push(current.replace(/\s+$/, ""));
+      current = indent + word;
+    } else {
+      current = i === 0 ? word : current + " " + word;
+    }
+  });
+  out.push(current);
+  return out.join("\n");
+}
+
+/** The message for a Node older than `engines` (undefined when it is new enough), at most 100 columns wide. */
 function problem(nodeVersion, engines, execPath) {
   var wanted = requiredVersion(engines);
   if (!wanted || atLeast(parseVersion(nodeVersion), parseVersion(wanted))) return undefined;
   var provided = nodeShVersion() || "the current LTS";
   return [
-    "gke-ingress-path needs Node.js " + wanted + " or newer (package.json engines \"" + engines + "\"); this is Node " +
-      String(nodeVersion).replace(/^v/, "") + (execPath ? " (" + execPath + ")" : "") + ".",
+    "gke-ingress-path needs Node.js " + wanted + " or newer (package.json engines \"" + engines + "\");",
+    "this is Node " + String(nodeVersion).replace(/^v/, "") + (execPath ? " (" + execPath + ")" : "") + ".",
     "Get a newer Node, then run the same command again (docs/node.md):",
     "  Linux x64, this shell only:  source .ci/node.sh    (Node " + provided + " from the npm registry, cached in ~/.cache/gke-ingress-path)",
     "  with nvm:                    nvm install && nvm use    (reads .nvmrc)",
     "  or the installer from https://nodejs.org (any " + wanted + " or newer)",
-  ].join("\n");
+  ]
+    .map(function (line) {
+      return wrapLine(line, 100);
+    })
+    .join("\n");
 }
 
 function engines() {

@@ -13,7 +13,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { RawConfig } from "../components/config";
 import { REPO_ROOT } from "./repo";
-import { errorText, usageErrorText } from "../verifier/cli/flags";
+import { CLI_WIDTH, errorText, usageErrorText, wrapMessage } from "../verifier/cli/flags";
+import { wrap } from "../verifier/report/layout";
 
 export interface CommandResult {
   /** Exit code; undefined when the program could not be started (not installed). */
@@ -171,8 +172,12 @@ export function checkPassphrase(ctx: PreflightContext, backend: Backend): CheckR
   };
 }
 
-const passphraseFix =
-  "mkdir -p ~/.config/gke-ingress-path && (umask 077; openssl rand -base64 24 > ~/.config/gke-ingress-path/passphrase) && export PULUMI_CONFIG_PASSPHRASE_FILE=~/.config/gke-ingress-path/passphrase";
+// One command a line, so each fits the terminal and the block still pastes as it is.
+const passphraseFix = [
+  "mkdir -p ~/.config/gke-ingress-path",
+  "(umask 077; openssl rand -base64 24 > ~/.config/gke-ingress-path/passphrase)",
+  "export PULUMI_CONFIG_PASSPHRASE_FILE=~/.config/gke-ingress-path/passphrase",
+].join("\n");
 
 function backendPrefix(backend: Backend): string {
   return backend.url !== undefined && backend.source !== "pulumi login" ? `PULUMI_BACKEND_URL=${backend.url} ` : "";
@@ -401,10 +406,14 @@ export function stopsOperation(results: CheckResult[]): boolean {
 export function renderChecks(results: CheckResult[], backend: Backend): string {
   const mark: Record<CheckStatus, string> = { ok: "ok  ", missing: "FAIL", blocked: "--  ", warn: "warn" };
   const lines = [`state backend: ${backend.url ?? "the current `pulumi login`"} (${backend.source})`];
+  // Wrapped to CLI_WIDTH, continuing two spaces in from where the text starts; a detail or fix of
+  // several lines (one command a line) keeps its lines, each wrapped on its own.
+  const block = (text: string, first: string, indent: string) =>
+    text.split("\n").flatMap((line, i) => wrap(line, CLI_WIDTH, i === 0 ? first : indent, `${indent}  `));
   for (const r of results) {
-    lines.push(`[${mark[r.status]}] ${r.name}: ${r.detail.replace(/\n/g, "\n         ")}`);
+    lines.push(...block(`${r.name}: ${r.detail}`, `[${mark[r.status]}] `, "       "));
     if ((r.status === "missing" || r.status === "warn") && r.fix) {
-      lines.push(`       fix: ${r.fix}`);
+      lines.push(...block(r.fix, "       fix: ", "            "));
     }
   }
   const missing = results.filter((r) => r.status === "missing").length;
@@ -412,9 +421,11 @@ export function renderChecks(results: CheckResult[], backend: Backend): string {
   const warnings = results.filter((r) => r.status === "warn").length;
   const forVerify = warnings > 0 ? `; ${warnings} warning(s) for \`npm run verify\` over IAP (they do not stop \`up\`)` : "";
   lines.push(
-    missing === 0 && notChecked === 0
-      ? `preflight: all prerequisites present${forVerify}`
-      : `preflight: ${missing} missing${notChecked > 0 ? `, ${notChecked} not checked until those are fixed` : ""}${forVerify}; fix them and run again`,
+    wrapMessage(
+      missing === 0 && notChecked === 0
+        ? `preflight: all prerequisites present${forVerify}`
+        : `preflight: ${missing} missing${notChecked > 0 ? `, ${notChecked} not checked until those are fixed` : ""}${forVerify}; fix them and run again`,
+    ),
   );
   return lines.join("\n");
 }
@@ -540,9 +551,9 @@ async function main(): Promise<number> {
  */
 export function destroyFollowUp(code: number, projectId: string): string {
   const sweep = `npm run sweep -- --project ${projectId}`;
-  return code === 0
+  return wrapMessage(code === 0
     ? `next: ${sweep}   (lists load-balancer pieces the Ingress controller left behind, with the commands to delete them)`
-    : `pulumi destroy failed (exit ${code}). If a network or subnet is "already being used by" another resource, run ${sweep}, delete what it lists, then run npm run destroy again.`;
+    : `pulumi destroy failed (exit ${code}). If a network or subnet is "already being used by" another resource, run ${sweep}, delete what it lists, then run npm run destroy again.`);
 }
 
 if (require.main === module) {

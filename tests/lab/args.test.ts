@@ -30,9 +30,9 @@ describe("lab CLI arguments", () => {
 
   test("--option=value reads like --option value", () => {
     expect(parseArgs(["verify", "--requests=20", "--markdown=r.md"])).toMatchObject({ requests: 20, markdown: "r.md", errors: [] });
-    expect(parseArgs(["verify", "--requests=0"]).errors).toEqual(['--requests must be a whole number 1..1000, got "0"']);
+    expect(parseArgs(["verify", "--requests=0"]).errors).toEqual(["--requests 0: must be a whole number 1..1000"]);
     expect(parseArgs(["verify", "--json=yes"]).errors).toEqual(['--json takes no value, got "--json=yes"']);
-    expect(parseArgs(["verify", "--requests", "1e2"]).errors).toEqual(['--requests must be a whole number 1..1000, got "1e2"']);
+    expect(parseArgs(["verify", "--requests", "1e2"]).errors).toEqual(["--requests 1e2: must be a whole number 1..1000"]);
   });
 });
 
@@ -60,7 +60,7 @@ describe("npm run lab as a user runs it (no root needed: these stop before any l
     const r = lab("verify", "--markdown", join(dir, "missing", "r.md"), "--requests", "0");
     expect(r.status).toBe(2);
     expect(unwrapped(r.stderr)).toContain(`--markdown ${join(dir, "missing", "r.md")}: cannot write the report there: no directory ${join(dir, "missing")}`);
-    expect(r.stderr).toContain('--requests must be a whole number 1..1000, got "0"');
+    expect(r.stderr).toContain("--requests 0: must be a whole number 1..1000");
     // The file name is the option's value, not a stray argument (the CLI runs compiled, not through jest's transform).
     expect(r.stderr).not.toContain("unexpected argument");
     expect(r.stdout).toBe("");

@@ -19,7 +19,7 @@ describe("lab verify --nodes and --concurrency", () => {
   test("bad values are listed together, in verify's words", () => {
     expect(parseArgs(["verify", "--concurrency", "0", "--nodes", "Node_1", "--requests", "0"]).errors).toEqual([
       "--concurrency 0: must be a whole number 1..256",
-      '--requests must be a whole number 1..1000, got "0"',
+      "--requests 0: must be a whole number 1..1000",
       '--nodes Node_1: give "all", a number, or node names (lower-case letters, digits, "-", ".") separated by commas',
     ]);
     expect(parseArgs(["verify", "--concurrency", "257"]).errors).toEqual(["--concurrency 257: must be a whole number 1..256"]);

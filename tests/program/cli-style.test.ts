@@ -84,3 +84,39 @@ test("progress lines and error messages wrap to 100 columns, continuing indented
   for (const l of errors.slice(1)) expect(l).toMatch(/^ {2}\S/);
   for (const l of [...progress, ...errors]) expect(l.length).toBeLessThanOrEqual(WIDTH);
 });
+
+test("preflight with nothing in place (no pulumi, no credentials, no passphrase): every line fits, fixes stay whole", () => {
+  const preflight = CLIS.find((c) => c.name === "preflight")!;
+  const r = run(preflight, []);
+  expect(r.status).toBe(1);
+  const lines = r.stdout.trimEnd().split("\n");
+  // the checks that fail here are the ones whose lines were widest
+  expect(r.stdout).toMatch(/^\[FAIL\] pulumi CLI: /m);
+  expect(r.stdout).toMatch(/^\[FAIL\] application-default credentials: /m);
+  expect(r.stdout).toMatch(/^\[FAIL\] secrets passphrase: /m);
+  expect(wide(r.stdout + r.stderr)).toEqual([]);
+  // a check starts "[mark] ", its fix "       fix: ", anything else continues two spaces further in
+  for (const l of lines.slice(1, -1)) expect(l).toMatch(/^(\[(ok {2}|FAIL|-- {2}|warn)\] \S| {7}fix: \S| {9}\S| {12}\S| {14}\S)/);
+  // the passphrase fix is one whole command a line, each as the shell takes it
+  const fix = lines.findIndex((l) => l.startsWith("       fix: mkdir -p ~/.config/gke-ingress-path"));
+  expect(fix).toBeGreaterThan(0);
+  expect(lines.slice(fix, fix + 3).map((l) => l.trim())).toEqual([
+    "fix: mkdir -p ~/.config/gke-ingress-path",
+    "(umask 077; openssl rand -base64 24 > ~/.config/gke-ingress-path/passphrase)",
+    "export PULUMI_CONFIG_PASSPHRASE_FILE=~/.config/gke-ingress-path/passphrase",
+  ]);
+  expect(lines[lines.length - 1]).toMatch(/^preflight: \d+ missing, /);
+}, 60_000);
+
+test("check-node's message for a Node that is too old fits 100 columns, continuing two spaces in", () => {
+  const check = require("../../scripts/check-node.js") as { problem(version: string, engines: string, execPath?: string): string | undefined };
+  const message = check.problem("v20.19.2", ">=24.9.0", "/home/someone/.local/share/fnm/node-versions/v20.19.2/installation/bin/node")!;
+  const lines = message.split("\n");
+  expect(lines[0]).toMatch(/^gke-ingress-path needs Node\.js 24\.9\.0 or newer/);
+  expect(lines.length).toBeGreaterThan(5); // the first line and the node.sh line had to wrap
+  expect(wide(message)).toEqual([]);
+  // nothing lost: the words are the unwrapped message's words
+  expect(message).toContain("/home/someone/.local/share/fnm/node-versions/v20.19.2/installation/bin/node");
+  expect(message).toMatch(/source \.ci\/node\.sh/);
+  expect(lines.filter((l) => /^ {2}\S/.test(l) || /^ {4}\S/.test(l) || /^\S/.test(l))).toEqual(lines);
+});

@@ -168,7 +168,7 @@ test("verify over IAP: gcloud's own login, the IAP API and the permissions of ea
   expect(stopsOperation(results)).toBe(false);
   const text = renderChecks(results, backend);
   expect(text).toMatch(/\[warn\] gcloud login \(verify over IAP\)/);
-  expect(text).toContain("3 warning(s) for `npm run verify` over IAP (they do not stop `up`)");
+  expect(text.replace(/\n\s+/g, " ")).toContain("3 warning(s) for `npm run verify` over IAP (they do not stop `up`)");
   expect(text).not.toContain("ya29.");
 
   // With gcloud logged in, its token is tested for the tunnel's permissions.
@@ -255,7 +255,7 @@ test("after destroy, also a failed one, the sweep is named with the project", ()
   const failedHint = destroyFollowUp(255, "demo-project-1");
   expect(failedHint).toContain("exit 255");
   expect(failedHint).toContain("npm run sweep -- --project demo-project-1");
-  expect(failedHint).toContain("npm run destroy again");
+  expect(failedHint.replace(/\n\s+/g, " ")).toContain("npm run destroy again");
 });
 
 describe("npm run preflight -- --help", () => {

@@ -27,7 +27,7 @@ describe("verify's flags", () => {
   });
 
   test.each([
-    [["--requests"], ["--requests needs a value"]],
+    [["--requests"], ["--requests needs a value: a whole number 0..1000"]],
     [["--outputs", "--json"], ["--outputs needs a value"]],
     [["--bogus", "-x", "stray"], ["unknown option --bogus", "unknown option -x", 'unexpected argument "stray": this command takes options only']],
     [["--json=yes"], ['--json takes no value, got "--json=yes"']],
@@ -46,7 +46,7 @@ describe("verify's flags", () => {
 
 describe("lab, trace and sweep say the same kind of thing", () => {
   test.each([
-    [["verify", "--requests", "-5"], ['--requests must be a whole number 1..1000, got "-5"']],
+    [["verify", "--requests", "-5"], ["--requests -5: must be a whole number 1..1000"]],
     [["verify", "--requests"], ["--requests needs a value: a whole number 1..1000"]],
     [["verify", "--requests", "--json"], ["--requests needs a value: a whole number 1..1000"]],
   ])("lab %j", (argv, errors) => {
@@ -64,5 +64,27 @@ describe("lab, trace and sweep say the same kind of thing", () => {
 
   test("sweep --project -5 is judged as a project ID", () => {
     expect(parseSweepArgs(["--project", "-5"])).toBe('--project "-5" is not a Google Cloud project ID (6-30 characters: lowercase letters, digits, hyphens)');
+  });
+});
+
+describe("--requests: one wording in verify and lab verify (verifier/cli/options.ts owns it)", () => {
+  // The same bad values through both parsers; only the lower bound may differ (lab verify needs >= 1).
+  const range = (min: number) => `a whole number ${min}..1000`;
+  test.each([["5000"], ["abc"], ["-5"], ["1e2"], ["2.5"]])("--requests %s", (value) => {
+    expect(verifyProblems(["--requests", value])).toEqual([`--requests ${value}: must be ${range(0)}`]);
+    expect(parseLabArgs(["verify", "--requests", value]).errors).toEqual([`--requests ${value}: must be ${range(1)}`]);
+  });
+
+  test("no value: both say what to give", () => {
+    expect(verifyProblems(["--requests"])).toEqual([`--requests needs a value: ${range(0)}`]);
+    expect(verifyProblems(["--requests", "--json"])).toEqual([`--requests needs a value: ${range(0)}`]);
+    expect(parseLabArgs(["verify", "--requests"]).errors).toEqual([`--requests needs a value: ${range(1)}`]);
+  });
+
+  test("0 is verify's way to skip C12; lab verify refuses it with the same sentence shape", () => {
+    expect(parseCli(["--requests", "0"]).requests).toBe(0);
+    expect(parseLabArgs(["verify", "--requests", "0"]).errors).toEqual([`--requests 0: must be ${range(1)}`]);
+    expect(parseCli(["--requests=1000"]).requests).toBe(1000);
+    expect(parseLabArgs(["verify", "--requests=1000"]).requests).toBe(1000);
   });
 });

@@ -5,6 +5,7 @@
 import { runChecks } from "../../verifier/checks";
 import type { Diagnosis } from "../../verifier/model";
 import { renderTerminal } from "../../verifier/report/terminal";
+import { gistRules } from "../../verifier/report/layout";
 import { renderJson } from "../../verifier/report/json";
 import { renderMarkdown } from "../../verifier/report/markdown";
 import { mermaidText, renderMermaid } from "../../verifier/report/mermaid";
@@ -226,8 +227,48 @@ describe("json", () => {
     const brief = renderTerminal(model, runChecks(model), { width: Infinity, diagnosis: [many] });
     expect(brief).toContain("- requests: answer 4");
     expect(brief).not.toContain("- requests: answer 5");
-    expect(brief).toContain("(+5 more: --full, or the claim's evidence below)");
+    expect(brief).toContain("- and 5 more lines of evidence: --full shows them, as does the claim's evidence below");
     expect(renderTerminal(model, runChecks(model), { width: Infinity, full: true, diagnosis: [many] })).toContain("- requests: answer 9");
+  });
+
+  test("a cut list of evidence reads as a cut: the rule's gist keeps the words after it, no line ends in a colon", () => {
+    // As the lab's forward-drop diagnosis gives it: the walk quotes node-1's rule in parentheses and
+    // goes on to say what its absence does; two more lines are past the brief's four.
+    const walk = `${NODES[1].name}: the first link of the Service's path that is missing is filter FORWARD rule 2 (as ${NODES[0].name} has it: -A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD): connections DNATed to the pods are dropped by the policy (1 more link after it differs; fix this one first)`;
+    const cause: Diagnosis = {
+      ...DIAGNOSIS[1],
+      evidence: [
+        { source: `node ${NODES[1].name}: iptables-save (filter table)`, detail: ":FORWARD DROP" },
+        { source: `node ${NODES[1].name}: curl`, detail: "HTTP 200" },
+        { source: "compute backendServices getHealth", detail: `${NODES[1].name} UNHEALTHY` },
+        { source: "the walk along the Service's path", detail: walk },
+        { source: "requests", detail: "answer 1" },
+        { source: "requests", detail: "ends in a colon:" },
+      ],
+    };
+    const model = gkeModel();
+    const lines = renderTerminal(model, runChecks(model), { width: 100, diagnosis: [cause] }).split("\n");
+    const start = lines.findIndex((l) => l.includes("the walk along the Service's path"));
+    const cut = lines.findIndex((l) => l.includes("more lines of evidence"));
+    expect(start).toBeGreaterThan(0);
+    expect(cut).toBeGreaterThan(start);
+    const item = lines.slice(start, cut).join(" ").replace(/\s+/g, " ");
+    expect(item).toContain(`(as ${NODES[0].name} has it: FORWARD -> KUBE-FORWARD): connections DNATed to the pods are dropped by the policy (1 more link`);
+    expect(lines[cut - 1]).not.toMatch(/:\s*$/);
+    expect(lines[cut]).toBe("     - and 2 more lines of evidence: --full shows them, as does the claim's evidence below");
+    // with --full nothing is cut, and a detail ending in a colon with nothing after it loses the colon
+    const full = renderTerminal(model, runChecks(model), { width: Infinity, full: true, diagnosis: [cause] });
+    expect(full).toMatch(/^ {5}- requests: ends in a colon$/m);
+    expect(full).not.toContain("more lines of evidence");
+  });
+
+  test("gistRules: a rule ends where its quoting parenthesis, a remark or a ', ' begins", () => {
+    expect(gistRules("x (as node-1 has it: -A KUBE-SEP-A5 -p tcp -m tcp -j DNAT --to-destination 10.1.67.2:8080): n-ip:n-port 10.1.0.12:30080 is refused")).toBe(
+      "x (as node-1 has it: KUBE-SEP-A5 tcp -> DNAT 10.1.67.2:8080): n-ip:n-port 10.1.0.12:30080 is refused",
+    );
+    expect(gistRules("line 4: -A KUBE-SERVICES -p tcp -m multiport --dports 80,443 -j KUBE-SVC-X (on the clusterIP path), then more")).toBe(
+      "line 4: KUBE-SERVICES tcp dports 80,443 -> KUBE-SVC-X (on the clusterIP path), then more",
+    );
   });
 
   test("the diagnosis and the lab's accounting are carried as given", () => {

@@ -10,6 +10,8 @@ export interface FlagSpec {
   type: "string" | "boolean";
   /** one letter: `-h` */
   short?: string;
+  /** what to give, said after "--name needs a value: " when the value is missing */
+  valueHint?: string;
 }
 
 export interface FlagsConfig {
@@ -73,7 +75,7 @@ export function parseArgs(config: FlagsConfig): ParsedFlags {
       continue;
     }
     const value = eq > 0 ? arg.slice(eq + 1) : isFlag(args[i + 1]) ? undefined : args[++i];
-    if (value === undefined || value === "") problems.push(`${given} needs a value`);
+    if (value === undefined || value === "") problems.push(`${given} needs a value${spec.valueHint ? `: ${spec.valueHint}` : ""}`);
     else values[name] = value;
   }
   if (!config.allowPositionals) {

@@ -8,6 +8,7 @@ import { parseNodesFlag, type NodesFlag } from "../sources/node-selection";
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, type SshOptions } from "../sources/types";
 import { wrap } from "../report/layout";
 import { CLI_WIDTH } from "./flags";
+import { MAX_REQUESTS } from "../requests";
 
 export interface CliOptions {
   outputs?: string;
@@ -54,6 +55,27 @@ export function unwritableFileProblem(flag: string, file: string): string | unde
     const why = code === "ENOENT" || code === "ENOTDIR" ? `no directory ${dirname(path)}` : existing ? `the file is not writable (${code})` : `${dirname(path)} is not writable (${code})`;
     return `${flag} ${file}: cannot write the report there: ${why}; give a path in an existing, writable directory`;
   }
+}
+
+// ---------------------------------------------------------------- --requests
+
+/**
+ * What --requests accepts, as both CLIs say it: "a whole number MIN..MAX_REQUESTS". `min` is the
+ * caller's: verify takes 0 (skip C12, e.g. to spare a production LB), lab verify takes 1 and up.
+ */
+export function requestsRange(min: 0 | 1): string {
+  return `a whole number ${min}..${MAX_REQUESTS}`;
+}
+
+/**
+ * The --requests value (`text`: what followed the flag, undefined when nothing did) -> the number
+ * of requests to send, or the error message in the shared flag style ("--requests 5000: must be a
+ * whole number 0..1000", "--requests needs a value: a whole number 1..1000").
+ */
+export function parseRequestsFlag(text: string | undefined, min: 0 | 1): number | string {
+  if (text === undefined || text === "") return `--requests needs a value: ${requestsRange(min)}`;
+  const n = Number(text);
+  return /^\d+$/.test(text) && n >= min && n <= MAX_REQUESTS ? n : `--requests ${text}: must be ${requestsRange(min)}`;
 }
 
 // ---------------------------------------------------------------- --nodes and --concurrency

@@ -1,7 +1,7 @@
 // `npm run verify`: prove, with evidence from the live stack, how a request travels from the LB's
 // public IP to a pod. Exit codes: 0 every claim holds, 1 a claim failed, 2 could not verify.
 import { errorText, FlagError, jsonExitLine, parseArgs, PROGRESS_MARK, progressLine, usageErrorText } from "./flags";
-import { fanOutHelp, parseConcurrencyFlag, parseNodesOption, unwritableFileProblem, type CliOptions } from "./options";
+import { fanOutHelp, parseConcurrencyFlag, parseNodesOption, parseRequestsFlag, requestsRange, unwritableFileProblem, type CliOptions } from "./options";
 import type { Progress } from "../sources/types";
 import { silentProgress } from "../sources/types";
 import { InputError, readStackOutputs, redactSecrets } from "../outputs";
@@ -68,7 +68,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
       options: {
         outputs: { type: "string" },
         stack: { type: "string" },
-        requests: { type: "string" },
+        requests: { type: "string", valueHint: requestsRange(0) },
         "keep-alive": { type: "boolean" },
         transport: { type: "string" },
         timeout: { type: "string" },
@@ -102,7 +102,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env, i
     if (!/^\d+$/.test(text) || n < min || n > max) problems.push(`--${name} ${text}: must be a whole number ${min}..${max}`);
     return n;
   };
-  const requests = int("requests", values.requests as string | undefined, 20, 0, MAX_REQUESTS);
+  const requestsFlag = values.requests === undefined ? 20 : parseRequestsFlag(values.requests as string, 0);
+  if (typeof requestsFlag === "string") problems.push(requestsFlag);
+  const requests = typeof requestsFlag === "number" ? requestsFlag : 20;
   const timeout = int("timeout", values.timeout as string | undefined, 20, 1, 600);
   const concurrency = values.concurrency === undefined ? undefined : parseConcurrencyFlag(values.concurrency as string);
   if (typeof concurrency === "string") problems.push(concurrency);

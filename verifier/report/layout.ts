@@ -128,12 +128,16 @@ export function ruleGist(rule: string): string {
 
 /**
  * Every `line N: -A CHAIN ...` inside an evidence text replaced by `line N: <gist>`, and every
- * Compute API URL by its `kind/name`; the rest of the text is kept. Rules in evidence end at " — " (the checks' separator), "; " or the end.
+ * Compute API URL by its `kind/name`; the rest of the text is kept. Rules in evidence end at " — "
+ * (the checks' separator), "; ", ", ", a ")" that closes the parenthesis the rule was quoted in
+ * ("(as node-1 has it: -A FORWARD ... -j KUBE-FORWARD): what it does"), a " (" that opens a remark,
+ * or the end. An unquoted rule token holds none of these (a multiport list's commas have no space
+ * after them), so the text after the rule is never taken for part of it.
  */
 export function gistRules(detail: string): string {
   // A Compute API URL says no more than its last two segments: "targetHttpProxies/NAME".
   const short = detail.replace(/https:\/\/(?:www|compute)\.googleapis\.com\/compute\/(?:v1|beta|alpha)\/projects\/[^\s,;/]+\/(?:global|(?:regions|zones)\/[^\s,;/]+)\/([A-Za-z]+\/[^\s,;/]+)/g, "$1");
-  return short.replace(/-A [\w.-]+(?: (?:"(?:[^"\\]|\\.)*"|(?!—)[^\s";]+))*/g, (rule) => ruleGist(rule));
+  return short.replace(/-A [\w.-]+(?: (?:"(?:[^"\\]|\\.)*"|(?![—(])(?:[^\s";),]|,(?=\S))+))*/g, (rule) => ruleGist(rule));
 }
 
 export { plural } from "../checks/verdict";

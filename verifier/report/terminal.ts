@@ -127,7 +127,10 @@ export function renderTerminal(rawModel: PathModel, rawResults: CheckResult[], r
   // Many nodes: runs of node names in the claims' prose name a few and how many (the JSON keeps all).
   const known = nodeTokens(model);
   const few = (text: string) => fewNames(text, [...known.keys()]);
-  const evidence = (e: Evidence, indent: string) => out(few(`${e.source}: ${opts.full ? e.detail : gistRules(e.detail)}`), `${indent}- `, `${indent}  `);
+  // A detail that ends in a colon announces what follows; with nothing after it the line would read
+  // as cut off, so the colon goes.
+  const evidence = (e: Evidence, indent: string) =>
+    out(few(`${e.source}: ${opts.full ? e.detail : gistRules(e.detail)}`).replace(/\s*:\s*$/, ""), `${indent}- `, `${indent}  `);
 
   lines.push("");
   wrap(`Path from the load balancer to the pods: ${targetLine(model)}`, width).forEach((l) => lines.push(bold(l)));
@@ -147,7 +150,11 @@ export function renderTerminal(rawModel: PathModel, rawResults: CheckResult[], r
       // The gist: a few lines of evidence per cause; the claims' evidence below has the rest.
       const shown = opts.full ? d.evidence : d.evidence.slice(0, CAUSE_EVIDENCE);
       for (const e of shown) evidence(e, "     ");
-      if (shown.length < d.evidence.length) out(`(+${d.evidence.length - shown.length} more: --full, or the claim's evidence below)`, "       ", "         ");
+      // Said as a cut of the list above, in an item of its own, so it never reads as the tail of the last line.
+      if (shown.length < d.evidence.length) {
+        const hidden = d.evidence.length - shown.length;
+        out(`- and ${hidden} more ${hidden === 1 ? "line" : "lines"} of evidence: --full shows them, as does the claim's evidence below`, "     ", "       ");
+      }
       out(`fix: ${d.fix}`, "     ", "          ");
     });
   } else heading(`Diagnosis: ${noDiagnosis(results)}`);
