@@ -115,3 +115,58 @@ test("the LB's own connections: to the nodes on the article's path, to the NEG e
     expect(JSON.parse(renderJson(m, results)).connections.explanation).toContain(says);
   }
 });
+
+// A zone with a Ready pod whose NEG is not a backend of the backend service (the lab's
+// neg-zone-detached): pods on node-1 (zone a) and node-3 (zone c), the backend service keeps a and b.
+describe("a zone with a pod and no NEG backend", () => {
+  const ZONES = ["us-central1-a", "us-central1-b", "us-central1-c"];
+  let threeZones: PathModel;
+  beforeAll(async () => {
+    threeZones = (await verifyWorld(withNegBackend(buildWorld({ zones: ZONES })), "us-central1")).model as unknown as PathModel;
+  });
+  const detached = (): PathModel => {
+    const m = structuredClone(threeZones);
+    const bs = m.loadBalancer!.backendServices.find((b) => b.backends.some((x) => x.kind === "networkEndpointGroup"))!;
+    bs.backends = bs.backends.filter((b) => b.zone !== "us-central1-c");
+    bs.health = bs.health.filter((h) => h.zone !== "us-central1-c");
+    const [first] = m.kubernetes!.pods;
+    m.requests = { url: "http://34.117.80.15/", keepAlive: false, results: Array.from({ length: 100 }, () => ({ status: 200, podName: first!.name })) };
+    return m;
+  };
+  const cut = () => {
+    const m = detached();
+    return { m, silent: m.kubernetes!.pods.find((p) => p.nodeName === m.kubernetes!.nodes[2]!.name)!, bs: m.loadBalancer!.backendServices.find((b) => b.backends.some((x) => x.kind === "networkEndpointGroup"))! };
+  };
+
+  test("C12 fails naming why the pod gets nothing, not 'retry with more --requests'; the zone's cause explains it", () => {
+    const { m, silent, bs } = cut();
+    const results = runChecks(m);
+    const c12 = results.find((r) => r.id === "C12")!;
+    expect(c12.verdict).toBe("fail");
+    expect(c12.summary).not.toMatch(/--requests|reuses its connections/);
+    expect(c12.summary).toContain(`${silent.name} never answered: backend service ${bs.name} has no NEG in its zone us-central1-c, so the LB never sends to its endpoint ${silent.ip}:8080`);
+    const json = JSON.parse(renderJson(m, results)) as { diagnosis: { cause: string; claims?: string[] }[] };
+    expect(json.diagnosis.map((d) => d.cause)).toEqual(["neg-zone-without-backend"]);
+    expect(json.diagnosis[0]!.claims).toContain("C12");
+  });
+
+  test("svcneg not read: the diagnosis points at the problems only when a problem says so; the lab (no NEG controller) says nothing", () => {
+    const svcnegLines = (m: PathModel) => (JSON.parse(renderJson(m, runChecks(m))) as { diagnosis: { evidence: { source: string; detail: string }[] }[] }).diagnosis.flatMap((d) => d.evidence).filter((e) => e.source.startsWith("kubernetes svcneg"));
+    const { m } = cut();
+    delete m.kubernetes!.svcNegs;
+    m.problems = [];
+    // nothing recorded: no pointer at a problems section that does not exist
+    expect(svcnegLines(m).map((e) => e.detail).join("\n")).not.toContain("see the problems");
+    expect(svcnegLines(m)[0]!.detail).toMatch(/^not in what was read .*kubectl get svcneg/);
+    expect(renderTerminal(m, runChecks(m), { width: 100 })).not.toContain("see the problems");
+    // a failed read is a problem, shown in the report the line points to
+    const message = "svcneg default (servicenetworkendpointgroups.networking.gke.io): forbidden (403)";
+    m.problems.push({ source: "kubernetes", subject: "default (servicenetworkendpointgroups.networking.gke.io)", message });
+    expect(svcnegLines(m)[0]!.detail).toContain("could not be read (see the problems)");
+    expect(renderTerminal(m, runChecks(m), { width: 200 })).toContain(message);
+    // the lab has no svcneg objects at all
+    m.problems = [];
+    m.target.kind = "lab";
+    expect(svcnegLines(m)).toEqual([]);
+  });
+});

@@ -144,6 +144,50 @@ export function negPathView(ctx: CheckContext): NegPathView {
   return { backendServices, negBackends, igBackends, podPort, expected, actual, unreadEndpoints, nodeZone };
 }
 
+/** A Ready pod no NEG backend of the Service's path reaches, and why. */
+export interface UnreachedPod {
+  pod: string;
+  /** p-ip:p-port, when the Service's endpoints list it */
+  key?: string;
+  node?: string;
+  zone?: string;
+  /**
+   * "zone-without-neg": the backend service has no NEG in the pod's zone (known from its backends
+   * alone); "not-in-neg": the zone has a NEG, but no NEG holds the endpoint (known only when every
+   * NEG and its endpoints were read).
+   */
+  why: "zone-without-neg" | "not-in-neg";
+}
+
+/**
+ * The Ready pods the LB cannot send to because no NEG backend of the backend service on the
+ * Service's path holds them: however many requests are sent, they get none. [] when the view cannot
+ * tell (a NEG backend or its endpoints not read, zones unknown): unknown is never "unreached".
+ */
+export function unreachedPods(ctx: CheckContext, v: NegPathView = negPathView(ctx)): UnreachedPod[] {
+  if (v.negBackends.length === 0 || v.negBackends.some((b) => (b.zone ?? b.neg?.zone) === undefined)) return [];
+  const negZones = new Set(v.negBackends.map((b) => (b.zone ?? b.neg?.zone)!));
+  const complete = v.unreadEndpoints.length === 0 && v.negBackends.every((b) => b.neg);
+  const held = new Set(v.actual.map((e) => e.key));
+  const out: UnreachedPod[] = [];
+  for (const pod of ctx.pods.filter((p) => p.ready)) {
+    const zone = pod.nodeName ? v.nodeZone.get(pod.nodeName) : undefined;
+    const e = v.expected.find((x) => x.pod === pod.name || (pod.ip !== undefined && x.ip === pod.ip));
+    const at = { pod: pod.name, ...(e ? { key: e.key } : {}), ...(pod.nodeName ? { node: pod.nodeName } : {}), ...(zone ? { zone } : {}) };
+    if (zone !== undefined && !negZones.has(zone)) out.push({ ...at, why: "zone-without-neg" });
+    else if (complete && e && !held.has(e.key)) out.push({ ...at, why: "not-in-neg" });
+  }
+  return out;
+}
+
+/** Why an unreached pod gets nothing, in one phrase: "its endpoint 10.4.2.7:8080 is in no NEG ... (zone c has none)". */
+export function unreachedText(u: UnreachedPod, backendService: string | undefined): string {
+  const bs = backendService ? `backend service ${backendService}` : "the backend service";
+  return u.why === "zone-without-neg"
+    ? `${bs} has no NEG in its zone ${u.zone}, so the LB never sends to ${u.key ? `its endpoint ${u.key}` : "it"}`
+    : `its endpoint ${u.key} is in no NEG of ${bs}, so the LB never sends to it`;
+}
+
 const negSource = (n: NetworkEndpointGroupModel) => `compute networkEndpointGroups/${n.name}${n.zone ? ` (${n.zone})` : n.region ? ` (${n.region})` : ""}`;
 const negCommand = (name: string, zone?: string) => `gcloud compute network-endpoint-groups list-network-endpoints ${name}${zone ? ` --zone ${zone}` : ""} --format=json`;
 
