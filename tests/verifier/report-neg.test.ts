@@ -170,3 +170,37 @@ describe("a zone with a pod and no NEG backend", () => {
     expect(svcnegLines(m)).toEqual([]);
   });
 });
+
+describe("the path when a zone with a pod has no NEG backend", () => {
+  type Hop = { hop: string; name: string; zone?: string; address?: string; verdict: string; detail?: string };
+  let m: PathModel;
+  let path: Hop[];
+  beforeAll(async () => {
+    m = (await verifyWorld(withNegBackend(buildWorld({ zones: ["us-central1-a", "us-central1-b", "us-central1-c"] })), "us-central1")).model as unknown as PathModel;
+    const bs = m.loadBalancer!.backendServices.find((b) => b.backends.some((x) => x.kind === "networkEndpointGroup"))!;
+    bs.backends = bs.backends.filter((b) => b.zone !== "us-central1-c");
+    bs.health = bs.health.filter((h) => h.zone !== "us-central1-c");
+    const [first] = m.kubernetes!.pods;
+    m.requests = { url: "http://34.117.80.15/", keepAlive: false, results: Array.from({ length: 100 }, () => ({ status: 200, podName: first!.name })) };
+    path = JSON.parse(renderJson(m, runChecks(m))).path as Hop[];
+  });
+  const verdicts = (id: string) => path.filter((h) => h.hop === id).map((h) => `${h.zone ?? h.name}=${h.verdict}`);
+
+  test("only the backend service, the missing zone and its pod are flagged; the hops before it and the healthy NEGs pass", () => {
+    expect(["client", "target-proxy", "url-map", "backend-service"].map((id) => `${id}=${path.find((h) => h.hop === id)!.verdict}`)).toEqual(["client=pass", "target-proxy=pass", "url-map=pass", "backend-service=fail"]);
+    expect(verdicts("network-endpoint-group")).toEqual(["us-central1-a=pass", "us-central1-b=pass", "us-central1-c=fail"]);
+    const [kept, lost] = m.kubernetes!.pods;
+    expect(verdicts("pod")).toEqual([`${kept!.name}=pass`, `${lost!.name}=fail`]);
+  });
+
+  test("the missing zone's NEG and its pod's endpoint have rows saying why the pod gets nothing", () => {
+    const lost = m.kubernetes!.pods[1]!;
+    const zoneC = path.find((h) => h.hop === "network-endpoint-group" && h.zone === "us-central1-c")!;
+    expect(zoneC.detail).toContain(`the backend service has no NEG in us-central1-c, so ${lost.name} in us-central1-c gets no request`);
+    const ep = path.find((h) => h.hop === "endpoint" && h.address === lost.ip)!;
+    expect(ep).toMatchObject({ name: lost.name, verdict: "fail" });
+    expect(ep.detail).toMatch(/^in no NEG: backend service \S+ has no NEG in its zone us-central1-c, so the LB never sends to its endpoint/);
+    const t = renderTerminal(m, runChecks(m), { width: 400 });
+    expect(t).toMatch(new RegExp(`FAIL +endpoint ${lost.name} +p-ip:p-port ${lost.ip!.replace(/\./g, "\\.")}:8080, in no NEG`));
+  });
+});
