@@ -196,11 +196,29 @@ describe("the path when a zone with a pod has no NEG backend", () => {
   test("the missing zone's NEG and its pod's endpoint have rows saying why the pod gets nothing", () => {
     const lost = m.kubernetes!.pods[1]!;
     const zoneC = path.find((h) => h.hop === "network-endpoint-group" && h.zone === "us-central1-c")!;
-    expect(zoneC.detail).toContain(`the backend service has no NEG in us-central1-c, so ${lost.name} in us-central1-c gets no request`);
+    expect(zoneC.detail).toMatch(new RegExp(`^in us-central1-c \\(the Service's neg-status lists it\\), not a backend of backend service \\S+: ${lost.name} in us-central1-c gets no request$`));
     const ep = path.find((h) => h.hop === "endpoint" && h.address === lost.ip)!;
     expect(ep).toMatchObject({ name: lost.name, verdict: "fail" });
-    expect(ep.detail).toMatch(/^in no NEG: backend service \S+ has no NEG in its zone us-central1-c, so the LB never sends to its endpoint/);
+    expect(ep.detail).toMatch(/^in no NEG: backend service \S+ has no NEG in the zone us-central1-c, so the LB never sends to it$/);
     const t = renderTerminal(m, runChecks(m), { width: 400 });
     expect(t).toMatch(new RegExp(`FAIL +endpoint ${lost.name} +p-ip:p-port ${lost.ip!.replace(/\./g, "\\.")}:8080, in no NEG`));
   });
+});
+
+test("a pod whose gate waits and whose endpoint no NEG holds (endpoint-stale): its endpoint row says so; only its NEG and the pod are flagged", () => {
+  const m = copy();
+  const [, moved] = m.kubernetes!.pods;
+  moved!.ready = false;
+  moved!.conditions = [{ type: "ContainersReady", status: "True" }, { type: "Ready", status: "False" }, { type: NEG_READINESS_GATE, status: "False", reason: "LoadBalancerNegNotReady" }];
+  moved!.readinessGates = [NEG_READINESS_GATE];
+  for (const e of m.kubernetes!.endpoints) if (e.ip === moved!.ip) e.ready = false;
+  const neg = m.loadBalancer!.networkEndpointGroups![0]!;
+  neg.endpoints = neg.endpoints!.filter((e) => e.ipAddress !== moved!.ip);
+  const results = runChecks(m);
+  const path = JSON.parse(renderJson(m, results)).path as { hop: string; name: string; address?: string; verdict: string; detail?: string }[];
+  const ep = path.find((h) => h.hop === "endpoint" && h.address === moved!.ip)!;
+  expect(ep).toMatchObject({ name: moved!.name, verdict: "fail" });
+  expect(ep.detail).toMatch(/^in no NEG: it is in no NEG of backend service \S+, so the LB never sends to it$/);
+  expect(["target-proxy", "url-map", "backend-service"].map((id) => path.find((h) => h.hop === id)!.verdict)).toEqual(["pass", "pass", "pass"]);
+  expect(path.filter((h) => h.hop === "network-endpoint-group").map((h) => h.verdict)).toEqual(["fail"]);
 });

@@ -144,7 +144,7 @@ export function negPathView(ctx: CheckContext): NegPathView {
   return { backendServices, negBackends, igBackends, podPort, expected, actual, unreadEndpoints, nodeZone };
 }
 
-/** A Ready pod no NEG backend of the Service's path reaches, and why. */
+/** A pod (Ready, or waiting for its NEG gate) no NEG backend of the Service's path reaches, and why. */
 export interface UnreachedPod {
   pod: string;
   /** p-ip:p-port, when the Service's endpoints list it */
@@ -160,7 +160,7 @@ export interface UnreachedPod {
 }
 
 /**
- * The Ready pods the LB cannot send to because no NEG backend of the backend service on the
+ * The Ready pods (and those whose NEG gate waits) the LB cannot send to because no NEG backend of the backend service on the
  * Service's path holds them: however many requests are sent, they get none. [] when the view cannot
  * tell (a NEG backend or its endpoints not read, zones unknown): unknown is never "unreached".
  */
@@ -170,7 +170,9 @@ export function unreachedPods(ctx: CheckContext, v: NegPathView = negPathView(ct
   const complete = v.unreadEndpoints.length === 0 && v.negBackends.every((b) => b.neg);
   const held = new Set(v.actual.map((e) => e.key));
   const out: UnreachedPod[] = [];
-  for (const pod of ctx.pods.filter((p) => p.ready)) {
+  // Ready pods, and pods not Ready only because their gate waits for the LB (it cannot see them either)
+  const waiting = new Set(v.expected.filter((e) => e.waiting).map((e) => e.pod));
+  for (const pod of ctx.pods.filter((p) => p.ready || waiting.has(p.name))) {
     const zone = pod.nodeName ? v.nodeZone.get(pod.nodeName) : undefined;
     const e = v.expected.find((x) => x.pod === pod.name || (pod.ip !== undefined && x.ip === pod.ip));
     const at = { pod: pod.name, ...(e ? { key: e.key } : {}), ...(pod.nodeName ? { node: pod.nodeName } : {}), ...(zone ? { zone } : {}) };
@@ -180,12 +182,15 @@ export function unreachedPods(ctx: CheckContext, v: NegPathView = negPathView(ct
   return out;
 }
 
-/** Why an unreached pod gets nothing, in one phrase: "its endpoint 10.4.2.7:8080 is in no NEG ... (zone c has none)". */
-export function unreachedText(u: UnreachedPod, backendService: string | undefined): string {
+/**
+ * Why an unreached pod gets nothing, in one phrase ("backend service X has no NEG in its zone Z, so
+ * the LB never sends to its endpoint p-ip:p-port"); `endpoint`: the phrase is said of the endpoint
+ * itself (its row names p-ip:p-port already).
+ */
+export function unreachedText(u: UnreachedPod, backendService: string | undefined, endpoint = false): string {
   const bs = backendService ? `backend service ${backendService}` : "the backend service";
-  return u.why === "zone-without-neg"
-    ? `${bs} has no NEG in its zone ${u.zone}, so the LB never sends to ${u.key ? `its endpoint ${u.key}` : "it"}`
-    : `its endpoint ${u.key} is in no NEG of ${bs}, so the LB never sends to it`;
+  const it = endpoint || !u.key ? "it" : `its endpoint ${u.key}`;
+  return u.why === "zone-without-neg" ? `${bs} has no NEG in ${endpoint ? "the" : "its"} zone ${u.zone}, so the LB never sends to ${it}` : `${endpoint ? "it" : `its endpoint ${u.key}`} is in no NEG of ${bs}, so the LB never sends to it`;
 }
 
 const negSource = (n: NetworkEndpointGroupModel) => `compute networkEndpointGroups/${n.name}${n.zone ? ` (${n.zone})` : n.region ? ` (${n.region})` : ""}`;

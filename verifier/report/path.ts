@@ -226,7 +226,7 @@ export function buildPath(
         ...hop("network-endpoint-group", {
           name: listed ?? "(none)",
           zone,
-          detail: `not a backend of ${backend?.name ?? "the backend service"}: ${listed ? `the Service's neg-status lists ${zone}, but ` : ""}the backend service has no NEG in ${zone}, so ${pods.join(", ")} in ${zone} get${pods.length === 1 ? "s" : ""} no request`,
+          detail: `${listed ? `in ${zone} (the Service's neg-status lists it), not a backend of` : `none in ${zone} on`} ${backend ? `backend service ${backend.name}` : "the backend service"}: ${pods.join(", ")} in ${zone} get${pods.length === 1 ? "s" : ""} no request`,
         }),
         verdict: "fail",
       });
@@ -262,7 +262,7 @@ export function buildPath(
           ...(e ? { address: e.ip, port: e.port } : {}),
           ...(u.zone ? { zone: u.zone } : {}),
           ...(u.node ? { node: u.node } : {}),
-          detail: `in no NEG: ${unreachedText(u, backend?.name)}`,
+          detail: `in no NEG: ${unreachedText(u, backend?.name, true)}`,
         }),
         verdict: "fail",
       });
@@ -396,9 +396,8 @@ export function buildPath(
       address: p.ip,
       port: podPort(p.ip),
       detail:
-        [p.nodeName ? `on ${p.nodeName}` : undefined, requests.length ? `answered ${answered(p.name)} of ${requests.length} requests` : undefined, u ? unreachedText(u, backend?.name) : undefined]
-          .filter(Boolean)
-          .join(", ") || undefined,
+        ([p.nodeName ? `on ${p.nodeName}` : undefined, requests.length ? `answered ${answered(p.name)} of ${requests.length} requests` : undefined].filter(Boolean).join(", ") || undefined) +
+        (u ? `: ${unreachedText(u, backend?.name)}` : ""),
     });
     if (neg) {
       // on the NEG path each pod on its own: one no NEG holds fails, one the diagnosis names fails,
