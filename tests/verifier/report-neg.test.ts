@@ -193,6 +193,13 @@ describe("the path when a zone with a pod has no NEG backend", () => {
     expect(verdicts("pod")).toEqual([`${kept!.name}=pass`, `${lost!.name}=fail`]);
   });
 
+  test("the client row is what the client saw: a request without HTTP 200 fails it, even where the cause sits further along", () => {
+    const bad = structuredClone(m);
+    bad.requests!.results[0] = { status: 503 };
+    const client = (JSON.parse(renderJson(bad, runChecks(bad))).path as Hop[]).find((h) => h.hop === "client")!;
+    expect(client).toMatchObject({ verdict: "fail", detail: "100 requests, 99 got HTTP 200" });
+  });
+
   test("the missing zone's NEG and its pod's endpoint have rows saying why the pod gets nothing", () => {
     const lost = m.kubernetes!.pods[1]!;
     const zoneC = path.find((h) => h.hop === "network-endpoint-group" && h.zone === "us-central1-c")!;

@@ -171,8 +171,11 @@ export function buildPath(
   const requests = model.requests?.results ?? [];
   const ok = requests.filter((r) => r.status === 200).length;
 
+  // the client row is what the client saw: requests without a 200 fail it wherever the cause sits
+  const clientHop = hop("client", { name: "client", detail: requests.length ? `${requests.length} requests, ${ok} got HTTP 200` : undefined });
+  if (neg && ok < requests.length) clientHop.verdict = results.find((r) => r.id === "C12")?.verdict ?? clientHop.verdict;
   const hops: PathHop[] = [
-    hop("client", { name: "client", detail: requests.length ? `${requests.length} requests, ${ok} got HTTP 200` : undefined }),
+    clientHop,
     hop("lb-public-ip", { name: "LB public IP", address: lbIp, port: lbPort ?? (lbIp ? 80 : undefined) }),
     hop("forwarding-rule", { name: fr?.name ?? "(not read)", address: fr?.ipAddress, port: lbPort, detail: fr?.loadBalancingScheme }),
     hop("target-proxy", { name: lb?.targetProxy?.name ?? "(not read)", detail: lb?.targetProxy ? `target ${lb.targetProxy.kind.toUpperCase()} proxy` : undefined }),
