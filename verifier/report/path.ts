@@ -405,8 +405,12 @@ export function buildPath(
     if (neg) {
       // on the NEG path each pod on its own: one no NEG holds fails, one the diagnosis names fails,
       // one that answered holds for C12
+      // one that answered holds for C12; a Ready one that answered nothing keeps C12's own verdict
+      const c8 = results.filter((r) => r.id === "C8").map((r): Verdict => (placed.has(r.id) ? "pass" : r.verdict));
+      const c12 = results.find((r) => r.id === "C12");
       if (u || diagnosis.some((d) => d.hop === "pod" && d.subject === p.name)) h.verdict = "fail";
-      else if (answered(p.name) > 0 && h.verdict === "cannot-tell") h.verdict = combine(results.filter((r) => r.id === "C8").map((r) => r.verdict).concat("pass"));
+      else if (answered(p.name) > 0) h.verdict = combine([...c8, "pass"]);
+      else if (requests.length > 0 && p.ready && c12) h.verdict = combine([...c8, c12.verdict]);
     }
     hops.push(h);
   }
