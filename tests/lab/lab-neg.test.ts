@@ -124,14 +124,18 @@ describeWithNamespaces("lab up --backend neg: the container-native path (giplng-
       expect(o.model.requests!.results.every((r) => r.status === 200 && r.podName === "pod-1")).toBe(true);
     });
 
-    test("neg-zone-detached: lab-zone-c has a ready pod but no NEG backend (C1, C10)", async () => {
+    test("neg-zone-detached: lab-zone-c has a ready pod but no NEG backend (C1, C10; C12: pod-2 gets nothing, not for want of requests)", async () => {
       expect((await labBreak(t, "neg-zone-detached")).shown).toBe(true);
       const o = await labVerify(t, { requests: 10 });
-      expect(failing(o)).toEqual(["C1", "C10"]);
+      expect(failing(o)).toEqual(["C1", "C10", "C12"]);
+      expect(summary(o, "C12")).toMatch(/pod-2 never answered: backend service \S+ has no NEG in its zone lab-zone-c, so the LB never sends to its endpoint 10\.247\.67\.2:8080/);
+      expect(summary(o, "C12")).not.toMatch(/--requests/);
       expect(summary(o, "C1")).toMatch(/zone lab-zone-c has ready pod\(s\) pod-2 but no NEG/);
       // the zone's missing NEG is also why C10 misses pod-2's endpoint: one cause, nothing unexplained
       expect(causes(o)).toEqual([["backend-service", negLayout(t).negName, "neg-zone-without-backend"]]);
-      expect(o.diagnosis[0]!.claims).toEqual(["C1", "C10"]);
+      expect(o.diagnosis[0]!.claims).toEqual(["C1", "C10", "C12"]);
+      // the lab runs no NEG controller: no svcneg line pointing at a problems section that is empty
+      expect(o.diagnosis[0]!.evidence.some((e) => e.source.startsWith("kubernetes svcneg"))).toBe(false);
       expect(o.diagnosis[0]!.summary).toMatch(/their endpoint 10\.247\.67\.2:8080 is in none of its NEGs/);
       expect(o.model.requests!.results.every((r) => r.podName === "pod-1")).toBe(true);
     });

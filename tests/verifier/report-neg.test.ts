@@ -115,3 +115,117 @@ test("the LB's own connections: to the nodes on the article's path, to the NEG e
     expect(JSON.parse(renderJson(m, results)).connections.explanation).toContain(says);
   }
 });
+
+// A zone with a Ready pod whose NEG is not a backend of the backend service (the lab's
+// neg-zone-detached): pods on node-1 (zone a) and node-3 (zone c), the backend service keeps a and b.
+describe("a zone with a pod and no NEG backend", () => {
+  const ZONES = ["us-central1-a", "us-central1-b", "us-central1-c"];
+  let threeZones: PathModel;
+  beforeAll(async () => {
+    threeZones = (await verifyWorld(withNegBackend(buildWorld({ zones: ZONES })), "us-central1")).model as unknown as PathModel;
+  });
+  const detached = (): PathModel => {
+    const m = structuredClone(threeZones);
+    const bs = m.loadBalancer!.backendServices.find((b) => b.backends.some((x) => x.kind === "networkEndpointGroup"))!;
+    bs.backends = bs.backends.filter((b) => b.zone !== "us-central1-c");
+    bs.health = bs.health.filter((h) => h.zone !== "us-central1-c");
+    const [first] = m.kubernetes!.pods;
+    m.requests = { url: "http://34.117.80.15/", keepAlive: false, results: Array.from({ length: 100 }, () => ({ status: 200, podName: first!.name })) };
+    return m;
+  };
+  const cut = () => {
+    const m = detached();
+    return { m, silent: m.kubernetes!.pods.find((p) => p.nodeName === m.kubernetes!.nodes[2]!.name)!, bs: m.loadBalancer!.backendServices.find((b) => b.backends.some((x) => x.kind === "networkEndpointGroup"))! };
+  };
+
+  test("C12 fails naming why the pod gets nothing, not 'retry with more --requests'; the zone's cause explains it", () => {
+    const { m, silent, bs } = cut();
+    const results = runChecks(m);
+    const c12 = results.find((r) => r.id === "C12")!;
+    expect(c12.verdict).toBe("fail");
+    expect(c12.summary).not.toMatch(/--requests|reuses its connections/);
+    expect(c12.summary).toContain(`${silent.name} never answered: backend service ${bs.name} has no NEG in its zone us-central1-c, so the LB never sends to its endpoint ${silent.ip}:8080`);
+    const json = JSON.parse(renderJson(m, results)) as { diagnosis: { cause: string; claims?: string[] }[] };
+    expect(json.diagnosis.map((d) => d.cause)).toEqual(["neg-zone-without-backend"]);
+    expect(json.diagnosis[0]!.claims).toContain("C12");
+  });
+
+  test("svcneg not read: the diagnosis points at the problems only when a problem says so; the lab (no NEG controller) says nothing", () => {
+    const svcnegLines = (m: PathModel) => (JSON.parse(renderJson(m, runChecks(m))) as { diagnosis: { evidence: { source: string; detail: string }[] }[] }).diagnosis.flatMap((d) => d.evidence).filter((e) => e.source.startsWith("kubernetes svcneg"));
+    const { m } = cut();
+    delete m.kubernetes!.svcNegs;
+    m.problems = [];
+    // nothing recorded: no pointer at a problems section that does not exist
+    expect(svcnegLines(m).map((e) => e.detail).join("\n")).not.toContain("see the problems");
+    expect(svcnegLines(m)[0]!.detail).toMatch(/^not in what was read .*kubectl get svcneg/);
+    expect(renderTerminal(m, runChecks(m), { width: 100 })).not.toContain("see the problems");
+    // a failed read is a problem, shown in the report the line points to
+    const message = "svcneg default (servicenetworkendpointgroups.networking.gke.io): forbidden (403)";
+    m.problems.push({ source: "kubernetes", subject: "default (servicenetworkendpointgroups.networking.gke.io)", message });
+    expect(svcnegLines(m)[0]!.detail).toContain("could not be read (see the problems)");
+    expect(renderTerminal(m, runChecks(m), { width: 200 })).toContain(message);
+    // the lab has no svcneg objects at all
+    m.problems = [];
+    m.target.kind = "lab";
+    expect(svcnegLines(m)).toEqual([]);
+  });
+});
+
+describe("the path when a zone with a pod has no NEG backend", () => {
+  type Hop = { hop: string; name: string; zone?: string; address?: string; verdict: string; detail?: string };
+  let m: PathModel;
+  let path: Hop[];
+  beforeAll(async () => {
+    m = (await verifyWorld(withNegBackend(buildWorld({ zones: ["us-central1-a", "us-central1-b", "us-central1-c"] })), "us-central1")).model as unknown as PathModel;
+    const bs = m.loadBalancer!.backendServices.find((b) => b.backends.some((x) => x.kind === "networkEndpointGroup"))!;
+    bs.backends = bs.backends.filter((b) => b.zone !== "us-central1-c");
+    bs.health = bs.health.filter((h) => h.zone !== "us-central1-c");
+    const [first] = m.kubernetes!.pods;
+    m.requests = { url: "http://34.117.80.15/", keepAlive: false, results: Array.from({ length: 100 }, () => ({ status: 200, podName: first!.name })) };
+    path = JSON.parse(renderJson(m, runChecks(m))).path as Hop[];
+  });
+  const verdicts = (id: string) => path.filter((h) => h.hop === id).map((h) => `${h.zone ?? h.name}=${h.verdict}`);
+
+  test("only the backend service, the missing zone and its pod are flagged; the hops before it and the healthy NEGs pass", () => {
+    expect(["client", "target-proxy", "url-map", "backend-service"].map((id) => `${id}=${path.find((h) => h.hop === id)!.verdict}`)).toEqual(["client=pass", "target-proxy=pass", "url-map=pass", "backend-service=fail"]);
+    expect(verdicts("network-endpoint-group")).toEqual(["us-central1-a=pass", "us-central1-b=pass", "us-central1-c=fail"]);
+    const [kept, lost] = m.kubernetes!.pods;
+    expect(verdicts("pod")).toEqual([`${kept!.name}=pass`, `${lost!.name}=fail`]);
+  });
+
+  test("the client row is what the client saw: a request without HTTP 200 fails it, even where the cause sits further along", () => {
+    const bad = structuredClone(m);
+    bad.requests!.results[0] = { status: 503 };
+    const client = (JSON.parse(renderJson(bad, runChecks(bad))).path as Hop[]).find((h) => h.hop === "client")!;
+    expect(client).toMatchObject({ verdict: "fail", detail: "100 requests, 99 got HTTP 200" });
+  });
+
+  test("the missing zone's NEG and its pod's endpoint have rows saying why the pod gets nothing", () => {
+    const lost = m.kubernetes!.pods[1]!;
+    const zoneC = path.find((h) => h.hop === "network-endpoint-group" && h.zone === "us-central1-c")!;
+    expect(zoneC.detail).toMatch(new RegExp(`^in us-central1-c \\(the Service's neg-status lists it\\), not a backend of backend service \\S+: ${lost.name} in us-central1-c gets no request$`));
+    const ep = path.find((h) => h.hop === "endpoint" && h.address === lost.ip)!;
+    expect(ep).toMatchObject({ name: lost.name, verdict: "fail" });
+    expect(ep.detail).toMatch(/^in no NEG: backend service \S+ has no NEG in the zone us-central1-c, so the LB never sends to it$/);
+    const t = renderTerminal(m, runChecks(m), { width: 400 });
+    expect(t).toMatch(new RegExp(`FAIL +endpoint ${lost.name} +p-ip:p-port ${lost.ip!.replace(/\./g, "\\.")}:8080, in no NEG`));
+  });
+});
+
+test("a pod whose gate waits and whose endpoint no NEG holds (endpoint-stale): its endpoint row says so; only its NEG and the pod are flagged", () => {
+  const m = copy();
+  const [, moved] = m.kubernetes!.pods;
+  moved!.ready = false;
+  moved!.conditions = [{ type: "ContainersReady", status: "True" }, { type: "Ready", status: "False" }, { type: NEG_READINESS_GATE, status: "False", reason: "LoadBalancerNegNotReady" }];
+  moved!.readinessGates = [NEG_READINESS_GATE];
+  for (const e of m.kubernetes!.endpoints) if (e.ip === moved!.ip) e.ready = false;
+  const neg = m.loadBalancer!.networkEndpointGroups![0]!;
+  neg.endpoints = neg.endpoints!.filter((e) => e.ipAddress !== moved!.ip);
+  const results = runChecks(m);
+  const path = JSON.parse(renderJson(m, results)).path as { hop: string; name: string; address?: string; verdict: string; detail?: string }[];
+  const ep = path.find((h) => h.hop === "endpoint" && h.address === moved!.ip)!;
+  expect(ep).toMatchObject({ name: moved!.name, verdict: "fail" });
+  expect(ep.detail).toMatch(/^in no NEG: it is in no NEG of backend service \S+, so the LB never sends to it$/);
+  expect(["target-proxy", "url-map", "backend-service"].map((id) => path.find((h) => h.hop === id)!.verdict)).toEqual(["pass", "pass", "pass"]);
+  expect(path.filter((h) => h.hop === "network-endpoint-group").map((h) => h.verdict)).toEqual(["fail"]);
+});

@@ -6,6 +6,7 @@ import type { CheckResult, Evidence, PodModel, RequestResult } from "../model";
 import { NEG_READINESS_GATE } from "../neg";
 import { problemText, type CheckContext } from "./context";
 import { accountNewConnections } from "./connections";
+import { negPathView, unreachedPods, unreachedText } from "./neg-path";
 import { list, plural, result } from "./verdict";
 
 export const CLAIM_C12 = "Requests to the public IP get HTTP 200 from every pod";
@@ -91,6 +92,22 @@ export function checkC12(ctx: CheckContext): CheckResult {
     return result("C12", CLAIM_C12, "cannot-tell", `${ok.length} of ${results.length} got 200, but the pods are unknown: ${list(problemText(ctx.model, ["kubernetes", "lab"]))}`, evidence);
   }
   const silent = pods.filter((p) => !ok.some((r) => matches(r, p)));
+  // On the NEG path a pod no NEG backend holds gets nothing however many requests are sent: that is
+  // a broken path (its cause is in the diagnosis), not a sample too small.
+  const view = ctx.mode.neg.detected && silent.length > 0 ? negPathView(ctx) : undefined;
+  const unreached = view ? unreachedPods(ctx, view).filter((u) => silent.some((p) => p.name === u.pod)) : [];
+  if (unreached.length > 0) {
+    const bs = view!.backendServices[0]?.name;
+    for (const u of unreached) evidence.push({ source: `kubernetes pod ${u.pod}`, detail: `${unreachedText(u, bs)}${u.node ? ` (on ${u.node})` : ""}` });
+    const rest = silent.filter((p) => !unreached.some((u) => u.pod === p.name));
+    return result(
+      "C12",
+      CLAIM_C12,
+      "fail",
+      `${ok.length} of ${results.length} got 200, but ${unreached.map((u) => `${u.pod} never answered: ${unreachedText(u, bs)}`).join("; ")}; more requests would not change that (the diagnosis names the cause).${rest.length > 0 ? ` ${rest.map((p) => p.name).join(", ")} never answered either.` : ""}${uncounted(notReady)}`,
+      evidence,
+    );
+  }
   if (silent.length > 0) {
     return result(
       "C12",

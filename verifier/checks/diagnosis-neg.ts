@@ -4,7 +4,7 @@
 // those GKE's "Troubleshoot container-native load balancing" page and ingress-gce's tracker show
 // as common (docs/neg.md lists them with where each comes from).
 import type { CheckResult, ClaimId, Diagnosis, DiagnosisHop, Evidence } from "../model";
-import { CONTAINER_NEG_TYPE, NEG_GATE_REASONS, NEG_READINESS_GATE } from "../neg";
+import { CONTAINER_NEG_TYPE, NEG_GATE_REASONS, NEG_READINESS_GATE, SVCNEG } from "../neg";
 import type { CheckContext } from "./context";
 import { decide, decisionText, HEALTH_CHECK_RANGES } from "./firewall";
 import { negGate, negPathView, type NegPathView } from "./neg-path";
@@ -37,8 +37,24 @@ function controllerEvidence(ctx: CheckContext): Evidence[] {
   for (const e of (ctx.model.kubernetes?.events ?? []).filter((e) => e.type === "Warning" && svc && e.involvedObject === `Service/${svc.namespace}/${svc.name}`)) {
     out.push({ source: `kubernetes events Service/${svc!.namespace}/${svc!.name}`, detail: `${e.reason}: ${e.message}${e.count ? ` (×${e.count})` : ""}` });
   }
-  if (ctx.model.kubernetes?.svcNegs === undefined && ctx.model.kubernetes?.service) out.push({ source: "kubernetes svcneg", detail: "could not be read (see the problems): the NEG controller's conditions are unknown" });
+  const unread = svcNegUnread(ctx);
+  if (unread) out.push(unread);
   return out;
+}
+
+/**
+ * What the svcneg objects' absence costs, said only where it is true: a read that failed is a
+ * Problem (sources/k8s.ts records it), so the line refers to the problems section, which then
+ * exists; the lab runs no NEG controller, so it has no svcneg to miss; any other model without
+ * them (a hand-made one) says they were not in the input.
+ */
+function svcNegUnread(ctx: CheckContext): Evidence | undefined {
+  if (ctx.model.kubernetes?.svcNegs !== undefined || !ctx.model.kubernetes?.service) return undefined;
+  if (ctx.model.target.kind === "lab") return undefined;
+  const problem = ctx.model.problems.find((p) => p.source === "kubernetes" && (p.subject ?? "").includes(SVCNEG.plural));
+  return problem
+    ? { source: "kubernetes svcneg", detail: "could not be read (see the problems): the NEG controller's conditions are unknown" }
+    : { source: "kubernetes svcneg", detail: `not in what was read (\`kubectl get svcneg -n ${ctx.service?.namespace ?? "NS"} -o yaml\` shows them): the NEG controller's conditions are unknown` };
 }
 
 function backendCauses(ctx: CheckContext, v: NegPathView): Cause[] {
@@ -79,7 +95,8 @@ function backendCauses(ctx: CheckContext, v: NegPathView): Cause[] {
           ...controllerEvidence(ctx),
         ],
         "the NEG controller adds a zone's NEG when a node of that zone joins; if it lags, its error is in `kubectl describe svcneg` and the Ingress's events; a backend service edited by hand is reset by the controller on its next sync (touch the Ingress to force one)",
-        missing.length > 0 ? ["C1", "C10"] : ["C1"]),
+        // C12: the zone's pods get no request (checks/answers.ts says so, naming this cause)
+        missing.length > 0 ? ["C1", "C10", "C12"] : ["C1", "C12"]),
     );
   }
   if (v.igBackends.length > 0 && v.negBackends.length > 0) {

@@ -144,6 +144,55 @@ export function negPathView(ctx: CheckContext): NegPathView {
   return { backendServices, negBackends, igBackends, podPort, expected, actual, unreadEndpoints, nodeZone };
 }
 
+/** A pod (Ready, or waiting for its NEG gate) no NEG backend of the Service's path reaches, and why. */
+export interface UnreachedPod {
+  pod: string;
+  /** p-ip:p-port, when the Service's endpoints list it */
+  key?: string;
+  node?: string;
+  zone?: string;
+  /**
+   * "zone-without-neg": the backend service has no NEG in the pod's zone (known from its backends
+   * alone); "not-in-neg": the zone has a NEG, but no NEG holds the endpoint (known only when every
+   * NEG and its endpoints were read).
+   */
+  why: "zone-without-neg" | "not-in-neg";
+}
+
+/**
+ * The Ready pods (and those whose NEG gate waits) the LB cannot send to because no NEG backend of the backend service on the
+ * Service's path holds them: however many requests are sent, they get none. [] when the view cannot
+ * tell (a NEG backend or its endpoints not read, zones unknown): unknown is never "unreached".
+ */
+export function unreachedPods(ctx: CheckContext, v: NegPathView = negPathView(ctx)): UnreachedPod[] {
+  if (v.negBackends.length === 0 || v.negBackends.some((b) => (b.zone ?? b.neg?.zone) === undefined)) return [];
+  const negZones = new Set(v.negBackends.map((b) => (b.zone ?? b.neg?.zone)!));
+  const complete = v.unreadEndpoints.length === 0 && v.negBackends.every((b) => b.neg);
+  const held = new Set(v.actual.map((e) => e.key));
+  const out: UnreachedPod[] = [];
+  // Ready pods, and pods not Ready only because their gate waits for the LB (it cannot see them either)
+  const waiting = new Set(v.expected.filter((e) => e.waiting).map((e) => e.pod));
+  for (const pod of ctx.pods.filter((p) => p.ready || waiting.has(p.name))) {
+    const zone = pod.nodeName ? v.nodeZone.get(pod.nodeName) : undefined;
+    const e = v.expected.find((x) => x.pod === pod.name || (pod.ip !== undefined && x.ip === pod.ip));
+    const at = { pod: pod.name, ...(e ? { key: e.key } : {}), ...(pod.nodeName ? { node: pod.nodeName } : {}), ...(zone ? { zone } : {}) };
+    if (zone !== undefined && !negZones.has(zone)) out.push({ ...at, why: "zone-without-neg" });
+    else if (complete && e && !held.has(e.key)) out.push({ ...at, why: "not-in-neg" });
+  }
+  return out;
+}
+
+/**
+ * Why an unreached pod gets nothing, in one phrase ("backend service X has no NEG in its zone Z, so
+ * the LB never sends to its endpoint p-ip:p-port"); `endpoint`: the phrase is said of the endpoint
+ * itself (its row names p-ip:p-port already).
+ */
+export function unreachedText(u: UnreachedPod, backendService: string | undefined, endpoint = false): string {
+  const bs = backendService ? `backend service ${backendService}` : "the backend service";
+  const it = endpoint || !u.key ? "it" : `its endpoint ${u.key}`;
+  return u.why === "zone-without-neg" ? `${bs} has no NEG in ${endpoint ? "the" : "its"} zone ${u.zone}, so the LB never sends to ${it}` : `${endpoint ? "it" : `its endpoint ${u.key}`} is in no NEG of ${bs}, so the LB never sends to it`;
+}
+
 const negSource = (n: NetworkEndpointGroupModel) => `compute networkEndpointGroups/${n.name}${n.zone ? ` (${n.zone})` : n.region ? ` (${n.region})` : ""}`;
 const negCommand = (name: string, zone?: string) => `gcloud compute network-endpoint-groups list-network-endpoints ${name}${zone ? ` --zone ${zone}` : ""} --format=json`;
 

@@ -3,12 +3,13 @@
 // the claims that speak about it, and, for the node hops, one entry per node with the rule it
 // passes and the new connections the nat counters saw there. Pure: reads the model, the checks'
 // results and the connection account; every report renders from this one list.
-import type { CheckResult, ClaimId, Diagnosis, PathModel, Verdict } from "../model";
+import type { CheckResult, ClaimId, Diagnosis, DiagnosisHop, PathModel, Verdict } from "../model";
+import { CONTAINER_NEG_TYPE } from "../neg";
 import type { RuleRef, TracedEndpoint } from "../iptables/types";
 import { buildContext, endpointKey, serviceChainOf, type NodeView } from "../checks/context";
 import { accountNewConnections, type ConnectionAccount } from "../checks/connections";
 import { defaultBackendService, pathBackendServices } from "../checks/loadbalancer";
-import { negPathView } from "../checks/neg-path";
+import { negPathView, unreachedPods, unreachedText } from "../checks/neg-path";
 import { combine } from "../checks/verdict";
 import { diagnose } from "../checks/diagnosis";
 
@@ -145,10 +146,17 @@ export function buildPath(
 ): PathHop[] {
   const ctx = buildContext(model);
   const lb = model.loadBalancer;
+  const neg = ctx.mode.neg.detected ? negPathView(ctx) : undefined;
+  // On the NEG path one claim (C10, C12) spans the URL map to the pods, so a failing claim marks
+  // only the hops its diagnosis names; a failing claim no diagnosis places on a hop shown here
+  // (or "unexplained") still marks every hop it judges.
+  const placed = neg ? placedClaims(results, diagnosis) : new Set<ClaimId>();
   const verdictOf = (hop: PathHopId): Verdict => {
     const claims = HOP_CLAIMS[hop];
     const found = results.filter((r) => claims.includes(r.id));
-    return found.length === 0 ? "cannot-tell" : combine(found.map((r) => r.verdict));
+    if (found.length === 0) return "cannot-tell";
+    const own = combine(found.map((r) => (placed.has(r.id) ? "pass" : r.verdict)));
+    return neg && diagnosis.some((d) => NEG_DIAGNOSIS_HOP[d.hop] === hop) ? "fail" : own;
   };
   const hop = (id: PathHopId, fields: Omit<PathHop, "hop" | "verdict" | "claims">): PathHop => ({ hop: id, ...fields, verdict: verdictOf(id), claims: HOP_CLAIMS[id] });
 
@@ -159,13 +167,15 @@ export function buildPath(
   const backend = pathBackendServices(ctx)[0] ?? defaultBackendService(ctx) ?? lb?.backendServices[0];
   const onPath = (g: { name: string; zone: string }) => !backend || backend.backends.some((b) => baseName(b.group) === g.name && (b.zone === undefined || b.zone === g.zone));
   const groups = (lb?.instanceGroups ?? []).filter(onPath);
-  const neg = ctx.mode.neg.detected ? negPathView(ctx) : undefined;
   const namedPort = groups.flatMap((g) => g.namedPorts).find((p) => p.name === backend?.portName);
   const requests = model.requests?.results ?? [];
   const ok = requests.filter((r) => r.status === 200).length;
 
+  // the client row is what the client saw: requests without a 200 fail it wherever the cause sits
+  const clientHop = hop("client", { name: "client", detail: requests.length ? `${requests.length} requests, ${ok} got HTTP 200` : undefined });
+  if (neg && ok < requests.length) clientHop.verdict = results.find((r) => r.id === "C12")?.verdict ?? clientHop.verdict;
   const hops: PathHop[] = [
-    hop("client", { name: "client", detail: requests.length ? `${requests.length} requests, ${ok} got HTTP 200` : undefined }),
+    clientHop,
     hop("lb-public-ip", { name: "LB public IP", address: lbIp, port: lbPort ?? (lbIp ? 80 : undefined) }),
     hop("forwarding-rule", { name: fr?.name ?? "(not read)", address: fr?.ipAddress, port: lbPort, detail: fr?.loadBalancingScheme }),
     hop("target-proxy", { name: lb?.targetProxy?.name ?? "(not read)", detail: lb?.targetProxy ? `target ${lb.targetProxy.kind.toUpperCase()} proxy` : undefined }),
@@ -189,20 +199,47 @@ export function buildPath(
     );
   } else {
     // the container-native path: one hop per NEG (zone), one per endpoint p-ip:p-port with its health and node
+    const expectedKeys = new Set(neg.expected.map((e) => e.key));
+    const heldKeys = new Set(neg.actual.map((e) => e.key));
+    const complete = neg.unreadEndpoints.length === 0 && neg.negBackends.every((b) => b.neg);
+    const unreached = unreachedPods(ctx, neg);
     for (const b of neg.negBackends) {
-      hops.push(
-        hop("network-endpoint-group", {
-          name: b.group,
-          ...(b.zone ?? b.neg?.zone ? { zone: b.zone ?? b.neg?.zone } : {}),
-          detail: b.neg ? `${b.neg.networkEndpointType}, ${b.neg.endpoints ? `${b.neg.endpoints.length} endpoint(s)` : "endpoints not read"}${b.zone ? ` in ${b.zone}` : ""}` : "not read",
+      const zone = b.zone ?? b.neg?.zone;
+      const h = hop("network-endpoint-group", {
+        name: b.group,
+        ...(zone ? { zone } : {}),
+        detail: b.neg ? `${b.neg.networkEndpointType}, ${b.neg.endpoints ? `${b.neg.endpoints.length} endpoint(s)` : "endpoints not read"}${b.zone ? ` in ${b.zone}` : ""}` : "not read",
+      });
+      // this zone's NEG on its own facts: what it holds that is stale, what of its zone it lacks
+      const stale = neg.actual.some((e) => e.neg === b.neg && !expectedKeys.has(e.key));
+      const lacks = complete && neg.expected.some((e) => !heldKeys.has(e.key) && e.node !== undefined && neg.nodeZone.get(e.node) === zone);
+      // endpoint causes name the NEG without its zone: their zone is read from the facts above
+      const named = diagnosis.some((d) => d.hop === "network-endpoint-group" && d.subject === b.group && d.cause !== "neg-endpoints-missing" && d.cause !== "neg-endpoints-stale");
+      const wrongType = b.neg !== undefined && b.neg.networkEndpointType !== CONTAINER_NEG_TYPE;
+      if (stale || lacks || named || wrongType) h.verdict = "fail";
+      else if (!b.neg || !b.neg.endpoints) h.verdict = "cannot-tell";
+      hops.push(h);
+    }
+    // a zone with Ready pods and no NEG on the backend service: its row says why its pods get nothing
+    const status = model.kubernetes?.negStatus;
+    for (const zone of [...new Set(unreached.filter((u) => u.why === "zone-without-neg").map((u) => u.zone!))].sort()) {
+      const pods = unreached.filter((u) => u.zone === zone).map((u) => u.pod);
+      const listed = status?.zones.includes(zone) ? Object.values(status.networkEndpointGroups)[0] : undefined;
+      hops.push({
+        ...hop("network-endpoint-group", {
+          name: listed ?? "(none)",
+          zone,
+          detail: `${listed ? `in ${zone} (the Service's neg-status lists it), not a backend of` : `none in ${zone} on`} ${backend ? `backend service ${backend.name}` : "the backend service"}: ${pods.join(", ")} in ${zone} get${pods.length === 1 ? "s" : ""} no request`,
         }),
-      );
+        verdict: "fail",
+      });
     }
     for (const e of neg.actual) {
       const pod = ctx.pods.find((p) => p.ip === e.ip);
       // Each endpoint's own verdict (C10 and C11 judge them all at once): its health, and whether a
       // pod of the Service has its address (else it is stale).
-      const verdict: Verdict = !pod ? "fail" : e.health === "HEALTHY" ? "pass" : e.health === undefined || e.health === "UNKNOWN" ? "cannot-tell" : "fail";
+      const walled = e.instance !== undefined && diagnosis.some((d) => d.hop === "firewall" && d.subject.split(", ").includes(e.instance!));
+      const verdict: Verdict = !pod || walled ? "fail" : e.health === "HEALTHY" ? "pass" : e.health === undefined || e.health === "UNKNOWN" ? "cannot-tell" : "fail";
       hops.push({
         ...hop("endpoint", {
           name: pod?.name ?? `${e.ip}:${e.port ?? "?"}`,
@@ -216,6 +253,21 @@ export function buildPath(
           detail: `${e.health ?? "health not read"}, in ${e.neg.name}${e.instance ? `, routed through ${e.instance} (forwarded, not NATed)` : ""}${pod ? "" : ", no pod of the Service has this address"}`,
         }),
         verdict,
+      });
+    }
+    // the endpoints no NEG backend holds: named, with why the LB never sends to them
+    for (const u of unreached) {
+      const e = neg.expected.find((x) => x.key === u.key);
+      hops.push({
+        ...hop("endpoint", {
+          name: u.pod,
+          term: "p-ip:p-port",
+          ...(e ? { address: e.ip, port: e.port } : {}),
+          ...(u.zone ? { zone: u.zone } : {}),
+          ...(u.node ? { node: u.node } : {}),
+          detail: `in no NEG: ${unreachedText(u, backend?.name, true)}`,
+        }),
+        verdict: "fail",
       });
     }
   }
@@ -338,16 +390,54 @@ export function buildPath(
     const fromRules = ctx.nodes.flatMap((v) => v.traced?.endpoints ?? []).find((e) => e.ip === ip)?.port;
     return fromRules ?? (typeof ctx.port?.targetPort === "number" ? ctx.port.targetPort : model.target.expected?.podPort);
   };
+  const unreachedPod = new Map((neg ? unreachedPods(ctx, neg) : []).map((u) => [u.pod, u]));
   for (const p of ctx.pods) {
-    hops.push(
-      hop("pod", {
-        name: p.name,
-        term: "p-ip:p-port",
-        address: p.ip,
-        port: podPort(p.ip),
-        detail: [p.nodeName ? `on ${p.nodeName}` : undefined, requests.length ? `answered ${answered(p.name)} of ${requests.length} requests` : undefined].filter(Boolean).join(", ") || undefined,
-      }),
-    );
+    const u = unreachedPod.get(p.name);
+    const h = hop("pod", {
+      name: p.name,
+      term: "p-ip:p-port",
+      address: p.ip,
+      port: podPort(p.ip),
+      detail:
+        ([p.nodeName ? `on ${p.nodeName}` : undefined, requests.length ? `answered ${answered(p.name)} of ${requests.length} requests` : undefined].filter(Boolean).join(", ") || undefined) +
+        (u ? `: ${unreachedText(u, backend?.name)}` : ""),
+    });
+    if (neg) {
+      // on the NEG path each pod on its own: one no NEG holds fails, one the diagnosis names fails,
+      // one that answered holds for C12
+      // one that answered holds for C12; a Ready one that answered nothing keeps C12's own verdict
+      const c8 = results.filter((r) => r.id === "C8").map((r): Verdict => (placed.has(r.id) ? "pass" : r.verdict));
+      const c12 = results.find((r) => r.id === "C12");
+      if (u || diagnosis.some((d) => d.hop === "pod" && d.subject === p.name)) h.verdict = "fail";
+      else if (answered(p.name) > 0) h.verdict = combine([...c8, "pass"]);
+      else if (requests.length > 0 && p.ready && c12) h.verdict = combine([...c8, c12.verdict]);
+    }
+    hops.push(h);
   }
   return hops;
+}
+
+/**
+ * Where a diagnosis hop shows on the NEG path's rows (the path's own hops); hops with no row here
+ * (the Service, the endpoints' list, the nodes) leave their claims marking every hop they judge.
+ * Causes at a pod or a NEG mark those rows by subject, in buildPath.
+ */
+const NEG_DIAGNOSIS_HOP: Partial<Record<DiagnosisHop, PathHopId>> = {
+  client: "client",
+  "forwarding-rule": "forwarding-rule",
+  "target-proxy": "target-proxy",
+  "url-map": "url-map",
+  "backend-service": "backend-service",
+  "health-check": "backend-service",
+};
+const NEG_ROW_HOPS = new Set<DiagnosisHop>([...(Object.keys(NEG_DIAGNOSIS_HOP) as DiagnosisHop[]), "network-endpoint-group", "pod", "firewall"]);
+
+/** Failing claims every cause of which sits on a NEG path row: they mark those rows, not all their hops. */
+function placedClaims(results: CheckResult[], diagnosis: Diagnosis[]): Set<ClaimId> {
+  const out = new Set<ClaimId>();
+  for (const r of results.filter((x) => x.verdict === "fail")) {
+    const causes = diagnosis.filter((d) => (d.claims ?? []).includes(r.id));
+    if (causes.length > 0 && causes.every((d) => d.cause !== "unexplained" && NEG_ROW_HOPS.has(d.hop))) out.add(r.id);
+  }
+  return out;
 }
