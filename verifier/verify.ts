@@ -6,6 +6,7 @@ import type { KubeAccess, KubeNames, KubernetesResult, LoadBalancerResult, NodeT
 import { silentProgress } from "./sources/types";
 import { runChecks } from "./checks";
 import { diagnose } from "./checks/diagnosis";
+import { someNames } from "./checks/verdict";
 import { redactSecrets } from "./outputs";
 import { planProbes } from "./sources/node-outputs";
 import { serviceFocus } from "./sources/node-reduce";
@@ -360,7 +361,7 @@ export function gkeSteps(outputs: StackOutputs, options: GkeVerifyOptions, sourc
         }
         const reachable = model.nodes.filter((n) => n.reachable).length;
         const unread = targets.filter((t) => !model.nodes.some((n) => n.name === t.name && n.reachable)).map((t) => t.name);
-        const named = unread.length <= 10 ? unread.join(", ") : `${unread.slice(0, 10).join(", ")} and ${unread.length - 10} more`;
+        const named = someNames(unread, 10);
         progress.hop("nodes over SSH", reachable === targets.length ? "ok" : "fail", `${reachable}/${targets.length} nodes read over SSH (${options.transport})${unread.length ? `; not read: ${named} ${PROBLEMS_SAY_WHY}` : ""}`);
       } else {
         progress.hop("nodes over SSH", "skip", "no node is known");
