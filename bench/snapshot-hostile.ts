@@ -14,7 +14,7 @@ const ROOT = join(__dirname, "..");
 const TIME = "/usr/bin/time";
 
 function measure(dir: string): { exit: string; wall: string; rss: string; line: string } {
-  const r = spawnSync(TIME, ["-f", "%x %e %M", process.execPath, "-r", "./scripts/launch.js", "dist/verifier/cli.js", "--snapshot", dir, "--json"], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: "1" } });
+  const r = spawnSync(TIME, ["-f", "%x %e %M", process.execPath, "-r", "./scripts/launch.js", "dist/verifier/cli/verify.js", "--snapshot", dir, "--json"], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: "1" } });
   const last = r.stderr.trim().split("\n").pop() ?? "";
   const [exit = "?", wall = "?", rss = "?"] = last.split(" ");
   let line = "";

@@ -4,7 +4,7 @@
 // (iptables-save's own option order and quoting), not the writer's. For each size, side by side in
 // the same run, three processes are timed (wall, and peak RSS by /usr/bin/time):
 //   trace   `npm run --silent trace -- DUMP --json > /dev/null`, the user's command, start-up included
-//   floor   `node FLOOR DUMP`: reads the file, splits it into lines and indexes the rule lines by
+//   floor   `node bench/floor.js DUMP`: reads the file, splits it into lines and indexes the rule lines by
 //           chain (a Map of chain -> line numbers), the least any reader of the dump must do
 //   inproc  traceDump + the contract JSON inside one process, after start-up (the tracer's own cost,
 //           stable whatever starts the CLI)
@@ -70,20 +70,6 @@ function realDump(services: number): string {
   return dump;
 }
 
-const FLOOR = `
-const text = require("node:fs").readFileSync(process.argv[2], "utf8");
-const lines = text.split("\\n");
-const byChain = new Map();
-for (let i = 0; i < lines.length; i++) {
-  const l = lines[i];
-  if (!l.startsWith("-A ")) continue;
-  const name = l.slice(3, l.indexOf(" ", 3));
-  let list = byChain.get(name);
-  if (!list) byChain.set(name, (list = []));
-  list.push(i);
-}
-process.stdout.write(String(byChain.size) + " chains\\n");
-`;
 
 interface Run {
   seconds: number;
@@ -163,8 +149,7 @@ function main(): number {
   const runs = Number(opt("--runs", "3"));
   const sizes = opt("--sizes", "1000,2500,5000,10000").split(",").map(Number);
   mkdirSync(OUT, { recursive: true });
-  const floorFile = join(OUT, "trace-floor.js");
-  writeFileSync(floorFile, FLOOR);
+  const floorFile = join(__dirname, "floor.js");
 
   console.log(`real dumps (iptables-restore into netns ${NS}, then iptables-save -t nat); ${runs} runs each, medians; load ${loadavg().map((l) => l.toFixed(1)).join(" ")} on ${cpus().length} CPUs`);
   // the CLI's start-up alone (npm + the runtime that runs verifier/cli/trace.ts), to tell it from the tracer's cost

@@ -4,16 +4,17 @@
 // files a node prints: a REAL iptables-save (kube-proxy-style rules for S filler Services plus the
 // judged Service, loaded into a throwaway network namespace with iptables-restore and saved back, as
 // bench/trace-real-dump.ts does), `ip -o addr`, `ss -Hltnp`. Side by side in one run, each size:
-//   verify  `node -r ./scripts/launch.js dist/verifier/cli.js --snapshot DIR --ingress default/hello --json`
-//   floor   `node FLOOR DIR`: reads the N nodes' iptables-save files one after another, splits each
-//           into lines and indexes the rule lines by chain: the least any reader of those files does
+//   verify  `node -r ./scripts/launch.js dist/verifier/cli/verify.js --snapshot DIR --ingress default/hello --json`
+//   floor   `node bench/floor.js DIR/nodes/*/iptables-save.txt`: reads the N nodes' iptables-save
+//           files one after another, splits each into lines and indexes the rule lines by chain:
+//           the least any reader of those files does
 // wall seconds and peak RSS by /usr/bin/time. The report is checked: C3 must say how many nodes it read.
 // Root only (ip netns); the benchmark takes /tmp/gip-netns.lock itself while its namespace exists:
 //   npm run build && npx ts-node bench/verify-scale.ts [--nodes 5,100] [--services 10000] [--runs 1] [--reuse-dump] [--keep]
 // Targets (issue 18): 100 nodes x 10k Services within 3x the floor's time, peak RSS <= 600 MB and
 // flat in N (5 vs 100 nodes), time linear in N.
 import { execFileSync, spawnSync } from "node:child_process";
-import { linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { type NatRulesSpec, writeNatRules } from "../verifier/iptables/kube-proxy-rules";
@@ -147,26 +148,6 @@ async function buildFolder(world: GkeWorld, dump: string, dir: string): Promise<
   });
 }
 
-const FLOOR = `
-const fs = require("node:fs"), path = require("node:path");
-const dir = path.join(process.argv[2], "nodes");
-let chains = 0;
-for (const node of fs.readdirSync(dir)) {
-  const text = fs.readFileSync(path.join(dir, node, "iptables-save.txt"), "utf8");
-  const lines = text.split("\\n");
-  const byChain = new Map();
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i];
-    if (!l.startsWith("-A ")) continue;
-    const name = l.slice(3, l.indexOf(" ", 3));
-    let list = byChain.get(name);
-    if (!list) byChain.set(name, (list = []));
-    list.push(i);
-  }
-  chains += byChain.size;
-}
-process.stdout.write(String(chains) + " chains\\n");
-`;
 
 interface Run {
   seconds: number;
@@ -198,15 +179,14 @@ async function main(): Promise<number> {
     console.error("bench/verify-scale.ts needs root (ip netns)");
     return 2;
   }
-  if (!statSync(join(REPO, "dist", "verifier", "cli.js"), { throwIfNoEntry: false })) {
+  if (!statSync(join(REPO, "dist", "verifier", "cli", "verify.js"), { throwIfNoEntry: false })) {
     console.error("build first: npm run build (the benchmark times the compiled CLI, as users run it)");
     return 2;
   }
   // once, untimed: the launcher compiles dist/ first when a source changed since the last build
-  spawnSync("node", ["-r", "./scripts/launch.js", "dist/verifier/cli.js", "--help"], { cwd: REPO, stdio: "ignore" });
+  spawnSync("node", ["-r", "./scripts/launch.js", "dist/verifier/cli/verify.js", "--help"], { cwd: REPO, stdio: "ignore" });
   mkdirSync(OUT, { recursive: true });
-  const floorFile = join(OUT, "floor.js");
-  writeFileSync(floorFile, FLOOR);
+  const floorFile = join(__dirname, "floor.js");
   const dump = join(OUT, `iptables-save-${services}.txt`);
   // --reuse-dump: the dump a previous run made for this S (the namespace is then not needed)
   if (!(argv.includes("--reuse-dump") && statSync(dump, { throwIfNoEntry: false }))) realDump(natSpec(buildWorld(), services), dump);
@@ -221,8 +201,8 @@ async function main(): Promise<number> {
     const verify: Run[] = [];
     const floor: Run[] = [];
     for (let r = 0; r < runs; r++) {
-      floor.push(timed(["node", floorFile, dir]));
-      verify.push(timed(["node", "-r", "./scripts/launch.js", "dist/verifier/cli.js", "--snapshot", dir, "--ingress", `${world.namespace}/${world.ingressName}`, "--json"]));
+      floor.push(timed(["node", floorFile, ...readdirSync(join(dir, "nodes")).map((n) => join(dir, "nodes", n, "iptables-save.txt"))]));
+      verify.push(timed(["node", "-r", "./scripts/launch.js", "dist/verifier/cli/verify.js", "--snapshot", dir, "--ingress", `${world.namespace}/${world.ingressName}`, "--json"]));
     }
     const report = JSON.parse(verify[verify.length - 1]!.stdout) as { checks: { id: string; verdict: string; summary?: string }[] };
     const claim = (id: string) => report.checks.find((c) => c.id === id);
