@@ -291,38 +291,7 @@ export class ContractJsonWriter {
   }
 }
 
-// The contract's text of one service as JSON.stringify(contractService(s), null, 2) prints it two
-// levels deep (JSON.stringify's own escaping for strings, its number form, null for a missing
-// value), without building the contract objects first.
-const I3 = "      ";
-const I4 = "        ";
-const I5 = "          ";
-
-function jsonNumber(n: number | null): string {
-  return n !== null && Number.isFinite(n) ? String(n) : "null";
-}
-
-function jsonList<T>(items: T[] | null, item: (x: T) => string): string {
-  if (items === null) return "null";
-  if (items.length === 0) return "[]";
-  let out = "[\n";
-  for (let i = 0; i < items.length; i++) out += (i === 0 ? "" : ",\n") + item(items[i]);
-  return out + "\n" + I3 + "]";
-}
-
-function endpointText(e: TracedEndpoint): string {
-  return `${I4}{\n${I5}"ip": ${JSON.stringify(e.ip)},\n${I5}"port": ${jsonNumber(e.port)},\n${I5}"share": ${jsonNumber(e.share)}${e.from ? `,\n${I5}"from": ${JSON.stringify(e.from)}` : ""}\n${I4}}`;
-}
-
-function unresolvedText(u: UnresolvedShare): string {
-  return `${I4}{\n${I5}"chain": ${JSON.stringify(u.chain)},\n${I5}"share": ${jsonNumber(u.share)},\n${I5}"reason": ${JSON.stringify(u.reason)}\n${I4}}`;
-}
-
+/** One service's contract text as it stands in the services list (two levels in), JSON.stringify's own. */
 function serviceText(s: TracedService): string {
-  return (
-    `    {\n${I3}"service": ${JSON.stringify(s.service)},\n${I3}"protocol": ${JSON.stringify(s.protocol)},\n${I3}"clusterIP": ${JSON.stringify(s.clusterIP)},\n` +
-    `${I3}"port": ${jsonNumber(s.port)},\n${I3}"nodePort": ${jsonNumber(s.nodePort)},\n${I3}"endpoints": ${jsonList(s.endpoints, endpointText)},\n` +
-    `${I3}"unresolved": ${jsonList(s.unresolved, unresolvedText)},\n${I3}"nodePortEndpoints": ${jsonList(s.nodePortEndpoints, endpointText)},\n` +
-    `${I3}"nodePortUnresolved": ${jsonList(s.nodePortUnresolved, unresolvedText)}\n    }`
-  );
+  return "    " + JSON.stringify(contractService(s), null, 2).replace(/\n/g, "\n    ");
 }
